@@ -1,0 +1,164 @@
+/*
+ * Internal interfaces of libscboot. Not installed.
+ *
+ * Every byte to or from a card passes scb__wire() (card.c): tracing, APDU
+ * counting and transport errors live there. scb__transmit() is the APDU
+ * engine on top of it: logical-channel CLA, secure-messaging wrap/unwrap
+ * through the hook in card->sm, 61xx GET RESPONSE and 6Cxx resend.
+ */
+#ifndef SCB_INTERNAL_H
+#define SCB_INTERNAL_H
+
+#include "scboot.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#if defined(__GNUC__)
+#define SCB_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define SCB_PRINTF(a, b)
+#endif
+
+#define SCB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Largest APDU the engine handles: extended length, 65535 data bytes plus
+ * header, Lc/Le and secure-messaging overhead (padding + MAC). */
+#define SCB__CMD_MAX (4 + 3 + 65535 + 16 + 16 + 3)
+/* Largest response (data + SW) the engine accumulates, GET RESPONSE included. */
+#define SCB__RESP_MAX (65536 + 32 + 2)
+/* Bounds on the 61xx / 6Cxx loops (hostile cards). */
+#define SCB__MAX_GET_RESPONSE_ROUNDS 256
+#define SCB__MAX_6C_RESENDS 2
+
+/* ------------------------------------------------------------------------ */
+/* APDU                                                                      */
+/* ------------------------------------------------------------------------ */
+/* scb_apdu_t.flags */
+#define SCB__APDU_NO_SM          0x0001u /* never wrap (INITIALIZE UPDATE, clear commands) */
+#define SCB__APDU_SENSITIVE_CMD  0x0002u /* command data holds secrets: masked in traces */
+#define SCB__APDU_SENSITIVE_RESP 0x0004u /* response data holds secrets: masked in traces */
+#define SCB__APDU_RAW_CLA        0x0008u /* CLA already carries the channel: do not touch */
+
+typedef struct scb_apdu {
+    uint8_t cla, ins, p1, p2;
+    const uint8_t *data;   /* command data (Lc bytes), may be NULL when lc == 0 */
+    size_t lc;
+    size_t ne;             /* expected response length: 1..256 short, ..65536 extended */
+    bool has_le;           /* Le field present (ne == 256/65536 encodes 00/0000) */
+    bool extended;         /* force extended length encoding */
+    unsigned flags;        /* SCB__APDU_* */
+} scb_apdu_t;
+
+/* Serialize (cases 1-4, short or extended: extended when forced or needed). */
+int scb__apdu_encode(const scb_apdu_t *a, uint8_t *out, size_t *len);
+/* Parse raw command bytes (strict ISO 7816-4 5.1 length rules). data points into buf. */
+int scb__apdu_parse(const uint8_t *buf, size_t len, scb_apdu_t *out);
+/* CLA for a logical channel (ISO 7816-4 5.4.1): 0-3 first interindustry
+ * (bits 1-2, SM in bits 3-4), 4-19 further interindustry (bits 1-4 = ch-4,
+ * bit 7 set, SM bit 6). The proprietary bit 0x80 is kept (GP class 80/84). */
+uint8_t scb__cla_for_channel(uint8_t cla, uint8_t channel);
+/* True when CLA carries a secure-messaging indication (either encoding). */
+bool scb__cla_has_sm(uint8_t cla);
+
+/* ------------------------------------------------------------------------ */
+/* Secure-messaging hook (implemented by scp03_sm.c)                         */
+/* ------------------------------------------------------------------------ */
+typedef struct scb_sm_ops {
+    /* Wrap plain command `in` into `out`; wrapped data goes into buf (cap).
+     * The CLA in `in` has no channel bits; wrap may consult card->channel
+     * (SCB_SCP_MAC_CLA_AS_SENT). */
+    int (*wrap)(scb_card_t *card, void *state, const scb_apdu_t *in, scb_apdu_t *out,
+                uint8_t *buf, size_t cap);
+    /* Verify/decrypt the response: rdata/rlen is the wire response data
+     * (without SW); plaintext goes to out (*out_len capacity in, length out). */
+    int (*unwrap)(scb_card_t *card, void *state, const uint8_t *rdata, size_t rlen,
+                  uint16_t sw, uint8_t *out, size_t *out_len);
+    /* Largest plaintext a response can carry / a command can send under the
+     * level in force (short APDUs), for chunking READ/UPDATE BINARY. */
+    size_t (*max_plain_resp)(void *state);
+    size_t (*max_plain_cmd)(void *state);
+    /* Wipe and free the session. */
+    void (*destroy)(void *state);
+} scb_sm_ops_t;
+
+/* ------------------------------------------------------------------------ */
+/* The card handle                                                           */
+/* ------------------------------------------------------------------------ */
+struct scb_card {
+    scb_transport_t tp;
+    scb_trace_t trace;
+    bool has_trace;
+    scb_rng_fn rng;
+    void *rng_user;
+
+    uint8_t channel;           /* current logical channel, 0..19 */
+    uint16_t last_sw;
+    unsigned long apdu_count;
+    char errmsg[256];
+
+    /* Secure messaging: sm_state is NULL when no session is open. */
+    const scb_sm_ops_t *sm;
+    void *sm_state;
+    uint8_t sm_channel;        /* the logical channel the session belongs to */
+    bool sm_broken;            /* session torn down by a failure: refuse secured transmits */
+    scb_scp03_info_t scp_info; /* last INITIALIZE UPDATE facts */
+    bool has_scp_info;
+
+    int txn_depth;             /* nesting of scb__begin/scb__end */
+
+    /* PC/SC transport fills this (owned by the transport). */
+    const char *reader_name;
+
+    /* work buffers, allocated once per handle (no allocation per APDU) */
+    uint8_t *cmdbuf;           /* encoded wire command, SCB__CMD_MAX */
+    uint8_t *smbuf;            /* wrapped command data, SCB__CMD_MAX */
+    uint8_t *rbuf;             /* accumulated wire response, SCB__RESP_MAX */
+};
+
+/* Record a failure on the handle and return rc. Detail never holds secrets. */
+int scb__fail(scb_card_t *card, int rc, const char *fmt, ...) SCB_PRINTF(3, 4);
+void scb__clear_error(scb_card_t *card);
+/* Trace a note ("# text") when a trace hook is installed. */
+void scb__note(scb_card_t *card, const char *fmt, ...) SCB_PRINTF(2, 3);
+void scb__trace(scb_card_t *card, int kind, const uint8_t *data, size_t len, bool masked);
+
+/* The single wire path: transport transmit + trace + count. */
+int scb__wire(scb_card_t *card, const uint8_t *cmd, size_t cmd_len, bool mask_cmd,
+              uint8_t *resp, size_t *resp_len, bool mask_resp);
+
+/* The APDU engine. resp receives the (unwrapped) response data without SW,
+ * *resp_len: capacity in, length out; *sw the (unwrapped) status word.
+ * Goes through SM when a session is open on the current channel, unless
+ * SCB__APDU_NO_SM. Returns 0 for any SW (caller judges it). */
+int scb__transmit(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *resp_len,
+                  uint16_t *sw);
+/* Map a status word to an error code and record it (with what = the command). */
+int scb__sw_error(scb_card_t *card, uint16_t sw, const char *what);
+
+/* Exclusive access around one high-level operation (nesting-safe). */
+int scb__begin(scb_card_t *card);
+void scb__end(scb_card_t *card);
+
+/* Random bytes through the handle's RNG hook. */
+int scb__random(scb_card_t *card, uint8_t *buf, size_t len);
+
+/* Install / remove a secure-messaging session on the current channel. */
+void scb__sm_install(scb_card_t *card, const scb_sm_ops_t *ops, void *state);
+/* Tear down after a failure: wipe, free, mark broken. */
+void scb__sm_abort(scb_card_t *card);
+/* Clean close: wipe, free, not broken. */
+void scb__sm_close(scb_card_t *card);
+/* Largest plaintext per READ BINARY / UPDATE BINARY chunk given transport and SM. */
+size_t scb__max_read_chunk(const scb_card_t *card);
+size_t scb__max_write_chunk(const scb_card_t *card);
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                             */
+/* ------------------------------------------------------------------------ */
+/* Bounded hex rendering "A0 00 ..": returns chars written (NUL-terminated). */
+size_t scb__hex(const uint8_t *data, size_t len, char *out, size_t cap, bool spaced);
+/* snprintf into a detail buffer if not NULL; returns rc. */
+int scb__detail(char *detail, size_t detail_len, int rc, const char *fmt, ...) SCB_PRINTF(4, 5);
+
+#endif /* SCB_INTERNAL_H */
