@@ -150,7 +150,7 @@ typedef struct scb_transport {
 SCB_API int scb_card_open_transport(scb_card_t **out, const scb_transport_t *tp);
 
 /* PC/SC. reader: NULL or "" = first reader with a card; otherwise an exact
- * name, else a unique case-sensitive substring, else a decimal index.
+ * name, else a decimal index, else a unique case-sensitive substring.
  * detail (may be NULL) receives why opening failed. The transport sets
  * SCB_TP_EXTENDED_LENGTH when the ATR announces extended Lc/Le. */
 SCB_API int scb_card_open_pcsc(scb_card_t **out, const char *reader, char *detail,
