@@ -13,7 +13,9 @@ on), unsolicited result codes injected at random points between lines,
 output written in random 1..7 byte pieces, a fixed verbose +CME format, a
 modem that refuses MANAGE CHANNEL through +CSIM (ERROR, +CME ERROR: 3 or
 SW 6D00), session ids that are not channel numbers, a modem that sends the
-+CGLA CLA as it is, a modem with channels of its own open on the card.
++CGLA CLA as it is, one that refuses SELECT by AID through +CGLA (the
+application belongs to +CCHO), a modem with channels of its own open on the
+card.
 
 Rules make chosen commands misbehave: (verb, nth, action) with verb like
 "+CSIM" or "AT", nth counting that verb from 1 (0 = every time), action one
@@ -460,7 +462,7 @@ class FakeModem:
         if ch is None:
             self._reply([], self._cme(21))
             return
-        if self.cgla_refuse_select and apdu[1] == 0xA4:
+        if self.cgla_refuse_select and apdu[1] == 0xA4 and apdu[2] == 0x04:
             self._reply([], self._cme(4))
             return
         if self.cgla_sets_cla:
