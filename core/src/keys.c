@@ -13,7 +13,7 @@ struct scb_keys {
     uint8_t enc[32];
     uint8_t mac[32];
     uint8_t dek[32];
-    size_t len;        /* 16, 24 or 32 */
+    size_t len; /* 16, 24 or 32 */
     bool has_dek;
     uint8_t kvn;
 };
@@ -107,7 +107,7 @@ int scb_keys_kcv(const scb_keys_t *keys, int type, uint8_t kcv[3])
         return SCB_E_INVALID_ARG;
     const uint8_t *key = scb__keys_key(keys, type);
     if (key == NULL)
-        return SCB_E_SCP_KEY;   /* no DEK in this set */
+        return SCB_E_SCP_KEY; /* no DEK in this set */
     return scb_kcv(key, keys->len, kcv);
 }
 

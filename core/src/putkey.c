@@ -15,11 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define KEY_TYPE_AES 0x88u
-#define PUT_KEY_P2_MULTIPLE 0x81u   /* b8: several keys; key identifier 01 */
+#define KEY_TYPE_AES        0x88u
+#define PUT_KEY_P2_MULTIPLE 0x81u /* b8: several keys; key identifier 01 */
 
-static int build_key(scb_aes_t *dek, const uint8_t *key, size_t key_len, uint8_t *out,
-                     size_t *pos)
+static int build_key(scb_aes_t *dek, const uint8_t *key, size_t key_len, uint8_t *out, size_t *pos)
 {
     uint8_t kcv[3];
     size_t enc_len = 0;
@@ -81,8 +80,14 @@ int scb_put_keys(scb_card_t *card, const scb_keys_t *new_keys, uint8_t replace_k
         return scb__fail(card, rc, "PUT KEY: cannot encrypt the new keys");
     }
 
-    scb_apdu_t a = {.cla = 0x80, .ins = 0xD8, .p1 = replace_kvn, .p2 = PUT_KEY_P2_MULTIPLE,
-                    .data = data, .lc = len, .ne = 256, .has_le = true,
+    scb_apdu_t a = {.cla = 0x80,
+                    .ins = 0xD8,
+                    .p1 = replace_kvn,
+                    .p2 = PUT_KEY_P2_MULTIPLE,
+                    .data = data,
+                    .lc = len,
+                    .ne = 256,
+                    .has_le = true,
                     .flags = SCB__APDU_SENSITIVE_CMD};
     uint8_t resp[64];
     size_t rlen = sizeof(resp);
@@ -108,8 +113,7 @@ int scb_put_keys(scb_card_t *card, const scb_keys_t *new_keys, uint8_t replace_k
     for (size_t i = 0; i < 3; i++)
         if (!scb__ct_equal(resp + 1 + 3 * i, kcvs[i], 3))
             return scb__fail(card, SCB_E_SCP_KCV,
-                             "PUT KEY: the card's KCV of the new %s key does not match",
-                             names[i]);
+                             "PUT KEY: the card's KCV of the new %s key does not match", names[i]);
     scb__note(card, "PUT KEY: key version %02X %s", new_kvn, replace_kvn ? "replaced" : "added");
     return SCB_OK;
 }
@@ -123,7 +127,8 @@ int scb__put_key_parse(const uint8_t *data, size_t len, const uint8_t *dek, size
         return SCB_E_INVALID_ARG;
     *count = 0;
     if (len < 1)
-        return scb__detail(detail, detail_len, SCB_E_PARSE, "PUT KEY data is empty (no key version)");
+        return scb__detail(detail, detail_len, SCB_E_PARSE,
+                           "PUT KEY data is empty (no key version)");
     static const uint8_t zero_iv[16];
     scb_aes_t *aes = NULL;
     int rc = scb__aes_new(&aes, dek, dek_len);
@@ -135,45 +140,47 @@ int scb__put_key_parse(const uint8_t *data, size_t len, const uint8_t *dek, size
         size_t at = pos;
         if (*count == 3) {
             rc = scb__detail(detail, detail_len, SCB_E_PARSE,
-                      "PUT KEY data offset %zu: more than 3 key components", at);
+                             "PUT KEY data offset %zu: more than 3 key components", at);
             break;
         }
         if (len - pos < 2) {
             rc = scb__detail(detail, detail_len, SCB_E_PARSE,
-                      "PUT KEY data offset %zu: truncated key component header", at);
+                             "PUT KEY data offset %zu: truncated key component header", at);
             break;
         }
         if (data[pos] != KEY_TYPE_AES) {
             rc = scb__detail(detail, detail_len, SCB_E_PARSE,
-                      "PUT KEY data offset %zu: key type %02X, expected AES (88)", at, data[pos]);
+                             "PUT KEY data offset %zu: key type %02X, expected AES (88)", at,
+                             data[pos]);
             break;
         }
         size_t clen = data[pos + 1];
         pos += 2;
         if (clen > len - pos) {
             rc = scb__detail(detail, detail_len, SCB_E_PARSE,
-                      "PUT KEY data offset %zu: key component of %zu bytes, only %zu left", at,
-                      clen, len - pos);
+                             "PUT KEY data offset %zu: key component of %zu bytes, only %zu left",
+                             at, clen, len - pos);
             break;
         }
         scb__put_key_entry_t *e = &entries[*count];
         const uint8_t *enc;
         size_t enc_len;
         memset(e, 0, sizeof(*e));
-        if (clen == 16 || clen == 32) {   /* short form: the encrypted key itself */
+        if (clen == 16 || clen == 32) { /* short form: the encrypted key itself */
             enc = data + pos;
             enc_len = clen;
             e->key_len = clen;
-        } else {                          /* L+1 | L | key padded to whole blocks */
+        } else { /* L+1 | L | key padded to whole blocks */
             enc = data + pos + 1;
             enc_len = clen - 1;
             e->key_len = clen > 0 ? data[pos] : 0;
             if ((e->key_len != 16 && e->key_len != 24 && e->key_len != 32) ||
                 enc_len != (e->key_len + 15) / 16 * 16) {
-                rc = scb__detail(detail, detail_len, SCB_E_PARSE,
-                          "PUT KEY data offset %zu: key component of %zu bytes does not hold an "
-                          "AES key (length byte %zu)",
-                          at, clen, e->key_len);
+                rc = scb__detail(
+                    detail, detail_len, SCB_E_PARSE,
+                    "PUT KEY data offset %zu: key component of %zu bytes does not hold an "
+                    "AES key (length byte %zu)",
+                    at, clen, e->key_len);
                 break;
             }
         }
@@ -189,9 +196,10 @@ int scb__put_key_parse(const uint8_t *data, size_t len, const uint8_t *dek, size
         if (pos < len && data[pos] != KEY_TYPE_AES) {
             size_t kcv_len = data[pos];
             if ((kcv_len != 0 && kcv_len != 3) || kcv_len > len - pos - 1) {
-                rc = scb__detail(detail, detail_len, SCB_E_PARSE,
-                          "PUT KEY data offset %zu: KCV length %zu (00 or 03 expected, %zu left)",
-                          pos, kcv_len, len - pos - 1);
+                rc = scb__detail(
+                    detail, detail_len, SCB_E_PARSE,
+                    "PUT KEY data offset %zu: KCV length %zu (00 or 03 expected, %zu left)", pos,
+                    kcv_len, len - pos - 1);
                 break;
             }
             if (kcv_len == 3) {
@@ -200,9 +208,9 @@ int scb__put_key_parse(const uint8_t *data, size_t len, const uint8_t *dek, size
                 e->has_kcv = true;
                 rc = scb_kcv(e->key, e->key_len, kcv);
                 if (rc == SCB_OK && !scb__ct_equal(kcv, e->kcv, 3))
-                    rc = scb__detail(detail, detail_len, SCB_E_SCP_KCV,
-                              "PUT KEY data offset %zu: KCV does not match the decrypted key",
-                              pos);
+                    rc = scb__detail(
+                        detail, detail_len, SCB_E_SCP_KCV,
+                        "PUT KEY data offset %zu: KCV does not match the decrypted key", pos);
             }
             pos += 1 + kcv_len;
         }

@@ -8,15 +8,15 @@
 
 #include <string.h>
 
-#define KNOWN_FLAGS                                                                          \
-    (SCB_SCP_S16 | SCB_SCP_COUNT_DATA_ONLY | SCB_SCP_MAC_CLA_AS_SENT | SCB_SCP_KDF3 |          \
+#define KNOWN_FLAGS                                                                                \
+    (SCB_SCP_S16 | SCB_SCP_COUNT_DATA_ONLY | SCB_SCP_MAC_CLA_AS_SENT | SCB_SCP_KDF3 |              \
      SCB_SCP_NO_EXTAUTH)
 
 /* The "i" parameter of the key information (scp03.md "Handshake"). */
 #define I_S16        0x01u
 #define I_PSEUDO_RND 0x10u
 #define I_RMAC       0x20u
-#define I_RENC       0x60u   /* R-MAC and R-ENC */
+#define I_RENC       0x60u /* R-MAC and R-ENC */
 
 void scb_scp03_params_init(scb_scp03_params_t *p)
 {
@@ -30,7 +30,12 @@ void scb_scp03_params_init(scb_scp03_params_t *p)
 static bool level_valid(uint8_t level)
 {
     switch (level) {
-    case 0x00: case 0x01: case 0x03: case 0x11: case 0x13: case 0x33: return true;
+    case 0x00:
+    case 0x01:
+    case 0x03:
+    case 0x11:
+    case 0x13:
+    case 0x33: return true;
     default: return false;
     }
 }
@@ -51,9 +56,9 @@ static const char *iu_sw_hint(uint16_t sw)
 
 /* Everything one handshake holds that must be wiped. */
 typedef struct handshake {
-    scb_keys_t *diversified;          /* KDF3 keys, or NULL */
+    scb_keys_t *diversified; /* KDF3 keys, or NULL */
     scb__scp03_derived_t derived;
-    scb__scp03_session_t *sess;       /* until installed on the card */
+    scb__scp03_session_t *sess; /* until installed on the card */
     uint8_t expected_challenge[16];
 } handshake_t;
 
@@ -114,7 +119,7 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_p
 {
     bool s16 = (p->flags & SCB_SCP_S16) != 0;
     size_t chal_len = s16 ? 16 : 8;
-    uint8_t kvn = p->kvn != 0 ? p->kvn : scb_keys_kvn(keys);   /* 0: card default */
+    uint8_t kvn = p->kvn != 0 ? p->kvn : scb_keys_kvn(keys); /* 0: card default */
     uint8_t host_challenge[16];
     int rc;
 
@@ -130,8 +135,15 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_p
     uint8_t r[300];
     size_t rlen = sizeof(r);
     uint16_t sw = 0;
-    scb_apdu_t iu = {.cla = 0x80, .ins = 0x50, .p1 = kvn, .p2 = 0x00, .data = host_challenge,
-                     .lc = chal_len, .ne = 256, .has_le = true, .flags = SCB__APDU_NO_SM};
+    scb_apdu_t iu = {.cla = 0x80,
+                     .ins = 0x50,
+                     .p1 = kvn,
+                     .p2 = 0x00,
+                     .data = host_challenge,
+                     .lc = chal_len,
+                     .ne = 256,
+                     .has_le = true,
+                     .flags = SCB__APDU_NO_SM};
     rc = scb__transmit(card, &iu, r, &rlen, &sw);
     if (rc == SCB_E_BUFFER_TOO_SMALL)
         return scb__fail(card, SCB_E_SCP_PROTOCOL,
@@ -139,8 +151,9 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_p
     if (rc != SCB_OK)
         return rc;
     if (sw != 0x9000)
-        return scb__fail(card, SCB_E_SCP_PROTOCOL, "INITIALIZE UPDATE (key version %02X) answered %04X%s",
-                         kvn, sw, iu_sw_hint(sw));
+        return scb__fail(card, SCB_E_SCP_PROTOCOL,
+                         "INITIALIZE UPDATE (key version %02X) answered %04X%s", kvn, sw,
+                         iu_sw_hint(sw));
     rc = parse_iu_response(card, r, rlen, s16, kvn);
     if (rc != SCB_OK)
         return rc;
@@ -176,8 +189,8 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_p
         info->challenge_verified = 1;
     }
 
-    rc = scb__scp03_derive(enc, mac, key_len, host_challenge, card_challenge, chal_len,
-                           &h->derived);
+    rc =
+        scb__scp03_derive(enc, mac, key_len, host_challenge, card_challenge, chal_len, &h->derived);
     if (rc != SCB_OK)
         return scb__fail(card, rc, "session key derivation failed");
     if (!scb__ct_equal(h->derived.card_cryptogram, card_cryptogram, chal_len))
@@ -209,12 +222,16 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_p
     /* EXTERNAL AUTHENTICATE: 84 82 SL 00 Lc <host cryptogram> <C-MAC>, MCV 0. */
     uint8_t buf[16 + 16];
     char detail[160];
-    scb_apdu_t ea = {.cla = 0x80, .ins = 0x82, .p1 = p->level, .p2 = 0x00,
-                     .data = h->derived.host_cryptogram, .lc = chal_len};
+    scb_apdu_t ea = {.cla = 0x80,
+                     .ins = 0x82,
+                     .p1 = p->level,
+                     .p2 = 0x00,
+                     .data = h->derived.host_cryptogram,
+                     .lc = chal_len};
     scb_apdu_t wrapped;
     uint8_t wire_cla = scb__cla_for_channel(0x84, card->channel);
-    rc = scb__scp03_wrap(h->sess, &ea, scb__scp03_mac_cla(h->sess, wire_cla), false, true,
-                         &wrapped, buf, sizeof(buf), detail, sizeof(detail));
+    rc = scb__scp03_wrap(h->sess, &ea, scb__scp03_mac_cla(h->sess, wire_cla), false, true, &wrapped,
+                         buf, sizeof(buf), detail, sizeof(detail));
     if (rc != SCB_OK)
         return scb__fail(card, rc, "EXTERNAL AUTHENTICATE: %s", detail);
     wrapped.flags = SCB__APDU_NO_SM;
@@ -226,13 +243,12 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_p
         return scb__fail(card, SCB_E_SCP_AUTH_REJECTED,
                          "EXTERNAL AUTHENTICATE (level %02X) answered %04X%s", p->level, sw,
                          sw == 0x6300 ? " (host cryptogram rejected)" : "");
-    if (rlen != 0)   /* its response carries no R-MAC and no data */
+    if (rlen != 0) /* its response carries no R-MAC and no data */
         return scb__fail(card, SCB_E_SCP_PROTOCOL,
-                         "EXTERNAL AUTHENTICATE answered with %zu data bytes, expected none",
-                         rlen);
+                         "EXTERNAL AUTHENTICATE answered with %zu data bytes, expected none", rlen);
 
     scb__sm_install(card, &scb__scp03_sm_ops, h->sess);
-    h->sess = NULL;   /* owned by the card now */
+    h->sess = NULL; /* owned by the card now */
     scb__note(card, "SCP03 session open: level %02X, %s, key version %02X", p->level,
               s16 ? "S16" : "S8", info->kvn);
     return SCB_OK;
@@ -256,10 +272,9 @@ int scb_scp03_open(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_par
                          "security level %02X is not one of 00 01 03 11 13 33", params->level);
     size_t chal_len = (params->flags & SCB_SCP_S16) ? 16 : 8;
     if (params->host_challenge != NULL && params->host_challenge_len != chal_len)
-        return scb__fail(card, SCB_E_INVALID_ARG,
-                         "host challenge of %zu bytes; %s mode needs %zu",
-                         params->host_challenge_len,
-                         (params->flags & SCB_SCP_S16) ? "S16" : "S8", chal_len);
+        return scb__fail(card, SCB_E_INVALID_ARG, "host challenge of %zu bytes; %s mode needs %zu",
+                         params->host_challenge_len, (params->flags & SCB_SCP_S16) ? "S16" : "S8",
+                         chal_len);
     if (params->sd_aid != NULL && (params->sd_aid_len < 5 || params->sd_aid_len > 16))
         return scb__fail(card, SCB_E_INVALID_ARG, "Security Domain AID of %zu bytes (5..16)",
                          params->sd_aid_len);
@@ -274,8 +289,14 @@ int scb_scp03_open(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_par
     memset(&h, 0, sizeof(h));
     rc = handshake(card, keys, params, &h);
     handshake_wipe(&h);
-    if (rc != SCB_OK)
-        scb__sm_abort(card);   /* no session; secured transmits refused until a new one */
+    if (rc != SCB_OK) {
+        /* No session; secured transmits on this channel are refused until a
+         * new one opens, also when none was open before (scb__sm_abort only
+         * marks a handle that had a session): never fall back to clear. */
+        scb__sm_abort(card);
+        card->sm_broken = true;
+        card->sm_channel = card->channel;
+    }
     scb__end(card);
     return rc;
 }

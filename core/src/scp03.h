@@ -35,22 +35,21 @@ int scb__scp03_kdf(scb_aes_t *key, uint8_t constant, const uint8_t *context, siz
 /* Session keys and cryptograms of one handshake. Wipe with scb__cleanse. */
 typedef struct scb__scp03_derived {
     uint8_t s_enc[32], s_mac[32], s_rmac[32];
-    size_t key_len;                  /* 16, 24 or 32: as the static keys */
+    size_t key_len; /* 16, 24 or 32: as the static keys */
     uint8_t card_cryptogram[16], host_cryptogram[16];
-    size_t cryptogram_len;           /* 8 (S8) or 16 (S16) */
+    size_t cryptogram_len; /* 8 (S8) or 16 (S16) */
 } scb__scp03_derived_t;
 
 /* Derive S-ENC, S-MAC, S-RMAC and both cryptograms from the static ENC and
  * MAC keys (key_len bytes each) and the two challenges (chal_len = 8 or
  * 16 bytes each; the cryptograms are as long as the challenges). */
 int scb__scp03_derive(const uint8_t *enc, const uint8_t *mac, size_t key_len,
-                      const uint8_t *host_challenge, const uint8_t *card_challenge,
-                      size_t chal_len, scb__scp03_derived_t *out);
+                      const uint8_t *host_challenge, const uint8_t *card_challenge, size_t chal_len,
+                      scb__scp03_derived_t *out);
 
 /* Pseudo-random card challenge: KDF(Key-ENC, 02, seq || SD AID), chal_len bytes. */
 int scb__scp03_card_challenge(const uint8_t *enc, size_t key_len, const uint8_t seq[3],
-                              const uint8_t *aid, size_t aid_len, size_t chal_len,
-                              uint8_t *out);
+                              const uint8_t *aid, size_t aid_len, size_t chal_len, uint8_t *out);
 
 /* ---- the secure-messaging session (scp03_sm.c) ---- */
 typedef struct scb__scp03_session scb__scp03_session_t;
@@ -61,7 +60,7 @@ typedef struct scb__scp03_session scb__scp03_session_t;
  * once, so wrap/unwrap allocate nothing. */
 int scb__scp03_session_new(scb__scp03_session_t **out, const scb__scp03_derived_t *keys,
                            const uint8_t *dek, uint8_t level, unsigned flags);
-void scb__scp03_session_free(scb__scp03_session_t **sess);   /* wipes */
+void scb__scp03_session_free(scb__scp03_session_t **sess); /* wipes */
 uint8_t scb__scp03_session_level(const scb__scp03_session_t *sess);
 /* The static DEK as an AES key (NULL when the key set had none). */
 scb_aes_t *scb__scp03_session_dek(scb__scp03_session_t *sess);
@@ -75,13 +74,12 @@ uint8_t scb__scp03_mac_cla(const scb__scp03_session_t *sess, uint8_t wire_cla);
  * APDUs. handshake = true: EXTERNAL AUTHENTICATE (C-MAC only, encryption
  * counter untouched) whatever the level. Nothing in the session changes
  * when this fails. detail receives the reason on failure. */
-int scb__scp03_wrap(scb__scp03_session_t *sess, const scb_apdu_t *in, uint8_t mac_cla,
-                    bool ext_ok, bool handshake, scb_apdu_t *out, uint8_t *buf, size_t cap,
-                    char *detail, size_t detail_len);
+int scb__scp03_wrap(scb__scp03_session_t *sess, const scb_apdu_t *in, uint8_t mac_cla, bool ext_ok,
+                    bool handshake, scb_apdu_t *out, uint8_t *buf, size_t cap, char *detail,
+                    size_t detail_len);
 /* Verify/decrypt a response to the command wrapped last. */
-int scb__scp03_unwrap(scb__scp03_session_t *sess, const uint8_t *rdata, size_t rlen,
-                      uint16_t sw, uint8_t *out, size_t *out_len, char *detail,
-                      size_t detail_len);
+int scb__scp03_unwrap(scb__scp03_session_t *sess, const uint8_t *rdata, size_t rlen, uint16_t sw,
+                      uint8_t *out, size_t *out_len, char *detail, size_t detail_len);
 size_t scb__scp03_max_plain_resp(const scb__scp03_session_t *sess);
 size_t scb__scp03_max_plain_cmd(const scb__scp03_session_t *sess);
 
@@ -96,7 +94,7 @@ typedef struct scb__put_key_entry {
     uint8_t key[32];
     size_t key_len;
     uint8_t kcv[3];
-    bool has_kcv;                    /* false: short form */
+    bool has_kcv; /* false: short form */
 } scb__put_key_entry_t;
 /* Parse PUT KEY data `new KVN || components` (P2 = 81: up to 3 keys), decrypt
  * each key with dek, and check each KCV that is present (SCB_E_SCP_KCV).

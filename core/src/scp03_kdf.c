@@ -42,8 +42,8 @@ int scb__scp03_kdf(scb_aes_t *key, uint8_t constant, const uint8_t *context, siz
 }
 
 int scb__scp03_derive(const uint8_t *enc, const uint8_t *mac, size_t key_len,
-                      const uint8_t *host_challenge, const uint8_t *card_challenge,
-                      size_t chal_len, scb__scp03_derived_t *out)
+                      const uint8_t *host_challenge, const uint8_t *card_challenge, size_t chal_len,
+                      scb__scp03_derived_t *out)
 {
     if (enc == NULL || mac == NULL || host_challenge == NULL || card_challenge == NULL ||
         out == NULL || (chal_len != 8 && chal_len != 16))
@@ -85,8 +85,7 @@ int scb__scp03_derive(const uint8_t *enc, const uint8_t *mac, size_t key_len,
 }
 
 int scb__scp03_card_challenge(const uint8_t *enc, size_t key_len, const uint8_t seq[3],
-                              const uint8_t *aid, size_t aid_len, size_t chal_len,
-                              uint8_t *out)
+                              const uint8_t *aid, size_t aid_len, size_t chal_len, uint8_t *out)
 {
     if (enc == NULL || seq == NULL || aid == NULL || out == NULL || aid_len > 16 ||
         (chal_len != 8 && chal_len != 16))

@@ -16,12 +16,12 @@ struct scb__scp03_session {
     scb_aes_t *s_enc;
     scb_aes_t *s_mac;
     scb_aes_t *s_rmac;
-    scb_aes_t *dek;          /* static DEK for PUT KEY, may be NULL */
-    uint8_t mcv[16];         /* MAC chaining value: full C-MAC of the last command */
-    uint64_t counter;        /* encryption counter of the last command (0: none yet) */
-    uint8_t level;           /* EXTERNAL AUTHENTICATE P1 */
-    size_t mac_len;          /* 8 (S8) or 16 (S16) */
-    unsigned flags;          /* SCB_SCP_* */
+    scb_aes_t *dek;   /* static DEK for PUT KEY, may be NULL */
+    uint8_t mcv[16];  /* MAC chaining value: full C-MAC of the last command */
+    uint64_t counter; /* encryption counter of the last command (0: none yet) */
+    uint8_t level;    /* EXTERNAL AUTHENTICATE P1 */
+    size_t mac_len;   /* 8 (S8) or 16 (S16) */
+    unsigned flags;   /* SCB_SCP_* */
 };
 
 void scb__scp03_session_free(scb__scp03_session_t **sess)
@@ -48,7 +48,7 @@ int scb__scp03_session_new(scb__scp03_session_t **out, const scb__scp03_derived_
         return SCB_E_NOMEM;
     s->level = level;
     s->flags = flags;
-    s->mac_len = keys->cryptogram_len;   /* S8: 8, S16: 16, like the cryptograms */
+    s->mac_len = keys->cryptogram_len; /* S8: 8, S16: 16, like the cryptograms */
     int rc = scb__aes_new(&s->s_enc, keys->s_enc, keys->key_len);
     if (rc == SCB_OK)
         rc = scb__aes_new(&s->s_mac, keys->s_mac, keys->key_len);
@@ -109,36 +109,36 @@ static bool sw_carries_rmac(uint16_t sw)
     return sw == 0x9000 || (sw >> 8) == 0x62 || (sw >> 8) == 0x63;
 }
 
-int scb__scp03_wrap(scb__scp03_session_t *sess, const scb_apdu_t *in, uint8_t mac_cla,
-                    bool ext_ok, bool handshake, scb_apdu_t *out, uint8_t *buf, size_t cap,
-                    char *detail, size_t detail_len)
+int scb__scp03_wrap(scb__scp03_session_t *sess, const scb_apdu_t *in, uint8_t mac_cla, bool ext_ok,
+                    bool handshake, scb_apdu_t *out, uint8_t *buf, size_t cap, char *detail,
+                    size_t detail_len)
 {
     if (sess == NULL || in == NULL || out == NULL || (in->lc > 0 && in->data == NULL))
         return scb__detail(detail, detail_len, SCB_E_INVALID_ARG, "no command to wrap");
     uint8_t level = handshake ? SCB_SL_CMAC : sess->level;
     if (!(level & SCB_SL_CMAC)) {
-        *out = *in;   /* level 00: commands travel as they are */
+        *out = *in; /* level 00: commands travel as they are */
         return SCB_OK;
     }
     if (in->cla & 0x0C)
         return scb__detail(detail, detail_len, SCB_E_INVALID_ARG,
-                   "CLA %02X already indicates secure messaging", in->cla);
+                           "CLA %02X already indicates secure messaging", in->cla);
 
-    bool encrypt = (level & SCB_SL_CDEC) && in->lc > 0;   /* empty data: not encrypted */
+    bool encrypt = (level & SCB_SL_CDEC) && in->lc > 0; /* empty data: not encrypted */
     size_t body = encrypt ? (in->lc / 16 + 1) * 16 : in->lc;
     size_t lc = body + sess->mac_len;
     if (lc > 65535)
         return scb__detail(detail, detail_len, SCB_E_SCP_TOO_LONG,
-                   "%zu data bytes wrap to %zu, more than an APDU carries", in->lc, lc);
+                           "%zu data bytes wrap to %zu, more than an APDU carries", in->lc, lc);
     bool extended = in->extended || lc > 255 || (in->has_le && in->ne > 256);
     if (extended && !in->extended && !ext_ok)
         return scb__detail(detail, detail_len, SCB_E_SCP_TOO_LONG,
-                   "%zu data bytes wrap to %zu (> 255) and the transport carries no "
-                   "extended-length APDUs",
-                   in->lc, lc);
+                           "%zu data bytes wrap to %zu (> 255) and the transport carries no "
+                           "extended-length APDUs",
+                           in->lc, lc);
     if (lc > cap)
         return scb__detail(detail, detail_len, SCB_E_BUFFER_TOO_SMALL,
-                   "wrapped data needs %zu bytes, buffer has %zu", lc, cap);
+                           "wrapped data needs %zu bytes, buffer has %zu", lc, cap);
 
     /* The counter runs from 1 with the first command after EXTERNAL
      * AUTHENTICATE, for every command (or, with COUNT_DATA_ONLY, only for
@@ -189,7 +189,7 @@ int scb__scp03_wrap(scb__scp03_session_t *sess, const scb_apdu_t *in, uint8_t ma
         return scb__detail(detail, detail_len, rc, "cipher failure while wrapping");
     }
     memcpy(buf + body, mac, sess->mac_len);
-    memcpy(sess->mcv, mac, sizeof(mac));   /* the new MCV is all 16 bytes */
+    memcpy(sess->mcv, mac, sizeof(mac)); /* the new MCV is all 16 bytes */
     sess->counter = counter;
 
     *out = *in;
@@ -200,9 +200,8 @@ int scb__scp03_wrap(scb__scp03_session_t *sess, const scb_apdu_t *in, uint8_t ma
     return SCB_OK;
 }
 
-int scb__scp03_unwrap(scb__scp03_session_t *sess, const uint8_t *rdata, size_t rlen,
-                      uint16_t sw, uint8_t *out, size_t *out_len, char *detail,
-                      size_t detail_len)
+int scb__scp03_unwrap(scb__scp03_session_t *sess, const uint8_t *rdata, size_t rlen, uint16_t sw,
+                      uint8_t *out, size_t *out_len, char *detail, size_t detail_len)
 {
     if (sess == NULL || out_len == NULL || (rlen > 0 && (rdata == NULL || out == NULL)))
         return scb__detail(detail, detail_len, SCB_E_INVALID_ARG, "no response to unwrap");
@@ -215,15 +214,16 @@ int scb__scp03_unwrap(scb__scp03_session_t *sess, const uint8_t *rdata, size_t r
              * not be authenticated, so it is refused, never passed on. */
             if (rlen != 0)
                 return scb__detail(detail, detail_len, SCB_E_SCP_RMAC,
-                           "status %04X carries no R-MAC but came with %zu data bytes", sw,
-                           rlen);
+                                   "status %04X carries no R-MAC but came with %zu data bytes", sw,
+                                   rlen);
             *out_len = 0;
             return SCB_OK;
         }
         if (rlen < sess->mac_len)
-            return scb__detail(detail, detail_len, SCB_E_SCP_RMAC,
-                       "response of %zu bytes (status %04X) is too short for a %zu-byte R-MAC",
-                       rlen, sw, sess->mac_len);
+            return scb__detail(
+                detail, detail_len, SCB_E_SCP_RMAC,
+                "response of %zu bytes (status %04X) is too short for a %zu-byte R-MAC", rlen, sw,
+                sess->mac_len);
         dlen = rlen - sess->mac_len;
         /* R-MAC over MCV || data || SW1 SW2 (the MCV stays as it is). */
         uint8_t swb[2] = {(uint8_t)(sw >> 8), (uint8_t)sw};
@@ -240,15 +240,17 @@ int scb__scp03_unwrap(scb__scp03_session_t *sess, const uint8_t *rdata, size_t r
         if (rc != SCB_OK)
             return scb__detail(detail, detail_len, rc, "cipher failure while checking the R-MAC");
         if (!scb__ct_equal(mac, rdata + dlen, sess->mac_len))
-            return scb__detail(detail, detail_len, SCB_E_SCP_RMAC,
-                       "R-MAC of the response (%zu data bytes, status %04X) does not verify",
-                       dlen, sw);
+            return scb__detail(
+                detail, detail_len, SCB_E_SCP_RMAC,
+                "R-MAC of the response (%zu data bytes, status %04X) does not verify", dlen, sw);
     }
 
-    if (!(sess->level & SCB_SL_RENC) || dlen == 0) {   /* empty data: not encrypted */
-        if (dlen > cap)
+    if (!(sess->level & SCB_SL_RENC) || dlen == 0) { /* empty data: not encrypted */
+        if (dlen > cap) {
+            *out_len = dlen;
             return scb__detail(detail, detail_len, SCB_E_BUFFER_TOO_SMALL,
-                       "response has %zu data bytes, buffer %zu", dlen, cap);
+                               "response has %zu data bytes, buffer %zu", dlen, cap);
+        }
         if (dlen > 0)
             memmove(out, rdata, dlen);
         *out_len = dlen;
@@ -257,10 +259,13 @@ int scb__scp03_unwrap(scb__scp03_session_t *sess, const uint8_t *rdata, size_t r
 
     if (dlen % 16 != 0)
         return scb__detail(detail, detail_len, SCB_E_SCP_PADDING,
-                   "encrypted response data of %zu bytes is not a whole number of blocks", dlen);
-    if (dlen > cap)
+                           "encrypted response data of %zu bytes is not a whole number of blocks",
+                           dlen);
+    if (dlen > cap) {
+        *out_len = dlen; /* an upper bound: the padding is not known yet */
         return scb__detail(detail, detail_len, SCB_E_BUFFER_TOO_SMALL,
-                   "encrypted response has %zu bytes, buffer %zu", dlen, cap);
+                           "encrypted response has %zu bytes, buffer %zu", dlen, cap);
+    }
     uint8_t icv[16];
     counter_block(sess->counter, true, icv);
     int rc = scb__aes_ecb_block(sess->s_enc, icv, icv);
@@ -280,7 +285,7 @@ int scb__scp03_unwrap(scb__scp03_session_t *sess, const uint8_t *rdata, size_t r
     if (n == 0 || out[n - 1] != 0x80) {
         scb__cleanse(out, dlen);
         return scb__detail(detail, detail_len, SCB_E_SCP_PADDING,
-                   "decrypted response (%zu bytes) has no 80 padding marker", dlen);
+                           "decrypted response (%zu bytes) has no 80 padding marker", dlen);
     }
     n--;
     scb__cleanse(out + n, dlen - n);
@@ -296,7 +301,7 @@ size_t scb__scp03_max_plain_resp(const scb__scp03_session_t *sess)
     if (sess->level & SCB_SL_RMAC)
         room -= sess->mac_len;
     if (sess->level & SCB_SL_RENC)
-        room = room / 16 * 16 - 1;   /* at least one byte of padding */
+        room = room / 16 * 16 - 1; /* at least one byte of padding */
     return room;
 }
 
@@ -318,15 +323,15 @@ static int sm_wrap(scb_card_t *card, void *state, const scb_apdu_t *in, scb_apdu
     char detail[160];
     uint8_t wire_cla = scb__cla_for_channel((uint8_t)(in->cla | 0x04), card->channel);
     bool ext_ok = (card->tp.flags & SCB_TP_EXTENDED_LENGTH) != 0;
-    int rc = scb__scp03_wrap(sess, in, scb__scp03_mac_cla(sess, wire_cla), ext_ok, false, out,
-                             buf, cap, detail, sizeof(detail));
+    int rc = scb__scp03_wrap(sess, in, scb__scp03_mac_cla(sess, wire_cla), ext_ok, false, out, buf,
+                             cap, detail, sizeof(detail));
     if (rc != SCB_OK)
         return scb__fail(card, rc, "SCP03 wrap of %02X %02X: %s", in->cla, in->ins, detail);
     return SCB_OK;
 }
 
-static int sm_unwrap(scb_card_t *card, void *state, const uint8_t *rdata, size_t rlen,
-                     uint16_t sw, uint8_t *out, size_t *out_len)
+static int sm_unwrap(scb_card_t *card, void *state, const uint8_t *rdata, size_t rlen, uint16_t sw,
+                     uint8_t *out, size_t *out_len)
 {
     char detail[160];
     int rc = scb__scp03_unwrap(state, rdata, rlen, sw, out, out_len, detail, sizeof(detail));
