@@ -177,7 +177,7 @@ static bool replay(json_object *e, const replay_opts_t *o)
     scb_keys_free(&keys);
     tk_script_free(s);
     fprintf(stderr, "%s %s (channel %d%s)\n", tk_failures == before ? "ok  " : "FAIL", name,
-            channel, o->extra_flags & SCB_SCP_MAC_CLA_AS_SENT ? ", CLA as sent" : "");
+            channel, p.flags & SCB_SCP_MAC_CLA_AS_SENT ? ", CLA as sent" : "");
     return true;
 }
 
