@@ -46,8 +46,7 @@ static void check_entry(json_object *e)
     if (tk_json_str(e, "sd_aid") != NULL) {
         size_t aid_len = tk_unhex(tk_json_str(e, "sd_aid"), aid, sizeof(aid));
         uint8_t expect[16];
-        TK_EQ_RC(scb__scp03_card_challenge(enc, klen, seq, aid, aid_len, chal_len, expect),
-                 SCB_OK);
+        TK_EQ_RC(scb__scp03_card_challenge(enc, klen, seq, aid, aid_len, chal_len, expect), SCB_OK);
         TK_EQ_MEM(expect, chal_len, cc, chal_len);
     }
     fprintf(stderr, "%s %s\n", tk_failures == before ? "ok  " : "FAIL", name);
@@ -61,6 +60,52 @@ static void test_vectors(void)
     for (size_t i = 0; i < n; i++)
         check_entry(json_object_array_get_idx(v, i));
     json_object_put(v);
+}
+
+/* The PRF: AES-CMAC, NIST SP 800-38B appendix D examples for 128/192/256-bit
+ * keys and 0/16/40/64-byte messages, fed whole and in uneven pieces. */
+static void test_cmac_prf(void)
+{
+    static const char *const msg =
+        "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+        "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710";
+    static const struct {
+        const char *key;
+        const char *mac[4];
+    } v[] = {
+        {"2b7e151628aed2a6abf7158809cf4f3c",
+         {"bb1d6929e95937287fa37d129b756746", "070a16b46b4d4144f79bdd9dd04a287c",
+          "dfa66747de9ae63030ca32611497c827", "51f0bebf7e3b9d92fc49741779363cfe"}},
+        {"8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b",
+         {"d17ddf46adaacde531cac483de7a9367", "9e99a7bf31e710900662f65e617c5184",
+          "8a1de5be2eb31aad089a82e6ee908b0e", "a1d5df0eed790f794d77589659f39a11"}},
+        {"603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4",
+         {"028962f61b7bf89efc6b551f4667d983", "28a7023f452e8f82bd4bf28d8c37c35c",
+          "aaf3d8f1de5640c232f5b169b9c911e6", "e1992190549f6ed5696a2c056c315410"}},
+    };
+    static const size_t lens[4] = {0, 16, 40, 64};
+    uint8_t m[64], key[32], mac[16];
+    tk_unhex(msg, m, sizeof(m));
+    for (size_t i = 0; i < 3; i++) {
+        size_t kl = tk_unhex(v[i].key, key, sizeof(key));
+        scb_aes_t *aes = NULL;
+        TK_EQ_RC(scb__aes_new(&aes, key, kl), SCB_OK);
+        for (size_t j = 0; j < 4; j++) {
+            TK_EQ_RC(scb__cmac(aes, m, lens[j], mac), SCB_OK);
+            TK_EQ_HEX(mac, 16, v[i].mac[j]);
+            /* the same message in pieces of every size */
+            for (size_t step = 1; step <= 33; step += 4) {
+                TK_EQ_RC(scb__cmac_begin(aes), SCB_OK);
+                for (size_t at = 0; at < lens[j]; at += step)
+                    TK_EQ_RC(
+                        scb__cmac_update(aes, m + at, lens[j] - at < step ? lens[j] - at : step),
+                        SCB_OK);
+                TK_EQ_RC(scb__cmac_end(aes, mac), SCB_OK);
+                TK_EQ_HEX(mac, 16, v[i].mac[j]);
+            }
+        }
+        scb__aes_free(&aes);
+    }
 }
 
 static void test_kdf_arguments(void)
@@ -90,6 +135,7 @@ static void test_kdf_arguments(void)
 
 int main(void)
 {
+    TK_RUN(test_cmac_prf);
     TK_RUN(test_vectors);
     TK_RUN(test_kdf_arguments);
     return tk_done();
