@@ -554,9 +554,13 @@ typedef struct scb_access_opts {
     scb_scp03_params_t scp;       /* level (default 0x33), kvn, flags, ... */
     const uint8_t *path;          /* remembered bootstrap EF path (skip EF.DIR/ODF/DODF) */
     size_t path_len;
-    const uint8_t *pin;           /* for a private entry: VERIFY with pin_ref */
+    const uint8_t *aid;           /* remembered PKCS#15 ADF AID (info.aid); NULL = from
+                                   * EF.DIR, or the default AID when a path is given */
+    size_t aid_len;
+    const uint8_t *pin;           /* VERIFY with pin_ref before reading/writing the EF;
+                                   * required when the DODF entry is private */
     size_t pin_len;
-    uint8_t pin_ref;
+    uint8_t pin_ref;              /* 0 = 0x01 (PIN1, TS 102 221 9.5.1) */
 } scb_access_opts_t;
 SCB_API void scb_access_opts_init(scb_access_opts_t *o);
 
