@@ -87,6 +87,8 @@ static void test_cla(void)
     /* from the further form back to the first */
     TK_EQ_INT(scb__cla_for_channel(0xE1, 2), 0x86);
     TK_EQ_INT(scb__cla_for_channel(0x41, 0), 0x00);
+    TK_EQ_INT(scb__cla_for_channel(0xFF, 0), 0xFF); /* PC/SC pseudo-APDU class */
+    TK_EQ_INT(scb__cla_for_channel(0xFF, 5), 0xFF);
     TK_CHECK(scb__cla_has_sm(0x84));
     TK_CHECK(scb__cla_has_sm(0xE0));
     TK_CHECK(!scb__cla_has_sm(0x80));
