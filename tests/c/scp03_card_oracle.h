@@ -26,9 +26,9 @@ struct oracle {
     uint64_t counter;
     size_t mac_len;
     uint8_t level;
-    json_object *entry;       /* the recorded session */
-    size_t commands;          /* wire commands seen */
-    int bad_cmac;             /* commands whose C-MAC did not verify */
+    json_object *entry; /* the recorded session */
+    size_t commands;    /* wire commands seen */
+    int bad_cmac;       /* commands whose C-MAC did not verify */
     oracle_answer_fn answer;
     void *user;
 };
@@ -116,8 +116,7 @@ static size_t oracle_respond(oracle_t *o, const uint8_t *plain, size_t n, uint16
 }
 
 /* Check the C-MAC of a wire command, advance MCV/counter, decrypt. */
-static size_t oracle_command(oracle_t *o, const uint8_t *wire, size_t len, bool ea,
-                             uint8_t *plain)
+static size_t oracle_command(oracle_t *o, const uint8_t *wire, size_t len, bool ea, uint8_t *plain)
 {
     if (len < 5 || (size_t)wire[4] + 5 > len || wire[4] < o->mac_len)
         abort();
@@ -157,8 +156,7 @@ static int oracle_responder(tk_script_t *s, const uint8_t *cmd, size_t len, uint
     size_t i = o->commands++;
     if (i < 2) {
         uint8_t rec[600];
-        size_t rl = tk_unhex(tk_json_str(json_object_array_get_idx(ex, i), "c"), rec,
-                             sizeof(rec));
+        size_t rl = tk_unhex(tk_json_str(json_object_array_get_idx(ex, i), "c"), rec, sizeof(rec));
         if (i == 1)
             oracle_command(o, cmd, len, true, rec + 300);
         else if (rl != len || memcmp(rec, cmd, len) != 0)

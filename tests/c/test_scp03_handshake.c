@@ -100,9 +100,9 @@ static void check_failed(hs_t *h, int rc, int want, unsigned long apdus)
              SCB_E_SCP_NO_SESSION);
     TK_EQ_INT(scb_card_apdu_count(h->card), apdus);
     /* no key bytes in the detail: neither static nor session keys */
-    static const char *const secret[][2] = {{"keys", "enc"},    {"keys", "mac"},
-                                           {"keys", "dek"},    {"session", "s_enc"},
-                                           {"session", "s_mac"}, {"session", "s_rmac"}};
+    static const char *const secret[][2] = {{"keys", "enc"},      {"keys", "mac"},
+                                            {"keys", "dek"},      {"session", "s_enc"},
+                                            {"session", "s_mac"}, {"session", "s_rmac"}};
     for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
         char head[7];
         snprintf(head, sizeof(head), "%s", sub(h->e, secret[i][0], secret[i][1]));
@@ -147,12 +147,11 @@ static void test_iu_answer_length(void)
 {
     /* 29/32 bytes in S8 (sequence counter iff i has 10), 45/48 in S16 */
     static const char *const bad[] = {
-        "00000000000000000000300370B6E362D0F90F8101C34B7B21A745532000009000",   /* 31 */
-        "00000000000000000000300370B6E362D0F90F8101C34B7B21A74553200000250000" /* 33 */
-        "9000",
-        "000000000000000000003003609000",                                     /* 13 */
-        "00000000000000000000309000",                                         /* 11 */
-        "9000",                                                               /* none */
+        "00000000000000000000300370B6E362D0F90F8101C34B7B21A745532000009000",       /* 31 */
+        "00000000000000000000300370B6E362D0F90F8101C34B7B21A745532000002500009000", /* 33 */
+        "000000000000000000003003609000",                                           /* 13 */
+        "00000000000000000000309000",                                               /* 11 */
+        "9000",                                                                     /* none */
         /* i without 10 but a sequence counter present */
         "00000000000000000000300360B6E362D0F90F8101C34B7B21A74553200000259000",
     };
@@ -195,8 +194,7 @@ static void test_mode_mismatch_host_s16(void)
     h.p.flags |= SCB_SCP_S16;
     h.p.host_challenge = hc16;
     h.p.host_challenge_len = 16;
-    tk_script_add(h.s, "805000001000000000000000000000000000000000" "00",
-                  exch(h.e, 0, "r"));
+    tk_script_add(h.s, "80500000100000000000000000000000000000000000", exch(h.e, 0, "r"));
     check_failed(&h, scb_scp03_open(h.card, h.keys, &h.p), SCB_E_SCP_MODE, 1);
     TK_CHECK(tk_script_complete(h.s)); /* Lc 10 with a 16-byte challenge */
     hs_free(&h);
@@ -208,13 +206,10 @@ static void test_level_against_i(void)
         uint8_t i, level;
         int rc;
     } cases[] = {
-        {0x10, 0x11, SCB_E_SCP_LEVEL}, /* no R-MAC */
-        {0x10, 0x33, SCB_E_SCP_LEVEL},
-        {0x30, 0x33, SCB_E_SCP_LEVEL}, /* R-MAC, no R-ENC */
+        {0x10, 0x11, SCB_E_SCP_LEVEL},                                /* no R-MAC */
+        {0x10, 0x33, SCB_E_SCP_LEVEL}, {0x30, 0x33, SCB_E_SCP_LEVEL}, /* R-MAC, no R-ENC */
         {0x50, 0x33, SCB_E_SCP_LEVEL}, /* 40 without 20 is not R-ENC support */
-        {0x30, 0x13, SCB_OK},
-        {0x10, 0x03, SCB_OK},
-        {0x70, 0x33, SCB_OK},
+        {0x30, 0x13, SCB_OK},          {0x10, 0x03, SCB_OK},          {0x70, 0x33, SCB_OK},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         hs_t h;
@@ -243,10 +238,8 @@ static void test_status_words(void)
         int rc;
         unsigned long apdus;
     } cases[] = {
-        {"6A88", NULL, SCB_E_SCP_PROTOCOL, 1},
-        {"6982", NULL, SCB_E_SCP_PROTOCOL, 1},
-        {NULL, "6300", SCB_E_SCP_AUTH_REJECTED, 2},
-        {NULL, "6982", SCB_E_SCP_AUTH_REJECTED, 2},
+        {"6A88", NULL, SCB_E_SCP_PROTOCOL, 1},      {"6982", NULL, SCB_E_SCP_PROTOCOL, 1},
+        {NULL, "6300", SCB_E_SCP_AUTH_REJECTED, 2}, {NULL, "6982", SCB_E_SCP_AUTH_REJECTED, 2},
         {NULL, "01029000", SCB_E_SCP_PROTOCOL, 2},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -294,8 +287,7 @@ static void test_no_extauth(void)
     TK_EQ_INT(scb_card_apdu_count(h.card), 1);
     uint8_t r[16];
     size_t rl = sizeof(r);
-    TK_EQ_RC(scb_card_transmit(h.card, (const uint8_t *)"\x80\xCA\x00\x66\x00", 5, r, &rl),
-             SCB_OK);
+    TK_EQ_RC(scb_card_transmit(h.card, (const uint8_t *)"\x80\xCA\x00\x66\x00", 5, r, &rl), SCB_OK);
     TK_CHECK(tk_script_complete(h.s));
     hs_free(&h);
 

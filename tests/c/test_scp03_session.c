@@ -82,9 +82,11 @@ static void check_torn_down(scb_card_t *card, int rc, int want)
     TK_EQ_INT(scb_card_apdu_count(card), sent);
     TK_CHECK(strlen(msg) > 10);
     json_object *e = entry("samsung_aes128_s8_sl33");
-    static const char *const secret[][2] = {{"session", "s_enc"}, {"session", "s_mac"},
-                                           {"session", "s_rmac"}, {"keys", "enc"},
-                                           {"keys", "mac"}};
+    static const char *const secret[][2] = {{"session", "s_enc"},
+                                            {"session", "s_mac"},
+                                            {"session", "s_rmac"},
+                                            {"keys", "enc"},
+                                            {"keys", "mac"}};
     for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
         char head[9];
         snprintf(head, sizeof(head), "%s", xstr(e, secret[i][0], secret[i][1]));
@@ -234,8 +236,7 @@ static void test_refused_responses(void)
         tk_script_add(s, "00A4040000", "9000");
         s->pos = s->count - 1;
         rl = sizeof(r);
-        TK_EQ_RC(scb_card_transmit_plain(card, (const uint8_t *)"\x00\xA4\x04\x00\x00", 5, r,
-                                         &rl),
+        TK_EQ_RC(scb_card_transmit_plain(card, (const uint8_t *)"\x00\xA4\x04\x00\x00", 5, r, &rl),
                  SCB_OK);
         scb_card_free(&card);
         oracle_free(&o);
@@ -330,11 +331,10 @@ static int run_put_keys(putkey_case_t *pk)
 
 static void test_put_keys(void)
 {
-    static const char *const data =
-        "31"
-        "881110D533E59B45A153ED7E5E9C5DFCFD4AAA03504A77"
-        "8811103EF0B1A5E3059DAB21FCE23A7B61C4CA03F2A8DF"
-        "881110ADDE68F7AD497268D31A0DDD5C74B08F03D7D0E4";
+    static const char *const data = "31"
+                                    "881110D533E59B45A153ED7E5E9C5DFCFD4AAA03504A77"
+                                    "8811103EF0B1A5E3059DAB21FCE23A7B61C4CA03F2A8DF"
+                                    "881110ADDE68F7AD497268D31A0DDD5C74B08F03D7D0E4";
     putkey_case_t ok = {data, "31504A77F2A8DFD7D0E49000", 0, 0};
     TK_EQ_RC(run_put_keys(&ok), SCB_OK);
     TK_EQ_INT(ok.plain_cmd_events, 1);
