@@ -400,7 +400,8 @@ SCB_API int scb_kcv(const uint8_t *key, size_t key_len, uint8_t kcv[3]);
 /* KDF3 diversification (GPPro): block i = CMAC(master, i||000000||t||00||kdd). */
 SCB_API int scb_keys_diversify_kdf3(const scb_keys_t *master, const uint8_t kdd[10],
                                     scb_keys_t **out);
-/* Encrypt a key under a DEK (AES-CBC, zero IV), as PUT KEY sends it. */
+/* Encrypt a key under a DEK (AES-CBC, zero IV), as PUT KEY sends it. out
+ * receives key_len rounded up to 16 bytes (an AES-192 key is zero-padded to 32). */
 SCB_API int scb_dek_encrypt(const uint8_t *dek, size_t dek_len, const uint8_t *key,
                             size_t key_len, uint8_t *out);
 
@@ -437,10 +438,13 @@ SCB_API void scb_scp03_params_init(scb_scp03_params_t *p);  /* defaults: level 0
 
 /* Open a secure channel on the card's current logical channel with the
  * Security Domain currently selected on it. On any failure no session
- * remains and the session keys are wiped. */
+ * remains, the session keys are wiped, and secured transmits on that
+ * channel are refused (SCB_E_SCP_NO_SESSION) until a session opens again;
+ * invalid arguments are refused before anything changes. */
 SCB_API int scb_scp03_open(scb_card_t *card, const scb_keys_t *keys,
                            const scb_scp03_params_t *params);
 SCB_API int scb_scp03_close(scb_card_t *card);  /* wipes the session; no APDU sent */
+/* Whether a session is open on the handle's current logical channel. */
 SCB_API int scb_scp03_is_open(const scb_card_t *card);
 SCB_API int scb_scp03_level(const scb_card_t *card);    /* level in force, -1 if none */
 /* What the card said in INITIALIZE UPDATE in the last handshake. */
@@ -651,9 +655,13 @@ typedef struct scb_access_opts {
     scb_scp03_params_t scp;       /* level (default 0x33), kvn, flags, ... */
     const uint8_t *path;          /* remembered bootstrap EF path (skip EF.DIR/ODF/DODF) */
     size_t path_len;
-    const uint8_t *pin;           /* for a private entry: VERIFY with pin_ref */
+    const uint8_t *aid;           /* remembered PKCS#15 ADF AID (info.aid); NULL = from
+                                   * EF.DIR, or the default AID when a path is given */
+    size_t aid_len;
+    const uint8_t *pin;           /* VERIFY with pin_ref before reading/writing the EF;
+                                   * required when the DODF entry is private */
     size_t pin_len;
-    uint8_t pin_ref;
+    uint8_t pin_ref;              /* 0 = 0x01 (PIN1, TS 102 221 9.5.1) */
 } scb_access_opts_t;
 SCB_API void scb_access_opts_init(scb_access_opts_t *o);
 
@@ -670,6 +678,15 @@ typedef struct scb_access_info {
     char label[64];
 } scb_access_info_t;
 
+/* Open the PKCS#15 application as a read does: find it (remembered AID,
+ * EF.DIR, or the default AID), open a logical channel, select the ADF and
+ * open SCP03 with its Security Domain (unless SCB_ACCESS_NO_SECURE_CHANNEL).
+ * Later transmits on the handle go to it. info may be NULL. */
+SCB_API int scb_app_open(scb_card_t *card, const scb_access_opts_t *opts,
+                         scb_access_info_t *info);
+/* Close the secure channel and the logical channel scb_app_open opened. */
+SCB_API int scb_app_close(scb_card_t *card);
+
 /* Read and decode the bootstrap file. On success *out owns the result and
  * scb_bootstrap_raw() gives the file bytes. info may be NULL. The logical
  * channel is closed at the end, also after an error. */
@@ -679,6 +696,13 @@ SCB_API int scb_read_bootstrap(scb_card_t *card, const scb_access_opts_t *opts,
  * secure channel of at least C-DEC + C-MAC; verify by reading back. */
 SCB_API int scb_write_bootstrap(scb_card_t *card, const scb_access_opts_t *opts,
                                 const uint8_t *data, size_t len, scb_access_info_t *info);
+
+/* Key rotation: open the application with opts (current keys), PUT KEY
+ * new_keys (add, or replace the set replace_kvn), check the card's KCVs,
+ * then prove the new keys with a fresh handshake; close everything. */
+SCB_API int scb_rotate_keys(scb_card_t *card, const scb_access_opts_t *opts,
+                            const scb_keys_t *new_keys, uint8_t replace_kvn,
+                            scb_access_info_t *info);
 
 #ifdef __cplusplus
 }
