@@ -23,7 +23,8 @@ of "error", "cme:<n>", "stall" (never answer), "hangup" (close the pty
 master: the modem went away), "delay:<ms>" (answer late), "raw:<text>"
 (answer exactly <text> framed by CR LF).
 
-As a program it prints the device path and serves until killed:
+As a program it prints the device path and serves until killed (or, with
+--stdio-card, is the scripted card behind a pipe):
     fake_modem.py [--no-echo] [--urc-rate R] [--seed N] [--card-cmd "CMD ARGS"]
                   [--refuse-manage-channel error|cme|sw] [--no-cgla]
                   [--session-base N] [--rule VERB#N=ACTION] ...
@@ -202,6 +203,8 @@ class ProcessCard:
 
     def process(self, apdu):
         self.log.append(apdu)
+        if self.proc.stdin.closed or self.proc.poll() is not None:
+            raise EOFError("card process ended")
         self.proc.stdin.write(apdu.hex().upper() + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
@@ -378,6 +381,8 @@ class FakeModem:
             self._dispatch(line, verb)
         except (ValueError, IndexError):
             self._reply([], "ERROR")
+        except (EOFError, BrokenPipeError):
+            self._reply([], self._cme(10))  # the card process is gone: SIM not inserted
 
     def _dispatch(self, line, verb):
         u = line.upper()
@@ -486,8 +491,19 @@ def parse_rule(text):
     return (verb.upper(), int(nth) if nth else 0, action)
 
 
+def serve_stdio_card():
+    """The scripted card as a card process (the protocol of ProcessCard)."""
+    import sys
+    card = ScriptedCard()
+    for line in sys.stdin:
+        if line.strip():
+            print(card.process(bytes.fromhex(line.strip())).hex().upper(), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--stdio-card", action="store_true",
+                    help="be the scripted card on stdin/stdout instead of a modem")
     ap.add_argument("--no-echo", action="store_true")
     ap.add_argument("--urc-rate", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=0)
@@ -497,6 +513,9 @@ def main():
     ap.add_argument("--session-base", type=int, default=0)
     ap.add_argument("--rule", action="append", default=[])
     a = ap.parse_args()
+    if a.stdio_card:
+        serve_stdio_card()
+        return
     card = ProcessCard(shlex.split(a.card_cmd)) if a.card_cmd else None
     modem = FakeModem(card=card, echo=not a.no_echo, urc_rate=a.urc_rate, seed=a.seed,
                       refuse_manage_channel=a.refuse_manage_channel, cgla=not a.no_cgla,

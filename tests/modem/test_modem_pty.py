@@ -10,7 +10,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fake_modem import FakeModem, ScriptedCard  # noqa: E402
+from fake_modem import FakeModem, ProcessCard, ScriptedCard  # noqa: E402
 
 BUILD = os.environ.get("SCB_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
 PROBE = os.path.join(BUILD, "tests", "modem", "modem_probe")
@@ -236,3 +236,18 @@ def test_channels_closed_at_free():
         res, _ = probe(m, "open", "select-aid:" + AID)
         assert m.log[-1] == 'AT+CSIM=8,"00708001"'
         assert set(m.card.channels) == {0}
+
+
+def test_card_process():
+    """A card behind a pipe (the scripted card as a process, the way
+    sim_stdio serves the virtual UICC); when it ends the modem says SIM not
+    inserted."""
+    card = ProcessCard([sys.executable, os.path.join(os.path.dirname(__file__),
+                                                     "fake_modem.py"), "--stdio-card"])
+    with FakeModem(card=card, refuse_manage_channel="error") as m:
+        res, _ = probe(m, *READ_FLOW)
+        check_read_flow(res, channels=2)
+        card.close()
+        res, _ = probe(m, "apdu:00A4000C023F00")
+        assert res[0]["rc"] == "SCB_E_MODEM_CME" and res[0]["cme"] == "10"
+        assert "SIM not inserted" in res[0]["msg"]
