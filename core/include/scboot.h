@@ -195,7 +195,9 @@ SCB_API void scb_card_free(scb_card_t **card);
  * SELECT that wants FCP/FCI is sent again through +CGLA to fetch it).
  * MANAGE CHANNEL close becomes AT+CCHC. When the modem's session id is a
  * channel number (1..19) the CLA channel bits are set to it (27.007 8.45
- * leaves them to the modem otherwise). +CME ERROR: 22 (not found) on
+ * leaves them to the modem otherwise; with SCB_SCP_MAC_CLA_AS_SENT the MAC
+ * then covers the engine's channel number, which matches only when the
+ * modem gave the predicted one). +CME ERROR: 22 (not found) on
  * AT+CCHO is answered as SW 6A82 so "application not found" stays a status
  * word. Channels still open when the handle is freed are closed. */
 enum scb_modem_channels {
