@@ -150,7 +150,7 @@ typedef struct scb_transport {
 SCB_API int scb_card_open_transport(scb_card_t **out, const scb_transport_t *tp);
 
 /* PC/SC. reader: NULL or "" = first reader with a card; otherwise an exact
- * name, else a unique case-sensitive substring, else a decimal index.
+ * name, else a decimal index, else a unique case-sensitive substring.
  * detail (may be NULL) receives why opening failed. The transport sets
  * SCB_TP_EXTENDED_LENGTH when the ATR announces extended Lc/Le. */
 SCB_API int scb_card_open_pcsc(scb_card_t **out, const char *reader, char *detail,
@@ -554,9 +554,13 @@ typedef struct scb_access_opts {
     scb_scp03_params_t scp;       /* level (default 0x33), kvn, flags, ... */
     const uint8_t *path;          /* remembered bootstrap EF path (skip EF.DIR/ODF/DODF) */
     size_t path_len;
-    const uint8_t *pin;           /* for a private entry: VERIFY with pin_ref */
+    const uint8_t *aid;           /* remembered PKCS#15 ADF AID (info.aid); NULL = from
+                                   * EF.DIR, or the default AID when a path is given */
+    size_t aid_len;
+    const uint8_t *pin;           /* VERIFY with pin_ref before reading/writing the EF;
+                                   * required when the DODF entry is private */
     size_t pin_len;
-    uint8_t pin_ref;
+    uint8_t pin_ref;              /* 0 = 0x01 (PIN1, TS 102 221 9.5.1) */
 } scb_access_opts_t;
 SCB_API void scb_access_opts_init(scb_access_opts_t *o);
 
@@ -573,6 +577,15 @@ typedef struct scb_access_info {
     char label[64];
 } scb_access_info_t;
 
+/* Open the PKCS#15 application as a read does: find it (remembered AID,
+ * EF.DIR, or the default AID), open a logical channel, select the ADF and
+ * open SCP03 with its Security Domain (unless SCB_ACCESS_NO_SECURE_CHANNEL).
+ * Later transmits on the handle go to it. info may be NULL. */
+SCB_API int scb_app_open(scb_card_t *card, const scb_access_opts_t *opts,
+                         scb_access_info_t *info);
+/* Close the secure channel and the logical channel scb_app_open opened. */
+SCB_API int scb_app_close(scb_card_t *card);
+
 /* Read and decode the bootstrap file. On success *out owns the result and
  * scb_bootstrap_raw() gives the file bytes. info may be NULL. The logical
  * channel is closed at the end, also after an error. */
@@ -582,6 +595,13 @@ SCB_API int scb_read_bootstrap(scb_card_t *card, const scb_access_opts_t *opts,
  * secure channel of at least C-DEC + C-MAC; verify by reading back. */
 SCB_API int scb_write_bootstrap(scb_card_t *card, const scb_access_opts_t *opts,
                                 const uint8_t *data, size_t len, scb_access_info_t *info);
+
+/* Key rotation: open the application with opts (current keys), PUT KEY
+ * new_keys (add, or replace the set replace_kvn), check the card's KCVs,
+ * then prove the new keys with a fresh handshake; close everything. */
+SCB_API int scb_rotate_keys(scb_card_t *card, const scb_access_opts_t *opts,
+                            const scb_keys_t *new_keys, uint8_t replace_kvn,
+                            scb_access_info_t *info);
 
 #ifdef __cplusplus
 }

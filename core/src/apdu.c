@@ -125,6 +125,9 @@ bool scb__cla_has_sm(uint8_t cla)
 
 uint8_t scb__cla_for_channel(uint8_t cla, uint8_t channel)
 {
+    /* FF is not a class: PC/SC reader pseudo-APDUs (PC/SC part 3) pass as is. */
+    if (cla == 0xFF)
+        return cla;
     const uint8_t prop = cla & 0x80;
     const uint8_t chain = cla & 0x10;
     const bool further = (cla & 0x40) != 0;

@@ -272,13 +272,14 @@ int scb_select_path(scb_card_t *card, const uint8_t *path, size_t path_len, int 
 /* ------------------------------------------------------------------------ */
 /* READ BINARY / READ RECORD / UPDATE BINARY / VERIFY                        */
 /* ------------------------------------------------------------------------ */
-int scb__read_binary(scb_card_t *card, size_t size, uint8_t *buf, size_t *len, unsigned flags)
+int scb__read_binary_at(scb_card_t *card, size_t offset, size_t size, uint8_t *buf, size_t *len,
+                        unsigned flags)
 {
     if (card == NULL || buf == NULL || len == NULL)
         return SCB_E_INVALID_ARG;
     const bool until_end = size == 0;
-    size_t want = until_end ? SCB_MAX_FILE_SIZE : size;
-    if (want > SCB_MAX_FILE_SIZE)
+    size_t want = until_end ? SCB_MAX_FILE_SIZE - offset : size;
+    if (offset > SCB_MAX_FILE_SIZE || want > SCB_MAX_FILE_SIZE - offset)
         return scb__fail(card, SCB_E_FILE_TOO_LARGE, "file of %zu bytes exceeds the %u byte limit",
                          size, SCB_MAX_FILE_SIZE);
     if (!until_end && want > *len) {
@@ -292,8 +293,9 @@ int scb__read_binary(scb_card_t *card, size_t size, uint8_t *buf, size_t *len, u
     while (off < want) {
         size_t n = want - off < chunk ? want - off : chunk;
         /* Offset in P1-P2 (P1 bit 8 = 0): at most 7FFF (ISO 7816-4 11.3.3). */
+        const size_t at = offset + off;
         scb_apdu_t a;
-        apdu_init(&a, 0x00, 0xB0, (uint8_t)(off >> 8), (uint8_t)off);
+        apdu_init(&a, 0x00, 0xB0, (uint8_t)(at >> 8), (uint8_t)at);
         a.has_le = true;
         a.ne = n;
         a.flags = flags;
@@ -302,7 +304,7 @@ int scb__read_binary(scb_card_t *card, size_t size, uint8_t *buf, size_t *len, u
         int rc = scb__transmit(card, &a, buf + off, &got, &sw);
         if (rc != SCB_OK)
             return rc;
-        if (sw == 0x6282 || (until_end && off > 0 && sw == 0x6B00)) {
+        if (sw == 0x6282 || (until_end && at > 0 && sw == 0x6B00)) {
             off += got; /* end of file */
             break;
         }
@@ -310,16 +312,21 @@ int scb__read_binary(scb_card_t *card, size_t size, uint8_t *buf, size_t *len, u
             return scb__sw_error(card, sw, "READ BINARY");
         if (got > n)
             return scb__fail(card, SCB_E_BAD_RESPONSE,
-                             "READ BINARY at offset %zu: asked %zu bytes, got %zu", off, n, got);
+                             "READ BINARY at offset %zu: asked %zu bytes, got %zu", at, n, got);
         if (got == 0)
             return scb__fail(card, SCB_E_BAD_RESPONSE,
-                             "READ BINARY at offset %zu: card returned no data", off);
+                             "READ BINARY at offset %zu: card returned no data", at);
         off += got;
         if (until_end && got < n)
             break;
     }
     *len = off;
     return SCB_OK;
+}
+
+int scb__read_binary(scb_card_t *card, size_t size, uint8_t *buf, size_t *len, unsigned flags)
+{
+    return scb__read_binary_at(card, 0, size, buf, len, flags);
 }
 
 int scb_read_binary(scb_card_t *card, size_t size, uint8_t *buf, size_t *len)

@@ -168,8 +168,9 @@ int scb_readers_card_present(const scb_readers_t *r, size_t i)
     return r != NULL && i < r->count ? r->present[i] : 0;
 }
 
-/* exact name, else unique substring, else decimal index; NULL/"" = first
- * reader with a card. */
+/* exact name, else a decimal index, else a unique substring; NULL/"" = the
+ * first reader with a card. (Index before substring: reader names are full
+ * of digits, "0" must mean the first reader.) */
 static int pick_reader(const scb_readers_t *r, const char *want, size_t *idx, char *detail,
                        size_t detail_len)
 {
@@ -190,6 +191,16 @@ static int pick_reader(const scb_readers_t *r, const char *want, size_t *idx, ch
             *idx = i;
             return SCB_OK;
         }
+    char *end = NULL;
+    unsigned long n = strtoul(want, &end, 10);
+    if (end != want && *end == 0) {
+        if (n < r->count) {
+            *idx = (size_t)n;
+            return SCB_OK;
+        }
+        return scb__detail(detail, detail_len, SCB_E_NO_READER,
+                           "reader index %lu out of range (%zu readers)", n, r->count);
+    }
     size_t hits = 0;
     for (size_t i = 0; i < r->count; i++)
         if (strstr(r->names[i], want) != NULL) {
@@ -201,16 +212,6 @@ static int pick_reader(const scb_readers_t *r, const char *want, size_t *idx, ch
     if (hits > 1)
         return scb__detail(detail, detail_len, SCB_E_NO_READER,
                            "reader name '%s' is ambiguous (%zu readers match)", want, hits);
-    char *end = NULL;
-    unsigned long n = strtoul(want, &end, 10);
-    if (end != want && *end == 0) {
-        if (n < r->count) {
-            *idx = (size_t)n;
-            return SCB_OK;
-        }
-        return scb__detail(detail, detail_len, SCB_E_NO_READER,
-                           "reader index %lu out of range (%zu readers)", n, r->count);
-    }
     return scb__detail(detail, detail_len, SCB_E_NO_READER, "no reader matches '%s'", want);
 }
 
@@ -226,6 +227,24 @@ static void reconnect(pcsc_tp_t *t)
         t->proto = proto;
 }
 
+/* A reader that answers with nothing at all has usually lost the card
+ * (vpcd reports a vanished card process this way). Wait up to a second for
+ * pcscd to notice, so the caller gets "removed" rather than "malformed". */
+static int empty_response(pcsc_tp_t *t)
+{
+    SCARD_READERSTATE st = {0};
+    st.szReader = t->reader;
+    st.dwCurrentState = SCARD_STATE_UNAWARE;
+    for (int round = 0; round < 2; round++) {
+        if (SCardGetStatusChange(t->ctx, round == 0 ? 0 : 1000, &st, 1) != SCARD_S_SUCCESS)
+            break;
+        if ((st.dwEventState & SCARD_STATE_EMPTY) != 0)
+            return SCB_E_CARD_REMOVED;
+        st.dwCurrentState = st.dwEventState & ~SCARD_STATE_CHANGED;
+    }
+    return SCB_E_TRANSPORT;
+}
+
 static int pcsc_transmit(void *user, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
                          size_t *resp_len)
 {
@@ -237,6 +256,8 @@ static int pcsc_transmit(void *user, const uint8_t *cmd, size_t cmd_len, uint8_t
         reconnect(t);
     if (rv != SCARD_S_SUCCESS)
         return map_rv(rv);
+    if (rlen == 0)
+        return empty_response(t);
     *resp_len = rlen;
     return SCB_OK;
 }
