@@ -150,9 +150,12 @@ typedef struct scb_transport {
 SCB_API int scb_card_open_transport(scb_card_t **out, const scb_transport_t *tp);
 
 /* PC/SC. reader: NULL or "" = first reader with a card; otherwise an exact
- * name, else a unique case-sensitive substring, else a decimal index. */
-SCB_API int scb_card_open_pcsc(scb_card_t **out, const char *reader);
-SCB_API int scb_readers_list(scb_readers_t **out);
+ * name, else a decimal index, else a unique case-sensitive substring.
+ * detail (may be NULL) receives why opening failed. The transport sets
+ * SCB_TP_EXTENDED_LENGTH when the ATR announces extended Lc/Le. */
+SCB_API int scb_card_open_pcsc(scb_card_t **out, const char *reader, char *detail,
+                               size_t detail_len);
+SCB_API int scb_readers_list(scb_readers_t **out, char *detail, size_t detail_len);
 SCB_API size_t scb_readers_count(const scb_readers_t *r);
 SCB_API const char *scb_readers_name(const scb_readers_t *r, size_t i);
 SCB_API int scb_readers_card_present(const scb_readers_t *r, size_t i);
@@ -170,6 +173,13 @@ SCB_API void scb_card_free(scb_card_t **card);
 SCB_API const char *scb_card_errmsg(const scb_card_t *card);
 /* Last status word received from the card (unwrapped), 0 if none. */
 SCB_API uint16_t scb_card_last_sw(const scb_card_t *card);
+/* Meaning of a status word per ISO 7816-4 / ETSI TS 102 221 (static text). */
+SCB_API const char *scb_sw_text(uint16_t sw);
+/* Exclusive access across several calls (PC/SC transaction; nests). Every
+ * high-level operation (a bootstrap read, a secure channel handshake) takes
+ * one by itself. */
+SCB_API int scb_card_begin(scb_card_t *card);
+SCB_API int scb_card_end(scb_card_t *card);
 /* Number of APDUs exchanged on the wire since the handle was opened
  * (GET RESPONSE and resends included). */
 SCB_API unsigned long scb_card_apdu_count(const scb_card_t *card);
@@ -186,7 +196,9 @@ typedef struct scb_trace_event {
     int kind;                 /* enum scb_trace_kind */
     const uint8_t *data;      /* APDU bytes (responses: data + SW) */
     size_t len;
-    int masked;               /* 1: data holds secrets and was replaced; len is the real length */
+    int masked;               /* 1: the APDU carries secrets: data/len hold only the
+                               * command header or the response SW */
+    size_t full_len;          /* length of the whole APDU (== len unless masked) */
     const char *text;         /* SCB_TRACE_NOTE only */
 } scb_trace_event_t;
 typedef struct scb_trace {
@@ -572,9 +584,13 @@ typedef struct scb_access_opts {
     scb_scp03_params_t scp;       /* level (default 0x33), kvn, flags, ... */
     const uint8_t *path;          /* remembered bootstrap EF path (skip EF.DIR/ODF/DODF) */
     size_t path_len;
-    const uint8_t *pin;           /* for a private entry: VERIFY with pin_ref */
+    const uint8_t *aid;           /* remembered PKCS#15 ADF AID (info.aid); NULL = from
+                                   * EF.DIR, or the default AID when a path is given */
+    size_t aid_len;
+    const uint8_t *pin;           /* VERIFY with pin_ref before reading/writing the EF;
+                                   * required when the DODF entry is private */
     size_t pin_len;
-    uint8_t pin_ref;
+    uint8_t pin_ref;              /* 0 = 0x01 (PIN1, TS 102 221 9.5.1) */
 } scb_access_opts_t;
 SCB_API void scb_access_opts_init(scb_access_opts_t *o);
 

@@ -153,6 +153,15 @@ void scb__sm_close(scb_card_t *card);
 size_t scb__max_read_chunk(const scb_card_t *card);
 size_t scb__max_write_chunk(const scb_card_t *card);
 
+/* iso7816.c: the loops with APDU flags (SCB__APDU_SENSITIVE_* for secret
+ * files). *written (may be NULL) counts the bytes the card accepted. */
+int scb__read_binary(scb_card_t *card, size_t size, uint8_t *buf, size_t *len, unsigned flags);
+/* From offset: size bytes (0 = until the end of the file). */
+int scb__read_binary_at(scb_card_t *card, size_t offset, size_t size, uint8_t *buf, size_t *len,
+                        unsigned flags);
+int scb__update_binary(scb_card_t *card, size_t offset, const uint8_t *data, size_t len,
+                       unsigned flags, size_t *written);
+
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
 /* ------------------------------------------------------------------------ */

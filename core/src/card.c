@@ -1,0 +1,540 @@
+/*
+ * The card handle and the single transmit path.
+ *
+ *   scb__transmit: plain APDU -> [SM wrap] -> channel CLA -> encode
+ *                  -> scb__wire (+ 61xx GET RESPONSE / 6Cxx resend)
+ *                  -> [SM unwrap] -> plain response
+ *   scb__wire:     trace, count, transport, transport errors
+ *
+ * Everything the library sends goes through here, so tracing, counting,
+ * fault handling and the secure channel each live in exactly one place.
+ */
+#include "crypto.h"
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* Handle lifecycle                                                          */
+/* ------------------------------------------------------------------------ */
+int scb_card_open_transport(scb_card_t **out, const scb_transport_t *tp)
+{
+    if (out == NULL)
+        return SCB_E_INVALID_ARG;
+    *out = NULL;
+    if (tp == NULL || tp->version != SCB_TRANSPORT_VERSION || tp->transmit == NULL)
+        return SCB_E_INVALID_ARG;
+    scb_card_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return SCB_E_NOMEM;
+    c->cmdbuf = malloc(SCB__CMD_MAX);
+    c->smbuf = malloc(SCB__CMD_MAX);
+    c->rbuf = malloc(SCB__RESP_MAX);
+    if (c->cmdbuf == NULL || c->smbuf == NULL || c->rbuf == NULL) {
+        free(c->cmdbuf);
+        free(c->smbuf);
+        free(c->rbuf);
+        free(c);
+        return SCB_E_NOMEM;
+    }
+    c->tp = *tp;
+    *out = c;
+    return SCB_OK;
+}
+
+void scb_card_free(scb_card_t **card)
+{
+    if (card == NULL || *card == NULL)
+        return;
+    scb_card_t *c = *card;
+    scb__sm_close(c);
+    if (c->tp.close != NULL)
+        c->tp.close(c->tp.user);
+    /* The work buffers held wrapped and plain APDUs: wipe them. */
+    scb__cleanse(c->cmdbuf, SCB__CMD_MAX);
+    scb__cleanse(c->smbuf, SCB__CMD_MAX);
+    scb__cleanse(c->rbuf, SCB__RESP_MAX);
+    free(c->cmdbuf);
+    free(c->smbuf);
+    free(c->rbuf);
+    scb__cleanse(c, sizeof(*c));
+    free(c);
+    *card = NULL;
+}
+
+const char *scb_card_errmsg(const scb_card_t *card)
+{
+    return card != NULL ? card->errmsg : "";
+}
+
+uint16_t scb_card_last_sw(const scb_card_t *card)
+{
+    return card != NULL ? card->last_sw : 0;
+}
+
+unsigned long scb_card_apdu_count(const scb_card_t *card)
+{
+    return card != NULL ? card->apdu_count : 0;
+}
+
+const char *scb_card_reader_name(const scb_card_t *card)
+{
+    return card != NULL ? card->reader_name : NULL;
+}
+
+uint8_t scb_card_channel(const scb_card_t *card)
+{
+    return card != NULL ? card->channel : 0;
+}
+
+int scb_card_set_trace(scb_card_t *card, const scb_trace_t *trace)
+{
+    if (card == NULL)
+        return SCB_E_INVALID_ARG;
+    if (trace == NULL) {
+        card->has_trace = false;
+        memset(&card->trace, 0, sizeof(card->trace));
+        return SCB_OK;
+    }
+    if (trace->version != SCB_TRACE_VERSION || trace->event == NULL)
+        return SCB_E_INVALID_ARG;
+    card->trace = *trace;
+    card->has_trace = true;
+    return SCB_OK;
+}
+
+int scb_card_set_rng(scb_card_t *card, scb_rng_fn fn, void *user)
+{
+    if (card == NULL)
+        return SCB_E_INVALID_ARG;
+    card->rng = fn;
+    card->rng_user = user;
+    return SCB_OK;
+}
+
+int scb__random(scb_card_t *card, uint8_t *buf, size_t len)
+{
+    if (card->rng != NULL) {
+        int rc = card->rng(card->rng_user, buf, len);
+        return rc == 0 ? SCB_OK : scb__fail(card, SCB_E_CRYPTO, "random source failed");
+    }
+    int rc = scb__rand_bytes(buf, len);
+    return rc == SCB_OK ? SCB_OK : scb__fail(card, rc, "OpenSSL RAND_bytes failed");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Errors and trace                                                          */
+/* ------------------------------------------------------------------------ */
+int scb__fail(scb_card_t *card, int rc, const char *fmt, ...)
+{
+    if (card != NULL && fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(card->errmsg, sizeof(card->errmsg), fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+void scb__clear_error(scb_card_t *card)
+{
+    card->errmsg[0] = 0;
+}
+
+void scb__trace(scb_card_t *card, int kind, const uint8_t *data, size_t len, bool masked)
+{
+    if (!card->has_trace)
+        return;
+    scb_trace_event_t ev = {0};
+    ev.kind = kind;
+    ev.len = len;
+    ev.full_len = len;
+    ev.masked = masked;
+    /* A masked event keeps what is not secret: the header of a command,
+     * the status word of a response. */
+    if (!masked) {
+        ev.data = data;
+    } else if (kind == SCB_TRACE_WIRE_CMD || kind == SCB_TRACE_PLAIN_CMD) {
+        ev.data = data;
+        ev.len = len < 5 ? len : 5;
+    } else {
+        ev.data = len >= 2 ? data + len - 2 : data;
+        ev.len = len >= 2 ? 2 : 0;
+    }
+    card->trace.event(card->trace.user, &ev);
+}
+
+void scb__note(scb_card_t *card, const char *fmt, ...)
+{
+    if (!card->has_trace)
+        return;
+    char text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    scb_trace_event_t ev = {0};
+    ev.kind = SCB_TRACE_NOTE;
+    ev.text = text;
+    card->trace.event(card->trace.user, &ev);
+}
+
+int scb__sw_error(scb_card_t *card, uint16_t sw, const char *what)
+{
+    int rc;
+    switch (sw) {
+    case 0x6A82:
+    case 0x6A88:
+    case 0x6A83:
+        rc = SCB_E_NOT_FOUND;
+        break;
+    case 0x6982:
+        rc = SCB_E_SECURITY_STATUS;
+        break;
+    case 0x6700:
+        rc = SCB_E_WRONG_LENGTH;
+        break;
+    case 0x6881:
+        rc = SCB_E_NO_CHANNEL;
+        break;
+    case 0x6983:
+        rc = SCB_E_PIN_WRONG;
+        break;
+    default:
+        rc = (sw & 0xFFF0) == 0x63C0 ? SCB_E_PIN_WRONG : SCB_E_STATUS;
+        break;
+    }
+    return scb__fail(card, rc, "%s: card answered %04X (%s)", what, sw, scb_sw_text(sw));
+}
+
+/* ------------------------------------------------------------------------ */
+/* The wire                                                                  */
+/* ------------------------------------------------------------------------ */
+int scb__wire(scb_card_t *card, const uint8_t *cmd, size_t cmd_len, bool mask_cmd,
+              uint8_t *resp, size_t *resp_len, bool mask_resp)
+{
+    scb__trace(card, SCB_TRACE_WIRE_CMD, cmd, cmd_len, mask_cmd);
+    const size_t cap = *resp_len;
+    size_t n = cap;
+    int rc = card->tp.transmit(card->tp.user, cmd, cmd_len, resp, &n);
+    card->apdu_count++;
+    if (rc != 0) {
+        if (rc > 0 || rc <= SCB_E_PARSE)   /* not a transport code: normalise */
+            rc = SCB_E_TRANSPORT;
+        if (rc == SCB_E_CARD_RESET || rc == SCB_E_CARD_REMOVED) {
+            /* The card lost all volatile state: sessions and channels. */
+            scb__sm_abort(card);
+            card->channel = 0;
+        }
+        *resp_len = 0;
+        return scb__fail(card, rc, "transport: %s", scb_strerror(rc));
+    }
+    if (n > cap)
+        return scb__fail(card, SCB_E_BAD_RESPONSE, "transport returned more than the buffer");
+    if (n < 2) {
+        *resp_len = 0;
+        return scb__fail(card, SCB_E_BAD_RESPONSE,
+                         "response of %zu byte(s): no status word", n);
+    }
+    *resp_len = n;
+    scb__trace(card, SCB_TRACE_WIRE_RESP, resp, n, mask_resp);
+    return SCB_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Secure-messaging plumbing                                                 */
+/* ------------------------------------------------------------------------ */
+void scb__sm_install(scb_card_t *card, const scb_sm_ops_t *ops, void *state)
+{
+    scb__sm_close(card);
+    card->sm = ops;
+    card->sm_state = state;
+    card->sm_channel = card->channel;
+    card->sm_broken = false;
+}
+
+static void sm_destroy(scb_card_t *card)
+{
+    if (card->sm != NULL && card->sm_state != NULL)
+        card->sm->destroy(card->sm_state);
+    card->sm = NULL;
+    card->sm_state = NULL;
+}
+
+void scb__sm_abort(scb_card_t *card)
+{
+    if (card->sm_state != NULL) {
+        sm_destroy(card);
+        card->sm_broken = true;
+        scb__note(card, "secure channel closed after a failure; session keys wiped");
+    }
+}
+
+void scb__sm_close(scb_card_t *card)
+{
+    sm_destroy(card);
+    card->sm_broken = false;
+}
+
+static bool sm_active(const scb_card_t *card)
+{
+    return card->sm_state != NULL && card->sm_channel == card->channel;
+}
+
+size_t scb__max_read_chunk(const scb_card_t *card)
+{
+    if (sm_active(card))
+        return card->sm->max_plain_resp(card->sm_state);
+    return (card->tp.flags & SCB_TP_EXTENDED_LENGTH) ? 4096 : 256;
+}
+
+size_t scb__max_write_chunk(const scb_card_t *card)
+{
+    if (sm_active(card))
+        return card->sm->max_plain_cmd(card->sm_state);
+    return (card->tp.flags & SCB_TP_EXTENDED_LENGTH) ? 4096 : 255;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The APDU engine                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Send the encoded command in card->cmdbuf; collect the full response
+ * (data + final SW) in card->rbuf, following 61xx and 6Cxx. */
+static int exchange(scb_card_t *card, scb_apdu_t *w, size_t *rlen, bool mask_cmd,
+                    bool mask_resp)
+{
+    size_t clen = SCB__CMD_MAX;
+    int rc = scb__apdu_encode(w, card->cmdbuf, &clen);
+    if (rc != SCB_OK)
+        return scb__fail(card, rc, "cannot encode the command APDU");
+
+    size_t n = SCB__RESP_MAX;
+    rc = scb__wire(card, card->cmdbuf, clen, mask_cmd, card->rbuf, &n, mask_resp);
+    if (rc != SCB_OK)
+        return rc;
+
+    /* 6Cxx: wrong Le, resend with Le = xx (ISO 7816-4 5.1.3, TS 102 221 7.3.1.1.5).
+     * Le is outside the C-MAC, so a wrapped command may be resent as is. */
+    for (int resend = 0; card->rbuf[n - 2] == 0x6C; resend++) {
+        if (resend >= SCB__MAX_6C_RESENDS)
+            return scb__fail(card, SCB_E_GET_RESPONSE_LIMIT,
+                             "card keeps answering 6Cxx after %d resends", resend);
+        uint8_t xx = card->rbuf[n - 1];
+        w->has_le = true;
+        w->ne = xx == 0 ? 256 : xx;
+        w->extended = false;
+        clen = SCB__CMD_MAX;
+        rc = scb__apdu_encode(w, card->cmdbuf, &clen);
+        if (rc != SCB_OK)
+            return scb__fail(card, rc, "cannot encode the resent APDU");
+        n = SCB__RESP_MAX;
+        rc = scb__wire(card, card->cmdbuf, clen, mask_cmd, card->rbuf, &n, mask_resp);
+        if (rc != SCB_OK)
+            return rc;
+    }
+
+    /* 61xx: more data, fetch with GET RESPONSE on the same channel, in
+     * clear (T=0 transport level, below secure messaging). */
+    size_t have = n - 2;
+    int rounds = 0;
+    while (card->rbuf[have] == 0x61) {
+        if (++rounds > SCB__MAX_GET_RESPONSE_ROUNDS)
+            return scb__fail(card, SCB_E_GET_RESPONSE_LIMIT,
+                             "card keeps answering 61xx after %d GET RESPONSE rounds",
+                             rounds - 1);
+        uint8_t xx = card->rbuf[have + 1];
+        size_t ne = xx == 0 ? 256 : xx;
+        if (have + ne + 2 > SCB__RESP_MAX)
+            return scb__fail(card, SCB_E_BAD_RESPONSE,
+                             "response exceeds %u bytes over GET RESPONSE",
+                             (unsigned)SCB__RESP_MAX - 2);
+        uint8_t gr[5] = {scb__cla_for_channel(0x00, card->channel), 0xC0, 0x00, 0x00, xx};
+        size_t m = SCB__RESP_MAX - have;
+        rc = scb__wire(card, gr, sizeof(gr), false, card->rbuf + have, &m, mask_resp);
+        if (rc != SCB_OK)
+            return rc;
+        have += m - 2;
+    }
+    *rlen = have + 2;
+    return SCB_OK;
+}
+
+int scb__transmit(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *resp_len,
+                  uint16_t *sw)
+{
+    if (card == NULL || a == NULL || resp_len == NULL || (resp == NULL && *resp_len > 0))
+        return SCB_E_INVALID_ARG;
+    const bool want_sm = (a->flags & SCB__APDU_NO_SM) == 0;
+    if (want_sm && card->sm_broken && card->sm_channel == card->channel)
+        return scb__fail(card, SCB_E_SCP_NO_SESSION,
+                         "secure channel was closed after a failure; open a new one");
+    const bool use_sm = want_sm && sm_active(card);
+    const bool mask_cmd = (a->flags & SCB__APDU_SENSITIVE_CMD) != 0;
+    const bool mask_resp = (a->flags & SCB__APDU_SENSITIVE_RESP) != 0;
+
+    scb_apdu_t w = *a;
+    if (use_sm) {
+        /* Trace the plain command (as the caller built it). */
+        if (card->has_trace) {
+            size_t plen = SCB__CMD_MAX;
+            if (scb__apdu_encode(a, card->cmdbuf, &plen) == SCB_OK)
+                scb__trace(card, SCB_TRACE_PLAIN_CMD, card->cmdbuf, plen, mask_cmd);
+        }
+        int rc = card->sm->wrap(card, card->sm_state, a, &w, card->smbuf, SCB__CMD_MAX);
+        if (rc != SCB_OK) {
+            if (rc != SCB_E_SCP_TOO_LONG && rc != SCB_E_INVALID_ARG)
+                scb__sm_abort(card);
+            return rc;
+        }
+    }
+    if ((a->flags & SCB__APDU_RAW_CLA) == 0)
+        w.cla = scb__cla_for_channel(w.cla, card->channel);
+    const bool ext = w.extended || w.lc > 255 || (w.has_le && w.ne > 256);
+    if (ext && (card->tp.flags & SCB_TP_EXTENDED_LENGTH) == 0) {
+        if (use_sm)
+            scb__sm_abort(card); /* the MAC chain advanced for a command never sent */
+        return scb__fail(card, use_sm ? SCB_E_SCP_TOO_LONG : SCB_E_UNSUPPORTED,
+                         "command needs extended length (Lc %zu, Ne %zu), which this "
+                         "transport does not carry", w.lc, w.has_le ? w.ne : 0);
+    }
+
+    size_t rlen = 0;
+    int rc = exchange(card, &w, &rlen, mask_cmd, mask_resp);
+    if (rc != SCB_OK) {
+        if (use_sm && sm_active(card))
+            scb__sm_abort(card); /* the card's MAC chain is now unknown */
+        return rc;
+    }
+    const uint16_t rsw = (uint16_t)(card->rbuf[rlen - 2] << 8 | card->rbuf[rlen - 1]);
+    const size_t dlen = rlen - 2;
+
+    if (use_sm) {
+        size_t plen = *resp_len;
+        rc = card->sm->unwrap(card, card->sm_state, card->rbuf, dlen, rsw, resp, &plen);
+        if (rc != SCB_OK) {
+            if (rc == SCB_E_BUFFER_TOO_SMALL) {
+                *resp_len = plen;
+                return scb__fail(card, rc, "response buffer too small (%zu needed)", plen);
+            }
+            scb__sm_abort(card);
+            return rc;
+        }
+        *resp_len = plen;
+        if (card->has_trace) {
+            /* plain response + SW for the trace, built in rbuf (no longer needed). */
+            if (plen + 2 <= SCB__RESP_MAX) {
+                memmove(card->rbuf, resp, plen);
+                card->rbuf[plen] = (uint8_t)(rsw >> 8);
+                card->rbuf[plen + 1] = (uint8_t)rsw;
+                scb__trace(card, SCB_TRACE_PLAIN_RESP, card->rbuf, plen + 2, mask_resp);
+            }
+        }
+    } else {
+        if (dlen > *resp_len) {
+            *resp_len = dlen;
+            return scb__fail(card, SCB_E_BUFFER_TOO_SMALL,
+                             "response of %zu bytes does not fit the buffer", dlen);
+        }
+        if (dlen > 0)
+            memcpy(resp, card->rbuf, dlen);
+        *resp_len = dlen;
+    }
+    card->last_sw = rsw;
+    if (sw != NULL)
+        *sw = rsw;
+    return SCB_OK;
+}
+
+/* Public raw transmit: parse the caller's bytes, run the engine, append SW. */
+static int transmit_bytes(scb_card_t *card, const uint8_t *apdu, size_t apdu_len,
+                          uint8_t *resp, size_t *resp_len, unsigned flags)
+{
+    if (card == NULL || apdu == NULL || resp == NULL || resp_len == NULL)
+        return SCB_E_INVALID_ARG;
+    scb__clear_error(card);
+    scb_apdu_t a;
+    if (scb__apdu_parse(apdu, apdu_len, &a) != SCB_OK)
+        return scb__fail(card, SCB_E_INVALID_ARG,
+                         "not a valid command APDU (%zu bytes): check Lc/Le", apdu_len);
+    a.flags = flags;
+    if (*resp_len < 2) {
+        *resp_len = 2;
+        return SCB_E_BUFFER_TOO_SMALL;
+    }
+    size_t cap = *resp_len - 2;
+    uint16_t sw = 0;
+    int rc = scb__begin(card);
+    if (rc != SCB_OK)
+        return rc;
+    rc = scb__transmit(card, &a, resp, &cap, &sw);
+    scb__end(card);
+    if (rc != SCB_OK) {
+        if (rc == SCB_E_BUFFER_TOO_SMALL)
+            *resp_len = cap + 2;
+        return rc;
+    }
+    resp[cap] = (uint8_t)(sw >> 8);
+    resp[cap + 1] = (uint8_t)sw;
+    *resp_len = cap + 2;
+    return SCB_OK;
+}
+
+int scb_card_transmit(scb_card_t *card, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
+                      size_t *resp_len)
+{
+    return transmit_bytes(card, apdu, apdu_len, resp, resp_len, 0);
+}
+
+int scb_card_transmit_plain(scb_card_t *card, const uint8_t *apdu, size_t apdu_len,
+                            uint8_t *resp, size_t *resp_len)
+{
+    return transmit_bytes(card, apdu, apdu_len, resp, resp_len, SCB__APDU_NO_SM);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transactions                                                              */
+/* ------------------------------------------------------------------------ */
+int scb__begin(scb_card_t *card)
+{
+    if (card->txn_depth++ > 0 || card->tp.begin == NULL)
+        return SCB_OK;
+    int rc = card->tp.begin(card->tp.user);
+    if (rc != 0) {
+        card->txn_depth--;
+        if (rc == SCB_E_CARD_RESET || rc == SCB_E_CARD_REMOVED) {
+            scb__sm_abort(card);
+            card->channel = 0;
+        }
+        return scb__fail(card, rc < 0 ? rc : SCB_E_TRANSPORT, "cannot begin a transaction: %s",
+                         scb_strerror(rc < 0 ? rc : SCB_E_TRANSPORT));
+    }
+    return SCB_OK;
+}
+
+void scb__end(scb_card_t *card)
+{
+    if (card->txn_depth <= 0)
+        return;
+    if (--card->txn_depth == 0 && card->tp.end != NULL)
+        card->tp.end(card->tp.user);
+}
+
+int scb_card_begin(scb_card_t *card)
+{
+    if (card == NULL)
+        return SCB_E_INVALID_ARG;
+    return scb__begin(card);
+}
+
+int scb_card_end(scb_card_t *card)
+{
+    if (card == NULL)
+        return SCB_E_INVALID_ARG;
+    if (card->txn_depth <= 0)
+        return SCB_E_STATE;
+    scb__end(card);
+    return SCB_OK;
+}
