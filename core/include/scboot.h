@@ -607,6 +607,15 @@ typedef struct scb_access_info {
     char label[64];
 } scb_access_info_t;
 
+/* Open the PKCS#15 application as a read does: find it (remembered AID,
+ * EF.DIR, or the default AID), open a logical channel, select the ADF and
+ * open SCP03 with its Security Domain (unless SCB_ACCESS_NO_SECURE_CHANNEL).
+ * Later transmits on the handle go to it. info may be NULL. */
+SCB_API int scb_app_open(scb_card_t *card, const scb_access_opts_t *opts,
+                         scb_access_info_t *info);
+/* Close the secure channel and the logical channel scb_app_open opened. */
+SCB_API int scb_app_close(scb_card_t *card);
+
 /* Read and decode the bootstrap file. On success *out owns the result and
  * scb_bootstrap_raw() gives the file bytes. info may be NULL. The logical
  * channel is closed at the end, also after an error. */
@@ -616,6 +625,13 @@ SCB_API int scb_read_bootstrap(scb_card_t *card, const scb_access_opts_t *opts,
  * secure channel of at least C-DEC + C-MAC; verify by reading back. */
 SCB_API int scb_write_bootstrap(scb_card_t *card, const scb_access_opts_t *opts,
                                 const uint8_t *data, size_t len, scb_access_info_t *info);
+
+/* Key rotation: open the application with opts (current keys), PUT KEY
+ * new_keys (add, or replace the set replace_kvn), check the card's KCVs,
+ * then prove the new keys with a fresh handshake; close everything. */
+SCB_API int scb_rotate_keys(scb_card_t *card, const scb_access_opts_t *opts,
+                            const scb_keys_t *new_keys, uint8_t replace_kvn,
+                            scb_access_info_t *info);
 
 #ifdef __cplusplus
 }

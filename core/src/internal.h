@@ -106,6 +106,7 @@ struct scb_card {
     bool has_scp_info;
 
     int txn_depth;             /* nesting of scb__begin/scb__end */
+    bool app_channel_opened;   /* scb_app_open opened the current logical channel */
 
     /* PC/SC transport fills this (owned by the transport). */
     const char *reader_name;
