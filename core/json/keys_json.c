@@ -27,7 +27,7 @@ static int parse_key(const json_object *obj, int which, uint8_t **out, size_t *l
     json_object *j = get(obj, name);
     *out = NULL;
     *len = 0;
-    if (j == NULL || (which == DEK && json_object_get_type(j) == json_type_null)) {
+    if (j == NULL) { /* absent or null */
         if (which == DEK)
             return SCB_OK;
         return scbj__fail(detail, detail_len, SCB_E_VALIDATION, name, "missing");
