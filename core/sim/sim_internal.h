@@ -144,7 +144,8 @@ struct scb_sim {
     bool t0;                   /* emulate T=0: 61xx + GET RESPONSE */
     bool extended;             /* accept extended-length APDUs */
     unsigned max_channel;      /* highest logical channel number supported */
-    bool tcp_nodelay;          /* vpcd socket option (measurement knob) */
+    bool tcp_nodelay;          /* vpcd socket options (measurement knobs) */
+    bool tcp_quickack;
 
     sim_file_t files[SIM_MAX_FILES];
     size_t nfiles;

@@ -332,8 +332,8 @@ static int load_card_options(loader_t *L, json_object *root)
 {
     scb_sim_t *sim = L->sim;
     unsigned long ch;
-    bool nodelay = true;
-    static const char *const vpcd_keys[] = {"tcp_nodelay", NULL};
+    bool nodelay = true, quickack = true;
+    static const char *const vpcd_keys[] = {"tcp_nodelay", "tcp_quickack", NULL};
     if (get_bool(L, root, "t0", "profile", false, &sim->t0) != 0 ||
         get_bool(L, root, "extended_length", "profile", false, &sim->extended) != 0 ||
         get_uint(L, root, "channels", "profile", 0, SIM_MAX_CHANNELS - 1, SIM_MAX_CHANNELS - 1,
@@ -344,10 +344,12 @@ static int load_card_options(loader_t *L, json_object *root)
     if (!is_null(vpcd)) {
         if (json_object_get_type(vpcd) != json_type_object ||
             only_keys(L, vpcd, "vpcd", vpcd_keys) != 0 ||
-            get_bool(L, vpcd, "tcp_nodelay", "vpcd", true, &nodelay) != 0)
+            get_bool(L, vpcd, "tcp_nodelay", "vpcd", true, &nodelay) != 0 ||
+            get_bool(L, vpcd, "tcp_quickack", "vpcd", true, &quickack) != 0)
             return fail(L, SCB_E_VALIDATION, "profile: \"vpcd\" must be an object");
     }
     sim->tcp_nodelay = nodelay;
+    sim->tcp_quickack = quickack;
 
     size_t atr_len = 0;
     if (get_hex(L, root, "atr", "profile", NULL, sim->atr, sizeof(sim->atr), &atr_len) != 0)

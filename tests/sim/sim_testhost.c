@@ -180,7 +180,8 @@ size_t th_wrap(th_t *h, const uint8_t *plain, size_t n, uint8_t *wire, size_t ca
             if (++h->counter[i] != 0)
                 break;
     }
-    memcpy(data, c.data, c.lc);
+    if (c.lc > 0)
+        memcpy(data, c.data, c.lc);
     dn = c.lc;
     if ((h->level & 0x02) && c.lc > 0) {
         uint8_t icv[16];

@@ -465,7 +465,9 @@ static void test_profile_errors(void)
     expect_reject("{\"bootstrap\": {\"size\": 2, \"hex\": \"000102\"}}", SCB_E_VALIDATION,
                   "exceeds size");
     expect_reject("{\"bootstrap\": {\"size\": 40000}}", SCB_E_VALIDATION, "bootstrap.size");
-    expect_reject("{\"bootstrap\": {\"json\": {\"objects\": []}}}", SCB_E_UNSUPPORTED, "\"hex\"");
+    expect_reject("{\"bootstrap\": {\"json\": {\"security\": [{\"security_mode\": 7}]}}}",
+                  SCB_E_VALIDATION, "bootstrap.json: security[0].security_mode");
+    expect_reject("{\"bootstrap\": {\"json\": {}, \"hex\": \"00\"}}", SCB_E_VALIDATION, "not both");
     expect_reject("{\"iccid\": \"89ab\"}", SCB_E_VALIDATION, "not a digit");
     expect_reject("{\"dodf\": {\"oid_form\": \"x\"}}", SCB_E_VALIDATION, "oid_form");
     expect_reject("{\"files\": [{\"fid\": \"5031\", \"size\": 4}]}", SCB_E_VALIDATION, "already used");
@@ -487,6 +489,70 @@ static void test_profile_errors(void)
     scb_sim_free(&sim);
     scb_sim_free(&sim); /* NULL is fine */
     scb_sim_free(NULL);
+}
+
+/* The default bootstrap file given in the shared JSON format: the JSON
+ * glue's encoder and the hand-written bytes of sim_default.c agree. */
+static void test_bootstrap_json(void)
+{
+    static const char *json =
+        "{\"bootstrap\": {\"size\": 300, \"json\": {"
+        " \"security\": ["
+        "  {\"instance\": 0, \"server_uri\": \"coaps://bs.example.com:5684\","
+        "   \"bootstrap_server\": true, \"security_mode\": 0,"
+        "   \"public_key_or_identity\": \"7363626f6f742d73696d2d646576696365\","
+        "   \"secret_key\": \"000102030405060708090a0b0c0d0e0f\"},"
+        "  {\"instance\": 1, \"server_uri\": \"coaps://lwm2m.example.com:5684\","
+        "   \"bootstrap_server\": false, \"security_mode\": 0,"
+        "   \"public_key_or_identity\": \"7363626f6f742d73696d2d646576696365\","
+        "   \"secret_key\": \"101112131415161718191a1b1c1d1e1f\", \"short_server_id\": 101}],"
+        " \"servers\": [{\"instance\": 0, \"short_server_id\": 101, \"lifetime\": 86400,"
+        "   \"notification_storing\": true, \"binding\": \"U\"}],"
+        " \"versions\": {\"1\": \"1.1\"}}}}";
+    scb_sim_t *sim = make(json);
+    uint8_t buf[300], path[4] = {0x50, 0x15, 0x64, 0x32};
+    size_t n = sizeof(buf);
+    TK_EQ_RC(scb_sim_read_file(sim, path, 4, buf, &n), SCB_OK);
+    TK_EQ_INT(n, 300);
+    TK_EQ_MEM(buf, sim_default_bootstrap_len, sim_default_bootstrap, sim_default_bootstrap_len);
+    TK_EQ_INT(buf[299], 0xFF);
+    scb_sim_free(&sim);
+}
+
+/* profiles/default.json spells out the built-in card: same files, same SD. */
+static void test_default_profile_file(void)
+{
+    static const char *paths[] = {"2F00", "2FE2", "50155031", "50156430", "50155032", "50156432"};
+    scb_sim_t *a = make(NULL), *b = NULL;
+    char detail[256];
+    TK_EQ_RC(scb_sim_new(&b, SCB_SOURCE_DIR "/tests/sim/profiles/default.json", detail,
+                         sizeof(detail)),
+             SCB_OK);
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        uint8_t p[4], fa[1024], fb[1024];
+        size_t pl = tk_unhex(paths[i], p, sizeof(p)), na = sizeof(fa), nb = sizeof(fb);
+        TK_EQ_RC(scb_sim_read_file(a, p, pl, fa, &na), SCB_OK);
+        TK_EQ_RC(scb_sim_read_file(b, p, pl, fb, &nb), SCB_OK);
+        TK_EQ_MEM(fa, na, fb, nb);
+    }
+    uint8_t atr_a[33], atr_b[33];
+    size_t la = scb_sim_atr(a, atr_a), lb = scb_sim_atr(b, atr_b);
+    TK_EQ_MEM(atr_a, la, atr_b, lb);
+    /* same keys, KDD, i, counter, SD AID: the same INITIALIZE UPDATE answer */
+    th_t ha, hb;
+    uint8_t ra[64], rb[64];
+    size_t rla, rlb;
+    th_init(&ha, a, NULL);
+    th_init(&hb, b, NULL);
+    th_raw(&ha, "00A4040C0CA000000063504B43532D3135", ra, &rla);
+    th_raw(&hb, "00A4040C0CA000000063504B43532D3135", rb, &rlb);
+    TK_EQ_INT(th_raw(&ha, "8050000008 0102030405060708 00", ra, &rla), 0x9000);
+    TK_EQ_INT(th_raw(&hb, "8050000008 0102030405060708 00", rb, &rlb), 0x9000);
+    TK_EQ_MEM(ra, rla, rb, rlb);
+    th_free(&ha);
+    th_free(&hb);
+    scb_sim_free(&a);
+    scb_sim_free(&b);
 }
 
 static void test_faults(void)
@@ -551,6 +617,8 @@ int main(void)
     TK_RUN(test_dodf_forms);
     TK_RUN(test_pin);
     TK_RUN(test_profile_errors);
+    TK_RUN(test_bootstrap_json);
+    TK_RUN(test_default_profile_file);
     TK_RUN(test_faults);
     TK_RUN(test_card_handle);
     return tk_done();
