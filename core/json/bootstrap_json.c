@@ -55,7 +55,9 @@ static json_object *typed_value(const scb_resource_info_t *info, const uint8_t *
 {
     switch (info->type) {
     case SCB_T_STRING:
-        if (scb_value_check_string(v, len) == SCB_OK)
+        /* a string that reads "<redacted>" would be refused on input */
+        if (scb_value_check_string(v, len) == SCB_OK &&
+            !(len == strlen(SCBJ_REDACTED) && memcmp(v, SCBJ_REDACTED, len) == 0))
             return json_object_new_string_len((const char *)v, (int)len);
         break;
     case SCB_T_INTEGER:

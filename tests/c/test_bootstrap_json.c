@@ -303,6 +303,14 @@ static void test_redaction(void)
     check_detail("security[0].secret_key: is \"<redacted>\"");
     scbj_free(s);
     scb_bootstrap_free(&bs);
+
+    /* a string value that happens to read "<redacted>" stays writable */
+    bs = from_json("{\"security\": [{\"server_uri\": {\"hex\": \"3c72656461637465643e\"}}]}");
+    s = to_json(bs, SCBJ_COMPACT);
+    TK_CHECK(strstr(s, "\"server_uri\":{\"hex\":\"3c72656461637465643e\"}") != NULL);
+    check_round_trip(bs);
+    scbj_free(s);
+    scb_bootstrap_free(&bs);
 }
 
 /* Card data that is not valid for its OMA type survives as {"hex": ...}. */
