@@ -14,8 +14,8 @@
  *    first plaintext block (decrypt). After a failed update the context is
  *    re-initialised, since its chaining value is then unknown.
  * Checked against the SP 800-38A/38B examples for all three key sizes and
- * mixed operation sequences (tests/c/test_scp03_kdf.c), and through every
- * SCP03 derivation and trace against the recorded vectors.
+ * mixed operation sequences (tests/c/test_scp03_crypto.c, test_scp03_kdf.c),
+ * and through every SCP03 derivation and trace against the recorded vectors.
  */
 #include "crypto.h"
 
@@ -42,8 +42,9 @@ struct scb_aes {
     cbc_chain_t cbc_dec;
     cbc_chain_t cmac_cbc;   /* CBC-MAC chain of the CMAC in progress */
     uint8_t k1[16], k2[16]; /* CMAC subkeys */
-    uint8_t part[16];       /* CMAC input not yet chained: 0..16 bytes, */
-    size_t part_len;        /* the last block is held back for the subkey */
+    uint8_t part[256];      /* CMAC input not yet chained (a whole APDU fits, */
+    size_t part_len;        /* so it goes through EVP in one call at end()) */
+    size_t part_used;       /* high-water mark of part since begin(): wiped at end() */
     bool cmac_fresh;        /* no block chained yet since begin() */
     bool cmac_ok;           /* false after a failed update: end() fails */
 };
@@ -212,72 +213,64 @@ int scb__cmac_begin(scb_aes_t *aes)
     return SCB_OK;
 }
 
-/* Chain n whole blocks of CMAC input (staged in buf, encrypted in place):
- * the first block since begin() starts from a zero chaining value. */
+/* Chain n whole blocks of CMAC input (encrypted in place in buf): the first
+ * block since begin() starts from a zero chaining value. */
 static bool cmac_chain(scb_aes_t *aes, uint8_t *buf, size_t n)
 {
     static const uint8_t zero[16];
-    const uint8_t *iv = aes->cmac_fresh ? zero : aes->cmac_cbc.state;
-    uint8_t ivcopy[16];
-    memcpy(ivcopy, iv, 16);
+    uint8_t iv[16];
+    memcpy(iv, aes->cmac_fresh ? zero : aes->cmac_cbc.state, 16);
     aes->cmac_fresh = false;
-    return chain_run(&aes->cmac_cbc, ivcopy, buf, n, buf);
+    return chain_run(&aes->cmac_cbc, iv, buf, n, buf);
 }
 
 int scb__cmac_update(scb_aes_t *aes, const uint8_t *data, size_t len)
 {
-    if (len == 0 || !aes->cmac_ok)
-        return aes->cmac_ok ? SCB_OK : SCB_E_CRYPTO;
-    if (aes->part_len + len <= 16) { /* might still be the last block */
-        memcpy(aes->part + aes->part_len, data, len);
-        aes->part_len += len;
-        return SCB_OK;
-    }
-    /* More follows: chain every whole block of held bytes + data except the
-     * last 1..16 bytes, which are held for end(). Staged 256 bytes at a
-     * time so one EVP call covers a whole APDU. */
-    size_t total = aes->part_len + len;
-    size_t keep = total % 16 == 0 ? 16 : total % 16;
-    size_t todo = total - keep;
-    uint8_t stage[256];
-    size_t staged = aes->part_len;
-    memcpy(stage, aes->part, aes->part_len);
-    while (todo > 0) {
-        size_t room = (todo < sizeof(stage) ? todo : sizeof(stage)) - staged;
-        memcpy(stage + staged, data, room);
-        data += room;
-        staged += room;
-        if (!cmac_chain(aes, stage, staged)) {
-            aes->cmac_ok = false;
-            break;
+    if (!aes->cmac_ok)
+        return SCB_E_CRYPTO;
+    /* Input is held in part; a full part is chained only once more input
+     * follows, because the last block needs the subkey. */
+    while (len > 0) {
+        if (aes->part_len == sizeof(aes->part)) {
+            aes->part_used = sizeof(aes->part);
+            bool ok = cmac_chain(aes, aes->part, sizeof(aes->part));
+            aes->part_len = 0;
+            if (!ok) {
+                aes->cmac_ok = false;
+                return SCB_E_CRYPTO;
+            }
         }
-        todo -= staged;
-        staged = 0;
+        size_t room = sizeof(aes->part) - aes->part_len;
+        size_t n = len < room ? len : room;
+        memcpy(aes->part + aes->part_len, data, n);
+        aes->part_len += n;
+        data += n;
+        len -= n;
     }
-    OPENSSL_cleanse(stage, sizeof(stage));
-    aes->part_len = keep;
-    memcpy(aes->part, data, keep);
-    return aes->cmac_ok ? SCB_OK : SCB_E_CRYPTO;
+    return SCB_OK;
 }
 
 int scb__cmac_end(scb_aes_t *aes, uint8_t mac[16])
 {
-    /* Last block: complete -> XOR K1; partial -> pad 80 00.. and XOR K2. */
-    const uint8_t *k = aes->part_len == 16 ? aes->k1 : aes->k2;
-    uint8_t last[16];
-    memcpy(last, aes->part, aes->part_len);
-    if (aes->part_len < 16) {
-        last[aes->part_len] = 0x80;
-        memset(last + aes->part_len + 1, 0, 16 - aes->part_len - 1);
+    /* Last block (1..16 held bytes, or none for an empty message):
+     * complete -> XOR K1; partial -> pad 80 00.. and XOR K2. Chained
+     * together with the held blocks before it in one call. */
+    size_t n = aes->part_len;
+    size_t head = n == 0 ? 0 : (n - 1) / 16 * 16;
+    size_t tail = n - head;
+    uint8_t *last = aes->part + head;
+    const uint8_t *k = tail == 16 ? aes->k1 : aes->k2;
+    if (tail < 16) {
+        last[tail] = 0x80;
+        memset(last + tail + 1, 0, 16 - tail - 1);
     }
     for (int i = 0; i < 16; i++)
         last[i] ^= k[i];
-    bool ok = aes->cmac_ok && cmac_chain(aes, last, 16);
+    bool ok = aes->cmac_ok && cmac_chain(aes, aes->part, head + 16);
     if (ok)
         memcpy(mac, last, 16);
-    OPENSSL_cleanse(last, sizeof(last));
-    OPENSSL_cleanse(aes->part, sizeof(aes->part));
-    aes->part_len = 0;
+    OPENSSL_cleanse(aes->part, head + 16 > aes->part_used ? head + 16 : aes->part_used);
+    aes->part_len = aes->part_used = 0;
     aes->cmac_ok = false; /* begin() again before the next MAC */
     return ok ? SCB_OK : SCB_E_CRYPTO;
 }

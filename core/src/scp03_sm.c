@@ -148,17 +148,16 @@ int scb__scp03_wrap(scb__scp03_session_t *sess, const scb_apdu_t *in, uint8_t ma
         counter++;
 
     int rc = SCB_OK;
-    if (encrypt) {
-        uint8_t icv[16];
+    if (in->lc > 0)
         memmove(buf, in->data, in->lc);
+    if (encrypt) { /* pad 80 00.., ICV = E(S-ENC, counter), encrypt, then MAC */
+        uint8_t icv[16];
         buf[in->lc] = 0x80;
         memset(buf + in->lc + 1, 0, body - in->lc - 1);
         counter_block(counter, false, icv);
         rc = scb__aes_ecb_block(sess->s_enc, icv, icv);
         if (rc == SCB_OK)
             rc = scb__aes_cbc_encrypt(sess->s_enc, icv, buf, body, buf);
-    } else if (in->lc > 0) {
-        memmove(buf, in->data, in->lc);
     }
 
     /* C-MAC over MCV || CLA' INS P1 P2 Lc' || data; Le is not MACed. */

@@ -14,7 +14,7 @@
 #define SCP03_CARD_ORACLE_H
 
 #include "crypto.h"
-#include "testkit.h"
+#include "scp03_testdata.h"
 
 typedef struct oracle oracle_t;
 /* Build the wire response (data + SW) to a plain command; return length. */
@@ -26,9 +26,9 @@ struct oracle {
     uint64_t counter;
     size_t mac_len;
     uint8_t level;
-    json_object *entry;       /* the recorded session */
-    size_t commands;          /* wire commands seen */
-    int bad_cmac;             /* commands whose C-MAC did not verify */
+    json_object *entry; /* the recorded session */
+    size_t commands;    /* wire commands seen */
+    int bad_cmac;       /* commands whose C-MAC did not verify */
     oracle_answer_fn answer;
     void *user;
 };
@@ -36,19 +36,14 @@ struct oracle {
 static void oracle_init(oracle_t *o, json_object *entry, uint8_t level)
 {
     memset(o, 0, sizeof(*o));
-    json_object *s = NULL;
-    if (!json_object_object_get_ex(entry, "session", &s))
-        abort();
-    uint8_t k[32];
-    size_t n = tk_unhex(tk_json_str(s, "s_enc"), k, sizeof(k));
-    if (scb__aes_new(&o->enc, k, n) != 0)
-        abort();
-    tk_unhex(tk_json_str(s, "s_mac"), k, sizeof(k));
-    if (scb__aes_new(&o->mac, k, n) != 0)
-        abort();
-    tk_unhex(tk_json_str(s, "s_rmac"), k, sizeof(k));
-    if (scb__aes_new(&o->rmac, k, n) != 0)
-        abort();
+    scb_aes_t **keys[3] = {&o->enc, &o->mac, &o->rmac};
+    static const char *const names[3] = {"s_enc", "s_mac", "s_rmac"};
+    for (int i = 0; i < 3; i++) {
+        uint8_t k[32];
+        size_t n = tk_unhex(scp03_field(entry, "session", names[i]), k, sizeof(k));
+        if (scb__aes_new(keys[i], k, n) != 0)
+            abort();
+    }
     o->mac_len = 8; /* the recorded sessions are S8 */
     o->level = level;
     o->entry = entry;
@@ -116,8 +111,7 @@ static size_t oracle_respond(oracle_t *o, const uint8_t *plain, size_t n, uint16
 }
 
 /* Check the C-MAC of a wire command, advance MCV/counter, decrypt. */
-static size_t oracle_command(oracle_t *o, const uint8_t *wire, size_t len, bool ea,
-                             uint8_t *plain)
+static size_t oracle_command(oracle_t *o, const uint8_t *wire, size_t len, bool ea, uint8_t *plain)
 {
     if (len < 5 || (size_t)wire[4] + 5 > len || wire[4] < o->mac_len)
         abort();
@@ -152,18 +146,15 @@ static int oracle_responder(tk_script_t *s, const uint8_t *cmd, size_t len, uint
                             size_t *resp_len)
 {
     oracle_t *o = s->user;
-    json_object *ex = NULL;
-    json_object_object_get_ex(o->entry, "exchanges", &ex);
     size_t i = o->commands++;
     if (i < 2) {
         uint8_t rec[600];
-        size_t rl = tk_unhex(tk_json_str(json_object_array_get_idx(ex, i), "c"), rec,
-                             sizeof(rec));
+        size_t rl = tk_unhex(scp03_exchange(o->entry, i, "c"), rec, sizeof(rec));
         if (i == 1)
             oracle_command(o, cmd, len, true, rec + 300);
         else if (rl != len || memcmp(rec, cmd, len) != 0)
             s->mismatches++;
-        *resp_len = tk_unhex(tk_json_str(json_object_array_get_idx(ex, i), "r"), resp, 700);
+        *resp_len = tk_unhex(scp03_exchange(o->entry, i, "r"), resp, 700);
         return 0;
     }
     uint8_t plain[600];

@@ -152,11 +152,10 @@ static void test_kdf3_vectors(void)
 
 /* PUT KEY data as the card reads it (putkey.json keys under its DEK). */
 static const char *const PK_DEK = "000102030405060708090A0B0C0D0E0F";
-static const char *const PK_FULL =
-    "31"
-    "881110D533E59B45A153ED7E5E9C5DFCFD4AAA03504A77"
-    "8811103EF0B1A5E3059DAB21FCE23A7B61C4CA03F2A8DF"
-    "881110ADDE68F7AD497268D31A0DDD5C74B08F03D7D0E4";
+static const char *const PK_FULL = "31"
+                                   "881110D533E59B45A153ED7E5E9C5DFCFD4AAA03504A77"
+                                   "8811103EF0B1A5E3059DAB21FCE23A7B61C4CA03F2A8DF"
+                                   "881110ADDE68F7AD497268D31A0DDD5C74B08F03D7D0E4";
 
 static int parse_hex(const char *hex, uint8_t *kvn, scb__put_key_entry_t e[3], size_t *count,
                      char *detail, size_t dlen)
@@ -199,20 +198,20 @@ static void test_put_key_parse(void)
     TK_CHECK(!e[0].has_kcv && e[1].has_kcv);
 
     /* wrong KCV: its own code, nothing returned */
-    TK_EQ_RC(parse_hex("31 881110D533E59B45A153ED7E5E9C5DFCFD4AAA03504A78", &kvn, e, &count,
-                       detail, sizeof(detail)),
+    TK_EQ_RC(parse_hex("31 881110D533E59B45A153ED7E5E9C5DFCFD4AAA03504A78", &kvn, e, &count, detail,
+                       sizeof(detail)),
              SCB_E_SCP_KCV);
     TK_EQ_INT(count, 0);
     /* malformed: each names where */
     static const char *const bad[] = {
-        "",                                               /* no KVN */
-        "31 88",                                          /* truncated header */
+        "",                                                  /* no KVN */
+        "31 88",                                             /* truncated header */
         "31 801110D533E59B45A153ED7E5E9C5DFCFD4AAA03504A77", /* not AES */
-        "31 881110D533E59B45A153ED7E5E9C5DFCFD4A",         /* component overruns */
+        "31 881110D533E59B45A153ED7E5E9C5DFCFD4A",           /* component overruns */
         "31 881118D533E59B45A153ED7E5E9C5DFCFD4AAA03504A77", /* length byte 24, 16 bytes */
         "31 881110D533E59B45A153ED7E5E9C5DFCFD4AAA02504A",   /* KCV length 2 */
         "31 881110D533E59B45A153ED7E5E9C5DFCFD4AAA035041",   /* KCV cut */
-        "31 8800",                                        /* empty component */
+        "31 8800",                                           /* empty component */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         detail[0] = 0;

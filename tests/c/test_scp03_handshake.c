@@ -6,33 +6,9 @@
  * RNG hook, NO_EXTAUTH, the sequence counter rule and a re-open.
  */
 #include "internal.h"
-#include "testkit.h"
+#include "scp03_testdata.h"
 
 static json_object *vectors;
-
-static json_object *entry(const char *name)
-{
-    for (size_t i = 0; i < json_object_array_length(vectors); i++) {
-        json_object *e = json_object_array_get_idx(vectors, i);
-        if (strcmp(tk_json_str(e, "name"), name) == 0)
-            return e;
-    }
-    abort();
-}
-
-static const char *sub(json_object *e, const char *a, const char *b)
-{
-    json_object *o = NULL;
-    json_object_object_get_ex(e, a, &o);
-    return tk_json_str(o, b);
-}
-
-static const char *exch(json_object *e, size_t i, const char *field)
-{
-    json_object *ex = NULL;
-    json_object_object_get_ex(e, "exchanges", &ex);
-    return tk_json_str(json_object_array_get_idx(ex, i), field);
-}
 
 /* A handshake set-up from a recorded entry. */
 typedef struct hs {
@@ -47,12 +23,12 @@ typedef struct hs {
 static void hs_init(hs_t *h, const char *name, bool with_aid)
 {
     memset(h, 0, sizeof(*h));
-    h->e = entry(name);
+    h->e = scp03_entry(vectors, name);
     uint8_t enc[16], mac[16], dek[16], iu[20];
-    tk_unhex(sub(h->e, "keys", "enc"), enc, 16);
-    tk_unhex(sub(h->e, "keys", "mac"), mac, 16);
-    tk_unhex(sub(h->e, "keys", "dek"), dek, 16);
-    tk_unhex(exch(h->e, 0, "c"), iu, sizeof(iu));
+    tk_unhex(scp03_field(h->e, "keys", "enc"), enc, 16);
+    tk_unhex(scp03_field(h->e, "keys", "mac"), mac, 16);
+    tk_unhex(scp03_field(h->e, "keys", "dek"), dek, 16);
+    tk_unhex(scp03_exchange(h->e, 0, "c"), iu, sizeof(iu));
     TK_EQ_RC(scb_keys_new(&h->keys, enc, mac, dek, 16, iu[2]), SCB_OK);
     scb_scp03_params_init(&h->p);
     h->p.level = (uint8_t)tk_json_int(h->e, "level", 0);
@@ -78,7 +54,7 @@ static void hs_free(hs_t *h)
 static void iu_with(hs_t *h, int i, uint8_t x, char *out, size_t cap)
 {
     uint8_t r[64];
-    size_t n = tk_unhex(exch(h->e, 0, "r"), r, sizeof(r));
+    size_t n = tk_unhex(scp03_exchange(h->e, 0, "r"), r, sizeof(r));
     if (i >= 0)
         r[i] ^= x;
     tk_hex(r, n, out, cap);
@@ -100,12 +76,12 @@ static void check_failed(hs_t *h, int rc, int want, unsigned long apdus)
              SCB_E_SCP_NO_SESSION);
     TK_EQ_INT(scb_card_apdu_count(h->card), apdus);
     /* no key bytes in the detail: neither static nor session keys */
-    static const char *const secret[][2] = {{"keys", "enc"},    {"keys", "mac"},
-                                           {"keys", "dek"},    {"session", "s_enc"},
-                                           {"session", "s_mac"}, {"session", "s_rmac"}};
+    static const char *const secret[][2] = {{"keys", "enc"},      {"keys", "mac"},
+                                            {"keys", "dek"},      {"session", "s_enc"},
+                                            {"session", "s_mac"}, {"session", "s_rmac"}};
     for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
         char head[7];
-        snprintf(head, sizeof(head), "%s", sub(h->e, secret[i][0], secret[i][1]));
+        snprintf(head, sizeof(head), "%s", scp03_field(h->e, secret[i][0], secret[i][1]));
         TK_CHECK(strstr(msg, head) == NULL);
     }
 }
@@ -132,7 +108,7 @@ static void test_iu_answer_field_by_field(void)
         hs_init(&h, cases[i].name, true);
         char r[200];
         iu_with(&h, cases[i].byte, cases[i].x, r, sizeof(r));
-        tk_script_add(h.s, exch(h.e, 0, "c"), r);
+        tk_script_add(h.s, scp03_exchange(h.e, 0, "c"), r);
         int before = tk_failures;
         check_failed(&h, scb_scp03_open(h.card, h.keys, &h.p), cases[i].rc, 1);
         if (tk_failures != before)
@@ -147,19 +123,18 @@ static void test_iu_answer_length(void)
 {
     /* 29/32 bytes in S8 (sequence counter iff i has 10), 45/48 in S16 */
     static const char *const bad[] = {
-        "00000000000000000000300370B6E362D0F90F8101C34B7B21A745532000009000",   /* 31 */
-        "00000000000000000000300370B6E362D0F90F8101C34B7B21A74553200000250000" /* 33 */
-        "9000",
-        "000000000000000000003003609000",                                     /* 13 */
-        "00000000000000000000309000",                                         /* 11 */
-        "9000",                                                               /* none */
+        "00000000000000000000300370B6E362D0F90F8101C34B7B21A745532000009000",       /* 31 */
+        "00000000000000000000300370B6E362D0F90F8101C34B7B21A745532000002500009000", /* 33 */
+        "000000000000000000003003609000",                                           /* 13 */
+        "00000000000000000000309000",                                               /* 11 */
+        "9000",                                                                     /* none */
         /* i without 10 but a sequence counter present */
         "00000000000000000000300360B6E362D0F90F8101C34B7B21A74553200000259000",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         hs_t h;
         hs_init(&h, "kaoh_get_status", false);
-        tk_script_add(h.s, exch(h.e, 0, "c"), bad[i]);
+        tk_script_add(h.s, scp03_exchange(h.e, 0, "c"), bad[i]);
         int rc = scb_scp03_open(h.card, h.keys, &h.p);
         TK_CHECK(strstr(scb_card_errmsg(h.card), "INITIALIZE UPDATE") != NULL);
         check_failed(&h, rc, SCB_E_SCP_PROTOCOL, 1);
@@ -174,9 +149,9 @@ static void test_sequence_counter_only_with_i10(void)
      * the challenge against. */
     hs_t h;
     hs_init(&h, "kaoh_get_status", true);
-    tk_script_add(h.s, exch(h.e, 0, "c"),
+    tk_script_add(h.s, scp03_exchange(h.e, 0, "c"),
                   "00000000000000000000300360B6E362D0F90F8101C34B7B21A74553209000");
-    tk_script_add(h.s, exch(h.e, 1, "c"), "9000");
+    tk_script_add(h.s, scp03_exchange(h.e, 1, "c"), "9000");
     TK_EQ_RC(scb_scp03_open(h.card, h.keys, &h.p), SCB_OK);
     scb_scp03_info_t info;
     TK_EQ_RC(scb_scp03_info(h.card, &info), SCB_OK);
@@ -195,8 +170,7 @@ static void test_mode_mismatch_host_s16(void)
     h.p.flags |= SCB_SCP_S16;
     h.p.host_challenge = hc16;
     h.p.host_challenge_len = 16;
-    tk_script_add(h.s, "805000001000000000000000000000000000000000" "00",
-                  exch(h.e, 0, "r"));
+    tk_script_add(h.s, "80500000100000000000000000000000000000000000", scp03_exchange(h.e, 0, "r"));
     check_failed(&h, scb_scp03_open(h.card, h.keys, &h.p), SCB_E_SCP_MODE, 1);
     TK_CHECK(tk_script_complete(h.s)); /* Lc 10 with a 16-byte challenge */
     hs_free(&h);
@@ -208,13 +182,10 @@ static void test_level_against_i(void)
         uint8_t i, level;
         int rc;
     } cases[] = {
-        {0x10, 0x11, SCB_E_SCP_LEVEL}, /* no R-MAC */
-        {0x10, 0x33, SCB_E_SCP_LEVEL},
-        {0x30, 0x33, SCB_E_SCP_LEVEL}, /* R-MAC, no R-ENC */
+        {0x10, 0x11, SCB_E_SCP_LEVEL},                                /* no R-MAC */
+        {0x10, 0x33, SCB_E_SCP_LEVEL}, {0x30, 0x33, SCB_E_SCP_LEVEL}, /* R-MAC, no R-ENC */
         {0x50, 0x33, SCB_E_SCP_LEVEL}, /* 40 without 20 is not R-ENC support */
-        {0x30, 0x13, SCB_OK},
-        {0x10, 0x03, SCB_OK},
-        {0x70, 0x33, SCB_OK},
+        {0x30, 0x13, SCB_OK},          {0x10, 0x03, SCB_OK},          {0x70, 0x33, SCB_OK},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         hs_t h;
@@ -222,7 +193,7 @@ static void test_level_against_i(void)
         h.p.level = cases[i].level;
         char r[200];
         iu_with(&h, 12, (uint8_t)(0x70 ^ cases[i].i), r, sizeof(r));
-        tk_script_add(h.s, exch(h.e, 0, "c"), r);
+        tk_script_add(h.s, scp03_exchange(h.e, 0, "c"), r);
         if (cases[i].rc == SCB_OK) {
             tk_script_add(h.s, NULL, "9000"); /* EA's MAC covers the level */
             TK_EQ_RC(scb_scp03_open(h.card, h.keys, &h.p), SCB_OK);
@@ -243,18 +214,17 @@ static void test_status_words(void)
         int rc;
         unsigned long apdus;
     } cases[] = {
-        {"6A88", NULL, SCB_E_SCP_PROTOCOL, 1},
-        {"6982", NULL, SCB_E_SCP_PROTOCOL, 1},
-        {NULL, "6300", SCB_E_SCP_AUTH_REJECTED, 2},
-        {NULL, "6982", SCB_E_SCP_AUTH_REJECTED, 2},
+        {"6A88", NULL, SCB_E_SCP_PROTOCOL, 1},      {"6982", NULL, SCB_E_SCP_PROTOCOL, 1},
+        {NULL, "6300", SCB_E_SCP_AUTH_REJECTED, 2}, {NULL, "6982", SCB_E_SCP_AUTH_REJECTED, 2},
         {NULL, "01029000", SCB_E_SCP_PROTOCOL, 2},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         hs_t h;
         hs_init(&h, "kaoh_get_status", true);
-        tk_script_add(h.s, exch(h.e, 0, "c"), cases[i].iu_r ? cases[i].iu_r : exch(h.e, 0, "r"));
+        tk_script_add(h.s, scp03_exchange(h.e, 0, "c"),
+                      cases[i].iu_r ? cases[i].iu_r : scp03_exchange(h.e, 0, "r"));
         if (cases[i].ea_r != NULL)
-            tk_script_add(h.s, exch(h.e, 1, "c"), cases[i].ea_r);
+            tk_script_add(h.s, scp03_exchange(h.e, 1, "c"), cases[i].ea_r);
         check_failed(&h, scb_scp03_open(h.card, h.keys, &h.p), cases[i].rc, cases[i].apdus);
         TK_CHECK(tk_script_complete(h.s));
         hs_free(&h);
@@ -262,7 +232,7 @@ static void test_status_words(void)
     /* the status word hint helps with 6A88 */
     hs_t h;
     hs_init(&h, "samsung_aes128_s8_sl33", false);
-    tk_script_add(h.s, exch(h.e, 0, "c"), "6A88");
+    tk_script_add(h.s, scp03_exchange(h.e, 0, "c"), "6A88");
     TK_EQ_RC(scb_scp03_open(h.card, h.keys, &h.p), SCB_E_SCP_PROTOCOL);
     TK_CHECK(strstr(scb_card_errmsg(h.card), "6A88") != NULL);
     TK_CHECK(strstr(scb_card_errmsg(h.card), "key") != NULL);
@@ -274,8 +244,8 @@ static void test_transport_failure(void)
 {
     hs_t h;
     hs_init(&h, "kaoh_get_status", true);
-    tk_script_add(h.s, exch(h.e, 0, "c"), exch(h.e, 0, "r"));
-    tk_script_add_error(h.s, exch(h.e, 1, "c"), SCB_E_CARD_REMOVED);
+    tk_script_add(h.s, scp03_exchange(h.e, 0, "c"), scp03_exchange(h.e, 0, "r"));
+    tk_script_add_error(h.s, scp03_exchange(h.e, 1, "c"), SCB_E_CARD_REMOVED);
     check_failed(&h, scb_scp03_open(h.card, h.keys, &h.p), SCB_E_CARD_REMOVED, 2);
     hs_free(&h);
 }
@@ -287,15 +257,14 @@ static void test_no_extauth(void)
     hs_t h;
     hs_init(&h, "kaoh_get_status", true);
     h.p.flags |= SCB_SCP_NO_EXTAUTH;
-    tk_script_add(h.s, exch(h.e, 0, "c"), exch(h.e, 0, "r"));
+    tk_script_add(h.s, scp03_exchange(h.e, 0, "c"), scp03_exchange(h.e, 0, "r"));
     tk_script_add(h.s, "80CA006600", "9000");
     TK_EQ_RC(scb_scp03_open(h.card, h.keys, &h.p), SCB_OK);
     TK_CHECK(!scb_scp03_is_open(h.card));
     TK_EQ_INT(scb_card_apdu_count(h.card), 1);
     uint8_t r[16];
     size_t rl = sizeof(r);
-    TK_EQ_RC(scb_card_transmit(h.card, (const uint8_t *)"\x80\xCA\x00\x66\x00", 5, r, &rl),
-             SCB_OK);
+    TK_EQ_RC(scb_card_transmit(h.card, (const uint8_t *)"\x80\xCA\x00\x66\x00", 5, r, &rl), SCB_OK);
     TK_CHECK(tk_script_complete(h.s));
     hs_free(&h);
 
@@ -306,7 +275,7 @@ static void test_no_extauth(void)
     scb_keys_free(&h.keys);
     uint8_t wrong[16] = {0x40};
     TK_EQ_RC(scb_keys_new(&h.keys, wrong, wrong, wrong, 16, 0), SCB_OK);
-    tk_script_add(h.s, exch(h.e, 0, "c"), exch(h.e, 0, "r"));
+    tk_script_add(h.s, scp03_exchange(h.e, 0, "c"), scp03_exchange(h.e, 0, "r"));
     check_failed(&h, scb_scp03_open(h.card, h.keys, &h.p), SCB_E_SCP_CARD_CRYPTOGRAM, 1);
     hs_free(&h);
 }
@@ -346,8 +315,8 @@ static void test_host_challenge_from_rng(void)
     h.p.host_challenge = NULL;
     h.p.host_challenge_len = 0;
     TK_EQ_RC(scb_card_set_rng(h.card, pinned_rng, h.hc), SCB_OK);
-    tk_script_add(h.s, exch(h.e, 0, "c"), exch(h.e, 0, "r"));
-    tk_script_add(h.s, exch(h.e, 1, "c"), exch(h.e, 1, "r"));
+    tk_script_add(h.s, scp03_exchange(h.e, 0, "c"), scp03_exchange(h.e, 0, "r"));
+    tk_script_add(h.s, scp03_exchange(h.e, 1, "c"), scp03_exchange(h.e, 1, "r"));
     TK_EQ_RC(scb_scp03_open(h.card, h.keys, &h.p), SCB_OK);
     TK_CHECK(tk_script_complete(h.s));
     TK_CHECK(scb_scp03_is_open(h.card));
@@ -386,8 +355,8 @@ static void test_params(void)
 {
     hs_t h;
     hs_init(&h, "samsung_aes128_s8_sl33", false);
-    tk_script_add(h.s, exch(h.e, 0, "c"), exch(h.e, 0, "r"));
-    tk_script_add(h.s, exch(h.e, 1, "c"), exch(h.e, 1, "r"));
+    tk_script_add(h.s, scp03_exchange(h.e, 0, "c"), scp03_exchange(h.e, 0, "r"));
+    tk_script_add(h.s, scp03_exchange(h.e, 1, "c"), scp03_exchange(h.e, 1, "r"));
     TK_EQ_RC(scb_scp03_open(h.card, h.keys, &h.p), SCB_OK);
     TK_CHECK(scb_scp03_is_open(h.card));
 
@@ -441,12 +410,12 @@ static void test_kvn_param_overrides_key_set(void)
     hs_init(&h, "samsung_aes128_s8_sl33", false);
     scb_keys_free(&h.keys);
     uint8_t enc[16], mac[16];
-    tk_unhex(sub(h.e, "keys", "enc"), enc, 16);
-    tk_unhex(sub(h.e, "keys", "mac"), mac, 16);
+    tk_unhex(scp03_field(h.e, "keys", "enc"), enc, 16);
+    tk_unhex(scp03_field(h.e, "keys", "mac"), mac, 16);
     TK_EQ_RC(scb_keys_new(&h.keys, enc, mac, NULL, 16, 0x01), SCB_OK);
     h.p.kvn = 0x30; /* asked in INITIALIZE UPDATE instead of the set's 01 */
-    tk_script_add(h.s, exch(h.e, 0, "c"), exch(h.e, 0, "r"));
-    tk_script_add(h.s, exch(h.e, 1, "c"), exch(h.e, 1, "r"));
+    tk_script_add(h.s, scp03_exchange(h.e, 0, "c"), scp03_exchange(h.e, 0, "r"));
+    tk_script_add(h.s, scp03_exchange(h.e, 1, "c"), scp03_exchange(h.e, 1, "r"));
     TK_EQ_RC(scb_scp03_open(h.card, h.keys, &h.p), SCB_OK);
     scb_scp03_info_t info;
     TK_EQ_RC(scb_scp03_info(h.card, &info), SCB_OK);
@@ -461,21 +430,21 @@ static void test_reopen_after_failure(void)
     hs_init(&h, "kaoh_get_status", true);
     char r[200];
     iu_with(&h, 25, 0x10, r, sizeof(r));
-    tk_script_add(h.s, exch(h.e, 0, "c"), r);
+    tk_script_add(h.s, scp03_exchange(h.e, 0, "c"), r);
     TK_EQ_RC(scb_scp03_open(h.card, h.keys, &h.p), SCB_E_SCP_CARD_CRYPTOGRAM);
     /* a new session clears the refusal */
-    tk_script_add(h.s, exch(h.e, 0, "c"), exch(h.e, 0, "r"));
-    tk_script_add(h.s, exch(h.e, 1, "c"), exch(h.e, 1, "r"));
-    tk_script_add(h.s, exch(h.e, 2, "c"), exch(h.e, 2, "r"));
+    tk_script_add(h.s, scp03_exchange(h.e, 0, "c"), scp03_exchange(h.e, 0, "r"));
+    tk_script_add(h.s, scp03_exchange(h.e, 1, "c"), scp03_exchange(h.e, 1, "r"));
+    tk_script_add(h.s, scp03_exchange(h.e, 2, "c"), scp03_exchange(h.e, 2, "r"));
     TK_EQ_RC(scb_scp03_open(h.card, h.keys, &h.p), SCB_OK);
     uint8_t cmd[64], resp[600];
-    size_t cl = tk_unhex(exch(h.e, 2, "plain_c"), cmd, sizeof(cmd));
+    size_t cl = tk_unhex(scp03_exchange(h.e, 2, "plain_c"), cmd, sizeof(cmd));
     size_t rl = sizeof(resp);
     TK_EQ_RC(scb_card_transmit(h.card, cmd, cl, resp, &rl), SCB_OK);
-    TK_EQ_HEX(resp, rl, exch(h.e, 2, "plain_r"));
+    TK_EQ_HEX(resp, rl, scp03_exchange(h.e, 2, "plain_r"));
     TK_CHECK(tk_script_complete(h.s));
     /* a second open replaces the session (INITIALIZE UPDATE in clear) */
-    tk_script_add(h.s, exch(h.e, 0, "c"), "6A88");
+    tk_script_add(h.s, scp03_exchange(h.e, 0, "c"), "6A88");
     TK_EQ_RC(scb_scp03_open(h.card, h.keys, &h.p), SCB_E_SCP_PROTOCOL);
     TK_CHECK(!scb_scp03_is_open(h.card));
     TK_CHECK(tk_script_complete(h.s));

@@ -11,37 +11,20 @@
 
 static json_object *vectors;
 
-static json_object *entry(const char *name)
-{
-    for (size_t i = 0; i < json_object_array_length(vectors); i++) {
-        json_object *e = json_object_array_get_idx(vectors, i);
-        if (strcmp(tk_json_str(e, "name"), name) == 0)
-            return e;
-    }
-    abort();
-}
-
-static const char *xstr(json_object *e, const char *a, const char *b)
-{
-    json_object *o = NULL;
-    json_object_object_get_ex(e, a, &o);
-    return tk_json_str(o, b);
-}
-
 /* A card handle with the Samsung session (level 33) open, answered by o.
  * dek_hex: the static DEK to put in the key set (not part of the handshake). */
 static scb_card_t *open_samsung(tk_script_t *s, oracle_t *o, oracle_answer_fn answer,
                                 const char *dek_hex, scb_keys_t **keys_out)
 {
-    json_object *e = entry("samsung_aes128_s8_sl33");
+    json_object *e = scp03_entry(vectors, "samsung_aes128_s8_sl33");
     oracle_init(o, e, 0x33);
     o->answer = answer;
     s->responder = oracle_responder;
     s->user = o;
     uint8_t enc[16], mac[16], dek[16], hc[8];
-    tk_unhex(xstr(e, "keys", "enc"), enc, 16);
-    tk_unhex(xstr(e, "keys", "mac"), mac, 16);
-    tk_unhex(dek_hex != NULL ? dek_hex : xstr(e, "keys", "dek"), dek, 16);
+    tk_unhex(scp03_field(e, "keys", "enc"), enc, 16);
+    tk_unhex(scp03_field(e, "keys", "mac"), mac, 16);
+    tk_unhex(dek_hex != NULL ? dek_hex : scp03_field(e, "keys", "dek"), dek, 16);
     tk_unhex(tk_json_str(e, "host_challenge"), hc, 8);
     scb_keys_t *keys = NULL;
     TK_EQ_RC(scb_keys_new(&keys, enc, mac, dek, 16, 0x30), SCB_OK);
@@ -81,13 +64,15 @@ static void check_torn_down(scb_card_t *card, int rc, int want)
     TK_EQ_RC(send_hex(card, "80F28000024F00", r, &rl), SCB_E_SCP_NO_SESSION);
     TK_EQ_INT(scb_card_apdu_count(card), sent);
     TK_CHECK(strlen(msg) > 10);
-    json_object *e = entry("samsung_aes128_s8_sl33");
-    static const char *const secret[][2] = {{"session", "s_enc"}, {"session", "s_mac"},
-                                           {"session", "s_rmac"}, {"keys", "enc"},
-                                           {"keys", "mac"}};
+    json_object *e = scp03_entry(vectors, "samsung_aes128_s8_sl33");
+    static const char *const secret[][2] = {{"session", "s_enc"},
+                                            {"session", "s_mac"},
+                                            {"session", "s_rmac"},
+                                            {"keys", "enc"},
+                                            {"keys", "mac"}};
     for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
         char head[9];
-        snprintf(head, sizeof(head), "%s", xstr(e, secret[i][0], secret[i][1]));
+        snprintf(head, sizeof(head), "%s", scp03_field(e, secret[i][0], secret[i][1]));
         TK_CHECK(strstr(msg, head) == NULL);
     }
 }
@@ -234,8 +219,7 @@ static void test_refused_responses(void)
         tk_script_add(s, "00A4040000", "9000");
         s->pos = s->count - 1;
         rl = sizeof(r);
-        TK_EQ_RC(scb_card_transmit_plain(card, (const uint8_t *)"\x00\xA4\x04\x00\x00", 5, r,
-                                         &rl),
+        TK_EQ_RC(scb_card_transmit_plain(card, (const uint8_t *)"\x00\xA4\x04\x00\x00", 5, r, &rl),
                  SCB_OK);
         scb_card_free(&card);
         oracle_free(&o);
@@ -330,11 +314,10 @@ static int run_put_keys(putkey_case_t *pk)
 
 static void test_put_keys(void)
 {
-    static const char *const data =
-        "31"
-        "881110D533E59B45A153ED7E5E9C5DFCFD4AAA03504A77"
-        "8811103EF0B1A5E3059DAB21FCE23A7B61C4CA03F2A8DF"
-        "881110ADDE68F7AD497268D31A0DDD5C74B08F03D7D0E4";
+    static const char *const data = "31"
+                                    "881110D533E59B45A153ED7E5E9C5DFCFD4AAA03504A77"
+                                    "8811103EF0B1A5E3059DAB21FCE23A7B61C4CA03F2A8DF"
+                                    "881110ADDE68F7AD497268D31A0DDD5C74B08F03D7D0E4";
     putkey_case_t ok = {data, "31504A77F2A8DFD7D0E49000", 0, 0};
     TK_EQ_RC(run_put_keys(&ok), SCB_OK);
     TK_EQ_INT(ok.plain_cmd_events, 1);

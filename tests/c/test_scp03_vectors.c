@@ -60,10 +60,10 @@ static void move_to_channel(char *hex, uint8_t channel)
 }
 
 typedef struct replay_opts {
-    int channel;           /* -1: from the entry (default 0) */
-    unsigned extra_flags;  /* added to the entry's */
-    bool move_cla;         /* rewrite recorded CLAs for the channel */
-    bool expect_mismatch;  /* the wire must differ from the recording */
+    int channel;          /* -1: from the entry (default 0) */
+    unsigned extra_flags; /* added to the entry's */
+    bool move_cla;        /* rewrite recorded CLAs for the channel */
+    bool expect_mismatch; /* the wire must differ from the recording */
 } replay_opts_t;
 
 /* Replays one entry; returns true when it has exchanges. */
@@ -126,8 +126,8 @@ static bool replay(json_object *e, const replay_opts_t *o)
     if (open_error != NULL) {
         TK_CHECK(strcmp(scb_error_name(rc), open_error) == 0);
         if (strcmp(scb_error_name(rc), open_error) != 0)
-            fprintf(stderr, "  %s: open returned %s, expected %s (%s)\n", name,
-                    scb_error_name(rc), open_error, scb_card_errmsg(card));
+            fprintf(stderr, "  %s: open returned %s, expected %s (%s)\n", name, scb_error_name(rc),
+                    open_error, scb_card_errmsg(card));
         TK_CHECK(!scb_scp03_is_open(card));
     } else if (!o->expect_mismatch) {
         TK_EQ_RC(rc, SCB_OK);
@@ -217,8 +217,10 @@ int main(int argc, char **argv)
         TK_EQ_INT(replay_all(v, &moved), 5);
     }
     /* ... whereas MACing the CLA as sent cannot reproduce them. */
-    replay_opts_t as_sent2 = {.channel = 2, .extra_flags = SCB_SCP_MAC_CLA_AS_SENT,
-                              .move_cla = true, .expect_mismatch = true};
+    replay_opts_t as_sent2 = {.channel = 2,
+                              .extra_flags = SCB_SCP_MAC_CLA_AS_SENT,
+                              .move_cla = true,
+                              .expect_mismatch = true};
     TK_EQ_INT(replay_all(v, &as_sent2), 5);
     json_object_put(v);
     return tk_done();

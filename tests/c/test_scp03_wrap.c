@@ -22,15 +22,20 @@ static scb__scp03_session_t *session(uint8_t level, bool s16, size_t key_len, un
     d.key_len = key_len;
     d.cryptogram_len = s16 ? 16 : 8;
     scb__scp03_session_t *s = NULL;
-    TK_EQ_RC(scb__scp03_session_new(&s, &d, NULL, level, flags | (s16 ? SCB_SCP_S16 : 0)),
-             SCB_OK);
+    TK_EQ_RC(scb__scp03_session_new(&s, &d, NULL, level, flags | (s16 ? SCB_SCP_S16 : 0)), SCB_OK);
     return s;
 }
 
 static scb_apdu_t cmd(uint8_t cla, uint8_t ins, const uint8_t *data, size_t lc, bool le)
 {
-    scb_apdu_t a = {.cla = cla, .ins = ins, .p1 = 0x01, .p2 = 0x02, .data = data, .lc = lc,
-                    .ne = le ? 256 : 0, .has_le = le};
+    scb_apdu_t a = {.cla = cla,
+                    .ins = ins,
+                    .p1 = 0x01,
+                    .p2 = 0x02,
+                    .data = data,
+                    .lc = lc,
+                    .ne = le ? 256 : 0,
+                    .has_le = le};
     return a;
 }
 
@@ -53,15 +58,15 @@ static void test_lengths_per_level(void)
         bool s16;
         size_t lc, want_lc;
     } cases[] = {
-        {0x01, false, 0, 8},     /* C-MAC only: data || MAC */
+        {0x01, false, 0, 8}, /* C-MAC only: data || MAC */
         {0x01, false, 10, 18},
-        {0x03, false, 0, 8},     /* empty data field: not encrypted, not padded */
-        {0x03, false, 1, 24},    /* 1 byte pads to one block */
+        {0x03, false, 0, 8},  /* empty data field: not encrypted, not padded */
+        {0x03, false, 1, 24}, /* 1 byte pads to one block */
         {0x03, false, 15, 24},
         {0x03, false, 16, 40},   /* a whole block still gets 80 00.. */
         {0x33, false, 239, 248}, /* the largest short plaintext in S8 */
         {0x01, true, 10, 26},
-        {0x03, true, 223, 240},  /* the largest short plaintext in S16 */
+        {0x03, true, 223, 240}, /* the largest short plaintext in S16 */
         {0x13, true, 0, 16},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -191,9 +196,9 @@ static void test_counter_modes(void)
     char detail[100];
     uint8_t hc[8] = {0};
     scb_apdu_t ea = cmd(0x80, 0x82, hc, 8, false);
-    TK_EQ_RC(scb__scp03_wrap(s, &ea, 0x84, false, true, &out, buf, sizeof(buf), detail,
-                             sizeof(detail)),
-             SCB_OK);
+    TK_EQ_RC(
+        scb__scp03_wrap(s, &ea, 0x84, false, true, &out, buf, sizeof(buf), detail, sizeof(detail)),
+        SCB_OK);
     TK_EQ_INT(out.lc, 16); /* C-MAC only, whatever the level */
     TK_EQ_MEM(out.data, 8, hc, 8);
     TK_EQ_RC(wrap(s, &withdata, false, &out, buf), SCB_OK);

@@ -283,6 +283,11 @@ def cla_for_channel(cla: int, channel: int) -> int:
     return (cla & 0x80) | 0x40 | (0x20 if sm else 0) | (cla & 0x10) | (channel - 4)
 
 
+def cla_has_sm(cla: int) -> bool:
+    """SM indication: b4-b3 (first interindustry) or b6 (further)."""
+    return bool(cla & 0x20) if cla & 0x40 else bool(cla & 0x0C)
+
+
 def mac_cla(wire_cla: int, as_sent: bool) -> int:
     """CLA in the C-MAC: GlobalPlatform clears the logical channel number
     (b2-b1 first interindustry, b4-b1 further interindustry); as_sent: the
@@ -582,6 +587,72 @@ def iu_response(
     if i & I_PSEUDO_RANDOM:
         data += seq
     return data, sk
+
+
+class EmulatedCard:
+    """A card end for tests, callable like a transmit (command bytes ->
+    response bytes): INITIALIZE UPDATE and EXTERNAL AUTHENTICATE as the spec
+    says, then every command is unwrapped and handed to answer(Command) ->
+    (data, sw), whose result is wrapped at the session's level. Without a
+    session: 6985; a command that fails to verify ends the session: 6982.
+    rng(n) supplies the KDD and random card challenges."""
+
+    def __init__(self, keys: Keys, *, i: int, kvn: int | None = None, answer=None,
+                 sd_aid: bytes = bytes.fromhex("A000000151000000"), kdf3: bool = False,
+                 count_data_only: bool = False, mac_cla_as_sent: bool = False, rng=os.urandom):
+        self.keys, self.i = keys, i
+        self.kvn = keys.kvn if kvn is None else kvn
+        self.answer = answer or (lambda c: (c.data[::-1], 0x9000))
+        self.sd_aid, self.kdf3 = sd_aid, kdf3
+        self.count_data_only, self.mac_cla_as_sent = count_data_only, mac_cla_as_sent
+        self.rng = rng
+        self.s16 = bool(i & I_S16)
+        self.kdd = rng(10)
+        self.seq = 0
+        self.sk: SessionKeys | None = None
+        self.session: CardSession | None = None
+
+    def initialize_update(self, c: Command) -> bytes:
+        n = 16 if self.s16 else 8
+        # a host in the other mode sends the other length; answer in ours
+        hc = c.data.ljust(n, b"\x00")[:n]
+        seq = None
+        if self.i & I_PSEUDO_RANDOM:
+            self.seq += 1
+            seq = self.seq.to_bytes(3, "big")
+        data, self.sk = iu_response(
+            self.keys, hc, i=self.i, kvn=self.kvn, kdd=self.kdd,
+            card_chal=None if seq else self.rng(n), seq=seq, sd_aid=self.sd_aid,
+            kdf3_master=self.kdf3)
+        return data + b"\x90\x00"
+
+    def respond(self, plain: Command) -> bytes:
+        data, sw, *pad_to = self.answer(plain)
+        return self.session.wrap_response(data, sw, pad_to[0] if pad_to else None)
+
+    def __call__(self, wire: bytes) -> bytes:
+        c = Command.parse(wire)
+        if c.ins == 0x50 and not cla_has_sm(c.cla):
+            self.session = None
+            return self.initialize_update(c)
+        if c.ins == 0x82 and self.sk is not None:
+            s = CardSession(Session(self.sk, c.p1, self.s16, self.count_data_only,
+                                    self.mac_cla_as_sent))
+            self.sk = None
+            try:
+                s.verify_external_authenticate(wire)
+            except SCP03Error:
+                return bytes.fromhex("6300")
+            self.session = s
+            return b"\x90\x00"
+        if self.session is None:
+            return bytes.fromhex("6985")
+        try:
+            plain = self.session.unwrap_command(wire)
+        except (SCP03Error, ValueError):
+            self.session = None
+            return bytes.fromhex("6982")
+        return self.respond(plain)
 
 
 def pcsc_transmit(reader_name: str | None = None):

@@ -35,48 +35,25 @@ def replay_bin():
     return path
 
 
-class Card:
-    """A Python card: INITIALIZE UPDATE, EXTERNAL AUTHENTICATE, then checks
-    each command against the plan and answers its planned response."""
+class Card(h.EmulatedCard):
+    """The Python card of a cross-check session: answers the planned
+    response to each planned command, spoiling some on purpose."""
 
-    def __init__(self, rnd, keys, *, i, kvn, s16, kdf3=False, sd_aid=None, card_aid=None,
-                 level=0x33, count_data_only=False, mac_cla_as_sent=False, tamper=None):
-        self.keys, self.i, self.kvn, self.s16 = keys, i, kvn, s16
-        self.kdd = bytes(rnd.getrandbits(8) for _ in range(10))
-        self.seq = bytes(rnd.getrandbits(8) for _ in range(3)) if i & h.I_PSEUDO_RANDOM else None
-        n = 16 if s16 else 8
-        self.card_chal = None if self.seq else bytes(rnd.getrandbits(8) for _ in range(n))
-        self.aid = card_aid or sd_aid or bytes.fromhex("A000000151000000")
-        self.kdf3 = kdf3
-        self.count_data_only, self.mac_cla_as_sent = count_data_only, mac_cla_as_sent
-        self.tamper = tamper or {}  # command index -> how to spoil the response
-        self.session = None
+    def __init__(self, rnd, keys, *, tamper=None, **kw):
+        super().__init__(keys, rng=lambda n: bytes(rnd.getrandbits(8) for _ in range(n)), **kw)
+        self.seq = rnd.getrandbits(16)
+        self.tamper = tamper or {}  # plan index -> how to spoil the response
         self.plan = []  # (plain command, plain response data, sw, pad_to)
         self.done = 0
 
-    def __call__(self, wire):
-        c = h.Command.parse(wire)
-        if c.ins == 0x50:
-            # a host in the other mode sends a challenge of the other length;
-            # the answer only has to be well-formed for the card's mode
-            hc = c.data.ljust(16 if self.s16 else 8, b"\x00")[: 16 if self.s16 else 8]
-            data, sk = h.iu_response(self.keys, hc, i=self.i, kvn=self.kvn, kdd=self.kdd,
-                                     card_chal=self.card_chal, seq=self.seq, sd_aid=self.aid,
-                                     kdf3_master=self.kdf3)
-            if "card_cryptogram" in self.tamper:
-                n = 16 if self.s16 else 8
-                data = bytearray(data)
-                data[13 + n] ^= 0x01
-                data = bytes(data)
-            self.sk = sk
-            return data + b"\x90\x00"
-        if c.ins == 0x82 and self.session is None:
-            self.session = h.CardSession.after_handshake(
-                self.sk, c.p1, self.s16, count_data_only=self.count_data_only,
-                mac_cla_as_sent=self.mac_cla_as_sent)
-            self.session.verify_external_authenticate(wire)
-            return b"\x90\x00"
-        plain = self.session.unwrap_command(wire)
+    def initialize_update(self, c):
+        r = super().initialize_update(c)
+        if "card_cryptogram" in self.tamper:
+            r = bytearray(r)
+            r[13 + (16 if self.s16 else 8)] ^= 0x01
+        return bytes(r)
+
+    def respond(self, plain):
         want, data, sw, pad_to = self.plan[self.done]
         assert plain.encode() == want, (plain.encode().hex(), want.hex())
         resp = self.session.wrap_response(data, sw, pad_to)
@@ -133,8 +110,10 @@ def run(name, seed, *, key_len=16, s16=False, level=0x33, kdf3=False, channel=0,
         i = 0x70 | (h.I_S16 if s16 else 0)
     host_s16 = s16 if host_s16 is None else host_s16
     sd_aid = bytes.fromhex("A000000151000000") if with_aid else None
-    card = Card(rnd, keys, i=i, kvn=card_kvn or kvn, s16=s16, kdf3=kdf3, sd_aid=sd_aid, card_aid=card_aid,
+    card = Card(rnd, keys, i=i, kvn=card_kvn or kvn, kdf3=kdf3,
+                sd_aid=card_aid or bytes.fromhex("A000000151000000"),
                 count_data_only=count_data_only, mac_cla_as_sent=mac_cla_as_sent, tamper=tamper)
+
     hc = bytes(rnd.getrandbits(8) for _ in range(16 if host_s16 else 8))
     host = h.SCP03Host(card, keys, level=level, s16=host_s16, host_challenge=hc, sd_aid=sd_aid,
                        kdf3=kdf3, count_data_only=count_data_only,

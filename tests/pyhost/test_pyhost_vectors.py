@@ -107,7 +107,8 @@ def test_card_side_reproduces_trace():
         plain = card.unwrap_command(bytes.fromhex(ex["c"]))
         assert plain.encode().hex().upper() == ex["plain_c"]
         pr = bytes.fromhex(ex["plain_r"])
-        wire = card.wrap_response(pr[:-2], int.from_bytes(pr[-2:], "big"), ex.get("renc_padded_len"))
+        sw = int.from_bytes(pr[-2:], "big")
+        wire = card.wrap_response(pr[:-2], sw, ex.get("renc_padded_len"))
         assert wire.hex().upper() == ex["r"]
 
 
@@ -137,7 +138,8 @@ def flip(index):
         ("kaoh_get_status", 0, flip(11), h.ProtocolError),  # SCP id
         ("kaoh_get_status", 0, lambda b: b.pop(0), h.ProtocolError),  # truncated
         ("kaoh_get_status", 0, lambda b: b.insert(0, 0), h.ProtocolError),  # overlong
-        ("kaoh_get_status", 1, lambda b: b.__setitem__(slice(0, 2), b"\x63\x00"), h.AuthRejectedError),
+        ("kaoh_get_status", 1, lambda b: b.__setitem__(slice(0, 2), b"\x63\x00"),
+         h.AuthRejectedError),  # EXTERNAL AUTHENTICATE refused
         ("samsung_aes128_s8_sl33", 2, flip(-3), h.RMACError),  # R-MAC
         ("samsung_aes128_s8_sl33", 2, flip(0), h.RMACError),  # encrypted data
     ],
