@@ -438,7 +438,7 @@ static void test_validation(void)
         {"{\"objects\": [{\"id\": 5, \"instances\": [{\"id\": 1}, {\"id\": 1}]}]}", "objects[0].instances[1].id: instance 1 appears twice"},
         {"{\"objects\": [{\"id\": 5, \"instances\": [{\"x\": 1}]}]}", "objects[0].instances[0]: unknown key 'x'"},
         {"{\"objects\": [{\"id\": 5, \"instances\": [{\"resources\": []}]}]}", "objects[0].instances[0].resources: expected an object of resources"},
-        {"{\"objects\": [{\"id\": 5, \"instances\": [{\"resources\": {\"name\": 1}}]}]}", "objects[0].instances[0].resources.name: not a resource of object without definitions"},
+        {"{\"objects\": [{\"id\": 5, \"instances\": [{\"resources\": {\"name\": 1}}]}]}", "objects[0].instances[0].resources.name: object 5 has no resource names: use decimal resource ids"},
         {"{\"objects\": [{\"id\": 2, \"instances\": [{\"resources\": {\"acl\": {\"0\": 32}}}]}]}", "objects[0].instances[0].resources.acl.0: expected integer 0..31"},
         {"{\"versions\": {\"2\": \"1.0\"}}", "versions.2: only objects \"0\" and \"1\""},
         {"{\"versions\": {\"0\": \"1.x\"}}", "versions.0: expected \"major.minor\""},
