@@ -212,6 +212,20 @@ int scb__sw_error(scb_card_t *card, uint16_t sw, const char *what)
 /* ------------------------------------------------------------------------ */
 /* The wire                                                                  */
 /* ------------------------------------------------------------------------ */
+/* A transport reports its own failures (transport codes; the modem
+ * transport adds a malformed +CSIM line and what it cannot carry). Anything
+ * else it returns - a positive value, "buffer too small" (which would tell
+ * the caller to grow a buffer that was big enough), a card's or the secure
+ * channel's verdict - is a transport failure. */
+static int transport_code(int rc)
+{
+    if ((rc <= SCB_E_TRANSPORT && rc >= SCB_E_MODEM_CME) || rc == SCB_E_BAD_RESPONSE ||
+        rc == SCB_E_NOMEM || rc == SCB_E_INVALID_ARG || rc == SCB_E_UNSUPPORTED ||
+        rc == SCB_E_INTERNAL)
+        return rc;
+    return SCB_E_TRANSPORT;
+}
+
 int scb__wire(scb_card_t *card, const uint8_t *cmd, size_t cmd_len, bool mask_cmd,
               uint8_t *resp, size_t *resp_len, bool mask_resp)
 {
@@ -221,8 +235,7 @@ int scb__wire(scb_card_t *card, const uint8_t *cmd, size_t cmd_len, bool mask_cm
     int rc = card->tp.transmit(card->tp.user, cmd, cmd_len, resp, &n);
     card->apdu_count++;
     if (rc != 0) {
-        if (rc > 0 || rc <= SCB_E_PARSE)   /* not a transport code: normalise */
-            rc = SCB_E_TRANSPORT;
+        rc = transport_code(rc);
         if (rc == SCB_E_CARD_RESET || rc == SCB_E_CARD_REMOVED) {
             /* The card lost all volatile state: sessions and channels. */
             scb__sm_abort(card);

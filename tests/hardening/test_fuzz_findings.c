@@ -1,0 +1,50 @@
+/*
+ * What fuzzing found, one test per finding (the fuzz input that found it
+ * is kept in fuzz/corpus/<harness>/finding-*, replayed by fuzz_replay.*).
+ */
+#include "internal.h"
+#include "testkit.h"
+
+/* fuzz_engine: a transport answering SCB_E_BUFFER_TOO_SMALL (the PC/SC
+ * transport maps SCARD_E_INSUFFICIENT_BUFFER to it; the test kit's script
+ * too) came out of scb_card_transmit as "your buffer is too small" with
+ * *resp_len unchanged, so a caller growing its buffer to *resp_len would
+ * retry forever. Codes that are not a transport's own are the transport's
+ * failure, never the caller's or the card's. */
+static void test_transport_codes_are_transport_failures(void)
+{
+    static const int foreign[] = {SCB_E_BUFFER_TOO_SMALL, SCB_E_SCP_RMAC, SCB_E_SCP_CARD_CRYPTOGRAM,
+                                  SCB_E_STATUS, SCB_E_NOT_FOUND, SCB_E_WRITE_INCOMPLETE, 5};
+    for (size_t i = 0; i < SCB_ARRAY_LEN(foreign); i++) {
+        tk_script_t *s = tk_script_new();
+        tk_script_add_error(s, NULL, foreign[i]);
+        scb_card_t *card = tk_card(s);
+        uint8_t resp[64];
+        size_t rl = sizeof(resp);
+        TK_EQ_RC(scb_card_transmit(card, (const uint8_t *)"\x00\xB0\x00\x00\x00", 5, resp, &rl),
+                 SCB_E_TRANSPORT);
+        TK_CHECK(strstr(scb_card_errmsg(card), "transport") != NULL);
+        scb_card_free(&card);
+        tk_script_free(s);
+    }
+    /* a transport's own codes come through as they are */
+    static const int own[] = {SCB_E_CARD_REMOVED, SCB_E_CARD_RESET, SCB_E_TIMEOUT,
+                              SCB_E_NO_SERVICE, SCB_E_MODEM_CME, SCB_E_BAD_RESPONSE, SCB_E_NOMEM};
+    for (size_t i = 0; i < SCB_ARRAY_LEN(own); i++) {
+        tk_script_t *s = tk_script_new();
+        tk_script_add_error(s, NULL, own[i]);
+        scb_card_t *card = tk_card(s);
+        uint8_t resp[64];
+        size_t rl = sizeof(resp);
+        TK_EQ_RC(scb_card_transmit(card, (const uint8_t *)"\x00\xB0\x00\x00\x00", 5, resp, &rl),
+                 own[i]);
+        scb_card_free(&card);
+        tk_script_free(s);
+    }
+}
+
+int main(void)
+{
+    TK_RUN(test_transport_codes_are_transport_failures);
+    return tk_done();
+}
