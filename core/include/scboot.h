@@ -361,7 +361,8 @@ SCB_API int scb_fcp_parse(const uint8_t *fcp, size_t len, scb_fcp_t *out);
 #define SCB_SEL_FCP     0x00u   /* ask for the FCP template (P2 04) */
 #define SCB_SEL_NO_RESP 0x01u   /* no response data (P2 0C) */
 #define SCB_SEL_NEXT    0x02u   /* next occurrence (P2 bit 02) */
-/* fcp may be NULL (then not parsed). */
+/* fcp may be NULL (then not parsed); otherwise it is zeroed first, so it is
+ * defined whatever the result. */
 SCB_API int scb_select_aid(scb_card_t *card, const uint8_t *aid, size_t aid_len,
                            unsigned flags, scb_fcp_t *fcp);
 SCB_API int scb_select_fid(scb_card_t *card, uint16_t fid, unsigned flags, scb_fcp_t *fcp);

@@ -232,18 +232,24 @@ static int do_select(scb_card_t *card, uint8_t p1, unsigned flags, const uint8_t
         return rc;
     if (!sw_ok(sw))
         return scb__sw_error(card, sw, what);
-    if (fcp != NULL) {
+    if (fcp != NULL && !no_resp && rlen > 0 && scb_fcp_parse(r, rlen, fcp) != SCB_OK) {
         memset(fcp, 0, sizeof(*fcp));
-        if (!no_resp && rlen > 0 && scb_fcp_parse(r, rlen, fcp) != SCB_OK)
-            return scb__fail(card, SCB_E_PARSE, "%s: malformed FCP template (%zu bytes)", what,
-                             rlen);
+        return scb__fail(card, SCB_E_PARSE, "%s: malformed FCP template (%zu bytes)", what, rlen);
     }
     return SCB_OK;
+}
+
+/* The FCP out parameter is defined whatever the result: zeroed first. */
+static void fcp_clear(scb_fcp_t *fcp)
+{
+    if (fcp != NULL)
+        memset(fcp, 0, sizeof(*fcp));
 }
 
 int scb_select_aid(scb_card_t *card, const uint8_t *aid, size_t aid_len, unsigned flags,
                    scb_fcp_t *fcp)
 {
+    fcp_clear(fcp);
     if (aid == NULL || aid_len < 1 || aid_len > 16)
         return SCB_E_INVALID_ARG;
     return do_select(card, 0x04, flags, aid, aid_len, fcp, "SELECT by AID");
@@ -251,6 +257,7 @@ int scb_select_aid(scb_card_t *card, const uint8_t *aid, size_t aid_len, unsigne
 
 int scb_select_fid(scb_card_t *card, uint16_t fid, unsigned flags, scb_fcp_t *fcp)
 {
+    fcp_clear(fcp);
     const uint8_t f[2] = {(uint8_t)(fid >> 8), (uint8_t)fid};
     return do_select(card, 0x00, flags, f, 2, fcp, "SELECT by FID");
 }
@@ -258,6 +265,7 @@ int scb_select_fid(scb_card_t *card, uint16_t fid, unsigned flags, scb_fcp_t *fc
 int scb_select_path(scb_card_t *card, const uint8_t *path, size_t path_len, int from_mf,
                     unsigned flags, scb_fcp_t *fcp)
 {
+    fcp_clear(fcp);
     if (path == NULL || path_len < 2 || path_len % 2 != 0 || path_len > 32)
         return SCB_E_INVALID_ARG;
     if (from_mf && path[0] == 0x3F && path[1] == 0x00) {
