@@ -11,6 +11,8 @@
 #   FUZZ_BUILD_DIR  build directory (default build-fuzz)
 #   FUZZ_SECONDS    run time per harness (default 45)
 #   FUZZ_PARALLEL   harnesses run at once (default: the number of cores)
+#   FUZZ_KEEP_WORK  1: go on from the inputs found by the last run (long
+#                   campaigns); default: start from the seeds
 # Budget: 12 harnesses x 45 s on 2 cores ~ 4.5 min, plus ~1.5 min to build.
 # Prints one line per harness (executions, time, coverage) and a summary.
 set -u
@@ -50,7 +52,7 @@ run_one() {
     name=$1
     corpus=${name#fuzz_}
     work="$B/work/$corpus"
-    rm -rf "$work"
+    [ "${FUZZ_KEEP_WORK:-0}" = 1 ] || rm -rf "$work"
     mkdir -p "$work"
     dict=""
     [ -f "$SRC/fuzz/$corpus.dict" ] && dict="-dict=$SRC/fuzz/$corpus.dict"
