@@ -1,0 +1,544 @@
+/*
+ * Key material is wiped before its memory goes back to the allocator.
+ *
+ * Every heap block freed while this test runs is searched for key bytes
+ * just before it is freed: the library's, the virtual card's and the test
+ * kit's blocks through -Wl,--wrap=free / --wrap=realloc on the static link
+ * (a realloc is done as malloc + copy + free, so a block it moves is
+ * searched too), OpenSSL's through CRYPTO_set_mem_functions (its cipher
+ * contexts hold the AES key schedules, whose first round key is the key
+ * itself). The keys searched for are known to the test:
+ *
+ *  - the recorded Samsung session of tests/vectors/scp03.json (level 33,
+ *    pinned host challenge): static ENC/MAC/DEK and S-ENC/S-MAC/S-RMAC;
+ *  - sessions with the virtual card under a pinned host challenge: the
+ *    session keys follow from the card's pseudo-random challenge (its
+ *    sequence counter), derived here independently of the handle;
+ *  - new keys put with PUT KEY, KDF3-diversified keys, and the secret keys
+ *    of a bootstrap file written and read back.
+ *
+ * After a normal close, after every kind of failure, and after
+ * scb_card_free: no freed block held any of them (16-byte key, or either
+ * 8-byte half of it). A self-check first proves the search finds a key in
+ * a block freed without wiping.
+ */
+#include "scp03.h"
+#include "scp03_card_oracle.h"
+#include "scboot_sim.h"
+
+#include <malloc.h>
+#include <openssl/crypto.h>
+
+/* ---- the free-time search ---- */
+#define MAX_SECRETS 48
+typedef struct {
+    char name[48];
+    uint8_t key[32];
+    size_t len;
+} secret_t;
+static secret_t secrets[MAX_SECRETS];
+static size_t nsecrets;
+static unsigned long freed_blocks, ossl_frees, leaks;
+static char first_leak[160];
+
+void __real_free(void *p);
+void *__real_realloc(void *p, size_t n);
+void __wrap_free(void *p);
+void *__wrap_realloc(void *p, size_t n);
+
+static void add_secret(const char *name, const uint8_t *key, size_t len)
+{
+    if (nsecrets >= MAX_SECRETS || len < 16 || len > 32)
+        abort();
+    secret_t *s = &secrets[nsecrets++];
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    memcpy(s->key, key, len);
+    s->len = len;
+}
+
+static bool holds(const uint8_t *b, size_t n, const uint8_t *k, size_t kl)
+{
+    for (size_t i = 0; i + kl <= n; i++)
+        if (b[i] == k[0] && memcmp(b + i, k, kl) == 0)
+            return true;
+    return false;
+}
+
+static void search(const void *p, size_t n)
+{
+    if (p == NULL)
+        return;
+    freed_blocks++;
+    for (size_t i = 0; i < nsecrets; i++) {
+        const secret_t *s = &secrets[i];
+        const size_t half = s->len / 2;
+        if (holds(p, n, s->key, s->len) || holds(p, n, s->key, half) ||
+            holds(p, n, s->key + half, s->len - half)) {
+            if (leaks++ == 0)
+                snprintf(first_leak, sizeof(first_leak), "%.47s in a freed block of %zu bytes",
+                         s->name, n);
+        }
+    }
+}
+
+void __wrap_free(void *p)
+{
+    if (p != NULL)
+        search(p, malloc_usable_size(p));
+    __real_free(p);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    if (p == NULL)
+        return malloc(n);
+    if (n == 0) {
+        __wrap_free(p);
+        return NULL;
+    }
+    void *q = malloc(n);
+    if (q == NULL)
+        return NULL;
+    size_t old = malloc_usable_size(p);
+    memcpy(q, p, old < n ? old : n);
+    __wrap_free(p);
+    return q;
+}
+
+static void *ossl_malloc(size_t n, const char *file, int line)
+{
+    (void)file, (void)line;
+    return malloc(n);
+}
+
+static void *ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+    (void)file, (void)line;
+    return __wrap_realloc(p, n);
+}
+
+static void ossl_free(void *p, const char *file, int line)
+{
+    (void)file, (void)line;
+    ossl_frees += p != NULL;
+    __wrap_free(p);
+}
+
+/* Start a phase: no leak so far. End it: report. */
+static void phase_check(const char *what)
+{
+    if (leaks != 0)
+        fprintf(stderr, "  %s: %lu leak(s), first: %s\n", what, leaks, first_leak);
+    TK_EQ_INT(leaks, 0);
+    leaks = 0;
+}
+
+/* Keeps the compiler from eliding the self-check's malloc/free pairs. */
+static void *volatile sink;
+
+static void test_search_finds_unwiped_keys(void)
+{
+    uint8_t k[16];
+    memset(k, 0xC3, sizeof(k));
+    k[0] = 0x17;
+    size_t before = nsecrets;
+    add_secret("self-check key", k, sizeof(k));
+    uint8_t *block = malloc(100);
+    memset(block, 0, 100);
+    memcpy(block + 40, k + 8, 8); /* half a key is found too */
+    sink = block;
+    free(sink);
+    TK_EQ_INT(leaks, 1);
+    block = malloc(64);
+    memcpy(block + 3, k, 16);
+    scb__cleanse(block, 64); /* wiped: nothing found */
+    sink = block;
+    free(sink);
+    TK_EQ_INT(leaks, 1);
+    leaks = 0;
+    nsecrets = before;
+}
+
+/* ---- the recorded Samsung session, answered by the test oracle ---- */
+static json_object *vectors;
+
+static void add_entry_secrets(json_object *e)
+{
+    static const char *const f[][2] = {{"keys", "enc"},     {"keys", "mac"},      {"keys", "dek"},
+                                       {"session", "s_enc"}, {"session", "s_mac"}, {"session", "s_rmac"}};
+    for (size_t i = 0; i < SCB_ARRAY_LEN(f); i++) {
+        uint8_t k[32];
+        size_t n = tk_unhex(scp03_field(e, f[i][0], f[i][1]), k, sizeof(k));
+        char name[48];
+        snprintf(name, sizeof(name), "samsung %s.%s", f[i][0], f[i][1]);
+        add_secret(name, k, n);
+    }
+}
+
+static const char *const GET_STATUS = "80F28000024F00";
+
+static size_t answer_ok(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
+                        uint8_t *resp)
+{
+    (void)hdr, (void)plain, (void)n;
+    static const uint8_t d[] = {0x08, 0xA0, 0x00, 0x00, 0x01, 0x51, 0x41, 0x43, 0x4C, 0x01, 0x00};
+    return oracle_respond(o, d, sizeof(d), 0x9000, resp);
+}
+
+static size_t answer_flip_rmac(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
+                               uint8_t *resp)
+{
+    size_t len = answer_ok(o, hdr, plain, n, resp);
+    resp[len - 3] ^= 0x01;
+    return len;
+}
+
+static size_t answer_bad_padding(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
+                                 uint8_t *resp)
+{
+    (void)hdr, (void)plain, (void)n;
+    uint8_t blocks[16];
+    memset(blocks, 0x11, sizeof(blocks));
+    oracle_encrypt(o, blocks, sizeof(blocks), resp);
+    return oracle_seal(o, resp, sizeof(blocks), 0x9000);
+}
+
+static size_t answer_error_with_data(oracle_t *o, const uint8_t *hdr, const uint8_t *plain,
+                                     size_t n, uint8_t *resp)
+{
+    (void)hdr, (void)plain, (void)n;
+    uint8_t padded[16] = {0x01, 0x80};
+    oracle_encrypt(o, padded, 16, resp);
+    return oracle_seal(o, resp, 16, 0x6A88);
+}
+
+static size_t answer_short(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
+                           uint8_t *resp)
+{
+    (void)o, (void)hdr, (void)plain, (void)n;
+    memcpy(resp, "\x01\x02\x90\x00", 4);
+    return 4;
+}
+
+/* PUT KEY: KVN and the KCVs of the keys the oracle decrypts. */
+static scb_keys_t *put_keys_new;
+static size_t answer_put_key(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
+                             uint8_t *resp)
+{
+    (void)hdr, (void)plain, (void)n;
+    uint8_t d[10] = {scb_keys_kvn(put_keys_new)};
+    static const int types[3] = {SCB_KEY_ENC, SCB_KEY_MAC, SCB_KEY_DEK};
+    for (int i = 0; i < 3; i++)
+        scb_keys_kcv(put_keys_new, types[i], d + 1 + 3 * i);
+    return oracle_respond(o, d, sizeof(d), 0x9000, resp);
+}
+
+typedef struct {
+    tk_script_t *s;
+    oracle_t o;
+    scb_card_t *card;
+    scb_keys_t *keys;
+} samsung_t;
+
+/* A handle with the Samsung session open (or not: open_rc). */
+static int samsung_open(samsung_t *x, oracle_answer_fn answer, unsigned flags, const char *iu_patch)
+{
+    json_object *e = scp03_entry(vectors, "samsung_aes128_s8_sl33");
+    memset(x, 0, sizeof(*x));
+    x->s = tk_script_new();
+    oracle_init(&x->o, e, 0x33);
+    x->o.answer = answer;
+    x->s->responder = oracle_responder;
+    x->s->user = &x->o;
+    uint8_t enc[16], mac[16], dek[16], hc[8];
+    tk_unhex(scp03_field(e, "keys", "enc"), enc, 16);
+    tk_unhex(scp03_field(e, "keys", "mac"), mac, 16);
+    tk_unhex(scp03_field(e, "keys", "dek"), dek, 16);
+    tk_unhex(tk_json_str(e, "host_challenge"), hc, 8);
+    TK_EQ_RC(scb_keys_new(&x->keys, enc, mac, dek, 16, 0x30), SCB_OK);
+    scb__cleanse(enc, 16);
+    scb__cleanse(mac, 16);
+    scb__cleanse(dek, 16);
+    scb_scp03_params_t p;
+    scb_scp03_params_init(&p);
+    p.host_challenge = hc;
+    p.host_challenge_len = 8;
+    p.flags = flags;
+    if (iu_patch != NULL) { /* a scripted INITIALIZE UPDATE answer; EXTERNAL AUTHENTICATE refused */
+        x->s->responder = NULL;
+        tk_script_add(x->s, NULL, iu_patch);
+        tk_script_add(x->s, NULL, "6300");
+    }
+    x->card = tk_card(x->s);
+    return scb_scp03_open(x->card, x->keys, &p);
+}
+
+static void samsung_free(samsung_t *x)
+{
+    scb_card_free(&x->card);
+    scb_keys_free(&x->keys);
+    oracle_free(&x->o);
+    tk_script_free(x->s);
+}
+
+static int removed(tk_script_t *s, const uint8_t *cmd, size_t len, uint8_t *resp,
+                   size_t *resp_len)
+{
+    (void)s, (void)cmd, (void)len, (void)resp, (void)resp_len;
+    return SCB_E_CARD_REMOVED;
+}
+
+static int send_hex(scb_card_t *card, const char *hex)
+{
+    uint8_t cmd[300], r[300];
+    size_t n = tk_unhex(hex, cmd, sizeof(cmd)), rl = sizeof(r);
+    int rc = scb_card_transmit(card, cmd, n, r, &rl);
+    scb__cleanse(r, sizeof(r));
+    return rc;
+}
+
+static void test_samsung_session(void)
+{
+    json_object *e = scp03_entry(vectors, "samsung_aes128_s8_sl33");
+    const size_t base = nsecrets;
+    add_entry_secrets(e);
+    samsung_t x;
+
+    /* normal close, then free */
+    TK_EQ_RC(samsung_open(&x, answer_ok, 0, NULL), SCB_OK);
+    TK_EQ_RC(send_hex(x.card, GET_STATUS), SCB_OK);
+    TK_EQ_RC(scb_scp03_close(x.card), SCB_OK);
+    phase_check("after scb_scp03_close");
+    samsung_free(&x);
+    phase_check("after scb_card_free (closed session)");
+
+    /* free with the session still open */
+    TK_EQ_RC(samsung_open(&x, answer_ok, 0, NULL), SCB_OK);
+    TK_EQ_RC(send_hex(x.card, GET_STATUS), SCB_OK);
+    samsung_free(&x);
+    phase_check("after scb_card_free (open session)");
+
+    /* every kind of failure inside the session tears it down and wipes */
+    static const struct {
+        oracle_answer_fn answer;
+        int rc;
+        const char *what;
+    } failures[] = {
+        {answer_flip_rmac, SCB_E_SCP_RMAC, "bad R-MAC"},
+        {answer_bad_padding, SCB_E_SCP_PADDING, "bad padding"},
+        {answer_error_with_data, SCB_E_SCP_RMAC, "error status with data"},
+        {answer_short, SCB_E_SCP_RMAC, "response too short for the R-MAC"},
+    };
+    for (size_t i = 0; i < SCB_ARRAY_LEN(failures); i++) {
+        TK_EQ_RC(samsung_open(&x, failures[i].answer, 0, NULL), SCB_OK);
+        TK_EQ_RC(send_hex(x.card, GET_STATUS), failures[i].rc);
+        TK_CHECK(!scb_scp03_is_open(x.card));
+        phase_check(failures[i].what);
+        samsung_free(&x);
+        phase_check(failures[i].what);
+    }
+    /* the card goes away mid-session */
+    TK_EQ_RC(samsung_open(&x, answer_ok, 0, NULL), SCB_OK);
+    x.s->responder = removed;
+    TK_EQ_RC(send_hex(x.card, GET_STATUS), SCB_E_CARD_REMOVED);
+    phase_check("card removed");
+    samsung_free(&x);
+    phase_check("card removed, freed");
+
+    /* handshake failures: wrong card cryptogram, EXTERNAL AUTHENTICATE
+     * refused, and KDF3 diversification (keys made and dropped) */
+    char iu[200];
+    snprintf(iu, sizeof(iu), "%s", scp03_exchange(e, 0, "r"));
+    /* ... card cryptogram, sequence counter (3 bytes), SW: flip the
+     * cryptogram's last nibble ('0'..'F' xor 1 stays a hex digit) */
+    iu[strlen(iu) - 4 - 6 - 1] ^= 0x01;
+    TK_EQ_RC(samsung_open(&x, answer_ok, 0, iu), SCB_E_SCP_CARD_CRYPTOGRAM);
+    phase_check("card cryptogram mismatch");
+    samsung_free(&x);
+    TK_EQ_RC(samsung_open(&x, answer_ok, 0, scp03_exchange(e, 0, "r")), SCB_E_SCP_AUTH_REJECTED);
+    phase_check("EXTERNAL AUTHENTICATE refused");
+    samsung_free(&x);
+    /* what KDF3 makes of the Samsung keys with the card's KDD: the handle
+     * derives the same keys in the handshake */
+    uint8_t r0[64], k16[3][16];
+    tk_unhex(scp03_exchange(e, 0, "r"), r0, sizeof(r0));
+    tk_unhex(scp03_field(e, "keys", "enc"), k16[0], 16);
+    tk_unhex(scp03_field(e, "keys", "mac"), k16[1], 16);
+    tk_unhex(scp03_field(e, "keys", "dek"), k16[2], 16);
+    scb_keys_t *master = NULL, *div = NULL;
+    TK_EQ_RC(scb_keys_new(&master, k16[0], k16[1], k16[2], 16, 0x30), SCB_OK);
+    scb__cleanse(k16, sizeof(k16));
+    TK_EQ_RC(scb_keys_diversify_kdf3(master, r0 /* KDD: the first 10 bytes */, &div), SCB_OK);
+    add_secret("KDF3 ENC", scb__keys_key(div, SCB_KEY_ENC), 16);
+    add_secret("KDF3 MAC", scb__keys_key(div, SCB_KEY_MAC), 16);
+    add_secret("KDF3 DEK", scb__keys_key(div, SCB_KEY_DEK), 16);
+    scb_keys_free(&div);
+    scb_keys_free(&master);
+    phase_check("KDF3 set-up");
+    TK_EQ_RC(samsung_open(&x, answer_ok, SCB_SCP_KDF3, NULL), SCB_E_SCP_CARD_CRYPTOGRAM);
+    phase_check("KDF3 handshake refused");
+    samsung_free(&x);
+    phase_check("KDF3 handshake, freed");
+
+    /* PUT KEY: the new keys travel under the DEK; nothing of them stays */
+    uint8_t nk[3][16];
+    for (int i = 0; i < 16; i++) {
+        nk[0][i] = (uint8_t)(0x9A ^ (i * 29));
+        nk[1][i] = (uint8_t)(0x5C ^ (i * 53));
+        nk[2][i] = (uint8_t)(0xE1 ^ (i * 71));
+    }
+    add_secret("PUT KEY new ENC", nk[0], 16);
+    add_secret("PUT KEY new MAC", nk[1], 16);
+    add_secret("PUT KEY new DEK", nk[2], 16);
+    TK_EQ_RC(scb_keys_new(&put_keys_new, nk[0], nk[1], nk[2], 16, 0x31), SCB_OK);
+    scb__cleanse(nk, sizeof(nk));
+    TK_EQ_RC(samsung_open(&x, answer_put_key, 0, NULL), SCB_OK);
+    TK_EQ_RC(scb_put_keys(x.card, put_keys_new, 0), SCB_OK);
+    phase_check("PUT KEY");
+    samsung_free(&x);
+    scb_keys_free(&put_keys_new);
+    phase_check("PUT KEY, freed");
+    nsecrets = base;
+}
+
+/* ---- the virtual card: read, write, rotate with known session keys ---- */
+static const uint8_t pkcs15_aid[12] = {0xA0, 0x00, 0x00, 0x00, 0x63, 0x50,
+                                       0x4B, 0x43, 0x53, 0x2D, 0x31, 0x35};
+static const uint8_t host_challenge[8] = {0x3E, 0x91, 0x07, 0xC4, 0x5A, 0xD2, 0x68, 0xBF};
+
+/* The session keys of the next handshake (+ later) with sim under host_challenge:
+ * the card's challenge is KDF(ENC, 02, counter || AID) (Amd D 6.2.2.1). */
+static void add_next_session(scb_sim_t *sim, uint32_t later, const uint8_t *enc,
+                             const uint8_t *mac, const char *what)
+{
+    uint32_t n = scb_sim_sequence_counter(sim) + later;
+    const uint8_t seq[3] = {(uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    uint8_t card_challenge[8];
+    scb__scp03_derived_t d;
+    TK_EQ_RC(scb__scp03_card_challenge(enc, 16, seq, pkcs15_aid, sizeof(pkcs15_aid), 8,
+                                       card_challenge), SCB_OK);
+    TK_EQ_RC(scb__scp03_derive(enc, mac, 16, host_challenge, card_challenge, 8, &d), SCB_OK);
+    char name[48];
+    snprintf(name, sizeof(name), "%s S-ENC", what);
+    add_secret(name, d.s_enc, 16);
+    snprintf(name, sizeof(name), "%s S-MAC", what);
+    add_secret(name, d.s_mac, 16);
+    snprintf(name, sizeof(name), "%s S-RMAC", what);
+    add_secret(name, d.s_rmac, 16);
+    scb__cleanse(&d, sizeof(d));
+}
+
+static void test_virtual_card_flows(void)
+{
+    const size_t base = nsecrets;
+    scb_sim_t *sim = NULL;
+    scb_card_t *card = NULL;
+    scb_keys_t *keys = NULL;
+    TK_EQ_RC(scb_sim_new(&sim, NULL, NULL, 0), SCB_OK);
+    TK_EQ_RC(scb_sim_host_keys(sim, &keys), SCB_OK);
+    const uint8_t *enc = scb__keys_key(keys, SCB_KEY_ENC);
+    const uint8_t *mac = scb__keys_key(keys, SCB_KEY_MAC);
+    TK_EQ_RC(scb_card_open_sim_owned(&card, sim), SCB_OK);
+    scb_access_opts_t o;
+    scb_access_opts_init(&o);
+    o.keys = keys;
+    o.scp.host_challenge = host_challenge;
+    o.scp.host_challenge_len = sizeof(host_challenge);
+
+    /* a bootstrap file whose PSK secret keys are known */
+    static const uint8_t psk[2][16] = {
+        {0x7B, 0x2E, 0x91, 0xC5, 0x08, 0xF3, 0x6A, 0xD4, 0x1F, 0x87, 0xB0, 0x3C, 0xE9, 0x52, 0x0D, 0xA6},
+        {0xC1, 0x4F, 0x9E, 0x27, 0xB8, 0x63, 0x0A, 0xFD, 0x35, 0x7C, 0xE2, 0x18, 0x96, 0x4B, 0xD0, 0x5F}};
+    add_secret("bootstrap PSK /0/0", psk[0], 16);
+    add_secret("bootstrap PSK /0/1", psk[1], 16);
+    scb_bootstrap_t *bs = NULL;
+    TK_EQ_RC(scb_bootstrap_new(&bs), SCB_OK);
+    int oi = scb_bootstrap_add_object(bs, 0, 0, 0);
+    for (uint16_t i = 0; i < 2; i++) {
+        int ii = scb_bootstrap_add_instance(bs, (size_t)oi, i);
+        TK_CHECK(scb_bootstrap_add_resource(bs, (size_t)oi, (size_t)ii, 0,
+                                            (const uint8_t *)"coaps://x", 9) >= 0);
+        TK_CHECK(scb_bootstrap_add_resource(bs, (size_t)oi, (size_t)ii, 5, psk[i], 16) >= 0);
+    }
+    uint8_t file[256];
+    size_t flen = sizeof(file);
+    TK_EQ_RC(scb_bootstrap_encode(bs, file, &flen), SCB_OK);
+    scb_bootstrap_free(&bs);
+    phase_check("bootstrap model freed");
+
+    add_next_session(sim, 0, enc, mac, "write session");
+    scb_access_info_t info;
+    TK_EQ_RC(scb_write_bootstrap(card, &o, file, flen, &info), SCB_OK);
+    scb__cleanse(file, sizeof(file));
+    phase_check("write");
+    add_next_session(sim, 0, enc, mac, "read session");
+    TK_EQ_RC(scb_read_bootstrap(card, &o, &bs, &info), SCB_OK);
+    TK_EQ_INT(scb_bootstrap_security_count(bs), 2);
+    phase_check("read");
+    scb_bootstrap_free(&bs);
+    phase_check("read, model freed");
+
+    /* failures of the whole job: R-MAC, padding, the card going away */
+    static const char *const faults[] = {"corrupt_rmac_at", "bad_padding_at", "disconnect_after"};
+    for (size_t i = 0; i < SCB_ARRAY_LEN(faults); i++) {
+        scb_sim_faults_t f;
+        TK_EQ_RC(scb_sim_get_faults(sim, &f), SCB_OK);
+        const unsigned long at = scb_sim_apdu_count(sim) + 8; /* the DODF's READ BINARY */
+        f.corrupt_rmac_at = i == 0 ? at : 0;
+        f.bad_padding_at = i == 1 ? at : 0;
+        f.disconnect_after = i == 2 ? at : 0;
+        TK_EQ_RC(scb_sim_set_faults(sim, &f), SCB_OK);
+        add_next_session(sim, 0, enc, mac, "fault session");
+        TK_CHECK(scb_read_bootstrap(card, &o, &bs, &info) != SCB_OK);
+        TK_CHECK(bs == NULL);
+        char what[64];
+        snprintf(what, sizeof(what), "%s %lu", faults[i], at);
+        phase_check(what);
+        f.corrupt_rmac_at = f.bad_padding_at = f.disconnect_after = 0;
+        scb_sim_set_faults(sim, &f);
+        scb_sim_reset(sim);
+    }
+
+    /* key rotation: the new set, its session, then a read with it */
+    uint8_t nk[16];
+    for (int i = 0; i < 16; i++)
+        nk[i] = (uint8_t)(0x3D ^ (i * 97));
+    add_secret("rotated key", nk, 16);
+    scb_keys_t *fresh = NULL;
+    TK_EQ_RC(scb_keys_new(&fresh, nk, nk, nk, 16, 0x31), SCB_OK);
+    add_next_session(sim, 0, enc, mac, "rotation session");
+    add_next_session(sim, 1, nk, nk, "proof session");
+    TK_EQ_RC(scb_rotate_keys(card, &o, fresh, 0, &info), SCB_OK);
+    phase_check("rotation");
+    scb_access_opts_t o2 = o;
+    o2.keys = fresh;
+    add_next_session(sim, 0, nk, nk, "new-key read session");
+    TK_EQ_RC(scb_read_bootstrap(card, &o2, &bs, &info), SCB_OK);
+    scb_bootstrap_free(&bs);
+    scb__cleanse(nk, sizeof(nk));
+    phase_check("read with the rotated keys");
+
+    scb_card_free(&card); /* frees the virtual card too */
+    scb_keys_free(&fresh);
+    scb_keys_free(&keys);
+    phase_check("card and keys freed");
+    nsecrets = base;
+}
+
+int main(void)
+{
+    /* before anything makes OpenSSL allocate */
+    if (!CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free)) {
+        fprintf(stderr, "CRYPTO_set_mem_functions: OpenSSL allocated already\n");
+        return 1;
+    }
+    vectors = tk_load_vectors("scp03.json");
+    TK_RUN(test_search_finds_unwiped_keys);
+    TK_RUN(test_samsung_session);
+    TK_RUN(test_virtual_card_flows);
+    fprintf(stderr, "  %lu freed blocks searched, %lu of them OpenSSL's\n", freed_blocks,
+            ossl_frees);
+    TK_CHECK(ossl_frees > 100); /* the cipher contexts went through the search */
+    json_object_put(vectors);
+    return tk_done();
+}
