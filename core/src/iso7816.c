@@ -313,15 +313,15 @@ int scb__read_binary_at(scb_card_t *card, size_t offset, size_t size, uint8_t *b
         int rc = scb__transmit(card, &a, buf + off, &got, &sw);
         if (rc != SCB_OK)
             return rc;
+        if (got > n) /* whatever the status word, even 6282 (end of file) */
+            return scb__fail(card, SCB_E_BAD_RESPONSE,
+                             "READ BINARY at offset %zu: asked %zu bytes, got %zu", at, n, got);
         if (sw == 0x6282 || (until_end && at > 0 && sw == 0x6B00)) {
             off += got; /* end of file */
             break;
         }
         if (!sw_ok(sw))
             return scb__sw_error(card, sw, "READ BINARY");
-        if (got > n)
-            return scb__fail(card, SCB_E_BAD_RESPONSE,
-                             "READ BINARY at offset %zu: asked %zu bytes, got %zu", at, n, got);
         if (got == 0)
             return scb__fail(card, SCB_E_BAD_RESPONSE,
                              "READ BINARY at offset %zu: card returned no data", at);

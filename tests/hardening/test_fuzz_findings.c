@@ -43,8 +43,31 @@ static void test_transport_codes_are_transport_failures(void)
     }
 }
 
+/* fuzz_engine: READ BINARY took an answer ending in 6282 ("end of file
+ * reached before Le bytes") without comparing its length with what was
+ * asked, so scb_read_binary returned more bytes than the size asked for
+ * (at most the buffer: no overflow, but callers size by what they ask). */
+static void test_read_binary_end_of_file_longer_than_asked(void)
+{
+    tk_script_t *s = tk_script_new();
+    tk_script_add(s, "00 B0 00 00 10", "000102030405060708090A0B0C0D0E0F1011121314 6282");
+    tk_script_add(s, "00 B0 00 00 00", "00010203 6282"); /* until the end: Le 256, 4 bytes: fine */
+    scb_card_t *card = tk_card(s);
+    uint8_t buf[300];
+    size_t len = sizeof(buf);
+    TK_EQ_RC(scb_read_binary(card, 16, buf, &len), SCB_E_BAD_RESPONSE);
+    TK_CHECK(strstr(scb_card_errmsg(card), "asked 16 bytes, got 21") != NULL);
+    len = sizeof(buf);
+    TK_EQ_RC(scb_read_binary(card, 0, buf, &len), SCB_OK);
+    TK_EQ_INT(len, 4);
+    TK_CHECK(tk_script_complete(s));
+    scb_card_free(&card);
+    tk_script_free(s);
+}
+
 int main(void)
 {
     TK_RUN(test_transport_codes_are_transport_failures);
+    TK_RUN(test_read_binary_end_of_file_longer_than_asked);
     return tk_done();
 }
