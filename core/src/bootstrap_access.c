@@ -547,7 +547,10 @@ int scb_write_bootstrap(scb_card_t *card, const scb_access_opts_t *opts, const u
         ef = fcp.has_size ? fcp.file_size : SCB_MAX_FILE_SIZE;
         if (range.has_range && range.length < ef)
             ef = range.length;
-        if (len > ef)
+        if (ef > SCB_MAX_FILE_SIZE) /* as a read refuses it; the padding is sized by it */
+            rc = scb__fail(card, SCB_E_FILE_TOO_LARGE, "bootstrap EF of %zu bytes is over the %u "
+                           "byte limit; nothing written", ef, SCB_MAX_FILE_SIZE);
+        else if (len > ef)
             rc = scb__fail(card, SCB_E_FILE_TOO_LARGE, "%zu bytes do not fit the bootstrap EF "
                            "(%zu bytes); nothing written", len, ef);
     }

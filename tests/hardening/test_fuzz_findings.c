@@ -2,7 +2,7 @@
  * What fuzzing found, one test per finding (the fuzz input that found it
  * is kept in fuzz/corpus/<harness>/finding-*, replayed by fuzz_replay.*).
  */
-#include "internal.h"
+#include "fuzzed_card.h"
 #include "testkit.h"
 
 /* fuzz_engine: a transport answering SCB_E_BUFFER_TOO_SMALL (the PC/SC
@@ -65,9 +65,61 @@ static void test_read_binary_end_of_file_longer_than_asked(void)
     tk_script_free(s);
 }
 
+/* fuzz_read_bootstrap: a write with FF padding (SCB_ACCESS_PAD_FF) filled
+ * its 32 KB work buffer with FF up to the EF size the card's FCP claimed,
+ * which was never held against the 32 KB limit: a card claiming a larger
+ * bootstrap EF overflowed the heap (ASan: heap-buffer-overflow in memset). */
+static void count_updates(void *user, const scb_trace_event_t *ev)
+{
+    if (ev->kind == SCB_TRACE_WIRE_CMD && ev->len >= 2 && ev->data[1] == 0xD6)
+        (*(int *)user)++;
+}
+
+static void test_write_padding_to_an_oversized_ef(void)
+{
+    static const uint8_t records[] = {
+        FZ_CARD, 0,                   /* MANAGE CHANNEL open: 01 90 00 */
+        FZ_RAW, 2, 0x90, 0x00,        /* SELECT ADF */
+        FZ_CARD, 0, FZ_CARD, 0,       /* INITIALIZE UPDATE, EXTERNAL AUTHENTICATE */
+        FZ_PLAIN, 27,                 /* SELECT 6432: FCP with size 01 80 00 (98304) */
+        0x62, 0x17, 0x82, 0x02, 0x41, 0x21, 0x83, 0x02, 0x64, 0x32, 0x8A, 0x01, 0x05, 0x8C,
+        0x03, 0x03, 0x40, 0x00, 0x80, 0x03, 0x01, 0x80, 0x00, 0x88, 0x00, 0x90, 0x00,
+        FZ_CARD, 0,                   /* an UPDATE BINARY of the data would be taken */
+    };
+    static const uint8_t empty_file[4] = {0, 0, 0, 0};
+    static const uint8_t path[2] = {0x64, 0x32};
+    fz_card_t c;
+    fz_card_init(&c, records, sizeof(records), 0);
+    scb_transport_t tp;
+    fz_card_transport(&c, &tp);
+    scb_card_t *card = NULL;
+    scb_keys_t *keys = NULL;
+    TK_EQ_RC(scb_card_open_transport(&card, &tp), SCB_OK);
+    TK_EQ_RC(fz_card_keys(&keys), SCB_OK);
+    int updates = 0;
+    scb_trace_t t = {SCB_TRACE_VERSION, &updates, count_updates};
+    TK_EQ_RC(scb_card_set_trace(card, &t), SCB_OK);
+    scb_access_opts_t o;
+    scb_access_opts_init(&o);
+    o.keys = keys;
+    o.aid = scb_pkcs15_default_aid();
+    o.aid_len = SCB_PKCS15_AID_LEN;
+    o.path = path;
+    o.path_len = sizeof(path);
+    o.flags = SCB_ACCESS_PAD_FF;
+    TK_EQ_RC(scb_write_bootstrap(card, &o, empty_file, sizeof(empty_file), NULL),
+             SCB_E_FILE_TOO_LARGE);
+    TK_CHECK(strstr(scb_card_errmsg(card), "98304") != NULL);
+    TK_EQ_INT(updates, 0); /* nothing written */
+    scb_card_free(&card);
+    scb_keys_free(&keys);
+    fz_card_free(&c);
+}
+
 int main(void)
 {
     TK_RUN(test_transport_codes_are_transport_failures);
     TK_RUN(test_read_binary_end_of_file_longer_than_asked);
+    TK_RUN(test_write_padding_to_an_oversized_ef);
     return tk_done();
 }
