@@ -1,0 +1,250 @@
+"""Faults end to end through pcscd + vpcd.
+
+The card is the CLI's virtual card (scboot sim --vpcd) with a fault profile
+(PROFILE.md "Faults"), sometimes behind a hostile wire (vpcd_proxy.py:
+truncated answers, 61xx or 6Cxx forever). The host is one long-lived
+library session (pcsc_session: exact result codes) and, for the exit codes,
+the scboot command. Run by tests/hardening/isolated.sh: a pcscd of its own
+when the machine allows namespaces, else the shared one. At every APDU of a cold read (12 at level 33) and of a
+write: the card goes away, a bad R-MAC, bad padding, 6982 / 6A82 / 6F00,
+a truncated answer. Every case ends in its own code and message, within a
+few seconds, and the session process goes on (and, in the sanitizer
+build, exits without a leak).
+
+APDUs of a cold read: 1 EF.DIR record (SFI), 2 MANAGE CHANNEL, 3 SELECT
+ADF, 4 INITIALIZE UPDATE, 5 EXTERNAL AUTHENTICATE, 6/7 ODF select/read,
+8/9 DODF, 10/11 bootstrap EF, 12 MANAGE CHANNEL close.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "e2e"))
+import pcsc_env  # noqa: E402
+from pcsc_env import pcscd  # noqa: E402,F401  (the shared fixture)
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from pcsc_session import Session  # noqa: E402
+
+HERE = pathlib.Path(__file__).resolve().parent
+BUILD = pcsc_env.BUILD_DIR
+SCBOOT = BUILD / "core" / "cli" / "scboot"
+PROXY = HERE / "vpcd_proxy.py"
+READER = "Virtual PCD B 00 00"
+PORT = pcsc_env.READERS[READER]
+PROXY_PORT = 35991
+BOUND_MS = 5000  # no case may take longer
+
+STEP = {1: "EF.DIR", 2: "MANAGE CHANNEL open", 3: "SELECT ADF", 4: "INITIALIZE UPDATE",
+        5: "EXTERNAL AUTHENTICATE", 6: "SELECT ODF", 7: "READ ODF", 8: "SELECT DODF",
+        9: "READ DODF", 10: "SELECT bootstrap EF", 11: "READ bootstrap EF",
+        12: "MANAGE CHANNEL close"}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("faults")
+    raw = d / "bootstrap.bin"
+    subprocess.run([str(SCBOOT), "read", "--sim", "--raw", "-o", str(raw)], check=True,
+                   timeout=30)
+    keys = d / "keys.json"
+    keys.write_text(json.dumps({k: bytes(range(0x40, 0x50)).hex() for k in ("enc", "mac", "dek")}
+                               | {"kvn": 48}))
+    js = d / "bootstrap.json"
+    js.write_text(subprocess.run([str(SCBOOT), "read", "--sim", "--json", "--show-secrets"],
+                                 check=True, capture_output=True, text=True, timeout=30).stdout)
+    return {"dir": d, "raw": raw, "json": js, "keys": keys}
+
+
+class card:
+    """The virtual card with a fault profile on READER, behind the hostile
+    proxy when asked: a context manager."""
+
+    def __init__(self, files, faults=None, proxy=None):
+        self.profile = files["dir"] / "profile.json"
+        self.profile.write_text(json.dumps({"faults": faults or {}}))
+        self.proxy = proxy
+        self.px = None
+
+    def __enter__(self):
+        port = PORT
+        if self.proxy is not None:
+            at, mode = self.proxy
+            self.px = subprocess.Popen([sys.executable, str(PROXY), str(PORT), str(PROXY_PORT),
+                                        str(at), mode], stdout=subprocess.PIPE, text=True)
+            assert self.px.stdout.readline().strip() == "listening"
+            port = PROXY_PORT
+        self.cp = pcsc_env.CardProcess([SCBOOT, "sim", "--vpcd", f"127.0.0.1:{port}", "--profile",
+                                        self.profile], READER)
+        try:
+            self.cp.__enter__()
+        except BaseException:
+            self._stop_proxy()
+            raise
+        return self
+
+    def _stop_proxy(self):
+        if self.px is not None:
+            if self.px.poll() is None:
+                self.px.terminate()
+            self.px.wait(10)
+            self.px.stdout.close()
+
+    def __exit__(self, *exc):
+        self.cp.stop()
+        self._stop_proxy()
+
+
+def run_read(files, faults=None, proxy=None):
+    s = Session()
+    try:
+        with card(files, faults, proxy):
+            assert s.cmd(f"open {READER}")["rc"] == "SCB_OK"
+            r = s.cmd("read")
+            assert float(r["ms"]) < BOUND_MS, r
+            s.cmd("close")
+    finally:
+        s.finish()
+    return r
+
+
+# ---------------------------------------------------------------- the card goes away
+
+@pytest.mark.parametrize("after", range(1, 13))
+def test_card_disappears_during_read(pcscd, files, after):
+    r = run_read(files, {"disconnect_after": after})
+    if after >= 11:  # the data was read; only closing the channel met the empty reader
+        assert r["rc"] == "SCB_OK", r
+    else:
+        assert r["rc"] == "SCB_E_CARD_REMOVED", (STEP[after + 1], r)
+        assert "card removed" in r["msg"], r
+
+
+@pytest.mark.parametrize("after", range(1, 17))
+def test_card_disappears_during_write(pcscd, files, after):
+    """With FF padding: APDUs 11-15 are UPDATE BINARY (data, then padding),
+    16 the read-back, 17 MANAGE CHANNEL close."""
+    s = Session()
+    try:
+        with card(files, {"disconnect_after": after}):
+            assert s.cmd(f"open {READER}")["rc"] == "SCB_OK"
+            r = s.cmd(f"writepad {files['raw']}")
+    finally:
+        s.finish()
+    assert float(r["ms"]) < BOUND_MS, r
+    if after <= 9:    # nothing written yet
+        assert r["rc"] == "SCB_E_CARD_REMOVED", r
+    elif after <= 14:  # cut between the first UPDATE BINARY and the last
+        assert r["rc"] == "SCB_E_WRITE_INCOMPLETE", r
+        assert "re-provisioning" in r["msg"], r
+    elif after == 15:  # all written, the read-back lost
+        assert r["rc"] == "SCB_E_CARD_REMOVED", r
+        assert "not verified" in r["msg"], r
+    else:
+        assert r["rc"] == "SCB_OK", r
+
+
+def cli(files, *args):
+    return subprocess.run([str(SCBOOT), *args[:1], "-r", READER, "--keys", str(files["keys"]),
+                           *args[1:]], capture_output=True, text=True, timeout=30)
+
+
+def test_cli_exit_codes(pcscd, files):
+    """The command's side: a cut read exits 3, a cut write 7, a bad R-MAC
+    5, a refused command 4."""
+    with card(files, {"disconnect_after": 6}):
+        p = cli(files, "read")
+    assert p.returncode == 3 and "card removed" in p.stderr, p.stderr
+    with card(files, {"disconnect_after": 12}):
+        p = cli(files, "write", "--pad", str(files["json"]))
+    assert p.returncode == 7 and "re-provisioning" in p.stderr, p.stderr
+    with card(files, {"corrupt_rmac_at": 7}):
+        p = cli(files, "read")
+    assert p.returncode == 5 and "R-MAC" in p.stderr, p.stderr
+    with card(files, {"sw_at": 9, "sw": "0x6982"}):
+        p = cli(files, "read")
+    assert p.returncode == 4 and "6982" in p.stderr, p.stderr
+
+
+# ---------------------------------------------------------------- the secure channel
+
+@pytest.mark.parametrize("at", range(6, 12))
+def test_bad_rmac(pcscd, files, at):
+    r = run_read(files, {"corrupt_rmac_at": at})
+    assert r["rc"] == "SCB_E_SCP_RMAC", r
+    assert "R-MAC" in r["msg"] and "does not verify" in r["msg"], r
+
+
+@pytest.mark.parametrize("at", range(6, 12))
+def test_bad_padding(pcscd, files, at):
+    r = run_read(files, {"bad_padding_at": at})
+    assert r["rc"] == "SCB_E_SCP_PADDING", r
+    assert "padding" in r["msg"], r
+
+
+# ---------------------------------------------------------------- status words
+
+def expected_for_sw(at, sw):
+    """(code, text in the message) when the card answers sw alone at APDU at."""
+    if at in (1, 12):  # EF.DIR through its SFI falls back to SELECT 2F00; close is best effort
+        return "SCB_OK", None
+    if at == 4:
+        return "SCB_E_SCP_PROTOCOL", f"INITIALIZE UPDATE (key version 30) answered {sw}"
+    if at == 5:
+        return "SCB_E_SCP_AUTH_REJECTED", f"EXTERNAL AUTHENTICATE (level 33) answered {sw}"
+    if sw == "6A82":  # not found: what was not found is named
+        return {2: ("SCB_E_NOT_FOUND", "MANAGE CHANNEL open: card answered 6A82"),
+                3: ("SCB_E_NOT_FOUND", "PKCS#15 application not found on the card"),
+                6: ("SCB_E_NOT_FOUND", "EF.ODF not found"),
+                7: ("SCB_E_NOT_FOUND", "READ BINARY: card answered 6A82"),
+                # a DODF the card does not have: the next one is tried; none is left
+                8: ("SCB_E_NO_BOOTSTRAP", "no LwM2M bootstrap entry"),
+                9: ("SCB_E_NO_BOOTSTRAP", "no LwM2M bootstrap entry"),
+                10: ("SCB_E_NOT_FOUND", "bootstrap EF not found"),
+                11: ("SCB_E_NOT_FOUND", "READ BINARY: card answered 6A82")}[at]
+    return {"6982": "SCB_E_SECURITY_STATUS", "6F00": "SCB_E_STATUS"}[sw], f"answered {sw}"
+
+
+@pytest.mark.parametrize("sw", ["6982", "6A82", "6F00"])
+@pytest.mark.parametrize("at", range(1, 13))
+def test_status_word_at_each_step(pcscd, files, at, sw):
+    r = run_read(files, {"sw_at": at, "sw": f"0x{sw}"})
+    code, text = expected_for_sw(at, sw)
+    assert r["rc"] == code, (STEP[at], r)
+    if text is not None:
+        assert text in r["msg"], (STEP[at], r)
+
+
+# ---------------------------------------------------------------- a hostile wire
+
+@pytest.mark.parametrize("at", range(1, 13))
+def test_truncated_answer(pcscd, files, at):
+    """The answer cut to one byte: no status word."""
+    r = run_read(files, proxy=(at, "truncate:1"))
+    if at == 12:
+        assert r["rc"] == "SCB_OK", r
+    else:
+        assert r["rc"] == "SCB_E_BAD_RESPONSE", (STEP[at], r)
+        assert "no status word" in r["msg"], r
+
+
+@pytest.mark.parametrize("at,keep", [(7, 10), (9, 20), (11, 40)])
+def test_truncated_secured_answer(pcscd, files, at, keep):
+    """A secured answer cut short: what is left cannot be authenticated."""
+    r = run_read(files, proxy=(at, f"truncate:{keep}"))
+    assert r["rc"] == "SCB_E_SCP_RMAC", (STEP[at], r)
+
+
+@pytest.mark.parametrize("mode", ["sw61", "sw6c"])
+@pytest.mark.parametrize("at", [1, 3, 7, 11])
+def test_endless_61xx_and_6cxx(pcscd, files, at, mode):
+    t0 = time.monotonic()
+    r = run_read(files, proxy=(at, mode))
+    assert r["rc"] == "SCB_E_GET_RESPONSE_LIMIT", (STEP[at], r)
+    assert ("GET RESPONSE rounds" if mode == "sw61" else "resends") in r["msg"], r
+    assert time.monotonic() - t0 < 15
