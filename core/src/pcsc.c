@@ -30,6 +30,7 @@ static int map_rv(LONG rv)
         return SCB_OK;
     case SCARD_E_NO_SERVICE:
     case SCARD_E_SERVICE_STOPPED:
+    case SCARD_F_COMM_ERROR: /* pcsc-lite: the daemon's socket broke (pcscd stopped mid-call) */
         return SCB_E_NO_SERVICE;
     case SCARD_E_NO_READERS_AVAILABLE:
     case SCARD_E_UNKNOWN_READER:
