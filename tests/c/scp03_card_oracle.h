@@ -128,7 +128,7 @@ static size_t oracle_command(oracle_t *o, const uint8_t *wire, size_t len, bool 
     memcpy(o->mcv, m, 16);
     if (!ea)
         o->counter++;
-    if (!(o->level & 0x02) || body == 0) {
+    if (ea || !(o->level & 0x02) || body == 0) { /* EXTERNAL AUTHENTICATE: C-MAC only */
         memcpy(plain, wire + 5, body);
         return body;
     }
