@@ -40,12 +40,13 @@ note() {
 "
     echo "$1"
 }
+LINE="" # what the step found, set by each step
 
 configure_build() { # dir, cmake args...
     dir=$1
     shift
-    cmake -S "$SRC" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.configure.log" 2>&1 &&
-        cmake --build "$dir" -j "$JOBS" >"$dir.build.log" 2>&1
+    cmake -S "$SRC" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir/configure.log" 2>&1 &&
+        cmake --build "$dir" -j "$JOBS" >"$dir/build.log" 2>&1
 }
 
 # ---------------------------------------------------------------- ASan + UBSan
@@ -54,8 +55,8 @@ step_asan() {
     say "ASan + UBSan build in $ASAN_DIR"
     mkdir -p "$ASAN_DIR"
     if ! configure_build "$ASAN_DIR" "-DSCB_SANITIZE=address;undefined"; then
-        tail -n 30 "$ASAN_DIR.build.log" "$ASAN_DIR.configure.log" 2>/dev/null
-        note "asan: FAILED (build)"
+        tail -n 30 "$ASAN_DIR/build.log" "$ASAN_DIR/configure.log" 2>/dev/null
+        LINE="FAILED to build"
         return 1
     fi
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -80,7 +81,7 @@ step_asan() {
     fi
     reports=$(grep -cE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" "$log.python" 2>/dev/null |
         awk -F: '{s += $NF} END {print s + 0}')
-    note "asan: ${fails:-?} of ${total:-?} tests failed, $reports sanitizer report(s)$py, $(( $(date +%s) - t0 )) s ($log)"
+    LINE="${fails:-?} of ${total:-?} tests failed, $reports sanitizer report(s)$py, $(( $(date +%s) - t0 )) s ($log)"
     [ $rc -eq 0 ] && [ "$reports" -eq 0 ]
 }
 
@@ -91,11 +92,11 @@ step_valgrind() {
         VG_DIR=$SRC/build-valgrind
         say "regular build for valgrind in $VG_DIR"
         mkdir -p "$VG_DIR"
-        configure_build "$VG_DIR" || { note "valgrind: FAILED (build)"; return 1; }
+        configure_build "$VG_DIR" || { LINE="FAILED to build"; return 1; }
     else
         say "valgrind over the regular build in $VG_DIR"
         cmake --build "$VG_DIR" -j "$JOBS" >"$VG_DIR/valgrind-build.log" 2>&1 ||
-            { note "valgrind: FAILED (build)"; return 1; }
+            { LINE="FAILED to build"; return 1; }
     fi
     log="$VG_DIR/valgrind.log"
     # Every test whose command is an executable of the build tree (not a
@@ -144,7 +145,7 @@ print(len(tests), bad)
         extra=", no binding smoke test registered (label valgrind)"
     fi
     grep -A 30 '^FAIL ' "$log" | head -n 60
-    note "valgrind: $((n - bad)) of $n C test executables clean (0 definitely/indirectly lost, no invalid access)$extra, $(( $(date +%s) - t0 )) s ($log)"
+    LINE="$((n - bad)) of $n C test executables clean (0 definitely/indirectly lost, no invalid access)$extra, $(( $(date +%s) - t0 )) s ($log)"
     [ "$bad" -eq 0 ] && [ "$n" -gt 0 ]
 }
 
@@ -154,10 +155,10 @@ step_tsan() {
     say "TSan build of test_threads in $TSAN_DIR"
     mkdir -p "$TSAN_DIR"
     if ! cmake -S "$SRC" -B "$TSAN_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCB_SANITIZE=thread \
-            -DSCB_BUILD_PYTHON=OFF -DSCB_BUILD_LUA=OFF -DSCB_BUILD_CLI=OFF >"$TSAN_DIR.configure.log" 2>&1 ||
-        ! cmake --build "$TSAN_DIR" -j "$JOBS" --target test_threads >"$TSAN_DIR.build.log" 2>&1; then
-        tail -n 30 "$TSAN_DIR.build.log"
-        note "tsan: FAILED (build)"
+            -DSCB_BUILD_PYTHON=OFF -DSCB_BUILD_LUA=OFF -DSCB_BUILD_CLI=OFF >"$TSAN_DIR/configure.log" 2>&1 ||
+        ! cmake --build "$TSAN_DIR" -j "$JOBS" --target test_threads >"$TSAN_DIR/build.log" 2>&1; then
+        tail -n 30 "$TSAN_DIR/build.log"
+        LINE="FAILED to build"
         return 1
     fi
     log="$TSAN_DIR/tsan.log"
@@ -166,18 +167,23 @@ step_tsan() {
     rc=$?
     reports=$(grep -c 'WARNING: ThreadSanitizer' "$log")
     reads=$(sed -n 's/^ *\([0-9]* threads, [0-9]* cold reads each, [0-9]* good\)/\1/p' "$log")
-    note "tsan: $reports report(s), ${reads:-no result}, exit $rc, $(( $(date +%s) - t0 )) s ($log)"
+    LINE="$reports report(s), ${reads:-no result}, exit $rc, $(( $(date +%s) - t0 )) s ($log)"
     [ $rc -eq 0 ] && [ "$reports" -eq 0 ]
 }
 
 start=$(date +%s)
 for s in $STEPS; do
     case $s in
-        asan) step_asan || FAILED=$((FAILED + 1)) ;;
-        valgrind) step_valgrind || FAILED=$((FAILED + 1)) ;;
-        tsan) step_tsan || FAILED=$((FAILED + 1)) ;;
+        asan | valgrind | tsan) ;;
         *) echo "sanitize.sh: unknown step $s" >&2; exit 2 ;;
     esac
+    LINE=""
+    if "step_$s"; then
+        note "$s: ok, $LINE"
+    else
+        FAILED=$((FAILED + 1))
+        note "$s: FAILED, $LINE"
+    fi
 done
 echo "== sanitize summary ($(( $(date +%s) - start )) s):"
 printf '%s' "$SUMMARY"

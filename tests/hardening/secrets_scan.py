@@ -95,3 +95,36 @@ class Secrets:
                 if b64[:12] in b64_text:
                     hits.append(f"{name} (base64)")
         return hits
+
+
+def main(argv: list[str]) -> int:
+    """Command line, for tests in other languages (the Lua binding's):
+
+        secrets_scan.py [--secret NAME=HEX]... [--session-keys ENC:MAC]... FILE...
+
+    Searches the files (trace, log, error texts: anything shown) for the
+    secrets; --session-keys adds the session keys of every handshake a -d
+    trace in the files shows, derived with those static keys. Prints what
+    was found; exit status 1 when anything was, 0 when clean."""
+    import argparse
+    ap = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    ap.add_argument("--secret", action="append", default=[], metavar="NAME=HEX")
+    ap.add_argument("--session-keys", action="append", default=[], metavar="ENC:MAC")
+    ap.add_argument("files", nargs="+")
+    a = ap.parse_args(argv)
+    text = "".join(pathlib.Path(f).read_bytes().decode("latin-1") for f in a.files)
+    s = Secrets()
+    for item in a.secret:
+        name, _, hx = item.rpartition("=")
+        s.add(name or hx, bytes.fromhex(hx))
+    for pair in a.session_keys:
+        enc, mac = (bytes.fromhex(x) for x in pair.split(":"))
+        s.add_sessions_from_trace(text, Keys(enc, mac))
+    hits = s.find(text)
+    for h in hits:
+        print(f"secret shown: {h}")
+    return 1 if hits else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
