@@ -1,0 +1,154 @@
+/*
+ * Python typemaps and glue for the shared interface (bindings/scboot.i).
+ * Built with: swig -python -threads -module _core -interface _scboot
+ * The extension is scboot._scboot; scboot._core is SWIG's proxy over it.
+ * Users never see either: the package scboot is the API.
+ */
+%module scboot_core
+
+%{
+#include "scb_py.h"
+#include <stdlib.h>
+%}
+
+/* With -threads every wrapper would release the GIL; only calls that may
+ * wait for a card or run a Python callback do (SCB_BLOCKING in scboot.i). */
+%nothread;
+#define SCB_BLOCKING(f) %thread f
+
+/* ---- bytes in ---------------------------------------------------------- */
+%typemap(in) (const uint8_t *IN_BYTES, size_t IN_LEN) (Py_buffer view, int have_view = 0) {
+    if ($input == Py_None) {
+        $1 = NULL;
+        $2 = 0;
+    } else if (PyBytes_Check($input)) {
+        $1 = ($1_ltype)PyBytes_AS_STRING($input);
+        $2 = (size_t)PyBytes_GET_SIZE($input);
+    } else {
+        if (PyObject_GetBuffer($input, &view, PyBUF_SIMPLE) != 0)
+            SWIG_fail;
+        have_view = 1;
+        $1 = ($1_ltype)view.buf;
+        $2 = (size_t)view.len;
+    }
+}
+%typemap(freearg) (const uint8_t *IN_BYTES, size_t IN_LEN) {
+    if (have_view$argnum)
+        PyBuffer_Release(&view$argnum);
+}
+%typemap(typecheck) (const uint8_t *IN_BYTES, size_t IN_LEN) {
+    $1 = $input == Py_None || PyObject_CheckBuffer($input);
+}
+
+%typemap(in) const uint8_t IN_ARRAY[ANY] (char *p = NULL, Py_ssize_t n = 0) {
+    if (PyBytes_AsStringAndSize($input, &p, &n) != 0)
+        SWIG_fail;
+    if (n != $1_dim0) {
+        PyErr_Format(PyExc_ValueError, "expected %d bytes, got %zd", (int)$1_dim0, n);
+        SWIG_fail;
+    }
+    $1 = (uint8_t *)p;
+}
+
+/* ---- bytes out --------------------------------------------------------- */
+%typemap(in, numinputs=0) (uint8_t *OUT_BYTES, size_t *OUT_LEN)
+    (uint8_t *buf = NULL, size_t len = SCB_BIND_BYTES_MAX) {
+    buf = malloc(SCB_BIND_BYTES_MAX);
+    if (buf == NULL) {
+        PyErr_NoMemory();
+        SWIG_fail;
+    }
+    $1 = buf;
+    $2 = &len;
+}
+%typemap(argout) (uint8_t *OUT_BYTES, size_t *OUT_LEN) {
+    size_t n = (result == 0 && *$2 <= SCB_BIND_BYTES_MAX) ? *$2 : 0;
+    $result = SWIG_Python_AppendOutput($result,
+                                       PyBytes_FromStringAndSize((const char *)$1, (Py_ssize_t)n));
+}
+%typemap(freearg) (uint8_t *OUT_BYTES, size_t *OUT_LEN) {
+    free(buf$argnum);
+}
+
+%typemap(in, numinputs=0) uint8_t OUT_ARRAY[ANY] (uint8_t temp[$1_dim0]) {
+    memset(temp, 0, sizeof temp);
+    $1 = temp;
+}
+%typemap(argout) uint8_t OUT_ARRAY[ANY] {
+    $result = SWIG_Python_AppendOutput($result,
+                                       PyBytes_FromStringAndSize((const char *)$1, $1_dim0));
+}
+
+%typemap(in, numinputs=0) (const uint8_t **VIEW_DATA, size_t *VIEW_LEN)
+    (const uint8_t *p = NULL, size_t n = 0) {
+    $1 = &p;
+    $2 = &n;
+}
+%typemap(argout) (const uint8_t **VIEW_DATA, size_t *VIEW_LEN) {
+    $result = SWIG_Python_AppendOutput($result,
+                                       PyBytes_FromStringAndSize(*$1 ? (const char *)*$1 : "",
+                                                                 *$1 ? (Py_ssize_t)*$2 : 0));
+}
+
+%typemap(out) uint8_t [ANY] {
+    $result = PyBytes_FromStringAndSize((const char *)$1, $1_dim0);
+}
+
+%typemap(in, numinputs=0) (char *DETAIL, size_t DETAIL_LEN) (char text[256]) {
+    text[0] = '\0';
+    $1 = text;
+    $2 = sizeof text;
+}
+%typemap(argout) (char *DETAIL, size_t DETAIL_LEN) {
+    $result = SWIG_Python_AppendOutput($result, PyUnicode_DecodeUTF8($1, strlen($1), "replace"));
+}
+
+/* ---- handles and structs ----------------------------------------------- */
+%typemap(in, numinputs=0) SWIGTYPE **OUT_HANDLE ($*1_ltype temp = NULL) {
+    $1 = &temp;
+}
+%typemap(argout) SWIGTYPE **OUT_HANDLE {
+    $result = SWIG_Python_AppendOutput($result, SWIG_NewPointerObj(*$1, $*1_descriptor, 0));
+}
+
+%typemap(in) SWIGTYPE **FREE_HANDLE ($*1_ltype temp = NULL, int res = 0) {
+    res = SWIG_ConvertPtr($input, (void **)&temp, $*1_descriptor, 0);
+    if (!SWIG_IsOK(res))
+        SWIG_exception_fail(SWIG_ArgError(res), "in method '$symname', expected a $*1_type");
+    $1 = &temp;
+}
+
+%typemap(in, numinputs=0) SWIGTYPE *OUT_STRUCT {
+    $1 = ($1_ltype)calloc(1, sizeof *$1);
+    if ($1 == NULL) {
+        PyErr_NoMemory();
+        SWIG_fail;
+    }
+}
+%typemap(argout) SWIGTYPE *OUT_STRUCT {
+    $result = SWIG_Python_AppendOutput($result,
+                                       SWIG_NewPointerObj($1, $1_descriptor, SWIG_POINTER_OWN));
+    $1 = NULL;   /* owned by the Python object now */
+}
+%typemap(freearg) SWIGTYPE *OUT_STRUCT {
+    free($1);
+}
+
+/* ---- Python callables as transport and trace hook ---------------------- */
+%typemap(in) PyObject *fn "$1 = $input;"
+
+%exception scb_py_callback_new {
+    $action
+    if (result == NULL)
+        SWIG_fail;
+}
+%exception scb_py_trace_new {
+    $action
+    if (result == NULL)
+        SWIG_fail;
+}
+%apply SWIGTYPE **OUT_HANDLE { scb_card_t **out };
+SCB_BLOCKING(scb_py_card_open_callback);
+%include "scb_py.h"
+
+%include "../scboot.i"

@@ -1,0 +1,480 @@
+"""Card: a connection to one card (PC/SC reader, virtual card, or any
+Python transport), with its logical channel and secure channel."""
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
+
+from . import _scboot as _c
+from ._bootstrap import Bootstrap
+from ._errors import StateError, check, error_for
+from ._keys import Keys
+from ._types import AccessInfo, Fcp, Level, ScpInfo, TraceKind
+from ._util import BytesLike, opt_bytes, to_bytes
+
+__all__ = ["Card", "readers"]
+
+TransmitFn = Callable[[bytes], bytes]
+TraceFn = Callable[[TraceKind, str], Any]
+
+
+def readers() -> List[Tuple[str, bool]]:
+    """The PC/SC readers as ``(name, card_present)`` pairs."""
+    rc, handle, detail = _c.scb_readers_list()
+    check(rc, detail)
+    try:
+        return [(_c.scb_readers_name(handle, i), bool(_c.scb_readers_card_present(handle, i)))
+                for i in range(_c.scb_readers_count(handle))]
+    finally:
+        _c.scb_readers_free(handle)
+
+
+class Card:
+    """A connection to one card.
+
+    Make one with :meth:`open` (PC/SC), :meth:`sim` (the virtual card, in
+    this process), :meth:`from_transmit` (any Python function that sends a
+    command and returns the response) or :meth:`from_pyscard`. A card is a
+    context manager; :meth:`close` releases it.
+
+    Commands go to the card's current logical channel (see
+    :meth:`open_channel`) and through the secure channel when one is open
+    on it (see :meth:`open_scp03`). Card I/O runs without the GIL, so other
+    Python threads keep running; a ``Card`` serialises its own use, but
+    different cards are fully independent.
+    """
+
+    def __init__(self, handle: Any, *, callback: Any = None, owner: Any = None) -> None:
+        """Internal: use the class methods."""
+        self._h = handle
+        self._cb = callback          # scb_py_callback_t of a Python transport
+        self._owner = owner          # keeps e.g. a virtual card alive
+        self._trace = None           # scb_py_trace_t while a hook is set
+        self._lock = threading.Lock()
+
+    # ---- construction -----------------------------------------------------
+    @classmethod
+    def open(cls, reader: Optional[str] = None) -> "Card":
+        """Connect through PC/SC. ``reader``: ``None`` = the first reader
+        with a card; else an exact name, a decimal index, or a unique
+        substring of a reader name."""
+        rc, handle, detail = _c.scb_card_open_pcsc(reader)
+        check(rc, detail)
+        return cls(handle)
+
+    @classmethod
+    def from_transmit(cls, fn: TransmitFn, *, t0: bool = False,
+                      extended_length: bool = False) -> "Card":
+        """A card over a Python transport: ``fn(command: bytes) -> bytes``
+        returns the response data followed by SW1 SW2.
+
+        ``fn`` runs with the GIL held. An exception it raises ends the
+        current operation and is re-raised, unchanged, to the caller of the
+        card method. ``t0``: the path behaves like T=0 (case-4 responses come
+        back as 61xx); ``extended_length``: it carries extended APDUs.
+        """
+        flags = (_c.SCB_TP_T0 if t0 else 0) | (_c.SCB_TP_EXTENDED_LENGTH if extended_length else 0)
+        cb = _c.scb_py_callback_new(fn, flags)
+        rc, handle = _c.scb_py_card_open_callback(cb)
+        if rc < 0:
+            _c.scb_py_callback_free(cb)
+            check(rc)
+        return cls(handle, callback=cb, owner=fn)
+
+    @classmethod
+    def from_pyscard(cls, connection: Any) -> "Card":
+        """A card over a pyscard ``CardConnection`` (connected here if it
+        is not yet). pyscard's exceptions reach the caller unchanged."""
+        if connection.getProtocol() is None:
+            connection.connect()
+        t0 = connection.getProtocol() == getattr(connection, "T0_protocol", -1)
+
+        def transmit(command: bytes) -> bytes:
+            data, sw1, sw2 = connection.transmit(list(command))
+            return bytes(data) + bytes((sw1, sw2))
+
+        card = cls.from_transmit(transmit, t0=t0)
+        card._owner = (transmit, connection)
+        return card
+
+    @classmethod
+    def sim(cls, profile: Union[None, str, dict] = None) -> "Card":
+        """A virtual card in this process (see :class:`scboot.sim.VirtualCard`
+        for the profile: ``None`` = the built-in card, a dict or JSON text,
+        or a profile file path)."""
+        from .sim import VirtualCard
+        return VirtualCard(profile).card()
+
+    # ---- lifetime ----------------------------------------------------------
+    def close(self) -> None:
+        """Disconnect and free the handle (secure channel keys are wiped).
+        Safe to call twice."""
+        with self._lock:
+            h, self._h = self._h, None
+            if h is not None:
+                _c.scb_card_free(h)
+            if self._cb is not None:
+                _c.scb_py_callback_free(self._cb)
+                self._cb = None
+            if self._trace is not None:
+                _c.scb_py_trace_free(self._trace)
+                self._trace = None
+            self._owner = None
+
+    def __enter__(self) -> "Card":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_h", None) is not None:
+            self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._h is None
+
+    def __repr__(self) -> str:
+        if self._h is None:
+            return "<scboot.Card closed>"
+        reader = _c.scb_card_reader_name(self._h)
+        where = f"reader {reader!r}" if reader else "in-process transport"
+        return f"<scboot.Card {where}, channel {self.channel}>"
+
+    # ---- errors ------------------------------------------------------------
+    def _fail(self, rc: int) -> None:
+        """Raise for rc from a call on this card: the Python transport's own
+        exception first, else the library's error with its detail and SW."""
+        if self._h is None:
+            raise StateError("the card is closed")
+        if self._cb is not None:
+            exc = _c.scb_py_callback_take_error(self._cb)
+            if exc is not None:
+                raise exc
+        raise error_for(rc, _c.scb_card_errmsg(self._h), _c.scb_card_last_sw(self._h))
+
+    # ---- diagnostics -------------------------------------------------------
+    @property
+    def last_sw(self) -> int:
+        """The last status word received (unwrapped), 0 if none."""
+        return _c.scb_card_last_sw(self._h) if self._h is not None else 0
+
+    @property
+    def last_error(self) -> str:
+        """Detail text of the last failure on this card ("" if none)."""
+        return _c.scb_card_errmsg(self._h) if self._h is not None else ""
+
+    @property
+    def apdu_count(self) -> int:
+        """APDUs exchanged on the wire so far (GET RESPONSE included)."""
+        return _c.scb_card_apdu_count(self._h) if self._h is not None else 0
+
+    @property
+    def reader(self) -> Optional[str]:
+        """The PC/SC reader name, None for other transports."""
+        return _c.scb_card_reader_name(self._h) if self._h is not None else None
+
+    def set_trace(self, fn: Optional[TraceFn]) -> None:
+        """Call ``fn(kind, line)`` for every APDU and note (``None``
+        removes the hook). Lines look like ``A>> 00 A4 ...`` on the wire
+        and ``S>> ...`` for plaintext under secure messaging; commands and
+        responses that carry secrets are masked by the library. ``fn`` runs
+        with the GIL held; its exceptions are reported as unraisable, since
+        they cannot stop the card operation."""
+        with self._lock:
+            old = self._trace
+            new = None
+            if fn is not None:
+                new = _c.scb_py_trace_new(lambda kind, line: fn(TraceKind(kind), line))
+            rc = _c.scb_py_card_set_trace(self._h, new)
+            if rc < 0:
+                if new is not None:
+                    _c.scb_py_trace_free(new)
+                self._fail(rc)
+            self._trace = new
+            if old is not None:
+                _c.scb_py_trace_free(old)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Card"]:
+        """Exclusive access across several calls (a PC/SC transaction)."""
+        with self._lock:
+            rc = _c.scb_card_begin(self._h)
+            if rc < 0:
+                self._fail(rc)
+        try:
+            yield self
+        finally:
+            with self._lock:
+                rc = _c.scb_card_end(self._h)
+                if rc < 0:
+                    self._fail(rc)
+
+    # ---- APDUs -------------------------------------------------------------
+    def transmit(self, apdu: BytesLike) -> bytes:
+        """Send one command APDU; return response data + SW1 SW2.
+
+        The APDU goes to the current logical channel (its CLA gets the
+        channel bits), is wrapped and its response unwrapped when a secure
+        channel is open, 61xx is followed by GET RESPONSE and 6Cxx resent.
+        Any status word is returned: the caller judges it."""
+        if not isinstance(apdu, bytes):
+            apdu = to_bytes(apdu, "apdu")
+        with self._lock:
+            rc, resp = _c.scb_card_transmit(self._h, apdu)
+            if rc:
+                self._fail(rc)
+        return resp
+
+    def transmit_plain(self, apdu: BytesLike) -> bytes:
+        """As :meth:`transmit`, but never through the secure channel."""
+        with self._lock:
+            rc, resp = _c.scb_card_transmit_plain(self._h, to_bytes(apdu, "apdu"))
+            if rc:
+                self._fail(rc)
+        return resp
+
+    # ---- logical channels --------------------------------------------------
+    def open_channel(self) -> int:
+        """MANAGE CHANNEL open: the card assigns a channel, later commands
+        go to it. Returns the channel number."""
+        with self._lock:
+            rc, channel = _c.scb_channel_open(self._h)
+            if rc:
+                self._fail(rc)
+        return channel
+
+    def close_channel(self) -> None:
+        """Close the current channel (its secure channel first) and go back
+        to the basic channel 0."""
+        with self._lock:
+            rc = _c.scb_channel_close(self._h)
+            if rc:
+                self._fail(rc)
+
+    def select_channel(self, channel: int) -> None:
+        """Switch to an already open channel."""
+        with self._lock:
+            rc = _c.scb_channel_select(self._h, channel)
+            if rc:
+                self._fail(rc)
+
+    @property
+    def channel(self) -> int:
+        """The current logical channel."""
+        return _c.scb_card_channel(self._h) if self._h is not None else 0
+
+    # ---- files -------------------------------------------------------------
+    def select_aid(self, aid: BytesLike, *, next_occurrence: bool = False) -> Fcp:
+        """SELECT by DF name (AID); returns the FCP."""
+        flags = _c.SCB_SEL_NEXT if next_occurrence else _c.SCB_SEL_FCP
+        with self._lock:
+            rc, fcp = _c.scb_select_aid(self._h, to_bytes(aid, "aid"), flags)
+            if rc:
+                self._fail(rc)
+        return Fcp._from_c(fcp)
+
+    def select_fid(self, fid: int) -> Fcp:
+        """SELECT a file by its identifier; returns the FCP."""
+        with self._lock:
+            rc, fcp = _c.scb_select_fid(self._h, fid, _c.SCB_SEL_FCP)
+            if rc:
+                self._fail(rc)
+        return Fcp._from_c(fcp)
+
+    def select_path(self, path: BytesLike, *, from_mf: bool = True) -> Fcp:
+        """SELECT by path (concatenated FIDs) from the MF or the current DF."""
+        with self._lock:
+            rc, fcp = _c.scb_select_path(self._h, to_bytes(path, "path"), int(from_mf),
+                                         _c.SCB_SEL_FCP)
+            if rc:
+                self._fail(rc)
+        return Fcp._from_c(fcp)
+
+    def read_binary(self, size: int = 0) -> bytes:
+        """Read the selected transparent EF from offset 0 (``size`` 0: up to
+        where the card reports the end; at most 32 KB)."""
+        with self._lock:
+            rc, data = _c.scb_read_binary(self._h, size)
+            if rc:
+                self._fail(rc)
+        return data
+
+    def read_record(self, record: int) -> bytes:
+        """READ RECORD ``record`` (1-based) of the selected linear-fixed EF."""
+        with self._lock:
+            rc, data = _c.scb_read_record(self._h, record)
+            if rc:
+                self._fail(rc)
+        return data
+
+    def update_binary(self, offset: int, data: BytesLike) -> None:
+        """Write ``data`` at ``offset`` of the selected transparent EF."""
+        with self._lock:
+            rc = _c.scb_update_binary(self._h, offset, to_bytes(data, "data"))
+            if rc:
+                self._fail(rc)
+
+    def verify_pin(self, ref: int, pin: BytesLike) -> None:
+        """VERIFY PIN ``ref`` (a str PIN is sent as its ASCII digits)."""
+        value = pin.encode("ascii") if isinstance(pin, str) else bytes(pin)
+        with self._lock:
+            rc = _c.scb_verify_pin(self._h, ref, value)
+            if rc:
+                self._fail(rc)
+
+    # ---- SCP03 -------------------------------------------------------------
+    def open_scp03(self, keys: Keys, level: int = Level.DEFAULT,
+                   host_challenge: Optional[BytesLike] = None,
+                   sd_aid: Optional[BytesLike] = None, *, kvn: Optional[int] = None,
+                   s16: bool = False, kdf3: bool = False, authenticate: bool = True,
+                   count_data_only: bool = False, mac_cla_as_sent: bool = False) -> ScpInfo:
+        """Open an SCP03 secure channel on the current logical channel with
+        the Security Domain selected on it (INITIALIZE UPDATE, card
+        cryptogram check, EXTERNAL AUTHENTICATE).
+
+        ``level``: a :class:`Level` combination (0x01, 0x03, 0x11, 0x13,
+        0x33). ``host_challenge``: fixed challenge (tests; default random).
+        ``sd_aid``: the Security Domain AID, to verify a pseudo-random card
+        challenge. ``kvn``: key version to ask for (default: the key set's).
+        ``s16``: S16 mode; ``kdf3``: ``keys`` are master keys diversified
+        with the card's KDD. ``authenticate=False`` stops after checking the
+        card cryptogram: nothing is sent that a wrong key could make fail,
+        and no session remains (a safe key check). ``count_data_only`` and
+        ``mac_cla_as_sent`` adapt to cards that deviate from Amendment D.
+
+        Returns what the card said (:class:`ScpInfo`). Wrong keys raise
+        :class:`CardCryptogramError` before EXTERNAL AUTHENTICATE is sent.
+        """
+        flags = ((_c.SCB_SCP_S16 if s16 else 0) | (_c.SCB_SCP_KDF3 if kdf3 else 0)
+                 | (0 if authenticate else _c.SCB_SCP_NO_EXTAUTH)
+                 | (_c.SCB_SCP_COUNT_DATA_ONLY if count_data_only else 0)
+                 | (_c.SCB_SCP_MAC_CLA_AS_SENT if mac_cla_as_sent else 0))
+        hc = opt_bytes(host_challenge, "host_challenge")
+        aid = opt_bytes(sd_aid, "sd_aid")
+        with self._lock:
+            rc = _c.scb_bind_scp03_open(self._h, keys._handle(), int(level),
+                                        -1 if kvn is None else kvn, flags, hc, aid)
+            if rc:
+                self._fail(rc)
+            return self._scp_info()
+
+    def _scp_info(self) -> ScpInfo:
+        rc, info = _c.scb_scp03_info(self._h)
+        if rc:
+            self._fail(rc)
+        level = _c.scb_scp03_level(self._h)
+        return ScpInfo._from_c(info, level if level >= 0 else None)
+
+    def close_scp03(self) -> None:
+        """Close the secure channel (wipes the session; sends nothing)."""
+        with self._lock:
+            rc = _c.scb_scp03_close(self._h)
+            if rc:
+                self._fail(rc)
+
+    @property
+    def scp03_level(self) -> Optional[int]:
+        """The secure channel level in force, None when none is open."""
+        if self._h is None:
+            return None
+        level = _c.scb_scp03_level(self._h)
+        return level if level >= 0 else None
+
+    @property
+    def scp03_info(self) -> ScpInfo:
+        """What the card said in the last INITIALIZE UPDATE."""
+        with self._lock:
+            return self._scp_info()
+
+    def put_keys(self, new_keys: Keys, replace_kvn: int = 0) -> None:
+        """PUT KEY: add ``new_keys`` (``replace_kvn`` 0) or replace the key
+        set ``replace_kvn``; the keys travel encrypted under the session's
+        static DEK and the card's KCVs are checked. Needs an open secure
+        channel with C-MAC."""
+        with self._lock:
+            rc = _c.scb_put_keys(self._h, new_keys._handle(), replace_kvn)
+            if rc:
+                self._fail(rc)
+
+    # ---- the bootstrap job -------------------------------------------------
+    @staticmethod
+    def _access_flags(keys: Optional[Keys], skip_efdir: bool, logical_channel: bool) -> int:
+        return ((_c.SCB_ACCESS_NO_SECURE_CHANNEL if keys is None else 0)
+                | (_c.SCB_ACCESS_SKIP_EFDIR if skip_efdir else 0)
+                | (0 if logical_channel else _c.SCB_ACCESS_NO_LOGICAL_CHANNEL))
+
+    def read_bootstrap(self, keys: Optional[Keys] = None, level: int = Level.DEFAULT,
+                       path: Optional[BytesLike] = None, *, aid: Optional[BytesLike] = None,
+                       pin: Optional[BytesLike] = None, pin_ref: int = 0,
+                       skip_efdir: bool = False, logical_channel: bool = True,
+                       kdf3: bool = False) -> Bootstrap:
+        """Read and decode the LwM2M bootstrap file: EF.DIR -> PKCS#15 ADF
+        on a logical channel -> SCP03 (when ``keys`` are given) -> ODF ->
+        DODF -> bootstrap EF. ``path`` (and ``aid``), as returned in
+        ``Bootstrap.access``, skip the directory walk. ``keys=None`` reads
+        without a secure channel."""
+        flags = self._access_flags(keys, skip_efdir, logical_channel)
+        pin_b = pin.encode("ascii") if isinstance(pin, str) else opt_bytes(pin, "pin", True)
+        with self._lock:
+            rc, bs, info = _c.scb_bind_read_bootstrap(
+                self._h, keys._handle() if keys is not None else None, flags, int(level),
+                _c.SCB_SCP_KDF3 if kdf3 else 0, opt_bytes(path, "path"),
+                opt_bytes(aid, "aid"), pin_b, pin_ref)
+            if rc:
+                self._fail(rc)
+        return Bootstrap._adopt(bs, AccessInfo._from_c(info))
+
+    def write_bootstrap(self, data: Union[Bootstrap, BytesLike], keys: Keys,
+                        level: int = Level.DEFAULT, path: Optional[BytesLike] = None, *,
+                        aid: Optional[BytesLike] = None, pad: bool = False,
+                        verify: bool = True, skip_efdir: bool = False,
+                        kdf3: bool = False) -> AccessInfo:
+        """Write a bootstrap file (a :class:`Bootstrap` or its encoded bytes)
+        to the card's bootstrap EF inside a secure channel of at least
+        C-DEC + C-MAC, then read it back to verify (unless ``verify`` is
+        False). ``pad`` fills the rest of the EF with FF."""
+        raw = data.encode() if isinstance(data, Bootstrap) else to_bytes(data, "data")
+        flags = (self._access_flags(keys, skip_efdir, True)
+                 | (_c.SCB_ACCESS_PAD_FF if pad else 0)
+                 | (0 if verify else _c.SCB_ACCESS_NO_VERIFY))
+        with self._lock:
+            rc, info = _c.scb_bind_write_bootstrap(
+                self._h, keys._handle(), flags, int(level), _c.SCB_SCP_KDF3 if kdf3 else 0,
+                opt_bytes(path, "path"), opt_bytes(aid, "aid"), raw)
+            if rc:
+                self._fail(rc)
+        return AccessInfo._from_c(info)
+
+    def open_app(self, keys: Optional[Keys] = None, level: int = Level.DEFAULT, *,
+                 aid: Optional[BytesLike] = None, skip_efdir: bool = False,
+                 logical_channel: bool = True, kdf3: bool = False) -> AccessInfo:
+        """Open the PKCS#15 application as a bootstrap read does (EF.DIR or
+        ``aid``, a logical channel, SELECT, SCP03 with ``keys``): later
+        commands go to it, secured. Undo with :meth:`close_app`."""
+        flags = self._access_flags(keys, skip_efdir, logical_channel)
+        with self._lock:
+            rc, info = _c.scb_bind_app_open(
+                self._h, keys._handle() if keys is not None else None, flags, int(level),
+                _c.SCB_SCP_KDF3 if kdf3 else 0, opt_bytes(aid, "aid"))
+            if rc:
+                self._fail(rc)
+        return AccessInfo._from_c(info)
+
+    def close_app(self) -> None:
+        """Close the secure channel and the logical channel of :meth:`open_app`."""
+        with self._lock:
+            rc = _c.scb_app_close(self._h)
+            if rc:
+                self._fail(rc)
+
+    # ---- measurement -------------------------------------------------------
+    def _transmit_loop(self, apdu: bytes, n: int) -> None:
+        """n transmits in a C loop: the reference for binding overhead."""
+        with self._lock:
+            rc = _c.scb_bind_transmit_loop(self._h, apdu, n)
+            if rc:
+                self._fail(rc)
+
