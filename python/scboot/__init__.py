@@ -36,8 +36,8 @@ from ._errors import (AuthenticationRejectedError, BadResponseError, CardCryptog
                       CardRemovedError, CardResetError, CardStatusError, Error,
                       FileTooLargeError, InvalidArgumentError, ModemError, NoBootstrapError,
                       NoCardError, NoChannelError, NoReaderError, NoServiceError, NotFoundError,
-                      ParseError, PinRequiredError, PinWrongError, RMacError, SecureChannelError,
-                      SecurityStatusError, SharingError, StateError, TransportError,
+                      PaddingError, ParseError, PinRequiredError, PinWrongError, RMacError, SecureChannelError,
+                      SecurityLevelError, SecurityStatusError, SharingError, StateError, TransportError,
                       TransportTimeoutError, UnsupportedError, ValidationError, WriteError,
                       WrongLengthError)
 from ._keys import Keys, kcv
@@ -57,7 +57,8 @@ __all__ = [
     "CardResetError", "TransportTimeoutError", "SharingError", "ModemError",
     "CardStatusError", "BadResponseError", "NotFoundError", "SecurityStatusError",
     "NoChannelError", "WrongLengthError", "FileTooLargeError", "PinRequiredError",
-    "PinWrongError", "SecureChannelError", "CardCryptogramError", "RMacError",
+    "PinWrongError", "SecureChannelError", "CardCryptogramError", "RMacError", "PaddingError",
+    "SecurityLevelError",
     "AuthenticationRejectedError", "ParseError", "NoBootstrapError", "ValidationError",
     "WriteError",
 ]

@@ -134,6 +134,7 @@ class Card:
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` ran."""
         return self._h is None
 
     def __repr__(self) -> str:

@@ -17,7 +17,8 @@ __all__ = [
     "CardStatusError", "BadResponseError", "NotFoundError", "SecurityStatusError",
     "NoChannelError", "WrongLengthError", "FileTooLargeError", "PinRequiredError",
     "PinWrongError",
-    "SecureChannelError", "CardCryptogramError", "RMacError", "AuthenticationRejectedError",
+    "SecureChannelError", "CardCryptogramError", "RMacError", "PaddingError",
+    "SecurityLevelError", "AuthenticationRejectedError",
     "ParseError", "NoBootstrapError", "ValidationError", "WriteError",
 ]
 
@@ -175,6 +176,16 @@ class RMacError(SecureChannelError):
     code = _c.SCB_E_SCP_RMAC
 
 
+class PaddingError(SecureChannelError):
+    """An R-ENC plaintext carries invalid padding."""
+    code = _c.SCB_E_SCP_PADDING
+
+
+class SecurityLevelError(SecureChannelError):
+    """The card does not support the requested security level (its i parameter)."""
+    code = _c.SCB_E_SCP_LEVEL
+
+
 class AuthenticationRejectedError(SecureChannelError):
     """The card rejected EXTERNAL AUTHENTICATE."""
     code = _c.SCB_E_SCP_AUTH_REJECTED
@@ -222,7 +233,8 @@ def _families() -> Dict[int, Type[Error]]:
                 TransportTimeoutError, SharingError, ModemError, BadResponseError,
                 NotFoundError, SecurityStatusError, NoChannelError, WrongLengthError,
                 FileTooLargeError, PinRequiredError, PinWrongError, CardCryptogramError,
-                RMacError, AuthenticationRejectedError, NoBootstrapError, ValidationError]
+                RMacError, PaddingError, SecurityLevelError, AuthenticationRejectedError,
+                NoBootstrapError, ValidationError]
     for cls in specific:
         table[cls.code] = cls
     table[_c.SCB_E_BUFFER_TOO_SMALL] = InvalidArgumentError
