@@ -86,9 +86,12 @@ class Card:
     def from_pyscard(cls, connection: Any) -> "Card":
         """A card over a pyscard ``CardConnection`` (connected here if it
         is not yet). pyscard's exceptions reach the caller unchanged."""
-        if connection.getProtocol() is None:
+        # Before connect() pyscard reports the protocols it may use (a mask),
+        # after it the one negotiated.
+        single = (connection.T0_protocol, connection.T1_protocol, connection.RAW_protocol)
+        if connection.getProtocol() not in single:
             connection.connect()
-        t0 = connection.getProtocol() == getattr(connection, "T0_protocol", -1)
+        t0 = connection.getProtocol() == connection.T0_protocol
 
         def transmit(command: bytes) -> bytes:
             data, sw1, sw2 = connection.transmit(list(command))
