@@ -106,8 +106,24 @@ SCB_BLOCKING(scb_read_record);
 SCB_BLOCKING(scb_update_binary);
 SCB_BLOCKING(scb_verify_pin);
 SCB_BLOCKING(scb_bind_transmit_loop);
+SCB_BLOCKING(scb_bind_scp03_open);
+SCB_BLOCKING(scb_put_keys);
+SCB_BLOCKING(scb_bind_read_bootstrap);
+SCB_BLOCKING(scb_bind_write_bootstrap);
+SCB_BLOCKING(scb_bind_app_open);
+SCB_BLOCKING(scb_app_close);
 
 /* ---- replaced by scb_bind.h (function pointers, pointer-holding structs) */
+%ignore scb_keys_new;
+%ignore scb_scp03_params;
+%ignore scb_scp03_params_init;
+%ignore scb_scp03_open;
+%ignore scb_access_opts;
+%ignore scb_access_opts_init;
+%ignore scb_read_bootstrap;
+%ignore scb_write_bootstrap;
+%ignore scb_app_open;
+%ignore scb_rotate_keys;
 %ignore scb_transport;
 %ignore scb_card_open_transport;
 %ignore scb_trace;
