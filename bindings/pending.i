@@ -1,43 +1,6 @@
-/* TEMPORARY: functions declared in scboot.h whose implementation has not landed on main yet. Delete this file once merged. */
-%ignore scb_access_opts_init;
+/* TEMPORARY: functions declared in scboot.h whose implementation has not
+ * landed on main yet (the lead's access flow). Delete once merged. */
 %ignore scb_app_close;
-%ignore scb_app_open;
-%ignore scb_bootstrap_add_instance;
-%ignore scb_bootstrap_add_multi_resource;
-%ignore scb_bootstrap_add_object;
-%ignore scb_bootstrap_add_resource;
-%ignore scb_bootstrap_add_resource_instance;
-%ignore scb_bootstrap_decode;
-%ignore scb_bootstrap_digest;
-%ignore scb_bootstrap_encode;
-%ignore scb_bootstrap_free;
-%ignore scb_bootstrap_instance;
-%ignore scb_bootstrap_new;
-%ignore scb_bootstrap_object;
-%ignore scb_bootstrap_object_count;
-%ignore scb_bootstrap_raw;
-%ignore scb_bootstrap_resource;
-%ignore scb_bootstrap_resource_instance;
-%ignore scb_bootstrap_security;
-%ignore scb_bootstrap_security_count;
-%ignore scb_bootstrap_server;
-%ignore scb_bootstrap_server_count;
-%ignore scb_lwm2m_object_name;
-%ignore scb_lwm2m_resource_by_key;
-%ignore scb_lwm2m_resource_info;
-%ignore scb_pkcs15_default_aid;
-%ignore scb_pkcs15_find_bootstrap;
-%ignore scb_pkcs15_parse_dir;
-%ignore scb_pkcs15_parse_odf;
-%ignore scb_read_bootstrap;
-%ignore scb_rotate_keys;
-%ignore scb_value_from_int;
-%ignore scb_value_to_bool;
-%ignore scb_value_to_float;
-%ignore scb_value_to_int;
-%ignore scb_value_to_objlnk;
-%ignore scb_write_bootstrap;
-%ignore scb_bind_pkcs15_default_aid;
 %ignore scb_bind_read_bootstrap;
 %ignore scb_bind_write_bootstrap;
 %ignore scb_bind_app_open;
