@@ -14,8 +14,9 @@
  * matched through %apply below):
  *   (const uint8_t *IN_BYTES, size_t IN_LEN)   byte string in; nil/None = NULL, 0
  *   const uint8_t IN_ARRAY[ANY]                byte string of exactly ANY bytes
- *   (uint8_t *OUT_BYTES, size_t *OUT_LEN)      byte string out; the wrapper lends a
- *                                              buffer of SCB_BIND_BYTES_MAX bytes;
+ *   (uint8_t *OUT_BYTES, size_t *OUT_LEN)      byte string out, written into a buffer
+ *                                              of SCB_BIND_BYTES_MAX bytes (where it
+ *                                              comes from is the language's choice);
  *                                              empty unless the call returned 0
  *   uint8_t OUT_ARRAY[ANY]                     ANY bytes out
  *   (const uint8_t **VIEW_DATA, size_t *VIEW_LEN)  bytes owned by a handle, copied out
