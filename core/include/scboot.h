@@ -166,6 +166,105 @@ SCB_API const char *scb_card_reader_name(const scb_card_t *card);
 SCB_API void scb_card_free(scb_card_t **card);
 
 /* ------------------------------------------------------------------------ */
+/* Modem transport (3GPP TS 27.007 AT+CSIM, +CCHO, +CGLA, +CCHC)             */
+/* ------------------------------------------------------------------------ */
+/* The UICC inside a cellular modem, reached through the modem's AT
+ * interface. Every APDU travels as AT+CSIM=<2n>,"<hex>" (27.007 8.17) and
+ * comes back as +CSIM: <2m>,"<hex>"; the length counts hex characters and
+ * must match. Logical channels depend on the modem (see below).
+ *
+ * At open the transport sends ATE0V1 and AT+CMEE=1 (numeric +CME errors)
+ * unless SCB_MODEM_NO_INIT; echoed command lines, blank lines and
+ * unsolicited result codes (+CREG:, RING, ^SYSSTART, ...) are skipped
+ * wherever they appear. Each AT command has its own timeout (SCB_E_TIMEOUT;
+ * the next command first resynchronises with the modem). ERROR gives
+ * SCB_E_MODEM, +CME ERROR: <n> (numeric or verbose) SCB_E_MODEM_CME with
+ * the number in scb_card_modem_cme() and the errmsg. A modem that goes away
+ * (EOF, EIO, hang-up) gives SCB_E_CARD_REMOVED, then on every later call.
+ * The transport never writes APDU bytes to any log or message of its own.
+ *
+ * Logical channels. The APDU engine opens one with MANAGE CHANNEL
+ * (00 70 00 00 01) and then selects the application by AID with the channel
+ * in CLA. Many modems refuse MANAGE CHANNEL through +CSIM and offer
+ * +CCHO="<AID>" (open a channel AND select the application), +CGLA=<session>
+ * (send on it) and +CCHC=<session> (close) instead. With emulation the
+ * transport answers MANAGE CHANNEL open itself with the lowest channel
+ * number it has not handed out, defers AT+CCHO until the SELECT by AID on
+ * that channel arrives, and then carries every command of that channel with
+ * AT+CGLA (SELECT with P2 0C is answered 90 00 from the +CCHO result; a
+ * SELECT that wants FCP/FCI is sent again through +CGLA to fetch it).
+ * MANAGE CHANNEL close becomes AT+CCHC. When the modem's session id is a
+ * channel number (1..19) the CLA channel bits are set to it (27.007 8.45
+ * leaves them to the modem otherwise; with SCB_SCP_MAC_CLA_AS_SENT the MAC
+ * then covers the engine's channel number, which matches only when the
+ * modem gave the predicted one). +CME ERROR: 22 (not found) on
+ * AT+CCHO is answered as SW 6A82 so "application not found" stays a status
+ * word. Channels still open when the handle is freed are closed. */
+enum scb_modem_channels {
+    SCB_MODEM_CH_AUTO = 0, /* MANAGE CHANNEL through +CSIM; when the modem refuses
+                            * it (ERROR, +CME ERROR, SW 6D00/6E00) and answers
+                            * AT+CCHO=? and AT+CGLA=?, emulate from then on */
+    SCB_MODEM_CH_CSIM = 1, /* everything through +CSIM, never emulate */
+    SCB_MODEM_CH_CGLA = 2  /* always emulate logical channels with +CCHO/+CGLA/+CCHC */
+};
+
+/* scb_modem_opts_t.flags */
+#define SCB_MODEM_RTSCTS          0x0001u /* serial device: RTS/CTS flow control */
+#define SCB_MODEM_NO_INIT         0x0002u /* leave echo / CMEE settings alone (only "AT" is sent) */
+#define SCB_MODEM_EXTENDED_LENGTH 0x0004u /* the modem carries extended-length APDUs */
+
+#define SCB_MODEM_DEFAULT_BAUD 115200u
+#define SCB_MODEM_DEFAULT_TIMEOUT_MS 5000u
+
+#define SCB_MODEM_OPTS_VERSION 1
+typedef struct scb_modem_opts {
+    unsigned version;             /* SCB_MODEM_OPTS_VERSION */
+    unsigned flags;               /* SCB_MODEM_* */
+    unsigned timeout_ms;          /* per AT command; 0 = SCB_MODEM_DEFAULT_TIMEOUT_MS */
+    int channels;                 /* enum scb_modem_channels */
+} scb_modem_opts_t;
+SCB_API void scb_modem_opts_init(scb_modem_opts_t *o);
+
+/* A caller-owned AT channel, for code that already owns the modem port
+ * (a gateway plugin, another serial library, a multiplexer). */
+#define SCB_AT_CHANNEL_VERSION 1
+typedef struct scb_at_channel {
+    unsigned version;             /* SCB_AT_CHANNEL_VERSION */
+    void *user;                   /* passed to every callback */
+    /* Write all len bytes. 0, or a negative SCB_E_* code (SCB_E_CARD_REMOVED
+     * when the port is gone). Required. */
+    int (*write)(void *user, const uint8_t *data, size_t len);
+    /* Read at most cap bytes, waiting up to timeout_ms (0: do not wait).
+     * Returns the number of bytes (0: nothing arrived in time), or a negative
+     * SCB_E_* code (SCB_E_CARD_REMOVED at end of file). Required. */
+    int (*read)(void *user, uint8_t *buf, size_t cap, int timeout_ms);
+    /* Optional (may be NULL): keep other users off the port during one
+     * high-level operation (scb_card_begin / scb_card_end). */
+    int (*begin)(void *user);
+    int (*end)(void *user);
+    /* Optional: called once by scb_card_free (not when opening fails). */
+    void (*close)(void *user);
+} scb_at_channel_t;
+
+/* Open the modem on a serial device (e.g. "/dev/ttyUSB2"): raw 8N1, CLOCAL,
+ * no flow control unless SCB_MODEM_RTSCTS; baud 0 = SCB_MODEM_DEFAULT_BAUD
+ * (9600 .. 4000000; ignored by USB CDC-ACM modems). opts may be NULL
+ * (defaults). detail (may be NULL) receives why opening failed. */
+SCB_API int scb_card_open_modem(scb_card_t **out, const char *device, unsigned baud,
+                                const scb_modem_opts_t *opts, char *detail, size_t detail_len);
+/* Same over a caller's AT channel (the struct is copied). */
+SCB_API int scb_card_open_at(scb_card_t **out, const scb_at_channel_t *channel,
+                             const scb_modem_opts_t *opts, char *detail, size_t detail_len);
+/* Number of the last +CME ERROR on a modem handle (during the last
+ * transmit), -1 when there was none, it was verbose text without a known
+ * number, or the handle is not a modem handle. */
+SCB_API int scb_card_modem_cme(const scb_card_t *card);
+/* How logical channels are carried now: SCB_MODEM_CH_CSIM or _CGLA
+ * (SCB_MODEM_CH_AUTO until the first MANAGE CHANNEL decided it), -1 when
+ * the handle is not a modem handle. */
+SCB_API int scb_card_modem_channels(const scb_card_t *card);
+
+/* ------------------------------------------------------------------------ */
 /* Diagnostics and tracing                                                   */
 /* ------------------------------------------------------------------------ */
 /* Detail text of the last failure on this handle ("" if none). Never holds
@@ -387,6 +486,9 @@ typedef struct scb_resource_info {
     int type;               /* enum scb_value_type */
     int multiple;           /* 1: multiple-instance resource */
     int secret;             /* 1: redacted unless secrets are asked for */
+    int has_range;          /* 1: integer values must lie in min..max (OMA RangeEnumeration) */
+    int64_t min;
+    int64_t max;
 } scb_resource_info_t;
 /* 0 and info filled for a known (object, resource); SCB_E_NOT_FOUND else. */
 SCB_API int scb_lwm2m_resource_info(uint16_t object_id, uint16_t resource_id,
@@ -457,6 +559,14 @@ SCB_API int scb_value_from_int(int64_t x, uint8_t buf[8], size_t *len);
 SCB_API int scb_value_to_bool(const uint8_t *v, size_t len, int *out);
 SCB_API int scb_value_to_float(const uint8_t *v, size_t len, double *out);
 SCB_API int scb_value_to_objlnk(const uint8_t *v, size_t len, uint16_t *obj, uint16_t *inst);
+/* Unsigned integers (LwM2M 1.1): 1/2/4/8 bytes; encode picks the shortest. */
+SCB_API int scb_value_to_uint(const uint8_t *v, size_t len, uint64_t *out);
+SCB_API int scb_value_from_uint(uint64_t x, uint8_t buf[8], size_t *len);
+/* Floats: 4 or 8 bytes IEEE 754; encode uses 4 bytes when that is exact. */
+SCB_API int scb_value_from_float(double x, uint8_t buf[8], size_t *len);
+SCB_API int scb_value_from_objlnk(uint16_t obj, uint16_t inst, uint8_t buf[4]);
+/* Strings: 0 when v is valid UTF-8 without NUL bytes, SCB_E_PARSE else. */
+SCB_API int scb_value_check_string(const uint8_t *v, size_t len);
 
 /* Typed view of the Security (0) and Server (1) instances. Each field has a
  * present bit (1u << resource id) in .present. Pointers point into bs. */
@@ -524,15 +634,34 @@ typedef struct scb_app_template {
  * template whose AID starts with the PKCS#15 RID+PIX; SCB_E_NOT_FOUND if none. */
 SCB_API int scb_pkcs15_parse_dir(const uint8_t *data, size_t len, scb_app_template_t *out,
                                  char *detail, size_t detail_len);
-/* EF.ODF: the paths of the [7] dataObjects entries, in file order. */
+/* EF.ODF: the paths of the [7] dataObjects entries, in file order.
+ * Returns 0 with *count 0 when there is none. More entries than the
+ * capacity: SCB_E_BUFFER_TOO_SMALL, the first ones filled, *count = all. */
 SCB_API int scb_pkcs15_parse_odf(const uint8_t *data, size_t len, scb_path_t *paths,
                                  size_t *count /* in: capacity, out: found */,
                                  char *detail, size_t detail_len);
-/* EF.DODF: the LwM2M bootstrap entry (OID 2.23.43.9.1). */
+/* EF.ODF: every PKCS15Objects entry that holds a Path (any of [0]..[8]),
+ * with its tag (0xA7 = dataObjects), in file order. Entries holding the
+ * objects directly instead of a Path are skipped. Capacity as above. */
+typedef struct scb_odf_entry {
+    uint8_t tag;                /* A0 privateKeys .. A7 dataObjects, A8 authObjects */
+    scb_path_t path;
+} scb_odf_entry_t;
+SCB_API int scb_pkcs15_parse_odf_entries(const uint8_t *data, size_t len,
+                                         scb_odf_entry_t *entries, size_t *count,
+                                         char *detail, size_t detail_len);
+/* EF.DODF: the LwM2M bootstrap entry (OID 2.23.43.9.1): the first data
+ * object whose oidDO id, or whose CommonDataObjectAttributes.applicationOID,
+ * is the bootstrap OID (either encoding). SCB_E_NO_BOOTSTRAP when there is
+ * none; SCB_E_UNSUPPORTED when the entry holds its value other than as a
+ * Path. Labels (here and in scb_app_template_t) are NUL-terminated UTF-8;
+ * control characters and invalid bytes are replaced by '?'. */
 typedef struct scb_dodf_entry {
     scb_path_t path;
     int oid_form;               /* enum scb_oid_form */
-    char label[64];
+    uint8_t oid_value[16];      /* content of the OID TLV as the card has it */
+    size_t oid_value_len;       /* (06 04 67 2B 09 01 when mis-encoded) */
+    char label[64];             /* CommonObjectAttributes.label, else applicationName */
     int private_flag;           /* CommonObjectAttributes flags bit 0 */
     int modifiable_flag;        /* bit 1 */
     int has_auth_id;
