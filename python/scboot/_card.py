@@ -3,6 +3,7 @@ Python transport), with its logical channel and secure channel."""
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
 
 from . import _scboot as _c
@@ -46,21 +47,23 @@ class Card:
 
     def __init__(self, handle: Any, *, callback: Any = None, owner: Any = None) -> None:
         """Internal: use the class methods."""
-        # The C handle behind a lock that keeps it to one call at a time
-        # (scboot.h: one thread per handle); see bindings/python/scb_py.h.
-        self._h = _c.scb_py_card_new(handle)
+        self._h = None
         self._cb = callback          # scb_py_callback_t of a Python transport
         self._owner = owner          # keeps e.g. a virtual card alive
         self._trace = None           # scb_py_trace_t while a hook is set
-        self._buf = bytearray(_c.SCB_BIND_BYTES_MAX)  # responses land here, under the lock
+        self._buf = bytearray(_c.SCB_BIND_BYTES_MAX)  # responses land here, under the card lock
+        self._closing = threading.Lock()
+        # The C handle behind a lock that keeps it to one call at a time
+        # (scboot.h: one thread per handle); see bindings/python/scb_py.h.
+        self._h = _c.scb_py_card_new(handle)
 
     # ---- construction -----------------------------------------------------
     @classmethod
-    def open(cls, reader: Optional[str] = None) -> "Card":
+    def open(cls, reader: Union[None, str, int] = None) -> "Card":
         """Connect through PC/SC. ``reader``: ``None`` = the first reader
-        with a card; else an exact name, a decimal index, or a unique
-        substring of a reader name."""
-        rc, handle, detail = _c.scb_card_open_pcsc(reader)
+        with a card; else an exact name, an index (int or decimal text), or
+        a unique substring of a reader name."""
+        rc, handle, detail = _c.scb_card_open_pcsc(None if reader is None else str(reader))
         check(rc, detail)
         return cls(handle)
 
@@ -114,17 +117,18 @@ class Card:
     def close(self) -> None:
         """Disconnect and free the handle (secure channel keys are wiped),
         after a call another thread has in flight. Safe to call twice."""
-        h, self._h = self._h, None
-        if h is None:
-            return
-        _c.scb_py_card_close(h)
-        if self._cb is not None:
-            _c.scb_py_callback_free(self._cb)
-            self._cb = None
-        if self._trace is not None:
-            _c.scb_py_trace_free(self._trace)
-            self._trace = None
-        self._owner = None
+        with self._closing:
+            h, self._h = self._h, None
+            if h is None:
+                return
+            _c.scb_py_card_close(h)   # waits for a call in flight
+            if self._cb is not None:
+                _c.scb_py_callback_free(self._cb)
+                self._cb = None
+            if self._trace is not None:
+                _c.scb_py_trace_free(self._trace)
+                self._trace = None
+            self._owner = None
 
     def __enter__(self) -> "Card":
         return self
