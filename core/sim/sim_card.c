@@ -188,3 +188,16 @@ void scb_sim_set_cmd_hook(scb_sim_t *sim, scb_sim_cmd_hook hook, void *user)
     sim->hook = hook;
     sim->hook_user = user;
 }
+
+int scb_sim_host_keys(const scb_sim_t *sim, scb_keys_t **out)
+{
+    if (sim == NULL || out == NULL)
+        return SCB_E_INVALID_ARG;
+    *out = NULL;
+    for (size_t i = 0; i < SIM_MAX_KEYSETS; i++) {
+        const sim_keyset_t *k = &sim->sd.keys[i];
+        if (k->used)
+            return scb_keys_new(out, k->enc, k->mac, k->dek, k->len, k->kvn);
+    }
+    return SCB_E_NOT_FOUND;
+}
