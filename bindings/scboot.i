@@ -126,6 +126,7 @@ SCB_BLOCKING(scb_bind_read_bootstrap);
 SCB_BLOCKING(scb_bind_write_bootstrap);
 SCB_BLOCKING(scb_bind_app_open);
 SCB_BLOCKING(scb_app_close);
+SCB_BLOCKING(scb_bind_rotate_keys);
 SCB_BLOCKING(scb_sim_process);
 SCB_BLOCKING(scb_bind_sim_serve_vpcd);
 
@@ -162,6 +163,7 @@ SCB_BLOCKING(scb_bind_sim_serve_vpcd);
 %ignore scb_value_from_objlnk;
 %ignore scb_sim_transport;
 %ignore scb_card_open_sim;
+%ignore scb_card_open_sim_owned;
 %ignore scb_sim_serve_vpcd;
 %ignore scb_sim_cmd_hook;
 %ignore scb_sim_set_cmd_hook;
@@ -170,8 +172,6 @@ SCB_BLOCKING(scb_bind_sim_serve_vpcd);
 %ignore scbj_keys_from_object;
 %ignore scbj_free;
 %ignore scb_bs_resource::value;      /* a pointer into the model: value_bytes() */
-
-%include "pending.i"
 
 /* Structs the library fills are read-only views. */
 %immutable;

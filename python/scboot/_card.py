@@ -437,6 +437,21 @@ class Card:
             self._fail(rc)
         return AccessInfo._from_c(info)
 
+    def rotate_keys(self, keys: Keys, new_keys: Keys, replace_kvn: int = 0,
+                    level: int = Level.DEFAULT, *, aid: Optional[BytesLike] = None,
+                    skip_efdir: bool = False, kdf3: bool = False) -> AccessInfo:
+        """Key rotation in one call: open the application with ``keys``,
+        PUT KEY ``new_keys`` (added, or replacing the set ``replace_kvn``),
+        check the card's KCVs, prove the new keys with a fresh handshake,
+        close everything."""
+        flags = self._access_flags(keys, skip_efdir, True)
+        rc, info = _c.scb_bind_rotate_keys(
+            self._h, keys._handle(), flags, int(level), _c.SCB_SCP_KDF3 if kdf3 else 0,
+            opt_bytes(aid, "aid"), new_keys._handle(), replace_kvn)
+        if rc:
+            self._fail(rc)
+        return AccessInfo._from_c(info)
+
     def open_app(self, keys: Optional[Keys] = None, level: int = Level.DEFAULT, *,
                  aid: Optional[BytesLike] = None, skip_efdir: bool = False,
                  logical_channel: bool = True, kdf3: bool = False) -> AccessInfo:

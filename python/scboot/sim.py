@@ -22,6 +22,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Union
 from . import _core, _scboot as _c
 from ._card import Card
 from ._errors import StateError, check
+from ._keys import Keys
 from ._util import BytesLike, to_bytes
 
 __all__ = ["VirtualCard", "Profile", "main"]
@@ -80,6 +81,13 @@ class VirtualCard:
         rc, handle = _c.scb_bind_card_open_sim(self._handle())
         check(rc)
         return Card(handle, owner=self)
+
+    def host_keys(self) -> Keys:
+        """The host's key set for this card (its first SCP03 key set; the
+        built-in card has the public GlobalPlatform test keys 40..4F)."""
+        rc, handle = _c.scb_sim_host_keys(self._handle())
+        check(rc, "the virtual card has no key set")
+        return Keys._adopt(handle)
 
     def process(self, apdu: BytesLike) -> bytes:
         """One command exactly as the card sees it (no engine in between):
