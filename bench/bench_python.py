@@ -38,7 +38,7 @@ def main(argv):
     args = [a for a in argv if not a.startswith("--")]
     build_dir = args[0] if args else os.environ.get("SCB_BUILD_DIR", SOURCE_DIR / "build")
     scboot = import_scboot(build_dir)
-    n, rounds = (2000, 3) if quick else (20000, 25)
+    n, rounds = (2000, 3) if quick else (10000, 60)
     # SELECT MF without response data: the cheapest full round trip.
     apdu = bytes.fromhex("00A4000C023F00")
     with scboot.Card.sim() as card:
