@@ -8,7 +8,7 @@
  * this file at the end:
  *
  *   Python: swig -python -threads -module _core -interface _scboot bindings/python/scboot_python.i
- *   Lua:    bindings/lua/scboot_lua.i (to be written the same way)
+ *   Lua:    bindings/lua/scboot_lua.i
  *
  * Typemaps every language defines (argument names in the declarations are
  * matched through %apply below):
