@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import _scboot as _c
 from ._bootstrap import Bootstrap
@@ -388,14 +388,27 @@ class Card:
         """What the card said in the last INITIALIZE UPDATE."""
         return self._scp_info()
 
-    def put_keys(self, new_keys: Keys, replace_kvn: int = 0) -> None:
+    def put_keys(self, new_keys: Keys, replace_kvn: int = 0, *, keys: Optional[Keys] = None,
+                 level: int = Level.DEFAULT, aid: Optional[BytesLike] = None,
+                 skip_efdir: bool = False, kdf3: bool = False) -> Optional[AccessInfo]:
         """PUT KEY: add ``new_keys`` (``replace_kvn`` 0) or replace the key
-        set ``replace_kvn``; the keys travel encrypted under the session's
-        static DEK and the card's KCVs are checked. Needs an open secure
-        channel with C-MAC."""
+        set ``replace_kvn``; the keys travel encrypted under the static DEK
+        and the card's KCVs are checked.
+
+        With ``keys`` (the card's current keys) this is the whole job of
+        ``scboot put-key``: open the PKCS#15 application with them (as
+        :meth:`open_app`), PUT KEY, check the KCVs, prove the new keys by
+        opening a session with them, close everything; returns what the
+        access found (the same as :meth:`rotate_keys`). Without ``keys`` the
+        command goes through the secure channel the caller opened (C-MAC
+        at least) and nothing else happens; returns None."""
+        if keys is not None:
+            return self.rotate_keys(keys, new_keys, replace_kvn, level, aid=aid,
+                                    skip_efdir=skip_efdir, kdf3=kdf3)
         rc = _c.scb_put_keys(self._h, new_keys._handle(), replace_kvn)
         if rc:
             self._fail(rc)
+        return None
 
     # ---- the bootstrap job -------------------------------------------------
     @staticmethod
@@ -424,16 +437,25 @@ class Card:
             self._fail(rc)
         return Bootstrap._adopt(bs, AccessInfo._from_c(info))
 
-    def write_bootstrap(self, data: Union[Bootstrap, BytesLike], keys: Keys,
+    def write_bootstrap(self, data: Union[Bootstrap, Mapping[str, Any], BytesLike], keys: Keys,
                         level: int = Level.DEFAULT, path: Optional[BytesLike] = None, *,
                         aid: Optional[BytesLike] = None, pad: bool = False,
                         verify: bool = True, skip_efdir: bool = False,
                         kdf3: bool = False) -> AccessInfo:
-        """Write a bootstrap file (a :class:`Bootstrap` or its encoded bytes)
-        to the card's bootstrap EF inside a secure channel of at least
-        C-DEC + C-MAC, then read it back to verify (unless ``verify`` is
-        False). ``pad`` fills the rest of the EF with FF."""
-        raw = data.encode() if isinstance(data, Bootstrap) else to_bytes(data, "data")
+        """Write a bootstrap file to the card's bootstrap EF inside a secure
+        channel of at least C-DEC + C-MAC, then read it back to verify
+        (unless ``verify`` is False). ``data``: a :class:`Bootstrap`, a dict
+        in its JSON model (what ``to_dict(secrets=True)`` gives; invalid
+        fields raise :class:`ValidationError` naming the field and the
+        reason), or the file's bytes. ``pad`` fills the rest of the EF with
+        FF. Data larger than the EF (or 32 KB) is refused before anything is
+        written; a write that breaks off raises :class:`WriteError`: the
+        card holds a partial file and needs provisioning again."""
+        if isinstance(data, Mapping):
+            with Bootstrap(data) as model:
+                raw = model.encode()
+        else:
+            raw = data.encode() if isinstance(data, Bootstrap) else to_bytes(data, "data")
         flags = (self._access_flags(keys, skip_efdir, True)
                  | (_c.SCB_ACCESS_PAD_FF if pad else 0)
                  | (0 if verify else _c.SCB_ACCESS_NO_VERIFY))
@@ -450,7 +472,8 @@ class Card:
         """Key rotation in one call: open the application with ``keys``,
         PUT KEY ``new_keys`` (added, or replacing the set ``replace_kvn``),
         check the card's KCVs, prove the new keys with a fresh handshake,
-        close everything."""
+        close everything. The same as ``put_keys(new_keys, replace_kvn,
+        keys=keys, ...)``."""
         flags = self._access_flags(keys, skip_efdir, True)
         rc, info = _c.scb_bind_rotate_keys(
             self._h, keys._handle(), flags, int(level), _c.SCB_SCP_KDF3 if kdf3 else 0,
