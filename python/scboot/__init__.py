@@ -23,6 +23,10 @@ Errors are :class:`scboot.Error` subclasses (:class:`TransportError`,
 The protocol logic lives in the C library; this package is a thin layer
 over it. Card I/O releases the GIL.
 
+Provisioning a batch of cards (every reader at once, resumable, with a
+report): ``python3 -m scboot.provision JOB --keys keys.json`` (see
+:mod:`scboot.provision`).
+
 A pytest plugin (``--scboot-reader``, ``--scboot-keys``, ``--scboot-sim``)
 and a conformance suite for real cards come with the package::
 
