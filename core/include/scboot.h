@@ -303,7 +303,8 @@ SCB_API int scb_kcv(const uint8_t *key, size_t key_len, uint8_t kcv[3]);
 /* KDF3 diversification (GPPro): block i = CMAC(master, i||000000||t||00||kdd). */
 SCB_API int scb_keys_diversify_kdf3(const scb_keys_t *master, const uint8_t kdd[10],
                                     scb_keys_t **out);
-/* Encrypt a key under a DEK (AES-CBC, zero IV), as PUT KEY sends it. */
+/* Encrypt a key under a DEK (AES-CBC, zero IV), as PUT KEY sends it. out
+ * receives key_len rounded up to 16 bytes (an AES-192 key is zero-padded to 32). */
 SCB_API int scb_dek_encrypt(const uint8_t *dek, size_t dek_len, const uint8_t *key,
                             size_t key_len, uint8_t *out);
 
@@ -340,10 +341,13 @@ SCB_API void scb_scp03_params_init(scb_scp03_params_t *p);  /* defaults: level 0
 
 /* Open a secure channel on the card's current logical channel with the
  * Security Domain currently selected on it. On any failure no session
- * remains and the session keys are wiped. */
+ * remains, the session keys are wiped, and secured transmits on that
+ * channel are refused (SCB_E_SCP_NO_SESSION) until a session opens again;
+ * invalid arguments are refused before anything changes. */
 SCB_API int scb_scp03_open(scb_card_t *card, const scb_keys_t *keys,
                            const scb_scp03_params_t *params);
 SCB_API int scb_scp03_close(scb_card_t *card);  /* wipes the session; no APDU sent */
+/* Whether a session is open on the handle's current logical channel. */
 SCB_API int scb_scp03_is_open(const scb_card_t *card);
 SCB_API int scb_scp03_level(const scb_card_t *card);    /* level in force, -1 if none */
 /* What the card said in INITIALIZE UPDATE in the last handshake. */

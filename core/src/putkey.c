@@ -1,0 +1,226 @@
+/*
+ * PUT KEY for an SCP03 key set (GPCS 11.8, Amd D 7.2; scp03.md "Sensitive
+ * data under DEK"): the host side (scb_put_keys) and the card side's parser
+ * of the key data (scb__put_key_parse, for the virtual card).
+ *
+ * Key data per key: 88 | L+1 | L | <key under DEK, AES-CBC zero IV> | 03 | KCV.
+ * Some hosts send the short form 88 | 10 | <16 encrypted bytes> (no length
+ * byte inside, no KCV): that form matters on the card side, which must
+ * understand what any host sends, so the parser accepts it. The host side
+ * always sends the full form, because only with KCVs does the card's answer
+ * prove that it decrypted the keys it was meant to get.
+ */
+#include "scp03.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define KEY_TYPE_AES        0x88u
+#define PUT_KEY_P2_MULTIPLE 0x81u /* b8: several keys; key identifier 01 */
+
+static int build_key(scb_aes_t *dek, const uint8_t *key, size_t key_len, uint8_t *out, size_t *pos)
+{
+    uint8_t kcv[3];
+    size_t enc_len = 0;
+    int rc = scb_kcv(key, key_len, kcv);
+    if (rc != SCB_OK)
+        return rc;
+    size_t p = *pos;
+    rc = scb__dek_encrypt_key(dek, key, key_len, out + p + 3, &enc_len);
+    if (rc != SCB_OK)
+        return rc;
+    out[p] = KEY_TYPE_AES;
+    out[p + 1] = (uint8_t)(1 + enc_len);
+    out[p + 2] = (uint8_t)key_len;
+    p += 3 + enc_len;
+    out[p++] = 3;
+    memcpy(out + p, kcv, 3);
+    *pos = p + 3;
+    return SCB_OK;
+}
+
+int scb_put_keys(scb_card_t *card, const scb_keys_t *new_keys, uint8_t replace_kvn)
+{
+    if (card == NULL)
+        return SCB_E_INVALID_ARG;
+    scb__clear_error(card);
+    if (new_keys == NULL)
+        return scb__fail(card, SCB_E_INVALID_ARG, "PUT KEY: no key set");
+    if (!scb_scp03_is_open(card))
+        return scb__fail(card, SCB_E_SCP_NO_SESSION,
+                         "PUT KEY needs an open SCP03 session on this channel");
+    scb__scp03_session_t *sess = card->sm_state;
+    if (!(scb__scp03_session_level(sess) & SCB_SL_CMAC))
+        return scb__fail(card, SCB_E_SCP_LEVEL, "PUT KEY needs at least C-MAC (session level %02X)",
+                         scb__scp03_session_level(sess));
+    scb_aes_t *dek = scb__scp03_session_dek(sess);
+    if (dek == NULL)
+        return scb__fail(card, SCB_E_SCP_KEY, "PUT KEY: the session's key set has no DEK");
+    if (!scb_keys_has_dek(new_keys))
+        return scb__fail(card, SCB_E_SCP_KEY, "PUT KEY: the new key set has no DEK");
+    uint8_t new_kvn = scb_keys_kvn(new_keys);
+    if (new_kvn == 0)
+        return scb__fail(card, SCB_E_INVALID_ARG, "PUT KEY: the new key set needs a key version");
+
+    /* new KVN || ENC || MAC || DEK, each 88 L+1 L <enc> 03 <KCV> */
+    static const int types[3] = {SCB_KEY_ENC, SCB_KEY_MAC, SCB_KEY_DEK};
+    uint8_t data[1 + 3 * (3 + 32 + 4)];
+    uint8_t kcvs[3][3];
+    size_t len = 0;
+    int rc = SCB_OK;
+    data[len++] = new_kvn;
+    for (size_t i = 0; i < 3 && rc == SCB_OK; i++) {
+        rc = build_key(dek, scb__keys_key(new_keys, types[i]), scb_keys_length(new_keys), data,
+                       &len);
+        if (rc == SCB_OK)
+            memcpy(kcvs[i], data + len - 3, 3);
+    }
+    if (rc != SCB_OK) {
+        scb__cleanse(data, sizeof(data));
+        return scb__fail(card, rc, "PUT KEY: cannot encrypt the new keys");
+    }
+
+    scb_apdu_t a = {.cla = 0x80,
+                    .ins = 0xD8,
+                    .p1 = replace_kvn,
+                    .p2 = PUT_KEY_P2_MULTIPLE,
+                    .data = data,
+                    .lc = len,
+                    .ne = 256,
+                    .has_le = true,
+                    .flags = SCB__APDU_SENSITIVE_CMD};
+    uint8_t resp[64];
+    size_t rlen = sizeof(resp);
+    uint16_t sw = 0;
+    rc = scb__transmit(card, &a, resp, &rlen, &sw);
+    scb__cleanse(data, sizeof(data));
+    if (rc == SCB_E_BUFFER_TOO_SMALL)
+        return scb__fail(card, SCB_E_BAD_RESPONSE, "PUT KEY response longer than %zu bytes",
+                         sizeof(resp));
+    if (rc != SCB_OK)
+        return rc;
+    if (sw != 0x9000)
+        return scb__sw_error(card, sw, "PUT KEY");
+    /* Response: KVN || KCV(ENC) || KCV(MAC) || KCV(DEK). */
+    if (rlen != 10)
+        return scb__fail(card, SCB_E_SCP_KCV,
+                         "PUT KEY response has %zu bytes, expected key version and 3 KCVs (10)",
+                         rlen);
+    if (resp[0] != new_kvn)
+        return scb__fail(card, SCB_E_SCP_KCV, "PUT KEY response names key version %02X, sent %02X",
+                         resp[0], new_kvn);
+    static const char *const names[3] = {"ENC", "MAC", "DEK"};
+    for (size_t i = 0; i < 3; i++)
+        if (!scb__ct_equal(resp + 1 + 3 * i, kcvs[i], 3))
+            return scb__fail(card, SCB_E_SCP_KCV,
+                             "PUT KEY: the card's KCV of the new %s key does not match", names[i]);
+    scb__note(card, "PUT KEY: key version %02X %s", new_kvn, replace_kvn ? "replaced" : "added");
+    return SCB_OK;
+}
+
+/* ---- card side ---- */
+int scb__put_key_parse(const uint8_t *data, size_t len, const uint8_t *dek, size_t dek_len,
+                       uint8_t *new_kvn, scb__put_key_entry_t entries[3], size_t *count,
+                       char *detail, size_t detail_len)
+{
+    if (data == NULL || dek == NULL || new_kvn == NULL || entries == NULL || count == NULL)
+        return SCB_E_INVALID_ARG;
+    *count = 0;
+    if (len < 1)
+        return scb__detail(detail, detail_len, SCB_E_PARSE,
+                           "PUT KEY data is empty (no key version)");
+    static const uint8_t zero_iv[16];
+    scb_aes_t *aes = NULL;
+    int rc = scb__aes_new(&aes, dek, dek_len);
+    if (rc != SCB_OK)
+        return rc;
+    *new_kvn = data[0];
+    size_t pos = 1;
+    while (rc == SCB_OK && pos < len) {
+        size_t at = pos;
+        if (*count == 3) {
+            rc = scb__detail(detail, detail_len, SCB_E_PARSE,
+                             "PUT KEY data offset %zu: more than 3 key components", at);
+            break;
+        }
+        if (len - pos < 2) {
+            rc = scb__detail(detail, detail_len, SCB_E_PARSE,
+                             "PUT KEY data offset %zu: truncated key component header", at);
+            break;
+        }
+        if (data[pos] != KEY_TYPE_AES) {
+            rc = scb__detail(detail, detail_len, SCB_E_PARSE,
+                             "PUT KEY data offset %zu: key type %02X, expected AES (88)", at,
+                             data[pos]);
+            break;
+        }
+        size_t clen = data[pos + 1];
+        pos += 2;
+        if (clen > len - pos) {
+            rc = scb__detail(detail, detail_len, SCB_E_PARSE,
+                             "PUT KEY data offset %zu: key component of %zu bytes, only %zu left",
+                             at, clen, len - pos);
+            break;
+        }
+        scb__put_key_entry_t *e = &entries[*count];
+        const uint8_t *enc;
+        size_t enc_len;
+        memset(e, 0, sizeof(*e));
+        if (clen == 16 || clen == 32) { /* short form: the encrypted key itself */
+            enc = data + pos;
+            enc_len = clen;
+            e->key_len = clen;
+        } else { /* L+1 | L | key padded to whole blocks */
+            enc = data + pos + 1;
+            enc_len = clen - 1;
+            e->key_len = clen > 0 ? data[pos] : 0;
+            if ((e->key_len != 16 && e->key_len != 24 && e->key_len != 32) ||
+                enc_len != (e->key_len + 15) / 16 * 16) {
+                rc = scb__detail(
+                    detail, detail_len, SCB_E_PARSE,
+                    "PUT KEY data offset %zu: key component of %zu bytes does not hold an "
+                    "AES key (length byte %zu)",
+                    at, clen, e->key_len);
+                break;
+            }
+        }
+        pos += clen;
+        uint8_t plain[32];
+        rc = scb__aes_cbc_decrypt(aes, zero_iv, enc, enc_len, plain);
+        if (rc == SCB_OK)
+            memcpy(e->key, plain, e->key_len);
+        scb__cleanse(plain, sizeof(plain));
+        if (rc != SCB_OK)
+            break;
+        /* Optional KCV: 00 (none) or 03 <KCV>; the next component starts with 88. */
+        if (pos < len && data[pos] != KEY_TYPE_AES) {
+            size_t kcv_len = data[pos];
+            if ((kcv_len != 0 && kcv_len != 3) || kcv_len > len - pos - 1) {
+                rc = scb__detail(
+                    detail, detail_len, SCB_E_PARSE,
+                    "PUT KEY data offset %zu: KCV length %zu (00 or 03 expected, %zu left)", pos,
+                    kcv_len, len - pos - 1);
+                break;
+            }
+            if (kcv_len == 3) {
+                uint8_t kcv[3];
+                memcpy(e->kcv, data + pos + 1, 3);
+                e->has_kcv = true;
+                rc = scb_kcv(e->key, e->key_len, kcv);
+                if (rc == SCB_OK && !scb__ct_equal(kcv, e->kcv, 3))
+                    rc = scb__detail(
+                        detail, detail_len, SCB_E_SCP_KCV,
+                        "PUT KEY data offset %zu: KCV does not match the decrypted key", pos);
+            }
+            pos += 1 + kcv_len;
+        }
+        (*count)++;
+    }
+    scb__aes_free(&aes);
+    if (rc != SCB_OK) {
+        for (size_t i = 0; i < 3; i++)
+            scb__cleanse(&entries[i], sizeof(entries[i]));
+        *count = 0;
+    }
+    return rc;
+}

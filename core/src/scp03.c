@@ -1,0 +1,334 @@
+/*
+ * SCP03 explicit secure channel initiation (Amd D 7.1, 7.2; scp03.md
+ * "Handshake"): INITIALIZE UPDATE, strict parse of the card's answer, card
+ * challenge and card cryptogram checks, EXTERNAL AUTHENTICATE, and
+ * installation of the secure-messaging session on the card handle.
+ */
+#include "scp03.h"
+
+#include <string.h>
+
+#define KNOWN_FLAGS                                                                                \
+    (SCB_SCP_S16 | SCB_SCP_COUNT_DATA_ONLY | SCB_SCP_MAC_CLA_AS_SENT | SCB_SCP_KDF3 |              \
+     SCB_SCP_NO_EXTAUTH)
+
+/* The "i" parameter of the key information (scp03.md "Handshake"). */
+#define I_S16        0x01u
+#define I_PSEUDO_RND 0x10u
+#define I_RMAC       0x20u
+#define I_RENC       0x60u /* R-MAC and R-ENC */
+
+void scb_scp03_params_init(scb_scp03_params_t *p)
+{
+    if (p == NULL)
+        return;
+    memset(p, 0, sizeof(*p));
+    p->version = SCB_SCP03_PARAMS_VERSION;
+    p->level = SCB_SL_DEFAULT;
+}
+
+static bool level_valid(uint8_t level)
+{
+    switch (level) {
+    case 0x00:
+    case 0x01:
+    case 0x03:
+    case 0x11:
+    case 0x13:
+    case 0x33: return true;
+    default: return false;
+    }
+}
+
+/* A hint for the status words INITIALIZE UPDATE typically fails with. */
+static const char *iu_sw_hint(uint16_t sw)
+{
+    switch (sw) {
+    case 0x6A88: return " (no key set with this version?)";
+    case 0x6700: return " (wrong length: S8/S16 host challenge?)";
+    case 0x6982: return " (security status: wrong Security Domain selected?)";
+    case 0x6983: return " (keys blocked?)";
+    case 0x6985: return " (conditions of use not satisfied)";
+    case 0x6D00: return " (not supported: no Security Domain selected?)";
+    default: return "";
+    }
+}
+
+/* Everything one handshake holds that must be wiped. */
+typedef struct handshake {
+    scb_keys_t *diversified; /* KDF3 keys, or NULL */
+    scb__scp03_derived_t derived;
+    scb__scp03_session_t *sess; /* until installed on the card */
+    uint8_t expected_challenge[16];
+} handshake_t;
+
+static void handshake_wipe(handshake_t *h)
+{
+    scb_keys_free(&h->diversified);
+    scb__scp03_session_free(&h->sess);
+    scb__cleanse(h, sizeof(*h));
+}
+
+/* The card's INITIALIZE UPDATE answer, checked field by field. */
+static int parse_iu_response(scb_card_t *card, const uint8_t *r, size_t rlen, bool s16,
+                             uint8_t kvn_asked)
+{
+    scb_scp03_info_t *info = &card->scp_info;
+    size_t chal_len = s16 ? 16 : 8;
+    if (rlen < 13)
+        return scb__fail(card, SCB_E_SCP_PROTOCOL,
+                         "INITIALIZE UPDATE response of %zu bytes is too short for key "
+                         "diversification data and key information (13 bytes)",
+                         rlen);
+    memset(info, 0, sizeof(*info));
+    memcpy(info->kdd, r, 10);
+    info->kvn = r[10];
+    info->i_param = r[12];
+    info->s16 = (r[12] & I_S16) != 0;
+    card->has_scp_info = true;
+    if (r[11] != 0x03)
+        return scb__fail(card, SCB_E_SCP_PROTOCOL,
+                         "INITIALIZE UPDATE response byte 11: secure channel protocol %02X, not 03",
+                         r[11]);
+    if (info->s16 != s16)
+        return scb__fail(card, SCB_E_SCP_MODE,
+                         "card runs SCP03 in %s mode (i = %02X) but the host asked for %s",
+                         info->s16 ? "S16" : "S8", info->i_param, s16 ? "S16" : "S8");
+    /* 10 KDD + 3 key info + challenge + cryptogram [+ 3 sequence counter iff i has 10] */
+    bool has_seq = (info->i_param & I_PSEUDO_RND) != 0;
+    size_t want = 13 + 2 * chal_len + (has_seq ? 3 : 0);
+    if (rlen != want)
+        return scb__fail(card, SCB_E_SCP_PROTOCOL,
+                         "INITIALIZE UPDATE response is %zu bytes, expected %zu for %s mode with "
+                         "i = %02X (%s sequence counter)",
+                         rlen, want, s16 ? "S16" : "S8", info->i_param,
+                         has_seq ? "with" : "without");
+    if (has_seq) {
+        memcpy(info->seq_counter, r + 13 + 2 * chal_len, 3);
+        info->has_seq_counter = 1;
+    }
+    if (kvn_asked != 0 && info->kvn != kvn_asked)
+        return scb__fail(card, SCB_E_SCP_KVN,
+                         "asked for key version %02X, card answered with key version %02X",
+                         kvn_asked, info->kvn);
+    return SCB_OK;
+}
+
+static int handshake(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_params_t *p,
+                     handshake_t *h)
+{
+    bool s16 = (p->flags & SCB_SCP_S16) != 0;
+    size_t chal_len = s16 ? 16 : 8;
+    uint8_t kvn = p->kvn != 0 ? p->kvn : scb_keys_kvn(keys); /* 0: card default */
+    uint8_t host_challenge[16];
+    int rc;
+
+    if (p->host_challenge != NULL) {
+        memcpy(host_challenge, p->host_challenge, chal_len);
+    } else {
+        rc = scb__random(card, host_challenge, chal_len);
+        if (rc != SCB_OK)
+            return scb__fail(card, rc, "no random bytes for the host challenge");
+    }
+
+    /* INITIALIZE UPDATE: 80 50 KVN 00 Lc <host challenge> 00, always in clear. */
+    uint8_t r[300];
+    size_t rlen = sizeof(r);
+    uint16_t sw = 0;
+    scb_apdu_t iu = {.cla = 0x80,
+                     .ins = 0x50,
+                     .p1 = kvn,
+                     .p2 = 0x00,
+                     .data = host_challenge,
+                     .lc = chal_len,
+                     .ne = 256,
+                     .has_le = true,
+                     .flags = SCB__APDU_NO_SM};
+    rc = scb__transmit(card, &iu, r, &rlen, &sw);
+    if (rc == SCB_E_BUFFER_TOO_SMALL)
+        return scb__fail(card, SCB_E_SCP_PROTOCOL,
+                         "INITIALIZE UPDATE response is longer than %zu bytes", sizeof(r));
+    if (rc != SCB_OK)
+        return rc;
+    if (sw != 0x9000)
+        return scb__fail(card, SCB_E_SCP_PROTOCOL,
+                         "INITIALIZE UPDATE (key version %02X) answered %04X%s", kvn, sw,
+                         iu_sw_hint(sw));
+    rc = parse_iu_response(card, r, rlen, s16, kvn);
+    if (rc != SCB_OK)
+        return rc;
+    scb_scp03_info_t *info = &card->scp_info;
+    const uint8_t *card_challenge = r + 13;
+    const uint8_t *card_cryptogram = r + 13 + chal_len;
+
+    /* KDF3: the given keys are master keys, diversified with the KDD. */
+    const scb_keys_t *static_keys = keys;
+    if (p->flags & SCB_SCP_KDF3) {
+        rc = scb_keys_diversify_kdf3(keys, info->kdd, &h->diversified);
+        if (rc != SCB_OK)
+            return scb__fail(card, rc, "KDF3 diversification failed");
+        static_keys = h->diversified;
+    }
+    const uint8_t *enc = scb__keys_key(static_keys, SCB_KEY_ENC);
+    const uint8_t *mac = scb__keys_key(static_keys, SCB_KEY_MAC);
+    size_t key_len = scb_keys_length(static_keys);
+
+    /* A pseudo-random challenge is KDF(Key-ENC, 02, seq || SD AID): checking
+     * it proves the card knows Key-ENC and that the challenge is fresh. */
+    if (info->has_seq_counter && p->sd_aid != NULL) {
+        rc = scb__scp03_card_challenge(enc, key_len, info->seq_counter, p->sd_aid, p->sd_aid_len,
+                                       chal_len, h->expected_challenge);
+        if (rc != SCB_OK)
+            return scb__fail(card, rc, "card challenge derivation failed");
+        if (!scb__ct_equal(h->expected_challenge, card_challenge, chal_len))
+            return scb__fail(card, SCB_E_SCP_CHALLENGE,
+                             "pseudo-random card challenge does not match sequence counter "
+                             "%02X%02X%02X and the Security Domain AID: wrong Key-ENC, wrong "
+                             "AID, or a replayed answer",
+                             info->seq_counter[0], info->seq_counter[1], info->seq_counter[2]);
+        info->challenge_verified = 1;
+    }
+
+    rc =
+        scb__scp03_derive(enc, mac, key_len, host_challenge, card_challenge, chal_len, &h->derived);
+    if (rc != SCB_OK)
+        return scb__fail(card, rc, "session key derivation failed");
+    if (!scb__ct_equal(h->derived.card_cryptogram, card_cryptogram, chal_len))
+        return scb__fail(card, SCB_E_SCP_CARD_CRYPTOGRAM,
+                         "card cryptogram does not verify: wrong keys for key version %02X%s",
+                         info->kvn,
+                         (p->flags & SCB_SCP_KDF3) ? " (keys diversified with KDF3)"
+                                                   : " (master keys needing KDF3?)");
+    if (p->flags & SCB_SCP_NO_EXTAUTH) {
+        scb__note(card, "SCP03: card cryptogram verified; EXTERNAL AUTHENTICATE not sent");
+        return SCB_OK;
+    }
+
+    /* Refuse what the card cannot do before authenticating (scp03.md "i"). */
+    if ((p->level & SCB_SL_RMAC) && !(info->i_param & I_RMAC))
+        return scb__fail(card, SCB_E_SCP_LEVEL,
+                         "level %02X needs R-MAC, which the card does not offer (i = %02X)",
+                         p->level, info->i_param);
+    if ((p->level & SCB_SL_RENC) && (info->i_param & I_RENC) != I_RENC)
+        return scb__fail(card, SCB_E_SCP_LEVEL,
+                         "level %02X needs R-ENC, which the card does not offer (i = %02X)",
+                         p->level, info->i_param);
+
+    rc = scb__scp03_session_new(&h->sess, &h->derived, scb__keys_key(static_keys, SCB_KEY_DEK),
+                                p->level, p->flags);
+    if (rc != SCB_OK)
+        return scb__fail(card, rc, "cannot set up the session ciphers");
+
+    /* EXTERNAL AUTHENTICATE: 84 82 SL 00 Lc <host cryptogram> <C-MAC>, MCV 0. */
+    uint8_t buf[16 + 16];
+    char detail[160];
+    scb_apdu_t ea = {.cla = 0x80,
+                     .ins = 0x82,
+                     .p1 = p->level,
+                     .p2 = 0x00,
+                     .data = h->derived.host_cryptogram,
+                     .lc = chal_len};
+    scb_apdu_t wrapped;
+    uint8_t wire_cla = scb__cla_for_channel(0x84, card->channel);
+    rc = scb__scp03_wrap(h->sess, &ea, scb__scp03_mac_cla(h->sess, wire_cla), false, true, &wrapped,
+                         buf, sizeof(buf), detail, sizeof(detail));
+    if (rc != SCB_OK)
+        return scb__fail(card, rc, "EXTERNAL AUTHENTICATE: %s", detail);
+    wrapped.flags = SCB__APDU_NO_SM;
+    rlen = sizeof(r);
+    rc = scb__transmit(card, &wrapped, r, &rlen, &sw);
+    if (rc != SCB_OK)
+        return rc;
+    if (sw != 0x9000)
+        return scb__fail(card, SCB_E_SCP_AUTH_REJECTED,
+                         "EXTERNAL AUTHENTICATE (level %02X) answered %04X%s", p->level, sw,
+                         sw == 0x6300 ? " (host cryptogram rejected)" : "");
+    if (rlen != 0) /* its response carries no R-MAC and no data */
+        return scb__fail(card, SCB_E_SCP_PROTOCOL,
+                         "EXTERNAL AUTHENTICATE answered with %zu data bytes, expected none", rlen);
+
+    scb__sm_install(card, &scb__scp03_sm_ops, h->sess);
+    h->sess = NULL; /* owned by the card now */
+    scb__note(card, "SCP03 session open: level %02X, %s, key version %02X", p->level,
+              s16 ? "S16" : "S8", info->kvn);
+    return SCB_OK;
+}
+
+int scb_scp03_open(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_params_t *params)
+{
+    if (card == NULL)
+        return SCB_E_INVALID_ARG;
+    scb__clear_error(card);
+    if (keys == NULL || params == NULL)
+        return scb__fail(card, SCB_E_INVALID_ARG, "scb_scp03_open: keys and params are required");
+    if (params->version != SCB_SCP03_PARAMS_VERSION)
+        return scb__fail(card, SCB_E_INVALID_ARG, "scb_scp03_open: params version %u, expected %u",
+                         params->version, (unsigned)SCB_SCP03_PARAMS_VERSION);
+    if (params->flags & ~(unsigned)KNOWN_FLAGS)
+        return scb__fail(card, SCB_E_INVALID_ARG, "scb_scp03_open: unknown flags %#x",
+                         params->flags & ~(unsigned)KNOWN_FLAGS);
+    if (!level_valid(params->level))
+        return scb__fail(card, SCB_E_INVALID_ARG,
+                         "security level %02X is not one of 00 01 03 11 13 33", params->level);
+    size_t chal_len = (params->flags & SCB_SCP_S16) ? 16 : 8;
+    if (params->host_challenge != NULL && params->host_challenge_len != chal_len)
+        return scb__fail(card, SCB_E_INVALID_ARG, "host challenge of %zu bytes; %s mode needs %zu",
+                         params->host_challenge_len, (params->flags & SCB_SCP_S16) ? "S16" : "S8",
+                         chal_len);
+    if (params->sd_aid != NULL && (params->sd_aid_len < 5 || params->sd_aid_len > 16))
+        return scb__fail(card, SCB_E_INVALID_ARG, "Security Domain AID of %zu bytes (5..16)",
+                         params->sd_aid_len);
+
+    int rc = scb__begin(card);
+    if (rc != SCB_OK)
+        return rc;
+    /* INITIALIZE UPDATE ends any session the card had; so does the host. */
+    scb__sm_close(card);
+    card->has_scp_info = false;
+    handshake_t h;
+    memset(&h, 0, sizeof(h));
+    rc = handshake(card, keys, params, &h);
+    handshake_wipe(&h);
+    if (rc != SCB_OK) {
+        /* No session; secured transmits on this channel are refused until a
+         * new one opens, also when none was open before (scb__sm_abort only
+         * marks a handle that had a session): never fall back to clear. */
+        scb__sm_abort(card);
+        card->sm_broken = true;
+        card->sm_channel = card->channel;
+    }
+    scb__end(card);
+    return rc;
+}
+
+int scb_scp03_close(scb_card_t *card)
+{
+    if (card == NULL)
+        return SCB_E_INVALID_ARG;
+    scb__sm_close(card);
+    return SCB_OK;
+}
+
+/* A session belongs to the logical channel it was opened on. */
+int scb_scp03_is_open(const scb_card_t *card)
+{
+    return card != NULL && card->sm == &scb__scp03_sm_ops && card->sm_state != NULL &&
+           card->sm_channel == card->channel;
+}
+
+int scb_scp03_level(const scb_card_t *card)
+{
+    if (!scb_scp03_is_open(card))
+        return -1;
+    return scb__scp03_session_level(card->sm_state);
+}
+
+int scb_scp03_info(const scb_card_t *card, scb_scp03_info_t *out)
+{
+    if (card == NULL || out == NULL)
+        return SCB_E_INVALID_ARG;
+    if (!card->has_scp_info)
+        return SCB_E_STATE;
+    *out = card->scp_info;
+    return SCB_OK;
+}

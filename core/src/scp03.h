@@ -1,0 +1,106 @@
+/*
+ * SCP03 internals shared by keys.c, scp03_kdf.c, scp03.c, scp03_sm.c and
+ * putkey.c (GlobalPlatform Card Spec 2.2 Amendment D; shared spec scp03.md).
+ * Not installed.
+ */
+#ifndef SCB_SCP03_H
+#define SCB_SCP03_H
+
+#include "crypto.h"
+#include "internal.h"
+
+/* ---- static key sets (keys.c) ---- */
+/* The key of one type (SCB_KEY_ENC/MAC/DEK), scb_keys_length() bytes;
+ * NULL for a missing DEK or a bad type. Points into the key set. */
+const uint8_t *scb__keys_key(const scb_keys_t *keys, int type);
+/* Encrypt a key (16/24/32 bytes) under a DEK for PUT KEY: AES-CBC, zero
+ * IV, zero-padded to whole blocks; *out_len (may be NULL) gets 16 or 32. */
+int scb__dek_encrypt_key(scb_aes_t *dek, const uint8_t *key, size_t key_len, uint8_t *out,
+                         size_t *out_len);
+
+/* ---- derivation (scp03_kdf.c) ---- */
+/* Derivation constants, Amd D 4.1.5 (scp03.md "Keys and derivation"). */
+#define SCB__DC_CARD_CRYPTOGRAM 0x00u
+#define SCB__DC_HOST_CRYPTOGRAM 0x01u
+#define SCB__DC_CARD_CHALLENGE  0x02u
+#define SCB__DC_S_ENC           0x04u
+#define SCB__DC_S_MAC           0x06u
+#define SCB__DC_S_RMAC          0x07u
+
+/* NIST SP 800-108 counter-mode KDF with PRF = AES-CMAC(key) and the SCP03
+ * derivation data layout; out_len bytes (<= 32) of output. */
+int scb__scp03_kdf(scb_aes_t *key, uint8_t constant, const uint8_t *context, size_t context_len,
+                   size_t out_len, uint8_t *out);
+
+/* Session keys and cryptograms of one handshake. Wipe with scb__cleanse. */
+typedef struct scb__scp03_derived {
+    uint8_t s_enc[32], s_mac[32], s_rmac[32];
+    size_t key_len; /* 16, 24 or 32: as the static keys */
+    uint8_t card_cryptogram[16], host_cryptogram[16];
+    size_t cryptogram_len; /* 8 (S8) or 16 (S16) */
+} scb__scp03_derived_t;
+
+/* Derive S-ENC, S-MAC, S-RMAC and both cryptograms from the static ENC and
+ * MAC keys (key_len bytes each) and the two challenges (chal_len = 8 or
+ * 16 bytes each; the cryptograms are as long as the challenges). */
+int scb__scp03_derive(const uint8_t *enc, const uint8_t *mac, size_t key_len,
+                      const uint8_t *host_challenge, const uint8_t *card_challenge, size_t chal_len,
+                      scb__scp03_derived_t *out);
+
+/* Pseudo-random card challenge: KDF(Key-ENC, 02, seq || SD AID), chal_len bytes. */
+int scb__scp03_card_challenge(const uint8_t *enc, size_t key_len, const uint8_t seq[3],
+                              const uint8_t *aid, size_t aid_len, size_t chal_len, uint8_t *out);
+
+/* ---- the secure-messaging session (scp03_sm.c) ---- */
+typedef struct scb__scp03_session scb__scp03_session_t;
+
+/* A session at `level` from derived keys; dek (key_len bytes, may be NULL)
+ * is the static DEK kept for PUT KEY. flags: SCB_SCP_* (S16,
+ * COUNT_DATA_ONLY, MAC_CLA_AS_SENT are used). Makes every cipher context
+ * once, so wrap/unwrap allocate nothing. */
+int scb__scp03_session_new(scb__scp03_session_t **out, const scb__scp03_derived_t *keys,
+                           const uint8_t *dek, uint8_t level, unsigned flags);
+void scb__scp03_session_free(scb__scp03_session_t **sess); /* wipes */
+uint8_t scb__scp03_session_level(const scb__scp03_session_t *sess);
+/* The static DEK as an AES key (NULL when the key set had none). */
+scb_aes_t *scb__scp03_session_dek(scb__scp03_session_t *sess);
+
+/* The CLA that enters the C-MAC for a command whose wire CLA will be
+ * `wire_cla` (channel bits and SM indication included). */
+uint8_t scb__scp03_mac_cla(const scb__scp03_session_t *sess, uint8_t wire_cla);
+
+/* Wrap `in` (plain; CLA without channel bits) into `out`, its data in buf.
+ * mac_cla: from scb__scp03_mac_cla. ext_ok: the path carries extended
+ * APDUs. handshake = true: EXTERNAL AUTHENTICATE (C-MAC only, encryption
+ * counter untouched) whatever the level. Nothing in the session changes
+ * when this fails. detail receives the reason on failure. */
+int scb__scp03_wrap(scb__scp03_session_t *sess, const scb_apdu_t *in, uint8_t mac_cla, bool ext_ok,
+                    bool handshake, scb_apdu_t *out, uint8_t *buf, size_t cap, char *detail,
+                    size_t detail_len);
+/* Verify/decrypt a response to the command wrapped last. */
+int scb__scp03_unwrap(scb__scp03_session_t *sess, const uint8_t *rdata, size_t rlen, uint16_t sw,
+                      uint8_t *out, size_t *out_len, char *detail, size_t detail_len);
+size_t scb__scp03_max_plain_resp(const scb__scp03_session_t *sess);
+size_t scb__scp03_max_plain_cmd(const scb__scp03_session_t *sess);
+
+/* The hook scb__transmit calls while a session is installed. */
+extern const scb_sm_ops_t scb__scp03_sm_ops;
+
+/* ---- PUT KEY data (putkey.c) ---- */
+/* One key component as a card reads it from PUT KEY data (card side, for
+ * the virtual card): both the GP form `88 L+1 L <enc> 03 <KCV>` and the short
+ * form `88 10 <16-byte enc>` some hosts send (no KCV). */
+typedef struct scb__put_key_entry {
+    uint8_t key[32];
+    size_t key_len;
+    uint8_t kcv[3];
+    bool has_kcv; /* false: short form */
+} scb__put_key_entry_t;
+/* Parse PUT KEY data `new KVN || components` (P2 = 81: up to 3 keys), decrypt
+ * each key with dek, and check each KCV that is present (SCB_E_SCP_KCV).
+ * Malformed data: SCB_E_PARSE with what and where in detail. */
+int scb__put_key_parse(const uint8_t *data, size_t len, const uint8_t *dek, size_t dek_len,
+                       uint8_t *new_kvn, scb__put_key_entry_t entries[3], size_t *count,
+                       char *detail, size_t detail_len);
+
+#endif /* SCB_SCP03_H */
