@@ -387,6 +387,9 @@ typedef struct scb_resource_info {
     int type;               /* enum scb_value_type */
     int multiple;           /* 1: multiple-instance resource */
     int secret;             /* 1: redacted unless secrets are asked for */
+    int has_range;          /* 1: integer values must lie in min..max (OMA RangeEnumeration) */
+    int64_t min;
+    int64_t max;
 } scb_resource_info_t;
 /* 0 and info filled for a known (object, resource); SCB_E_NOT_FOUND else. */
 SCB_API int scb_lwm2m_resource_info(uint16_t object_id, uint16_t resource_id,
@@ -457,6 +460,14 @@ SCB_API int scb_value_from_int(int64_t x, uint8_t buf[8], size_t *len);
 SCB_API int scb_value_to_bool(const uint8_t *v, size_t len, int *out);
 SCB_API int scb_value_to_float(const uint8_t *v, size_t len, double *out);
 SCB_API int scb_value_to_objlnk(const uint8_t *v, size_t len, uint16_t *obj, uint16_t *inst);
+/* Unsigned integers (LwM2M 1.1): 1/2/4/8 bytes; encode picks the shortest. */
+SCB_API int scb_value_to_uint(const uint8_t *v, size_t len, uint64_t *out);
+SCB_API int scb_value_from_uint(uint64_t x, uint8_t buf[8], size_t *len);
+/* Floats: 4 or 8 bytes IEEE 754; encode uses 4 bytes when that is exact. */
+SCB_API int scb_value_from_float(double x, uint8_t buf[8], size_t *len);
+SCB_API int scb_value_from_objlnk(uint16_t obj, uint16_t inst, uint8_t buf[4]);
+/* Strings: 0 when v is valid UTF-8 without NUL bytes, SCB_E_PARSE else. */
+SCB_API int scb_value_check_string(const uint8_t *v, size_t len);
 
 /* Typed view of the Security (0) and Server (1) instances. Each field has a
  * present bit (1u << resource id) in .present. Pointers point into bs. */
@@ -524,15 +535,34 @@ typedef struct scb_app_template {
  * template whose AID starts with the PKCS#15 RID+PIX; SCB_E_NOT_FOUND if none. */
 SCB_API int scb_pkcs15_parse_dir(const uint8_t *data, size_t len, scb_app_template_t *out,
                                  char *detail, size_t detail_len);
-/* EF.ODF: the paths of the [7] dataObjects entries, in file order. */
+/* EF.ODF: the paths of the [7] dataObjects entries, in file order.
+ * Returns 0 with *count 0 when there is none. More entries than the
+ * capacity: SCB_E_BUFFER_TOO_SMALL, the first ones filled, *count = all. */
 SCB_API int scb_pkcs15_parse_odf(const uint8_t *data, size_t len, scb_path_t *paths,
                                  size_t *count /* in: capacity, out: found */,
                                  char *detail, size_t detail_len);
-/* EF.DODF: the LwM2M bootstrap entry (OID 2.23.43.9.1). */
+/* EF.ODF: every PKCS15Objects entry that holds a Path (any of [0]..[8]),
+ * with its tag (0xA7 = dataObjects), in file order. Entries holding the
+ * objects directly instead of a Path are skipped. Capacity as above. */
+typedef struct scb_odf_entry {
+    uint8_t tag;                /* A0 privateKeys .. A7 dataObjects, A8 authObjects */
+    scb_path_t path;
+} scb_odf_entry_t;
+SCB_API int scb_pkcs15_parse_odf_entries(const uint8_t *data, size_t len,
+                                         scb_odf_entry_t *entries, size_t *count,
+                                         char *detail, size_t detail_len);
+/* EF.DODF: the LwM2M bootstrap entry (OID 2.23.43.9.1): the first data
+ * object whose oidDO id, or whose CommonDataObjectAttributes.applicationOID,
+ * is the bootstrap OID (either encoding). SCB_E_NO_BOOTSTRAP when there is
+ * none; SCB_E_UNSUPPORTED when the entry holds its value other than as a
+ * Path. Labels (here and in scb_app_template_t) are NUL-terminated UTF-8;
+ * control characters and invalid bytes are replaced by '?'. */
 typedef struct scb_dodf_entry {
     scb_path_t path;
     int oid_form;               /* enum scb_oid_form */
-    char label[64];
+    uint8_t oid_value[16];      /* content of the OID TLV as the card has it */
+    size_t oid_value_len;       /* (06 04 67 2B 09 01 when mis-encoded) */
+    char label[64];             /* CommonObjectAttributes.label, else applicationName */
     int private_flag;           /* CommonObjectAttributes flags bit 0 */
     int modifiable_flag;        /* bit 1 */
     int has_auth_id;

@@ -168,6 +168,9 @@ int scb__update_binary(scb_card_t *card, size_t offset, const uint8_t *data, siz
 /* ------------------------------------------------------------------------ */
 /* Bounded hex rendering "A0 00 ..": returns chars written (NUL-terminated). */
 size_t scb__hex(const uint8_t *data, size_t len, char *out, size_t cap, bool spaced);
+/* Length of the UTF-8 character at s (1..4), 0 when the bytes there are
+ * not a valid, shortest-form UTF-8 character (value.c). */
+size_t scb__utf8_char_len(const uint8_t *s, size_t len);
 /* snprintf into a detail buffer if not NULL; returns rc. */
 int scb__detail(char *detail, size_t detail_len, int rc, const char *fmt, ...) SCB_PRINTF(4, 5);
 

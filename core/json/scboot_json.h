@@ -1,0 +1,64 @@
+/*
+ * scboot_json: JSON <-> LwM2M bootstrap model and SCP03 key sets (json-c).
+ *
+ * A separate static library, not part of libscboot (the core stays free of
+ * json-c). It uses only the public scboot API: link it before scboot or
+ * scboot_static. Used by `scboot read --json` / `scboot write`, the virtual
+ * card's profile and the Python binding. The format is specified in
+ * core/json/FORMAT.md.
+ *
+ * Conventions as in scboot.h: 0 or a negative SCB_E_* code; out pointers
+ * are NULL after a failure; detail (may be NULL) receives "<field path>:
+ * <reason>", e.g. "security[0].security_mode: expected integer 0..4".
+ * Messages never contain values, so they never contain secrets.
+ */
+#ifndef SCBOOT_JSON_H
+#define SCBOOT_JSON_H
+
+#include "scboot.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct json_object;
+
+/* scbj_bootstrap_to_json flags */
+#define SCBJ_SHOW_SECRETS 0x1u  /* secret resources as values, not "<redacted>" */
+#define SCBJ_COMPACT      0x2u  /* one line instead of indented */
+
+/* The string a redacted secret is rendered as; refused on input. */
+#define SCBJ_REDACTED "<redacted>"
+/* Largest JSON text accepted (a 32 KB bootstrap file is far smaller). */
+#define SCBJ_MAX_TEXT (1024u * 1024u)
+
+/* Model -> JSON text. *out: malloc'd, NUL-terminated; release it with
+ * scbj_free (it may hold secrets with SCBJ_SHOW_SECRETS). */
+int scbj_bootstrap_to_json(const scb_bootstrap_t *bs, unsigned flags, char **out);
+/* JSON text -> model (SCB_E_VALIDATION with detail on bad input;
+ * SCB_E_FILE_TOO_LARGE when the file would exceed 32 KB). The result
+ * encodes in canonical order: Security, Server, then "objects" in order. */
+int scbj_bootstrap_from_json(const char *json, scb_bootstrap_t **out, char *detail,
+                             size_t detail_len);
+
+/* The same on json-c objects, for documents that embed a bootstrap (the
+ * virtual card's profile). to_object: the caller owns *out (json_object_put);
+ * from_object only reads obj. */
+int scbj_bootstrap_to_object(const scb_bootstrap_t *bs, unsigned flags,
+                             struct json_object **out);
+int scbj_bootstrap_from_object(const struct json_object *obj, scb_bootstrap_t **out,
+                               char *detail, size_t detail_len);
+
+/* Key set {"enc": hex, "mac": hex, "dek": hex (optional), "kvn": 0..255
+ * (optional, default 0)}: all keys 16, 24 or 32 bytes, of one length. */
+int scbj_keys_from_json(const char *json, scb_keys_t **out, char *detail, size_t detail_len);
+int scbj_keys_from_object(const struct json_object *obj, scb_keys_t **out, char *detail,
+                          size_t detail_len);
+
+/* Wipe and free a string returned by scbj_*_to_json (NULL is fine). */
+void scbj_free(char *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SCBOOT_JSON_H */
