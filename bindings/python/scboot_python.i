@@ -81,7 +81,7 @@
 
 %typemap(in, numinputs=0) (const uint8_t **VIEW_DATA, size_t *VIEW_LEN)
     (const uint8_t *p = NULL, size_t n = 0) {
-    $1 = &p;
+    $1 = ($1_ltype)&p;
     $2 = &n;
 }
 %typemap(argout) (const uint8_t **VIEW_DATA, size_t *VIEW_LEN) {
@@ -101,6 +101,24 @@
 }
 %typemap(argout) (char *DETAIL, size_t DETAIL_LEN) {
     $result = SWIG_Python_AppendOutput($result, PyUnicode_DecodeUTF8($1, strlen($1), "replace"));
+}
+
+%typemap(in, numinputs=0) char **OUT_SECRET_TEXT (char *text = NULL) {
+    $1 = &text;
+}
+%typemap(argout) char **OUT_SECRET_TEXT {
+    PyObject *s = *$1 != NULL ? PyUnicode_DecodeUTF8(*$1, strlen(*$1), "strict") : NULL;
+    if (s == NULL && !PyErr_Occurred()) {
+        Py_INCREF(Py_None);
+        s = Py_None;
+    }
+    if (s == NULL)
+        SWIG_fail;
+    $result = SWIG_Python_AppendOutput($result, s);
+}
+%typemap(freearg) char **OUT_SECRET_TEXT {
+    if ($1 != NULL)
+        scbj_free(*$1);
 }
 
 /* ---- handles and structs ----------------------------------------------- */

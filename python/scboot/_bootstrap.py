@@ -164,8 +164,8 @@ class Bootstrap:
     def to_json(self, secrets: bool = False) -> str:
         """The library's JSON rendering (secret resources redacted unless
         ``secrets``)."""
-        rc, text, detail = _c.scbj_bootstrap_to_json(self._h, int(secrets))
-        check(rc, detail)
+        rc, text = _c.scbj_bootstrap_to_json(self._h, _c.SCBJ_SHOW_SECRETS if secrets else 0)
+        check(rc)
         return text
 
     def to_dict(self, secrets: bool = False) -> Dict[str, Any]:
@@ -218,7 +218,7 @@ class Bootstrap:
         """The bytes read from the card (the whole EF, padding included),
         None for a model that was not read or parsed."""
         rc, data = _c.scb_bootstrap_raw(self._h)
-        return data if rc == 0 else None
+        return data if rc == 0 and data else None
 
     @property
     def digest(self) -> bytes:

@@ -52,8 +52,10 @@ def test_replay(v):
 def test_wrong_card_cryptogram_stops_before_external_authenticate(v):
     exchanges = wire(v)
     c, r = exchanges[0]
-    r = r[:-6] + f"{int(r[-6:-4], 16) ^ 1:02X}" + r[-4:]   # last cryptogram byte
-    script = Script([(c, r)])
+    # KDD (10) || key info (3) || card challenge (8) || card cryptogram (8) || ...
+    response = bytearray.fromhex(r)
+    response[10 + 3 + 8 + 7] ^= 0x01
+    script = Script([(c, response.hex())])
     with scboot.Card.from_transmit(script) as card:
         with pytest.raises(scboot.CardCryptogramError):
             open_session(card, v)
