@@ -166,6 +166,105 @@ SCB_API const char *scb_card_reader_name(const scb_card_t *card);
 SCB_API void scb_card_free(scb_card_t **card);
 
 /* ------------------------------------------------------------------------ */
+/* Modem transport (3GPP TS 27.007 AT+CSIM, +CCHO, +CGLA, +CCHC)             */
+/* ------------------------------------------------------------------------ */
+/* The UICC inside a cellular modem, reached through the modem's AT
+ * interface. Every APDU travels as AT+CSIM=<2n>,"<hex>" (27.007 8.17) and
+ * comes back as +CSIM: <2m>,"<hex>"; the length counts hex characters and
+ * must match. Logical channels depend on the modem (see below).
+ *
+ * At open the transport sends ATE0V1 and AT+CMEE=1 (numeric +CME errors)
+ * unless SCB_MODEM_NO_INIT; echoed command lines, blank lines and
+ * unsolicited result codes (+CREG:, RING, ^SYSSTART, ...) are skipped
+ * wherever they appear. Each AT command has its own timeout (SCB_E_TIMEOUT;
+ * the next command first resynchronises with the modem). ERROR gives
+ * SCB_E_MODEM, +CME ERROR: <n> (numeric or verbose) SCB_E_MODEM_CME with
+ * the number in scb_card_modem_cme() and the errmsg. A modem that goes away
+ * (EOF, EIO, hang-up) gives SCB_E_CARD_REMOVED, then on every later call.
+ * The transport never writes APDU bytes to any log or message of its own.
+ *
+ * Logical channels. The APDU engine opens one with MANAGE CHANNEL
+ * (00 70 00 00 01) and then selects the application by AID with the channel
+ * in CLA. Many modems refuse MANAGE CHANNEL through +CSIM and offer
+ * +CCHO="<AID>" (open a channel AND select the application), +CGLA=<session>
+ * (send on it) and +CCHC=<session> (close) instead. With emulation the
+ * transport answers MANAGE CHANNEL open itself with the lowest channel
+ * number it has not handed out, defers AT+CCHO until the SELECT by AID on
+ * that channel arrives, and then carries every command of that channel with
+ * AT+CGLA (SELECT with P2 0C is answered 90 00 from the +CCHO result; a
+ * SELECT that wants FCP/FCI is sent again through +CGLA to fetch it).
+ * MANAGE CHANNEL close becomes AT+CCHC. When the modem's session id is a
+ * channel number (1..19) the CLA channel bits are set to it (27.007 8.45
+ * leaves them to the modem otherwise; with SCB_SCP_MAC_CLA_AS_SENT the MAC
+ * then covers the engine's channel number, which matches only when the
+ * modem gave the predicted one). +CME ERROR: 22 (not found) on
+ * AT+CCHO is answered as SW 6A82 so "application not found" stays a status
+ * word. Channels still open when the handle is freed are closed. */
+enum scb_modem_channels {
+    SCB_MODEM_CH_AUTO = 0, /* MANAGE CHANNEL through +CSIM; when the modem refuses
+                            * it (ERROR, +CME ERROR, SW 6D00/6E00) and answers
+                            * AT+CCHO=? and AT+CGLA=?, emulate from then on */
+    SCB_MODEM_CH_CSIM = 1, /* everything through +CSIM, never emulate */
+    SCB_MODEM_CH_CGLA = 2  /* always emulate logical channels with +CCHO/+CGLA/+CCHC */
+};
+
+/* scb_modem_opts_t.flags */
+#define SCB_MODEM_RTSCTS          0x0001u /* serial device: RTS/CTS flow control */
+#define SCB_MODEM_NO_INIT         0x0002u /* leave echo / CMEE settings alone (only "AT" is sent) */
+#define SCB_MODEM_EXTENDED_LENGTH 0x0004u /* the modem carries extended-length APDUs */
+
+#define SCB_MODEM_DEFAULT_BAUD 115200u
+#define SCB_MODEM_DEFAULT_TIMEOUT_MS 5000u
+
+#define SCB_MODEM_OPTS_VERSION 1
+typedef struct scb_modem_opts {
+    unsigned version;             /* SCB_MODEM_OPTS_VERSION */
+    unsigned flags;               /* SCB_MODEM_* */
+    unsigned timeout_ms;          /* per AT command; 0 = SCB_MODEM_DEFAULT_TIMEOUT_MS */
+    int channels;                 /* enum scb_modem_channels */
+} scb_modem_opts_t;
+SCB_API void scb_modem_opts_init(scb_modem_opts_t *o);
+
+/* A caller-owned AT channel, for code that already owns the modem port
+ * (a gateway plugin, another serial library, a multiplexer). */
+#define SCB_AT_CHANNEL_VERSION 1
+typedef struct scb_at_channel {
+    unsigned version;             /* SCB_AT_CHANNEL_VERSION */
+    void *user;                   /* passed to every callback */
+    /* Write all len bytes. 0, or a negative SCB_E_* code (SCB_E_CARD_REMOVED
+     * when the port is gone). Required. */
+    int (*write)(void *user, const uint8_t *data, size_t len);
+    /* Read at most cap bytes, waiting up to timeout_ms (0: do not wait).
+     * Returns the number of bytes (0: nothing arrived in time), or a negative
+     * SCB_E_* code (SCB_E_CARD_REMOVED at end of file). Required. */
+    int (*read)(void *user, uint8_t *buf, size_t cap, int timeout_ms);
+    /* Optional (may be NULL): keep other users off the port during one
+     * high-level operation (scb_card_begin / scb_card_end). */
+    int (*begin)(void *user);
+    int (*end)(void *user);
+    /* Optional: called once by scb_card_free (not when opening fails). */
+    void (*close)(void *user);
+} scb_at_channel_t;
+
+/* Open the modem on a serial device (e.g. "/dev/ttyUSB2"): raw 8N1, CLOCAL,
+ * no flow control unless SCB_MODEM_RTSCTS; baud 0 = SCB_MODEM_DEFAULT_BAUD
+ * (9600 .. 4000000; ignored by USB CDC-ACM modems). opts may be NULL
+ * (defaults). detail (may be NULL) receives why opening failed. */
+SCB_API int scb_card_open_modem(scb_card_t **out, const char *device, unsigned baud,
+                                const scb_modem_opts_t *opts, char *detail, size_t detail_len);
+/* Same over a caller's AT channel (the struct is copied). */
+SCB_API int scb_card_open_at(scb_card_t **out, const scb_at_channel_t *channel,
+                             const scb_modem_opts_t *opts, char *detail, size_t detail_len);
+/* Number of the last +CME ERROR on a modem handle (during the last
+ * transmit), -1 when there was none, it was verbose text without a known
+ * number, or the handle is not a modem handle. */
+SCB_API int scb_card_modem_cme(const scb_card_t *card);
+/* How logical channels are carried now: SCB_MODEM_CH_CSIM or _CGLA
+ * (SCB_MODEM_CH_AUTO until the first MANAGE CHANNEL decided it), -1 when
+ * the handle is not a modem handle. */
+SCB_API int scb_card_modem_channels(const scb_card_t *card);
+
+/* ------------------------------------------------------------------------ */
 /* Diagnostics and tracing                                                   */
 /* ------------------------------------------------------------------------ */
 /* Detail text of the last failure on this handle ("" if none). Never holds

@@ -229,6 +229,8 @@ int scb__wire(scb_card_t *card, const uint8_t *cmd, size_t cmd_len, bool mask_cm
             card->channel = 0;
         }
         *resp_len = 0;
+        if (card->tp_detail != NULL && card->tp_detail[0] != 0)
+            return scb__fail(card, rc, "transport: %s", card->tp_detail);
         return scb__fail(card, rc, "transport: %s", scb_strerror(rc));
     }
     if (n > cap)

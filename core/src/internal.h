@@ -110,6 +110,9 @@ struct scb_card {
 
     /* PC/SC transport fills this (owned by the transport). */
     const char *reader_name;
+    /* A built-in transport's explanation of its last failure (owned by the
+     * transport, "" when none): scb__wire puts it in the error detail. */
+    const char *tp_detail;
 
     /* work buffers, allocated once per handle (no allocation per APDU) */
     uint8_t *cmdbuf;           /* encoded wire command, SCB__CMD_MAX */

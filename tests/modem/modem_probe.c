@@ -1,0 +1,134 @@
+/*
+ * modem_probe: drive libscboot over a modem device for the pty tests.
+ *
+ *   modem_probe [--baud N] [--timeout MS] [--channels auto|csim|cgla]
+ *               [--no-init] [--ext] DEVICE OP...
+ *
+ * OPs: apdu:HEX, open, close, use:N (scb_channel_select), select-aid:HEX,
+ * select-aid-nodata:HEX, select-fid:HHHH, read:N (scb_read_binary, 0 = to
+ * the end), begin, end. Each prints one line:
+ *   <op> rc=<SCB_E_...> sw=<XXXX> ch=<n> cme=<n> channels=<n> [data=<hex>] [msg=<errmsg>]
+ * A failed open prints "open-modem rc=<name> detail=<text>" and exits 2.
+ */
+#include "scboot.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t unhex(const char *h, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    while (h[0] && h[1] && n < cap) {
+        unsigned v;
+        if (sscanf(h, "%2x", &v) != 1)
+            break;
+        out[n++] = (uint8_t)v;
+        h += 2;
+    }
+    return n;
+}
+
+static void report(scb_card_t *card, const char *op, int rc, const uint8_t *data, size_t len)
+{
+    printf("%s rc=%s sw=%04X ch=%u cme=%d channels=%d", op, scb_error_name(rc),
+           (unsigned)scb_card_last_sw(card), (unsigned)scb_card_channel(card),
+           scb_card_modem_cme(card), scb_card_modem_channels(card));
+    if (data != NULL && rc == SCB_OK) {
+        printf(" data=");
+        for (size_t i = 0; i < len; i++)
+            printf("%02X", data[i]);
+    }
+    if (rc != SCB_OK)
+        printf(" msg=%s", scb_card_errmsg(card));
+    printf("\n");
+    fflush(stdout);
+}
+
+static void run_op(scb_card_t *card, const char *op)
+{
+    static uint8_t buf[SCB_MAX_FILE_SIZE];
+    uint8_t in[700];
+    if (strncmp(op, "apdu:", 5) == 0) {
+        size_t n = unhex(op + 5, in, sizeof(in));
+        size_t rl = sizeof(buf);
+        int rc = scb_card_transmit(card, in, n, buf, &rl);
+        report(card, "apdu", rc, buf, rl);
+    } else if (strcmp(op, "open") == 0) {
+        uint8_t ch = 0;
+        report(card, op, scb_channel_open(card, &ch), NULL, 0);
+    } else if (strcmp(op, "close") == 0) {
+        report(card, op, scb_channel_close(card), NULL, 0);
+    } else if (strncmp(op, "use:", 4) == 0) {
+        report(card, "use", scb_channel_select(card, (uint8_t)atoi(op + 4)), NULL, 0);
+    } else if (strncmp(op, "select-aid:", 11) == 0 || strncmp(op, "select-aid-nodata:", 18) == 0) {
+        const bool nodata = op[10] != ':';
+        size_t n = unhex(strchr(op, ':') + 1, in, sizeof(in));
+        scb_fcp_t fcp;
+        int rc = scb_select_aid(card, in, n, nodata ? SCB_SEL_NO_RESP : SCB_SEL_FCP, &fcp);
+        uint8_t aid[16];
+        memcpy(aid, fcp.aid, fcp.aid_len);
+        report(card, nodata ? "select-aid-nodata" : "select-aid", rc, aid,
+               rc == SCB_OK ? fcp.aid_len : 0);
+    } else if (strncmp(op, "select-fid:", 11) == 0) {
+        scb_fcp_t fcp;
+        int rc = scb_select_fid(card, (uint16_t)strtoul(op + 11, NULL, 16), SCB_SEL_FCP, &fcp);
+        uint8_t sz[2] = {(uint8_t)(fcp.file_size >> 8), (uint8_t)fcp.file_size};
+        report(card, "select-fid", rc, sz, 2);
+    } else if (strncmp(op, "read:", 5) == 0) {
+        size_t len = sizeof(buf);
+        int rc = scb_read_binary(card, (size_t)atoi(op + 5), buf, &len);
+        report(card, "read", rc, buf, len);
+    } else if (strcmp(op, "begin") == 0) {
+        report(card, op, scb_card_begin(card), NULL, 0);
+    } else if (strcmp(op, "end") == 0) {
+        report(card, op, scb_card_end(card), NULL, 0);
+    } else {
+        printf("%s rc=unknown-op\n", op);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    scb_modem_opts_t opts;
+    scb_modem_opts_init(&opts);
+    unsigned baud = 0;
+    int i = 1;
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+        if (strcmp(argv[i], "--baud") == 0 && i + 1 < argc)
+            baud = (unsigned)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+            opts.timeout_ms = (unsigned)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--channels") == 0 && i + 1 < argc) {
+            const char *m = argv[++i];
+            opts.channels = strcmp(m, "csim") == 0   ? SCB_MODEM_CH_CSIM
+                            : strcmp(m, "cgla") == 0 ? SCB_MODEM_CH_CGLA
+                                                     : SCB_MODEM_CH_AUTO;
+        } else if (strcmp(argv[i], "--no-init") == 0)
+            opts.flags |= SCB_MODEM_NO_INIT;
+        else if (strcmp(argv[i], "--ext") == 0)
+            opts.flags |= SCB_MODEM_EXTENDED_LENGTH;
+        else {
+            fprintf(stderr, "unknown option %s\n", argv[i]);
+            return 1;
+        }
+    }
+    if (i >= argc) {
+        fprintf(stderr, "usage: modem_probe [options] DEVICE OP...\n");
+        return 1;
+    }
+    const char *device = argv[i++];
+    scb_card_t *card = NULL;
+    char detail[256] = "";
+    int rc = scb_card_open_modem(&card, device, baud, &opts, detail, sizeof(detail));
+    if (rc != SCB_OK) {
+        printf("open-modem rc=%s detail=%s\n", scb_error_name(rc), detail);
+        return 2;
+    }
+    for (; i < argc; i++)
+        run_op(card, argv[i]);
+    scb_card_free(&card);
+    printf("freed\n");
+    return 0;
+}
