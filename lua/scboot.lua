@@ -347,10 +347,12 @@ function Card:channel() return self._h and core.scb_card_channel(self._h) end
 --- Send one command APDU (bytes) on the card's channel, through the secure
 -- channel when one is open; 61xx and 6Cxx are handled. Returns the
 -- response (data + SW1 SW2, whatever the status word), or nil, message, code.
+local scb_card_transmit = core.scb_card_transmit   -- the hot path: no table lookups
 function Card:transmit(apdu)
-  local h = handle(self)
+  local h = self._h
+  if self._cb ~= nil then h = handle(self) end
   if h == nil then return closed() end
-  local rc, resp = core.scb_card_transmit(h, apdu)
+  local rc, resp = scb_card_transmit(h, apdu)
   if rc ~= 0 then return card_fail(self, rc) end
   return resp
 end
@@ -597,6 +599,17 @@ function Sim:reinsert()
   if not ok then return nil, msg, code end
   core.scb_sim_reset(self._h)
   return true
+end
+
+--- One command APDU as the card sees it (no engine in between: no
+-- GET RESPONSE, no channel handling): the response, or nil, message, code
+-- (scboot.E.CARD_REMOVED once unplugged). A Lua transport over a virtual
+-- card: scboot.from_transmit(function(apdu) return sim:process(apdu) end).
+function Sim:process(apdu)
+  if self._h == nil then return fail(E.STATE, "the virtual card is closed") end
+  local rc, resp = core.scb_sim_process(self._h, apdu)
+  if rc ~= 0 then return fail(rc, rc == E.CARD_REMOVED and "the virtual card is unplugged" or nil) end
+  return resp
 end
 
 --- Contents of an EF by path from the MF (bytes, without 3F00), bypassing
