@@ -55,6 +55,9 @@ int scb_sim_transport(scb_sim_t *sim, scb_transport_t *out);
  * (NULL = default); scb_card_free frees the sim too. */
 int scb_card_open_sim(scb_card_t **out, const char *profile_path, char *detail,
                       size_t detail_len);
+/* A card handle whose transport takes sim over: scb_card_free frees it,
+ * and so does this call when it fails. */
+int scb_card_open_sim_owned(scb_card_t **out, scb_sim_t *sim);
 
 /* Connect to pcscd's vpcd driver at host:port (the card is the TCP client)
  * and serve until the peer closes the connection, a disconnect fault fires
@@ -94,6 +97,10 @@ int scb_sim_set_faults(scb_sim_t *sim, const scb_sim_faults_t *faults);
 /* Test hooks and inspection                                                 */
 /* ------------------------------------------------------------------------ */
 unsigned long scb_sim_apdu_count(const scb_sim_t *sim);
+/* The card's first key set as a host key set: what a host needs to talk to
+ * this virtual card (`scboot read --sim` without key options, tests). The
+ * built-in card's keys are the public GlobalPlatform test keys 40..4F. */
+int scb_sim_host_keys(const scb_sim_t *sim, scb_keys_t **out);
 /* Level of the open SCP03 session on a logical channel, -1 when none. */
 int scb_sim_session_level(const scb_sim_t *sim, uint8_t channel);
 /* The sequence counter the next INITIALIZE UPDATE reports (1..0xFFFFFF). */

@@ -85,6 +85,7 @@ int scb_sim_new(scb_sim_t **out, const char *profile_path, char *detail, size_t 
     }
     text[n] = '\0';
     int rc = scb_sim_new_from_json(out, text, detail, detail_len);
+    sim_cleanse(text, n); /* the profile holds keys */
     free(text);
     return rc;
 }
@@ -95,6 +96,15 @@ void scb_sim_free(scb_sim_t **psim)
         return;
     scb_sim_t *sim = *psim;
     sim_fs_free(sim);
+    /* work buffers held plaintext commands and answers (PSKs, keys) */
+    if (sim->pdata != NULL)
+        sim_cleanse(sim->pdata, SIM_MAX_CMD);
+    if (sim->plain != NULL)
+        sim_cleanse(sim->plain, SIM_MAX_CMD);
+    if (sim->rdata != NULL)
+        sim_cleanse(sim->rdata, SIM_MAX_RESP);
+    if (sim->wrapped != NULL)
+        sim_cleanse(sim->wrapped, SIM_MAX_RESP);
     free(sim->pdata);
     free(sim->plain);
     free(sim->rdata);
@@ -177,4 +187,17 @@ void scb_sim_set_cmd_hook(scb_sim_t *sim, scb_sim_cmd_hook hook, void *user)
         return;
     sim->hook = hook;
     sim->hook_user = user;
+}
+
+int scb_sim_host_keys(const scb_sim_t *sim, scb_keys_t **out)
+{
+    if (sim == NULL || out == NULL)
+        return SCB_E_INVALID_ARG;
+    *out = NULL;
+    for (size_t i = 0; i < SIM_MAX_KEYSETS; i++) {
+        const sim_keyset_t *k = &sim->sd.keys[i];
+        if (k->used)
+            return scb_keys_new(out, k->enc, k->mac, k->dek, k->len, k->kvn);
+    }
+    return SCB_E_NOT_FOUND;
 }

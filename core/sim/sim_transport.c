@@ -27,21 +27,31 @@ int scb_sim_transport(scb_sim_t *sim, scb_transport_t *out)
     return SCB_OK;
 }
 
-int scb_card_open_sim(scb_card_t **out, const char *profile_path, char *detail,
-                      size_t detail_len)
+int scb_card_open_sim_owned(scb_card_t **out, scb_sim_t *sim)
 {
-    scb_sim_t *sim = NULL;
-    scb_transport_t tp;
-    if (out == NULL)
+    if (out == NULL || sim == NULL) {
+        scb_sim_free(&sim);
         return SCB_E_INVALID_ARG;
+    }
     *out = NULL;
-    int rc = scb_sim_new(&sim, profile_path, detail, detail_len);
-    if (rc != 0)
-        return rc;
+    scb_transport_t tp;
     scb_sim_transport(sim, &tp);
     tp.close = sim_tp_close_owned;
-    rc = scb_card_open_transport(out, &tp);
+    int rc = scb_card_open_transport(out, &tp);
     if (rc != 0)
         scb_sim_free(&sim); /* not handed over: the card handle does not exist */
     return rc;
+}
+
+int scb_card_open_sim(scb_card_t **out, const char *profile_path, char *detail,
+                      size_t detail_len)
+{
+    if (out == NULL)
+        return SCB_E_INVALID_ARG;
+    *out = NULL;
+    scb_sim_t *sim = NULL;
+    int rc = scb_sim_new(&sim, profile_path, detail, detail_len);
+    if (rc != 0)
+        return rc;
+    return scb_card_open_sim_owned(out, sim);
 }

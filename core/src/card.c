@@ -414,26 +414,30 @@ int scb__transmit(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *
     const size_t dlen = rlen - 2;
 
     if (use_sm) {
-        size_t plen = *resp_len;
-        rc = card->sm->unwrap(card, card->sm_state, card->rbuf, dlen, rsw, resp, &plen);
+        /* Unwrap into the handle's buffer: decryption needs room for the
+         * whole ciphertext, which is longer than the plaintext the caller
+         * sized its buffer for; an empty plaintext needs no caller buffer. */
+        size_t plen = SCB__CMD_MAX;
+        rc = card->sm->unwrap(card, card->sm_state, card->rbuf, dlen, rsw, card->smbuf, &plen);
         if (rc != SCB_OK) {
-            if (rc == SCB_E_BUFFER_TOO_SMALL) {
-                *resp_len = plen;
-                return scb__fail(card, rc, "response buffer too small (%zu needed)", plen);
-            }
             scb__sm_abort(card);
             return rc;
         }
-        *resp_len = plen;
-        if (card->has_trace) {
-            /* plain response + SW for the trace, built in rbuf (no longer needed). */
-            if (plen + 2 <= SCB__RESP_MAX) {
-                memmove(card->rbuf, resp, plen);
-                card->rbuf[plen] = (uint8_t)(rsw >> 8);
-                card->rbuf[plen + 1] = (uint8_t)rsw;
-                scb__trace(card, SCB_TRACE_PLAIN_RESP, card->rbuf, plen + 2, mask_resp);
-            }
+        if (plen > *resp_len) {
+            scb__cleanse(card->smbuf, plen);
+            *resp_len = plen;
+            return scb__fail(card, SCB_E_BUFFER_TOO_SMALL, "response buffer too small (%zu needed)",
+                             plen);
         }
+        if (plen > 0)
+            memcpy(resp, card->smbuf, plen);
+        *resp_len = plen;
+        if (card->has_trace && plen + 2 <= SCB__CMD_MAX) {
+            card->smbuf[plen] = (uint8_t)(rsw >> 8);
+            card->smbuf[plen + 1] = (uint8_t)rsw;
+            scb__trace(card, SCB_TRACE_PLAIN_RESP, card->smbuf, plen + 2, mask_resp);
+        }
+        scb__cleanse(card->smbuf, plen + 2); /* plaintext may be secret */
     } else {
         if (dlen > *resp_len) {
             *resp_len = dlen;

@@ -63,7 +63,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "sim_vpcd: %s\n", scb_sim_errmsg(sim));
         if (once)
             break;
-        struct timespec ts = {0, 200 * 1000000L}; /* then reconnect */
+        /* Reinsert after 1 s: pcscd polls presence every 400 ms and must see
+         * the card gone, or it keeps the returning card as the old, mute one. */
+        struct timespec ts = {1, 0};
         nanosleep(&ts, NULL);
     }
     scb_sim_free(&sim);

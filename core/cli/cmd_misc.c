@@ -1,0 +1,129 @@
+/* scboot readers, apdu and put-key. */
+#include "cli.h"
+
+#include "scboot_json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_readers(cli_opts_t *o)
+{
+    (void)o;
+    char detail[256] = "";
+    scb_readers_t *r = NULL;
+    int rc = scb_readers_list(&r, detail, sizeof(detail));
+    if (rc != SCB_OK)
+        return cli_fail("listing readers", rc, detail);
+    if (scb_readers_count(r) == 0)
+        fprintf(stderr, "scboot: no PC/SC readers\n");
+    for (size_t i = 0; i < scb_readers_count(r); i++)
+        printf("%zu: %s%s\n", i, scb_readers_name(r, i),
+               scb_readers_card_present(r, i) ? "  [card]" : "");
+    scb_readers_free(&r);
+    return 0;
+}
+
+int cmd_apdu(cli_opts_t *o)
+{
+    if (o->nargs < 1) {
+        fprintf(stderr, "usage: scboot apdu [OPTIONS] HEX... (see scboot help apdu)\n");
+        return EXIT_USAGE;
+    }
+    /* Check every APDU before touching the card. */
+    for (int i = 0; i < o->nargs; i++) {
+        uint8_t tmp[4 + 3 + 65535 + 2];
+        if (cli_unhex(o->args[i], tmp, sizeof(tmp)) < 4) {
+            fprintf(stderr, "scboot apdu: '%s' is not a command APDU in hex\n", o->args[i]);
+            return EXIT_USAGE;
+        }
+    }
+    scb_keys_t *keys = NULL;
+    scb_card_t *card = NULL;
+    int ret = 0;
+    scb_access_opts_t ao;
+    uint8_t pathbuf[16], aidbuf[16], sdbuf[16];
+    if ((ret = cli_open_card(o, &card, o->secure ? &keys : NULL)) != 0)
+        return ret;
+    if ((ret = cli_access_opts(o, keys, &ao, pathbuf, aidbuf, sdbuf)) != 0) {
+        scb_card_free(&card);
+        scb_keys_free(&keys);
+        return ret;
+    }
+    int rc = SCB_OK;
+    if (o->secure) {
+        scb_access_info_t info;
+        rc = scb_app_open(card, &ao, &info);
+        if (rc != SCB_OK)
+            ret = cli_fail("opening the application", rc, scb_card_errmsg(card));
+    }
+    static uint8_t cmd[4 + 3 + 65535 + 2], resp[65536 + 2];
+    for (int i = 0; ret == 0 && i < o->nargs; i++) {
+        long n = cli_unhex(o->args[i], cmd, sizeof(cmd));
+        size_t rlen = sizeof(resp);
+        rc = scb_card_transmit(card, cmd, (size_t)n, resp, &rlen);
+        if (rc != SCB_OK) {
+            ret = cli_fail("transmit", rc, scb_card_errmsg(card));
+            break;
+        }
+        for (size_t j = 0; j < rlen; j++)
+            printf("%02X", resp[j]);
+        printf("\n");
+    }
+    if (o->secure)
+        scb_app_close(card);
+    scb_card_free(&card);
+    scb_keys_free(&keys);
+    return ret;
+}
+
+int cmd_put_key(cli_opts_t *o)
+{
+    if (o->new_keys == NULL || o->nargs > 0) {
+        fprintf(stderr, "usage: scboot put-key --new-keys FILE [--replace KVN] (see scboot "
+                        "help put-key)\n");
+        return EXIT_USAGE;
+    }
+    size_t len = 0;
+    char *text = cli_read_file(o->new_keys, &len, 64 * 1024);
+    if (text == NULL) {
+        fprintf(stderr, "scboot put-key: cannot read %s: %s\n", o->new_keys, strerror(errno));
+        return EXIT_USAGE;
+    }
+    scb_keys_t *fresh = NULL;
+    char detail[256] = "";
+    int rc = scbj_keys_from_json(text, &fresh, detail, sizeof(detail));
+    memset(text, 0, len);
+    free(text);
+    if (rc != SCB_OK) {
+        fprintf(stderr, "scboot put-key: %s: %s\n", o->new_keys, detail);
+        return EXIT_USAGE;
+    }
+    scb_keys_t *keys = NULL;
+    scb_card_t *card = NULL;
+    scb_access_opts_t ao;
+    uint8_t pathbuf[16], aidbuf[16], sdbuf[16];
+    int ret;
+    if ((ret = cli_open_card(o, &card, &keys)) == 0 &&
+        (ret = cli_access_opts(o, keys, &ao, pathbuf, aidbuf, sdbuf)) == 0) {
+        scb_access_info_t info;
+        rc = scb_rotate_keys(card, &ao, fresh, (uint8_t)o->replace_kvn, &info);
+        if (rc != SCB_OK) {
+            ret = cli_fail("PUT KEY", rc, scb_card_errmsg(card));
+        } else {
+            uint8_t kcv[3][3];
+            scb_keys_kcv(fresh, SCB_KEY_ENC, kcv[0]);
+            scb_keys_kcv(fresh, SCB_KEY_MAC, kcv[1]);
+            scb_keys_kcv(fresh, SCB_KEY_DEK, kcv[2]);
+            printf("key set 0x%02X %s (KCV ENC %02X%02X%02X MAC %02X%02X%02X DEK "
+                   "%02X%02X%02X), verified with a new session\n",
+                   scb_keys_kvn(fresh), o->replace_kvn ? "replaced" : "added", kcv[0][0],
+                   kcv[0][1], kcv[0][2], kcv[1][0], kcv[1][1], kcv[1][2], kcv[2][0], kcv[2][1],
+                   kcv[2][2]);
+        }
+    }
+    scb_card_free(&card);
+    scb_keys_free(&keys);
+    scb_keys_free(&fresh);
+    return ret;
+}

@@ -1,0 +1,630 @@
+/*
+ * The job: read (and write) the LwM2M bootstrap file as the OMA LwM2M Core
+ * TS lays it out (Appendix G "Storage of LwM2M Bootstrap Information on the
+ * Smartcard", Appendix H secure channel):
+ *
+ *   EF.DIR (2F00, SFI 1E) -> PKCS#15 template -> MANAGE CHANNEL open ->
+ *   SELECT ADF by AID on it -> SCP03 with the ADF's Security Domain ->
+ *   EF.ODF (5031) -> [7] DODF paths -> DODF entry with OID 2.23.43.9.1 ->
+ *   Path -> bootstrap EF -> MANAGE CHANNEL close (also after an error).
+ *
+ * APDU budget (issue 4): a cold read of a small file at level 0x33 in <= 12
+ * APDUs: EF.DIR is read through its SFI without a SELECT, the ADF is
+ * selected without FCP, and the bootstrap EF is read only up to the end of
+ * its meaningful content (the 4-byte header tells), not its FF padding.
+ */
+#include "crypto.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define EF_DIR_SFI 0x1E       /* TS 102 221 13.1 */
+#define EF_DIR_FID 0x2F00
+#define EF_ODF_FID 0x5031     /* ISO 7816-15 / PKCS#15 default */
+#define MAX_DIR_RECORDS 32
+#define MAX_DODF_PATHS 8
+#define DEFAULT_PIN_REF 0x01
+
+void scb_access_opts_init(scb_access_opts_t *o)
+{
+    if (o == NULL)
+        return;
+    memset(o, 0, sizeof(*o));
+    o->version = SCB_ACCESS_OPTS_VERSION;
+    scb_scp03_params_init(&o->scp);
+}
+
+static bool sw_ok(uint16_t sw)
+{
+    return sw == 0x9000 || (sw & 0xFF00) == 0x9100 || (sw & 0xFF00) == 0x9200;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Finding the PKCS#15 application                                           */
+/* ------------------------------------------------------------------------ */
+
+/* READ RECORD n of the EF with short identifier sfi (P2 = sfi<<3 | 4), or of
+ * the current EF when sfi is 0. Returns 0 with *sw set for any SW. */
+static int read_record_sfi(scb_card_t *card, uint8_t sfi, uint8_t rec, uint8_t *buf,
+                           size_t *len, uint16_t *sw)
+{
+    scb_apdu_t a = {0};
+    a.cla = 0x00;
+    a.ins = 0xB2;
+    a.p1 = rec;
+    a.p2 = (uint8_t)(sfi << 3 | 0x04);
+    a.has_le = true;
+    a.ne = 256;
+    return scb__transmit(card, &a, buf, len, sw);
+}
+
+/* Look at one EF.DIR record (or a transparent EF.DIR) for the PKCS#15 template. */
+static bool dir_entry(scb_card_t *card, const uint8_t *rec, size_t len, scb_app_template_t *t)
+{
+    char detail[160] = "";
+    int rc = scb_pkcs15_parse_dir(rec, len, t, detail, sizeof(detail));
+    if (rc == SCB_OK && t->aid_len > 0)
+        return true;
+    if (rc == SCB_E_PARSE)
+        scb__note(card, "EF.DIR: skipping a malformed record (%s)", detail);
+    return false;
+}
+
+/* EF.DIR: records through SFI 1E first (no SELECT needed on the basic
+ * channel); when the card does not resolve the SFI, SELECT 2F00 from the MF
+ * and read it by structure. Returns 1 when found, 0 when not (no EF.DIR,
+ * no template), < 0 on a card/transport error. */
+static int find_in_efdir(scb_card_t *card, scb_app_template_t *t)
+{
+    uint8_t rec[258];
+    size_t len = sizeof(rec);
+    uint16_t sw = 0;
+    int rc = read_record_sfi(card, EF_DIR_SFI, 1, rec, &len, &sw);
+    if (rc != SCB_OK)
+        return rc;
+    if (sw_ok(sw)) {
+        for (uint8_t n = 1;;) {
+            if (dir_entry(card, rec, len, t))
+                return 1;
+            if (++n > MAX_DIR_RECORDS)
+                return 0;
+            len = sizeof(rec);
+            rc = read_record_sfi(card, EF_DIR_SFI, n, rec, &len, &sw);
+            if (rc != SCB_OK)
+                return rc;
+            if (!sw_ok(sw))
+                return 0; /* 6A83: past the last record */
+        }
+    }
+    /* The SFI did not resolve (6A82 / 6981 / 6A86 ...): select by path. */
+    scb__note(card, "EF.DIR not reachable through SFI 1E (%04X); selecting 2F00", sw);
+    const uint8_t path[2] = {EF_DIR_FID >> 8, EF_DIR_FID & 0xFF};
+    scb_fcp_t fcp;
+    rc = scb_select_path(card, path, sizeof(path), 1, SCB_SEL_FCP, &fcp);
+    if (rc == SCB_E_NOT_FOUND)
+        return 0;
+    if (rc != SCB_OK)
+        return rc;
+    if (fcp.structure == SCB_FS_TRANSPARENT) {
+        uint8_t *buf = malloc(SCB_MAX_FILE_SIZE);
+        if (buf == NULL)
+            return SCB_E_NOMEM;
+        size_t n = SCB_MAX_FILE_SIZE;
+        rc = scb__read_binary(card, fcp.has_size ? fcp.file_size : 0, buf, &n, 0);
+        int found = rc == SCB_OK && dir_entry(card, buf, n, t);
+        free(buf);
+        return rc != SCB_OK ? rc : found;
+    }
+    size_t count = fcp.record_count > 0 ? fcp.record_count : MAX_DIR_RECORDS;
+    if (count > MAX_DIR_RECORDS)
+        count = MAX_DIR_RECORDS;
+    for (size_t n = 1; n <= count; n++) {
+        len = sizeof(rec);
+        rc = read_record_sfi(card, 0, (uint8_t)n, rec, &len, &sw);
+        if (rc != SCB_OK)
+            return rc;
+        if (!sw_ok(sw))
+            return 0;
+        if (dir_entry(card, rec, len, t))
+            return 1;
+    }
+    return 0;
+}
+
+/* The AID to select: remembered, from EF.DIR, or the default. */
+static int find_app(scb_card_t *card, const scb_access_opts_t *o, scb_access_info_t *info)
+{
+    if (o->aid != NULL) {
+        if (o->aid_len < 5 || o->aid_len > 16)
+            return scb__fail(card, SCB_E_INVALID_ARG, "remembered AID must be 5..16 bytes");
+        memcpy(info->aid, o->aid, o->aid_len);
+        info->aid_len = o->aid_len;
+        return SCB_OK;
+    }
+    if ((o->flags & SCB_ACCESS_SKIP_EFDIR) == 0 && o->path == NULL) {
+        scb_app_template_t t;
+        memset(&t, 0, sizeof(t));
+        int found = find_in_efdir(card, &t);
+        if (found < 0)
+            return found;
+        if (found) {
+            memcpy(info->aid, t.aid, t.aid_len);
+            info->aid_len = t.aid_len;
+            info->used_efdir = 1;
+            return SCB_OK;
+        }
+        scb__note(card, "no PKCS#15 template in EF.DIR: using the default PKCS#15 AID");
+    }
+    memcpy(info->aid, scb_pkcs15_default_aid(), SCB_PKCS15_AID_LEN);
+    info->aid_len = SCB_PKCS15_AID_LEN;
+    return SCB_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Entering and leaving the application                                      */
+/* ------------------------------------------------------------------------ */
+static int enter_app(scb_card_t *card, const scb_access_opts_t *o, scb_access_info_t *info)
+{
+    int rc;
+    if ((o->flags & SCB_ACCESS_NO_LOGICAL_CHANNEL) == 0) {
+        uint8_t ch = 0;
+        rc = scb_channel_open(card, &ch);
+        if (rc != SCB_OK)
+            return rc;
+        card->app_channel_opened = true;
+    }
+    info->channel = card->channel;
+    rc = scb_select_aid(card, info->aid, info->aid_len, SCB_SEL_NO_RESP, NULL);
+    if (rc == SCB_E_STATUS && (card->last_sw == 0x6A86 || card->last_sw == 0x6A87)) {
+        /* some cards want P2 04 for an ADF */
+        rc = scb_select_aid(card, info->aid, info->aid_len, SCB_SEL_FCP, NULL);
+    }
+    if (rc != SCB_OK)
+        return rc == SCB_E_NOT_FOUND
+                   ? scb__fail(card, rc, "PKCS#15 application not found on the card (SELECT "
+                                         "by AID answered %04X)", card->last_sw)
+                   : rc;
+    if ((o->flags & SCB_ACCESS_NO_SECURE_CHANNEL) != 0) {
+        scb__note(card, "running without a secure channel, as asked");
+        return SCB_OK;
+    }
+    if (o->keys == NULL)
+        return scb__fail(card, SCB_E_INVALID_ARG,
+                         "no SCP03 keys given (running without a secure channel must be "
+                         "asked for explicitly)");
+    rc = scb_scp03_open(card, o->keys, &o->scp);
+    if (rc != SCB_OK)
+        return rc;
+    info->scp_level = scb_scp03_level(card);
+    return SCB_OK;
+}
+
+/* Close what enter_app opened; the first error's detail and SW stay. */
+static void leave_app(scb_card_t *card)
+{
+    char keep[sizeof(card->errmsg)];
+    memcpy(keep, card->errmsg, sizeof(keep));
+    const uint16_t sw = card->last_sw;
+    if (card->sm_state != NULL || card->sm_broken)
+        scb_scp03_close(card);
+    if (card->app_channel_opened && card->channel != 0)
+        scb_channel_close(card);
+    card->app_channel_opened = false;
+    memcpy(card->errmsg, keep, sizeof(keep));
+    card->last_sw = sw;
+}
+
+static int check_opts(scb_card_t *card, const scb_access_opts_t *o)
+{
+    if (o == NULL || o->version != SCB_ACCESS_OPTS_VERSION)
+        return scb__fail(card, SCB_E_INVALID_ARG, "options missing or of another version "
+                         "(use scb_access_opts_init)");
+    return SCB_OK;
+}
+
+/* Find the application and enter it; on failure leave nothing open. */
+static int app_open(scb_card_t *card, const scb_access_opts_t *o, scb_access_info_t *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->scp_level = -1;
+    int rc = find_app(card, o, info);
+    if (rc == SCB_OK)
+        rc = enter_app(card, o, info);
+    if (rc != SCB_OK)
+        leave_app(card);
+    return rc;
+}
+
+int scb_app_open(scb_card_t *card, const scb_access_opts_t *opts, scb_access_info_t *info)
+{
+    if (card == NULL)
+        return SCB_E_INVALID_ARG;
+    scb__clear_error(card);
+    int rc = check_opts(card, opts);
+    if (rc != SCB_OK)
+        return rc;
+    scb_access_info_t tmp;
+    rc = scb__begin(card);
+    if (rc != SCB_OK)
+        return rc;
+    rc = app_open(card, opts, info != NULL ? info : &tmp);
+    scb__end(card);
+    return rc;
+}
+
+int scb_app_close(scb_card_t *card)
+{
+    if (card == NULL)
+        return SCB_E_INVALID_ARG;
+    leave_app(card);
+    return SCB_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Files inside the application                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Select a PKCS#15 Path relative to the ADF: a 2-byte FID under the ADF,
+ * 7FFF.. = the current ADF, 3F00.. = absolute, anything else relative. */
+static int select_path(scb_card_t *card, const uint8_t *p, size_t n, scb_fcp_t *fcp)
+{
+    if (n < 2 || n % 2 != 0)
+        return scb__fail(card, SCB_E_PARSE, "path of %zu bytes is not a list of FIDs", n);
+    if (n >= 4 && p[0] == 0x7F && p[1] == 0xFF) {
+        p += 2;
+        n -= 2;
+    }
+    if (n == 2)
+        return scb_select_fid(card, (uint16_t)(p[0] << 8 | p[1]), SCB_SEL_FCP, fcp);
+    bool absolute = p[0] == 0x3F && p[1] == 0x00;
+    return scb_select_path(card, p, n, absolute ? 1 : 0, SCB_SEL_FCP, fcp);
+}
+
+/* Select and read a whole (small) EF, or the index/length range of a Path. */
+static int read_ef(scb_card_t *card, const scb_path_t *path, uint8_t *buf, size_t *len,
+                   const char *what)
+{
+    scb_fcp_t fcp;
+    int rc = select_path(card, path->bytes, path->len, &fcp);
+    if (rc != SCB_OK)
+        return rc == SCB_E_NOT_FOUND ? scb__fail(card, rc, "%s not found", what) : rc;
+    size_t size = fcp.has_size ? fcp.file_size : 0;
+    if (size > SCB_MAX_FILE_SIZE)
+        return scb__fail(card, SCB_E_FILE_TOO_LARGE, "%s is %zu bytes, over the %u byte limit",
+                         what, size, SCB_MAX_FILE_SIZE);
+    size_t n = *len;
+    rc = scb__read_binary(card, size, buf, &n, 0);
+    if (rc != SCB_OK)
+        return rc;
+    if (path->has_range) {
+        if ((size_t)path->index > n || (size_t)path->length > n - path->index)
+            return scb__fail(card, SCB_E_PARSE, "%s: path range %u+%u beyond the file (%zu)",
+                             what, path->index, path->length, n);
+        memmove(buf, buf + path->index, path->length);
+        n = path->length;
+    }
+    *len = n;
+    return SCB_OK;
+}
+
+/* ODF -> DODFs (in order) -> the bootstrap entry. */
+static int locate_bootstrap(scb_card_t *card, scb_access_info_t *info, scb_dodf_entry_t *entry,
+                            uint8_t *buf, size_t cap)
+{
+    scb_path_t odf = {0};
+    odf.bytes[0] = EF_ODF_FID >> 8;
+    odf.bytes[1] = EF_ODF_FID & 0xFF;
+    odf.len = 2;
+    size_t n = cap;
+    int rc = read_ef(card, &odf, buf, &n, "EF.ODF");
+    if (rc != SCB_OK)
+        return rc;
+    scb_path_t dodfs[MAX_DODF_PATHS];
+    size_t count = MAX_DODF_PATHS;
+    char detail[160] = "";
+    rc = scb_pkcs15_parse_odf(buf, n, dodfs, &count, detail, sizeof(detail));
+    if (rc == SCB_E_BUFFER_TOO_SMALL) {
+        scb__note(card, "EF.ODF lists %zu DODFs: following the first %d", count, MAX_DODF_PATHS);
+        count = MAX_DODF_PATHS;
+        rc = SCB_OK;
+    }
+    if (rc != SCB_OK)
+        return scb__fail(card, rc, "EF.ODF: %s", detail);
+    if (count == 0)
+        return scb__fail(card, SCB_E_NO_BOOTSTRAP, "EF.ODF lists no data object directory");
+    for (size_t i = 0; i < count; i++) {
+        n = cap;
+        rc = read_ef(card, &dodfs[i], buf, &n, "EF.DODF");
+        if (rc == SCB_E_NOT_FOUND) {
+            scb__note(card, "DODF %zu of %zu not found, trying the next", i + 1, count);
+            continue;
+        }
+        if (rc != SCB_OK)
+            return rc;
+        memset(entry, 0, sizeof(*entry));
+        rc = scb_pkcs15_find_bootstrap(buf, n, entry, detail, sizeof(detail));
+        if (rc == SCB_OK) {
+            info->oid_form = entry->oid_form;
+            memcpy(info->label, entry->label, sizeof(info->label));
+            if (entry->oid_form == SCB_OID_DO_ID_MISENCODED ||
+                entry->oid_form == SCB_OID_APPLICATION_OID_MISENCODED)
+                scb__note(card, "the card encodes the bootstrap OID twice (06 06 06 04 ..), as "
+                                "the specification's example does");
+            return SCB_OK;
+        }
+        if (rc != SCB_E_NO_BOOTSTRAP && rc != SCB_E_NOT_FOUND)
+            return scb__fail(card, rc, "EF.DODF: %s", detail);
+    }
+    return scb__fail(card, SCB_E_NO_BOOTSTRAP,
+                     "no LwM2M bootstrap entry (OID 2.23.43.9.1) in %zu DODF(s)", count);
+}
+
+static int verify_pin_if_needed(scb_card_t *card, const scb_access_opts_t *o, bool private_entry)
+{
+    if (o->pin == NULL) {
+        if (private_entry)
+            return scb__fail(card, SCB_E_PIN_REQUIRED,
+                             "the bootstrap object is private: a PIN must be verified first");
+        return SCB_OK;
+    }
+    return scb_verify_pin(card, o->pin_ref != 0 ? o->pin_ref : DEFAULT_PIN_REF, o->pin,
+                          o->pin_len);
+}
+
+/* Navigate to the bootstrap EF: remembered path, or ODF/DODF. Leaves the
+ * EF selected and its FCP in *fcp. */
+static int select_bootstrap_ef(scb_card_t *card, const scb_access_opts_t *o,
+                               scb_access_info_t *info, scb_fcp_t *fcp, scb_path_t *range,
+                               uint8_t *buf, size_t cap)
+{
+    bool private_entry = false;
+    memset(range, 0, sizeof(*range));
+    if (o->path != NULL) {
+        if (o->path_len < 2 || o->path_len > sizeof(range->bytes))
+            return scb__fail(card, SCB_E_INVALID_ARG, "remembered path must be 2..16 bytes");
+        memcpy(range->bytes, o->path, o->path_len);
+        range->len = o->path_len;
+    } else {
+        scb_dodf_entry_t e;
+        int rc = locate_bootstrap(card, info, &e, buf, cap);
+        if (rc != SCB_OK)
+            return rc;
+        *range = e.path;
+        private_entry = e.private_flag != 0;
+    }
+    memcpy(info->path, range->bytes, range->len);
+    info->path_len = range->len;
+    int rc = verify_pin_if_needed(card, o, private_entry);
+    if (rc != SCB_OK)
+        return rc;
+    rc = select_path(card, range->bytes, range->len, fcp);
+    if (rc != SCB_OK)
+        return rc == SCB_E_NOT_FOUND ? scb__fail(card, rc, "bootstrap EF not found") : rc;
+    info->ef_size = fcp->has_size ? fcp->file_size : 0;
+    if (fcp->structure != SCB_FS_UNKNOWN && fcp->structure != SCB_FS_TRANSPARENT)
+        return scb__fail(card, SCB_E_PARSE, "bootstrap EF is not a transparent file");
+    return SCB_OK;
+}
+
+/* Read the meaningful bytes of the bootstrap EF: the 4-byte header says
+ * how many follow (nobjects:u16 size:u16); the FF padding is not read. */
+static int read_bootstrap_bytes(scb_card_t *card, const scb_fcp_t *fcp, const scb_path_t *range,
+                                uint8_t *buf, size_t *len)
+{
+    size_t ef = fcp->has_size ? fcp->file_size : SCB_MAX_FILE_SIZE;
+    size_t base = range->has_range ? range->index : 0;
+    if (range->has_range && (size_t)range->length < ef)
+        ef = range->length;
+    if (ef > SCB_MAX_FILE_SIZE)
+        return scb__fail(card, SCB_E_FILE_TOO_LARGE, "bootstrap EF of %zu bytes is over the "
+                         "%u byte limit", ef, SCB_MAX_FILE_SIZE);
+    if (ef < 4)
+        return scb__fail(card, SCB_E_PARSE, "bootstrap EF of %zu bytes has no room for its "
+                         "4-byte header", ef);
+    /* First chunk: as much as one APDU carries (the header and, for a
+     * small file, everything); then the rest the header announces. */
+    size_t chunk = scb__max_read_chunk(card);
+    size_t got = SCB_MAX_FILE_SIZE;
+    int rc = scb__read_binary_at(card, base, ef < chunk ? ef : chunk, buf, &got,
+                                 SCB__APDU_SENSITIVE_RESP);
+    if (rc != SCB_OK)
+        return rc;
+    if (got < 4)
+        return scb__fail(card, SCB_E_PARSE, "bootstrap EF: %zu bytes read, no header", got);
+    size_t need = 4 + ((size_t)buf[2] << 8 | buf[3]);
+    if (need > ef)
+        return scb__fail(card, SCB_E_PARSE, "bootstrap file: size field says %zu bytes, the EF "
+                         "holds %zu", need - 4, ef - 4);
+    if (got < need) {
+        size_t n = SCB_MAX_FILE_SIZE - got;
+        rc = scb__read_binary_at(card, base + got, need - got, buf + got, &n,
+                                 SCB__APDU_SENSITIVE_RESP);
+        if (rc != SCB_OK)
+            return rc;
+        got += n;
+        if (got < need)
+            return scb__fail(card, SCB_E_PARSE, "bootstrap EF ends at %zu, size field needs %zu",
+                             got, need);
+    }
+    *len = got < need ? got : need;
+    return SCB_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public operations                                                         */
+/* ------------------------------------------------------------------------ */
+int scb_read_bootstrap(scb_card_t *card, const scb_access_opts_t *opts, scb_bootstrap_t **out,
+                       scb_access_info_t *info_out)
+{
+    if (card == NULL || out == NULL)
+        return SCB_E_INVALID_ARG;
+    *out = NULL;
+    scb__clear_error(card);
+    int rc = check_opts(card, opts);
+    if (rc != SCB_OK)
+        return rc;
+    scb_access_info_t info;
+    memset(&info, 0, sizeof(info));
+    info.scp_level = -1;
+    const unsigned long apdus0 = card->apdu_count;
+    uint8_t *buf = malloc(SCB_MAX_FILE_SIZE);
+    if (buf == NULL)
+        return SCB_E_NOMEM;
+    rc = scb__begin(card);
+    if (rc != SCB_OK)
+        goto out_nolock;
+    rc = app_open(card, opts, &info);
+    scb_fcp_t fcp;
+    scb_path_t range;
+    if (rc == SCB_OK)
+        rc = select_bootstrap_ef(card, opts, &info, &fcp, &range, buf, SCB_MAX_FILE_SIZE);
+    size_t len = 0;
+    if (rc == SCB_OK)
+        rc = read_bootstrap_bytes(card, &fcp, &range, buf, &len);
+    leave_app(card);
+    scb__end(card);
+    if (rc == SCB_OK) {
+        char detail[200] = "";
+        rc = scb_bootstrap_decode(out, buf, len, detail, sizeof(detail));
+        if (rc != SCB_OK)
+            scb__fail(card, rc, "bootstrap file: %s", detail);
+    }
+out_nolock:
+    scb__cleanse(buf, SCB_MAX_FILE_SIZE); /* it held the bootstrap secret keys */
+    free(buf);
+    info.apdus = card->apdu_count - apdus0;
+    if (info_out != NULL)
+        *info_out = info;
+    return rc;
+}
+
+int scb_write_bootstrap(scb_card_t *card, const scb_access_opts_t *opts, const uint8_t *data,
+                        size_t len, scb_access_info_t *info_out)
+{
+    if (card == NULL || data == NULL)
+        return SCB_E_INVALID_ARG;
+    scb__clear_error(card);
+    int rc = check_opts(card, opts);
+    if (rc != SCB_OK)
+        return rc;
+    /* Only inside a channel that encrypts and MACs commands (issue 8). */
+    if ((opts->flags & SCB_ACCESS_NO_SECURE_CHANNEL) != 0 ||
+        (opts->scp.level & (SCB_SL_CMAC | SCB_SL_CDEC)) != (SCB_SL_CMAC | SCB_SL_CDEC))
+        return scb__fail(card, SCB_E_SCP_LEVEL, "writing needs a secure channel with C-DEC and "
+                         "C-MAC (level 0x03 or higher); asked 0x%02X", opts->scp.level);
+    if (len > SCB_MAX_FILE_SIZE)
+        return scb__fail(card, SCB_E_FILE_TOO_LARGE, "bootstrap file of %zu bytes is over the "
+                         "%u byte limit", len, SCB_MAX_FILE_SIZE);
+    /* The bytes must be a well-formed bootstrap file. */
+    char detail[200] = "";
+    scb_bootstrap_t *check = NULL;
+    rc = scb_bootstrap_decode(&check, data, len, detail, sizeof(detail));
+    scb_bootstrap_free(&check);
+    if (rc != SCB_OK)
+        return scb__fail(card, SCB_E_VALIDATION, "refusing to write an invalid bootstrap file: %s",
+                         detail);
+    const size_t meaningful = 4 + ((size_t)data[2] << 8 | data[3]);
+
+    scb_access_info_t info;
+    memset(&info, 0, sizeof(info));
+    info.scp_level = -1;
+    const unsigned long apdus0 = card->apdu_count;
+    size_t ef = 0;
+    uint8_t *buf = malloc(SCB_MAX_FILE_SIZE);
+    if (buf == NULL)
+        return SCB_E_NOMEM;
+    rc = scb__begin(card);
+    if (rc != SCB_OK)
+        goto out_nolock;
+    rc = app_open(card, opts, &info);
+    scb_fcp_t fcp;
+    scb_path_t range;
+    memset(&range, 0, sizeof(range));
+    if (rc == SCB_OK)
+        rc = select_bootstrap_ef(card, opts, &info, &fcp, &range, buf, SCB_MAX_FILE_SIZE);
+    if (rc == SCB_OK) {
+        ef = fcp.has_size ? fcp.file_size : SCB_MAX_FILE_SIZE;
+        if (range.has_range && range.length < ef)
+            ef = range.length;
+        if (len > ef)
+            rc = scb__fail(card, SCB_E_FILE_TOO_LARGE, "%zu bytes do not fit the bootstrap EF "
+                           "(%zu bytes); nothing written", len, ef);
+    }
+    const size_t base = range.has_range ? range.index : 0;
+    size_t total = len, written = 0;
+    if (rc == SCB_OK) {
+        /* FF padding after the data, when asked (only up to the EF size). */
+        if ((opts->flags & SCB_ACCESS_PAD_FF) != 0 && fcp.has_size)
+            total = ef;
+        rc = scb__update_binary(card, base, data, len, SCB__APDU_SENSITIVE_CMD, &written);
+        if (rc == SCB_OK && total > len) {
+            memset(buf, 0xFF, total - len);
+            size_t pad = 0;
+            rc = scb__update_binary(card, base + len, buf, total - len, 0, &pad);
+            written += pad;
+        }
+        const bool transport_lost = rc <= SCB_E_TRANSPORT && rc >= SCB_E_MODEM_CME;
+        if (rc != SCB_OK && (written > 0 || transport_lost)) {
+            /* Part of the file may be on the card: it is not usable. */
+            rc = scb__fail(card, SCB_E_WRITE_INCOMPLETE,
+                           "write interrupted after %zu of %zu bytes (%s): the card needs "
+                           "re-provisioning", written, total, scb_error_name(rc));
+        }
+    }
+    if (rc == SCB_OK && (opts->flags & SCB_ACCESS_NO_VERIFY) == 0) {
+        size_t n = 0;
+        rc = read_bootstrap_bytes(card, &fcp, &range, buf, &n);
+        if (rc == SCB_OK && (n != meaningful || !scb__ct_equal(buf, data, meaningful)))
+            rc = scb__fail(card, SCB_E_VERIFY_MISMATCH, "read-back differs from what was "
+                           "written (%zu bytes read, %zu expected)", n, meaningful);
+    }
+    leave_app(card);
+    scb__end(card);
+out_nolock:
+    scb__cleanse(buf, SCB_MAX_FILE_SIZE);
+    free(buf);
+    info.apdus = card->apdu_count - apdus0;
+    info.ef_size = ef;
+    if (info_out != NULL)
+        *info_out = info;
+    return rc;
+}
+
+int scb_rotate_keys(scb_card_t *card, const scb_access_opts_t *opts, const scb_keys_t *new_keys,
+                    uint8_t replace_kvn, scb_access_info_t *info_out)
+{
+    if (card == NULL || new_keys == NULL)
+        return SCB_E_INVALID_ARG;
+    scb__clear_error(card);
+    int rc = check_opts(card, opts);
+    if (rc != SCB_OK)
+        return rc;
+    if ((opts->flags & SCB_ACCESS_NO_SECURE_CHANNEL) != 0)
+        return scb__fail(card, SCB_E_SCP_LEVEL, "PUT KEY needs a secure channel");
+    scb_access_info_t info;
+    const unsigned long apdus0 = card->apdu_count;
+    rc = scb__begin(card);
+    if (rc != SCB_OK)
+        return rc;
+    rc = app_open(card, opts, &info);
+    if (rc == SCB_OK)
+        rc = scb_put_keys(card, new_keys, replace_kvn);
+    if (rc == SCB_OK) {
+        /* Prove the new keys: a full handshake with them (issue 8). */
+        scb_scp03_close(card);
+        scb_scp03_params_t p = opts->scp;
+        p.kvn = scb_keys_kvn(new_keys);
+        p.flags &= ~(unsigned)SCB_SCP_KDF3;
+        rc = scb_scp03_open(card, new_keys, &p);
+        if (rc != SCB_OK)
+            scb__fail(card, rc, "the card took the new keys but a session with them failed "
+                      "(%s): check the key set before relying on it", scb_error_name(rc));
+    }
+    leave_app(card);
+    scb__end(card);
+    info.apdus = card->apdu_count - apdus0;
+    if (info_out != NULL)
+        *info_out = info;
+    return rc;
+}
