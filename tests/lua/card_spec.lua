@@ -134,6 +134,13 @@ describe("failures return nil, message, code", function()
     env.assert_failure(scboot.E.INVALID_ARG, card:open_scp03(env.keys(), 0x1FF))
   end)
 
+  it("a card challenge that does not match the Security Domain AID", function()
+    local card <close> = assert(scboot.sim{ faults = { bad_challenge = true } })
+    assert(card:transmit(env.SELECT_PKCS15))
+    env.assert_failure(scboot.E.SCP_CHALLENGE,
+                       card:open_scp03(env.keys(), nil, { sd_aid = env.PKCS15_AID }))
+  end)
+
   it("invalid key sets", function()
     env.assert_failure(scboot.E.INVALID_ARG, scboot.keys{ enc = "0011", mac = "0011" })
     env.assert_failure(scboot.E.INVALID_ARG, scboot.keys{ enc = env.KEY, mac = env.KEY .. "0011" })
