@@ -58,4 +58,34 @@ function env.assert_failure(code, ...)
   return message
 end
 
+-- ---- processes (the card behind a vpcd reader, a fake modem) ------------
+
+local ok_system, system = pcall(require, "system")   -- lua-system, a busted dependency
+env.sleep = ok_system and system.sleep or function(s) os.execute("sleep " .. s) end
+env.now = ok_system and system.monotime or os.time
+
+--- Start a shell command in the background; returns its process id.
+function env.spawn(command)
+  local p = assert(io.popen(command .. " & echo $!"))
+  local pid = math.tointeger(tonumber(p:read("l")))
+  p:close()
+  return assert(pid, "could not start " .. command)
+end
+
+--- Stop a process env.spawn started (by its id).
+function env.kill(pid)
+  os.execute("kill " .. pid .. " 2>/dev/null")
+end
+
+--- Wait until fn() is true (polling every 50 ms); returns its last value.
+function env.wait_until(fn, timeout)
+  local deadline = env.now() + (timeout or 10)
+  local v = fn()
+  while not v and env.now() < deadline do
+    env.sleep(0.05)
+    v = fn()
+  end
+  return v
+end
+
 return env
