@@ -76,7 +76,8 @@ int scb_bind_scp03_open(scb_card_t *card, const scb_keys_t *keys, int level, int
                         unsigned flags, const uint8_t *host_challenge, size_t host_challenge_len,
                         const uint8_t *sd_aid, size_t sd_aid_len);
 
-/* scb_read_bootstrap / scb_write_bootstrap / scb_app_open. keys NULL = no
+/* scb_read_bootstrap / scb_write_bootstrap / scb_app_open / scb_rotate_keys
+ * (scb_access_opts_t from flat arguments). keys NULL = no
  * secure channel (SCB_ACCESS_NO_SECURE_CHANNEL is then implied); level -1
  * = the default; path, aid, pin may be NULL / 0; pin_ref 0 = PIN1. info
  * may be NULL. */
@@ -92,6 +93,10 @@ int scb_bind_write_bootstrap(scb_card_t *card, const scb_keys_t *keys, unsigned 
 int scb_bind_app_open(scb_card_t *card, const scb_keys_t *keys, unsigned access_flags, int level,
                       unsigned scp_flags, const uint8_t *aid, size_t aid_len,
                       scb_access_info_t *info);
+/* scb_rotate_keys with the current keys in keys (required). */
+int scb_bind_rotate_keys(scb_card_t *card, const scb_keys_t *keys, unsigned access_flags,
+                         int level, unsigned scp_flags, const uint8_t *aid, size_t aid_len,
+                         const scb_keys_t *new_keys, int replace_kvn, scb_access_info_t *info);
 
 /* ------------------------------------------------------------------------ */
 /* Measurement                                                               */

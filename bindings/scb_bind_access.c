@@ -1,13 +1,9 @@
-/* Bootstrap access glue: scb_read_bootstrap, scb_write_bootstrap and
- * scb_app_open with flat arguments instead of scb_access_opts_t (see
- * scb_bind.h). */
+/* Bootstrap access binding glue: scb_access_opts_t from flat arguments
+ * (see scb_bind.h). */
 #include "scb_bind.h"
 
-/* opts from the flat arguments; SCB_E_INVALID_ARG for out-of-range ones
- * (before anything reaches the card). */
-static int access_opts(scb_access_opts_t *o, const scb_keys_t *keys, unsigned access_flags,
-                       int level, unsigned scp_flags, const uint8_t *path, size_t path_len,
-                       const uint8_t *aid, size_t aid_len)
+static int fill_opts(scb_access_opts_t *o, const scb_keys_t *keys, unsigned access_flags,
+                     int level, unsigned scp_flags, const uint8_t *aid, size_t aid_len)
 {
     if (level < -1 || level > 0xFF)
         return SCB_E_INVALID_ARG;
@@ -17,8 +13,6 @@ static int access_opts(scb_access_opts_t *o, const scb_keys_t *keys, unsigned ac
     if (level >= 0)
         o->scp.level = (uint8_t)level;
     o->scp.flags = scp_flags;
-    o->path = path;
-    o->path_len = path_len;
     o->aid = aid;
     o->aid_len = aid_len;
     return SCB_OK;
@@ -31,11 +25,13 @@ int scb_bind_read_bootstrap(scb_card_t *card, const scb_keys_t *keys, unsigned a
                             scb_access_info_t *info)
 {
     scb_access_opts_t o;
-    if (pin_ref < 0 || pin_ref > 0xFF)
-        return SCB_E_INVALID_ARG;
-    int rc = access_opts(&o, keys, access_flags, level, scp_flags, path, path_len, aid, aid_len);
+    int rc = fill_opts(&o, keys, access_flags, level, scp_flags, aid, aid_len);
     if (rc != SCB_OK)
         return rc;
+    if (pin_ref < 0 || pin_ref > 0xFF)
+        return SCB_E_INVALID_ARG;
+    o.path = path;
+    o.path_len = path_len;
     o.pin = pin;
     o.pin_len = pin_len;
     o.pin_ref = (uint8_t)pin_ref;
@@ -48,9 +44,11 @@ int scb_bind_write_bootstrap(scb_card_t *card, const scb_keys_t *keys, unsigned 
                              scb_access_info_t *info)
 {
     scb_access_opts_t o;
-    int rc = access_opts(&o, keys, access_flags, level, scp_flags, path, path_len, aid, aid_len);
+    int rc = fill_opts(&o, keys, access_flags, level, scp_flags, aid, aid_len);
     if (rc != SCB_OK)
         return rc;
+    o.path = path;
+    o.path_len = path_len;
     return scb_write_bootstrap(card, &o, data, len, info);
 }
 
@@ -59,8 +57,21 @@ int scb_bind_app_open(scb_card_t *card, const scb_keys_t *keys, unsigned access_
                       scb_access_info_t *info)
 {
     scb_access_opts_t o;
-    int rc = access_opts(&o, keys, access_flags, level, scp_flags, NULL, 0, aid, aid_len);
+    int rc = fill_opts(&o, keys, access_flags, level, scp_flags, aid, aid_len);
     if (rc != SCB_OK)
         return rc;
     return scb_app_open(card, &o, info);
+}
+
+int scb_bind_rotate_keys(scb_card_t *card, const scb_keys_t *keys, unsigned access_flags,
+                         int level, unsigned scp_flags, const uint8_t *aid, size_t aid_len,
+                         const scb_keys_t *new_keys, int replace_kvn, scb_access_info_t *info)
+{
+    if (keys == NULL || replace_kvn < 0 || replace_kvn > 0xFF)
+        return SCB_E_INVALID_ARG;
+    scb_access_opts_t o;
+    int rc = fill_opts(&o, keys, access_flags, level, scp_flags, aid, aid_len);
+    if (rc != SCB_OK)
+        return rc;
+    return scb_rotate_keys(card, &o, new_keys, (uint8_t)replace_kvn, info);
 }

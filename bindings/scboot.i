@@ -14,8 +14,9 @@
  * matched through %apply below):
  *   (const uint8_t *IN_BYTES, size_t IN_LEN)   byte string in; nil/None = NULL, 0
  *   const uint8_t IN_ARRAY[ANY]                byte string of exactly ANY bytes
- *   (uint8_t *OUT_BYTES, size_t *OUT_LEN)      byte string out; the wrapper lends a
- *                                              buffer of SCB_BIND_BYTES_MAX bytes;
+ *   (uint8_t *OUT_BYTES, size_t *OUT_LEN)      byte string out, written into a buffer
+ *                                              of SCB_BIND_BYTES_MAX bytes (where it
+ *                                              comes from is the language's choice);
  *                                              empty unless the call returned 0
  *   uint8_t OUT_ARRAY[ANY]                     ANY bytes out
  *   (const uint8_t **VIEW_DATA, size_t *VIEW_LEN)  bytes owned by a handle, copied out
@@ -125,6 +126,7 @@ SCB_BLOCKING(scb_bind_read_bootstrap);
 SCB_BLOCKING(scb_bind_write_bootstrap);
 SCB_BLOCKING(scb_bind_app_open);
 SCB_BLOCKING(scb_app_close);
+SCB_BLOCKING(scb_bind_rotate_keys);
 SCB_BLOCKING(scb_sim_process);
 SCB_BLOCKING(scb_bind_sim_serve_vpcd);
 
@@ -161,6 +163,7 @@ SCB_BLOCKING(scb_bind_sim_serve_vpcd);
 %ignore scb_value_from_objlnk;
 %ignore scb_sim_transport;
 %ignore scb_card_open_sim;
+%ignore scb_card_open_sim_owned;
 %ignore scb_sim_serve_vpcd;
 %ignore scb_sim_cmd_hook;
 %ignore scb_sim_set_cmd_hook;
@@ -169,8 +172,6 @@ SCB_BLOCKING(scb_bind_sim_serve_vpcd);
 %ignore scbj_keys_from_object;
 %ignore scbj_free;
 %ignore scb_bs_resource::value;      /* a pointer into the model: value_bytes() */
-
-%include "pending.i"
 
 /* Structs the library fills are read-only views. */
 %immutable;

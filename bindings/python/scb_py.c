@@ -5,7 +5,15 @@
  */
 #include "scb_py.h"
 
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+
+struct scb_py_card {
+    scb_card_t *card;           /* NULL once closed */
+    PyThread_type_lock lock;
+    atomic_ulong owner;         /* thread holding the lock, 0 when free */
+};
 
 struct scb_py_callback {
     scb_bind_callback_t base;   /* first: the engine sees this */
@@ -17,6 +25,122 @@ struct scb_py_trace {
     scb_bind_trace_t base;      /* first */
     PyObject *fn;
 };
+
+/* scboot.StateError (the package's class) with text, RuntimeError when
+ * the package cannot be imported. Error paths only. */
+static void raise_state(const char *text)
+{
+    PyObject *mod = PyImport_ImportModule("scboot._errors");
+    PyObject *cls = mod != NULL ? PyObject_GetAttrString(mod, "StateError") : NULL;
+    Py_XDECREF(mod);
+    if (cls == NULL) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_RuntimeError, text);
+        return;
+    }
+    PyErr_SetString(cls, text);
+    Py_DECREF(cls);
+}
+
+scb_py_card_t *scb_py_card_new(scb_card_t *handle)
+{
+    scb_card_t *card = handle;
+    scb_py_card_t *c = calloc(1, sizeof *c);
+    PyThread_type_lock lock = PyThread_allocate_lock();
+    if (c == NULL || lock == NULL || card == NULL) {
+        free(c);
+        if (lock != NULL)
+            PyThread_free_lock(lock);
+        Py_BEGIN_ALLOW_THREADS
+        scb_card_free(&card);
+        Py_END_ALLOW_THREADS
+        PyErr_NoMemory();
+        return NULL;
+    }
+    c->card = card;
+    c->lock = lock;
+    atomic_init(&c->owner, 0);
+    return c;
+}
+
+static int take_lock(scb_py_card_t *c)
+{
+    unsigned long me = PyThread_get_thread_ident();
+    if (!PyThread_acquire_lock(c->lock, NOWAIT_LOCK)) {
+        /* Only this thread can have stored its own id. */
+        if (atomic_load(&c->owner) == me) {
+            raise_state("a card's transport or trace callback used that same card "
+                        "(it is in the middle of a call)");
+            return -1;
+        }
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(c->lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+    atomic_store(&c->owner, me);
+    return 0;
+}
+
+static void give_lock(scb_py_card_t *c)
+{
+    atomic_store(&c->owner, 0);
+    PyThread_release_lock(c->lock);
+}
+
+scb_card_t *scb_py_card_acquire(scb_py_card_t *c)
+{
+    if (c == NULL) {
+        raise_state("the card is closed");
+        return NULL;
+    }
+    if (take_lock(c) != 0)
+        return NULL;
+    if (c->card == NULL) {
+        give_lock(c);
+        raise_state("the card is closed");
+        return NULL;
+    }
+    return c->card;
+}
+
+void scb_py_card_release(scb_py_card_t *c)
+{
+    if (c != NULL)
+        give_lock(c);
+}
+
+scb_card_t *scb_py_card_peek(scb_py_card_t *c)
+{
+    return c != NULL ? c->card : NULL;
+}
+
+int scb_py_card_close(scb_py_card_t *c)
+{
+    if (c == NULL)
+        return 0;
+    if (take_lock(c) != 0)
+        return -1;
+    scb_card_t *card = c->card;
+    c->card = NULL;
+    if (card != NULL) {
+        /* PC/SC disconnects: no GIL needed, nor wanted. */
+        Py_BEGIN_ALLOW_THREADS
+        scb_card_free(&card);
+        Py_END_ALLOW_THREADS
+    }
+    give_lock(c);
+    return 0;
+}
+
+void scb_py_card_delete(scb_py_card_t *c)
+{
+    if (c == NULL)
+        return;
+    if (scb_py_card_close(c) != 0)
+        PyErr_WriteUnraisable(NULL);
+    PyThread_free_lock(c->lock);
+    free(c);
+}
 
 /* Keep the exception being raised so that the binding re-raises it in
  * the caller once the card operation has returned. The first one wins:

@@ -50,16 +50,34 @@
     $1 = (uint8_t *)p;
 }
 
-/* ---- bytes out --------------------------------------------------------- */
-%typemap(in, numinputs=0) (uint8_t *OUT_BYTES, size_t *OUT_LEN)
-    (uint8_t *buf = NULL, size_t len = SCB_BIND_BYTES_MAX) {
-    buf = malloc(SCB_BIND_BYTES_MAX);
-    if (buf == NULL) {
-        PyErr_NoMemory();
-        SWIG_fail;
+/* ---- bytes out ---------------------------------------------------------
+ * OUT_BYTES takes one Python argument: a writable buffer of at least
+ * SCB_BIND_BYTES_MAX bytes to work in (a Card keeps one: no allocation per
+ * APDU, where a fresh 64 KB block costs more than the APDU itself), or None
+ * for a temporary one. The result is a new bytes object of the length the
+ * call wrote. */
+%typemap(in) (uint8_t *OUT_BYTES, size_t *OUT_LEN)
+    (Py_buffer work, int have_work = 0, uint8_t *heap = NULL, size_t capacity = 0) {
+    if ($input == Py_None) {
+        heap = malloc(SCB_BIND_BYTES_MAX);
+        if (heap == NULL) {
+            PyErr_NoMemory();
+            SWIG_fail;
+        }
+        $1 = heap;
+    } else {
+        if (PyObject_GetBuffer($input, &work, PyBUF_WRITABLE) != 0)
+            SWIG_fail;
+        have_work = 1;
+        if ((size_t) work.len < SCB_BIND_BYTES_MAX) {
+            PyErr_SetString(PyExc_ValueError, "the response buffer is smaller than "
+                                              "SCB_BIND_BYTES_MAX");
+            SWIG_fail;
+        }
+        $1 = ($1_ltype) work.buf;
     }
-    $1 = buf;
-    $2 = &len;
+    capacity = SCB_BIND_BYTES_MAX;
+    $2 = &capacity;
 }
 %typemap(argout) (uint8_t *OUT_BYTES, size_t *OUT_LEN) {
     size_t n = (result == 0 && *$2 <= SCB_BIND_BYTES_MAX) ? *$2 : 0;
@@ -67,7 +85,9 @@
                                        PyBytes_FromStringAndSize((const char *)$1, (Py_ssize_t)n));
 }
 %typemap(freearg) (uint8_t *OUT_BYTES, size_t *OUT_LEN) {
-    free(buf$argnum);
+    if (have_work$argnum)
+        PyBuffer_Release(&work$argnum);
+    free(heap$argnum);
 }
 
 %typemap(in, numinputs=0) uint8_t OUT_ARRAY[ANY] (uint8_t temp[$1_dim0]) {
@@ -152,6 +172,47 @@
     free($1);
 }
 
+/* ---- card handles: one call at a time ---------------------------------- */
+/* Python holds cards as scb_py_card_t (scb_py.h); every call on a card
+ * takes its lock for the duration of the call, getters of const state
+ * only look. */
+%typemap(in) scb_card_t *card (scb_py_card_t *held = NULL, void *argp = NULL, int res = 0) {
+    res = SWIG_ConvertPtr($input, &argp, $descriptor(scb_py_card_t *), 0);
+    if (!SWIG_IsOK(res))
+        SWIG_exception_fail(SWIG_ArgError(res), "in method '$symname', expected a card");
+    $1 = scb_py_card_acquire((scb_py_card_t *)argp);
+    if ($1 == NULL)
+        SWIG_fail;
+    held = (scb_py_card_t *)argp;
+}
+%typemap(freearg) scb_card_t *card {
+    scb_py_card_release(held$argnum);
+}
+%typemap(in) const scb_card_t *card (void *argp = NULL, int res = 0) {
+    res = SWIG_ConvertPtr($input, &argp, $descriptor(scb_py_card_t *), 0);
+    if (!SWIG_IsOK(res))
+        SWIG_exception_fail(SWIG_ArgError(res), "in method '$symname', expected a card");
+    $1 = scb_py_card_peek((scb_py_card_t *)argp);
+}
+%typemap(freearg) const scb_card_t *card ""
+%newobject scb_py_card_new;
+%exception scb_py_card_new {
+    $action
+    if (result == NULL)
+        SWIG_fail;
+}
+%exception scb_py_card_close {
+    $action
+    if (result != 0)
+        SWIG_fail;
+}
+/* SWIG's view of the opaque struct, for the destructor of the Python object. */
+%nodefaultctor scb_py_card;
+struct scb_py_card {};
+%extend scb_py_card {
+    ~scb_py_card() { scb_py_card_delete($self); }
+}
+
 /* ---- Python callables as transport and trace hook ---------------------- */
 %typemap(in) PyObject *fn "$1 = $input;"
 
@@ -167,6 +228,10 @@
 }
 %apply SWIGTYPE **OUT_HANDLE { scb_card_t **out };
 SCB_BLOCKING(scb_py_card_open_callback);
+%ignore scb_py_card_acquire;      /* the typemaps' business */
+%ignore scb_py_card_release;
+%ignore scb_py_card_peek;
+%ignore scb_py_card_delete;
 %include "scb_py.h"
 
 %include "../scboot.i"

@@ -380,7 +380,8 @@ SCB_API int scb_read_binary(scb_card_t *card, size_t size, uint8_t *buf, size_t 
 SCB_API int scb_read_record(scb_card_t *card, uint8_t record, uint8_t *buf, size_t *len);
 /* Write data at offset in the current transparent EF (UPDATE BINARY, chunked). */
 SCB_API int scb_update_binary(scb_card_t *card, size_t offset, const uint8_t *data, size_t len);
-/* VERIFY PIN (ISO 7816-4 INS 20) with reference ref. */
+/* VERIFY PIN (ISO 7816-4 INS 20) with reference ref; the PIN (1..8 bytes)
+ * is sent FF-padded to 8 bytes as a UICC expects (TS 102 221 9.5.1). */
 SCB_API int scb_verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pin_len);
 
 /* ------------------------------------------------------------------------ */

@@ -575,6 +575,9 @@ int scb_write_bootstrap(scb_card_t *card, const scb_access_opts_t *opts, const u
     if (rc == SCB_OK && (opts->flags & SCB_ACCESS_NO_VERIFY) == 0) {
         size_t n = 0;
         rc = read_bootstrap_bytes(card, &fcp, &range, buf, &n);
+        if (rc != SCB_OK)
+            scb__fail(card, rc, "all %zu bytes were written but the read-back failed (%s): the "
+                      "write is not verified", total, scb_strerror(rc));
         if (rc == SCB_OK && (n != meaningful || !scb__ct_equal(buf, data, meaningful)))
             rc = scb__fail(card, SCB_E_VERIFY_MISMATCH, "read-back differs from what was "
                            "written (%zu bytes read, %zu expected)", n, meaningful);

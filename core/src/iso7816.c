@@ -2,6 +2,7 @@
  * ISO 7816-4 / ETSI TS 102 221 commands on top of the engine: MANAGE
  * CHANNEL, SELECT, READ BINARY / READ RECORD / UPDATE BINARY loops, VERIFY.
  */
+#include "crypto.h"
 #include "internal.h"
 
 #include <string.h>
@@ -409,17 +410,22 @@ int scb_update_binary(scb_card_t *card, size_t offset, const uint8_t *data, size
 
 int scb_verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pin_len)
 {
-    if (card == NULL || pin == NULL || pin_len == 0 || pin_len > 255)
+    if (card == NULL || pin == NULL || pin_len == 0 || pin_len > 8)
         return SCB_E_INVALID_ARG;
     scb__clear_error(card);
+    /* TS 102 221 9.5.1: a UICC PIN is 8 bytes, padded with FF. */
+    uint8_t block[8];
+    memset(block, 0xFF, sizeof(block));
+    memcpy(block, pin, pin_len);
     scb_apdu_t a;
     apdu_init(&a, 0x00, 0x20, 0x00, ref);
-    a.data = pin;
-    a.lc = pin_len;
+    a.data = block;
+    a.lc = sizeof(block);
     a.flags = SCB__APDU_SENSITIVE_CMD;
     size_t rlen = 0;
     uint16_t sw = 0;
     int rc = scb__transmit(card, &a, NULL, &rlen, &sw);
+    scb__cleanse(block, sizeof(block));
     if (rc != SCB_OK)
         return rc;
     if ((sw & 0xFFF0) == 0x63C0)

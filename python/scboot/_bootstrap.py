@@ -235,7 +235,7 @@ class Bootstrap:
 
     def encode(self) -> bytes:
         """The file bytes (minimal TLV lengths, no padding)."""
-        rc, data = _c.scb_bootstrap_encode(self._h)
+        rc, data = _c.scb_bootstrap_encode(self._h, None)
         check(rc, "bootstrap file does not encode")
         return data
 

@@ -47,19 +47,23 @@ class Card:
 
     def __init__(self, handle: Any, *, callback: Any = None, owner: Any = None) -> None:
         """Internal: use the class methods."""
-        self._h = handle
+        self._h = None
         self._cb = callback          # scb_py_callback_t of a Python transport
         self._owner = owner          # keeps e.g. a virtual card alive
         self._trace = None           # scb_py_trace_t while a hook is set
-        self._lock = threading.Lock()
+        self._buf = bytearray(_c.SCB_BIND_BYTES_MAX)  # responses land here, under the card lock
+        self._closing = threading.Lock()
+        # The C handle behind a lock that keeps it to one call at a time
+        # (scboot.h: one thread per handle); see bindings/python/scb_py.h.
+        self._h = _c.scb_py_card_new(handle)
 
     # ---- construction -----------------------------------------------------
     @classmethod
-    def open(cls, reader: Optional[str] = None) -> "Card":
+    def open(cls, reader: Union[None, str, int] = None) -> "Card":
         """Connect through PC/SC. ``reader``: ``None`` = the first reader
-        with a card; else an exact name, a decimal index, or a unique
-        substring of a reader name."""
-        rc, handle, detail = _c.scb_card_open_pcsc(reader)
+        with a card; else an exact name, an index (int or decimal text), or
+        a unique substring of a reader name."""
+        rc, handle, detail = _c.scb_card_open_pcsc(None if reader is None else str(reader))
         check(rc, detail)
         return cls(handle)
 
@@ -111,12 +115,13 @@ class Card:
 
     # ---- lifetime ----------------------------------------------------------
     def close(self) -> None:
-        """Disconnect and free the handle (secure channel keys are wiped).
-        Safe to call twice."""
-        with self._lock:
+        """Disconnect and free the handle (secure channel keys are wiped),
+        after a call another thread has in flight. Safe to call twice."""
+        with self._closing:
             h, self._h = self._h, None
-            if h is not None:
-                _c.scb_card_free(h)
+            if h is None:
+                return
+            _c.scb_py_card_close(h)   # waits for a call in flight
             if self._cb is not None:
                 _c.scb_py_callback_free(self._cb)
                 self._cb = None
@@ -187,34 +192,31 @@ class Card:
         responses that carry secrets are masked by the library. ``fn`` runs
         with the GIL held; its exceptions are reported as unraisable, since
         they cannot stop the card operation."""
-        with self._lock:
-            old = self._trace
-            new = None
-            if fn is not None:
-                new = _c.scb_py_trace_new(lambda kind, line: fn(TraceKind(kind), line))
-            rc = _c.scb_py_card_set_trace(self._h, new)
-            if rc < 0:
-                if new is not None:
-                    _c.scb_py_trace_free(new)
-                self._fail(rc)
-            self._trace = new
-            if old is not None:
-                _c.scb_py_trace_free(old)
+        old = self._trace
+        new = None
+        if fn is not None:
+            new = _c.scb_py_trace_new(lambda kind, line: fn(TraceKind(kind), line))
+        rc = _c.scb_py_card_set_trace(self._h, new)
+        if rc < 0:
+            if new is not None:
+                _c.scb_py_trace_free(new)
+            self._fail(rc)
+        self._trace = new
+        if old is not None:
+            _c.scb_py_trace_free(old)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator["Card"]:
         """Exclusive access across several calls (a PC/SC transaction)."""
-        with self._lock:
-            rc = _c.scb_card_begin(self._h)
-            if rc < 0:
-                self._fail(rc)
+        rc = _c.scb_card_begin(self._h)
+        if rc < 0:
+            self._fail(rc)
         try:
             yield self
         finally:
-            with self._lock:
-                rc = _c.scb_card_end(self._h)
-                if rc < 0:
-                    self._fail(rc)
+            rc = _c.scb_card_end(self._h)
+            if rc < 0:
+                self._fail(rc)
 
     # ---- APDUs -------------------------------------------------------------
     def transmit(self, apdu: BytesLike) -> bytes:
@@ -226,44 +228,40 @@ class Card:
         Any status word is returned: the caller judges it."""
         if not isinstance(apdu, bytes):
             apdu = to_bytes(apdu, "apdu")
-        with self._lock:
-            rc, resp = _c.scb_card_transmit(self._h, apdu)
-            if rc:
-                self._fail(rc)
+        rc, resp = _c.scb_card_transmit(self._h, apdu, self._buf)
+        if rc:
+            self._fail(rc)
         return resp
 
     def transmit_plain(self, apdu: BytesLike) -> bytes:
         """As :meth:`transmit`, but never through the secure channel."""
-        with self._lock:
-            rc, resp = _c.scb_card_transmit_plain(self._h, to_bytes(apdu, "apdu"))
-            if rc:
-                self._fail(rc)
+        rc, resp = _c.scb_card_transmit_plain(self._h, to_bytes(apdu, "apdu"),
+                                              self._buf)
+        if rc:
+            self._fail(rc)
         return resp
 
     # ---- logical channels --------------------------------------------------
     def open_channel(self) -> int:
         """MANAGE CHANNEL open: the card assigns a channel, later commands
         go to it. Returns the channel number."""
-        with self._lock:
-            rc, channel = _c.scb_channel_open(self._h)
-            if rc:
-                self._fail(rc)
+        rc, channel = _c.scb_channel_open(self._h)
+        if rc:
+            self._fail(rc)
         return channel
 
     def close_channel(self) -> None:
         """Close the current channel (its secure channel first) and go back
         to the basic channel 0."""
-        with self._lock:
-            rc = _c.scb_channel_close(self._h)
-            if rc:
-                self._fail(rc)
+        rc = _c.scb_channel_close(self._h)
+        if rc:
+            self._fail(rc)
 
     def select_channel(self, channel: int) -> None:
         """Switch to an already open channel."""
-        with self._lock:
-            rc = _c.scb_channel_select(self._h, channel)
-            if rc:
-                self._fail(rc)
+        rc = _c.scb_channel_select(self._h, channel)
+        if rc:
+            self._fail(rc)
 
     @property
     def channel(self) -> int:
@@ -274,60 +272,53 @@ class Card:
     def select_aid(self, aid: BytesLike, *, next_occurrence: bool = False) -> Fcp:
         """SELECT by DF name (AID); returns the FCP."""
         flags = _c.SCB_SEL_NEXT if next_occurrence else _c.SCB_SEL_FCP
-        with self._lock:
-            rc, fcp = _c.scb_select_aid(self._h, to_bytes(aid, "aid"), flags)
-            if rc:
-                self._fail(rc)
+        rc, fcp = _c.scb_select_aid(self._h, to_bytes(aid, "aid"), flags)
+        if rc:
+            self._fail(rc)
         return Fcp._from_c(fcp)
 
     def select_fid(self, fid: int) -> Fcp:
         """SELECT a file by its identifier; returns the FCP."""
-        with self._lock:
-            rc, fcp = _c.scb_select_fid(self._h, fid, _c.SCB_SEL_FCP)
-            if rc:
-                self._fail(rc)
+        rc, fcp = _c.scb_select_fid(self._h, fid, _c.SCB_SEL_FCP)
+        if rc:
+            self._fail(rc)
         return Fcp._from_c(fcp)
 
     def select_path(self, path: BytesLike, *, from_mf: bool = True) -> Fcp:
         """SELECT by path (concatenated FIDs) from the MF or the current DF."""
-        with self._lock:
-            rc, fcp = _c.scb_select_path(self._h, to_bytes(path, "path"), int(from_mf),
-                                         _c.SCB_SEL_FCP)
-            if rc:
-                self._fail(rc)
+        rc, fcp = _c.scb_select_path(self._h, to_bytes(path, "path"), int(from_mf),
+                                     _c.SCB_SEL_FCP)
+        if rc:
+            self._fail(rc)
         return Fcp._from_c(fcp)
 
     def read_binary(self, size: int = 0) -> bytes:
         """Read the selected transparent EF from offset 0 (``size`` 0: up to
         where the card reports the end; at most 32 KB)."""
-        with self._lock:
-            rc, data = _c.scb_read_binary(self._h, size)
-            if rc:
-                self._fail(rc)
+        rc, data = _c.scb_read_binary(self._h, size, self._buf)
+        if rc:
+            self._fail(rc)
         return data
 
     def read_record(self, record: int) -> bytes:
         """READ RECORD ``record`` (1-based) of the selected linear-fixed EF."""
-        with self._lock:
-            rc, data = _c.scb_read_record(self._h, record)
-            if rc:
-                self._fail(rc)
+        rc, data = _c.scb_read_record(self._h, record, self._buf)
+        if rc:
+            self._fail(rc)
         return data
 
     def update_binary(self, offset: int, data: BytesLike) -> None:
         """Write ``data`` at ``offset`` of the selected transparent EF."""
-        with self._lock:
-            rc = _c.scb_update_binary(self._h, offset, to_bytes(data, "data"))
-            if rc:
-                self._fail(rc)
+        rc = _c.scb_update_binary(self._h, offset, to_bytes(data, "data"))
+        if rc:
+            self._fail(rc)
 
     def verify_pin(self, ref: int, pin: BytesLike) -> None:
         """VERIFY PIN ``ref`` (a str PIN is sent as its ASCII digits)."""
         value = pin.encode("ascii") if isinstance(pin, str) else bytes(pin)
-        with self._lock:
-            rc = _c.scb_verify_pin(self._h, ref, value)
-            if rc:
-                self._fail(rc)
+        rc = _c.scb_verify_pin(self._h, ref, value)
+        if rc:
+            self._fail(rc)
 
     # ---- SCP03 -------------------------------------------------------------
     def open_scp03(self, keys: Keys, level: int = Level.DEFAULT,
@@ -358,12 +349,11 @@ class Card:
                  | (_c.SCB_SCP_MAC_CLA_AS_SENT if mac_cla_as_sent else 0))
         hc = opt_bytes(host_challenge, "host_challenge")
         aid = opt_bytes(sd_aid, "sd_aid")
-        with self._lock:
-            rc = _c.scb_bind_scp03_open(self._h, keys._handle(), int(level),
-                                        -1 if kvn is None else kvn, flags, hc, aid)
-            if rc:
-                self._fail(rc)
-            return self._scp_info()
+        rc = _c.scb_bind_scp03_open(self._h, keys._handle(), int(level),
+                                    -1 if kvn is None else kvn, flags, hc, aid)
+        if rc:
+            self._fail(rc)
+        return self._scp_info()
 
     def _scp_info(self) -> ScpInfo:
         rc, info = _c.scb_scp03_info(self._h)
@@ -374,10 +364,9 @@ class Card:
 
     def close_scp03(self) -> None:
         """Close the secure channel (wipes the session; sends nothing)."""
-        with self._lock:
-            rc = _c.scb_scp03_close(self._h)
-            if rc:
-                self._fail(rc)
+        rc = _c.scb_scp03_close(self._h)
+        if rc:
+            self._fail(rc)
 
     @property
     def scp03_level(self) -> Optional[int]:
@@ -390,18 +379,16 @@ class Card:
     @property
     def scp03_info(self) -> ScpInfo:
         """What the card said in the last INITIALIZE UPDATE."""
-        with self._lock:
-            return self._scp_info()
+        return self._scp_info()
 
     def put_keys(self, new_keys: Keys, replace_kvn: int = 0) -> None:
         """PUT KEY: add ``new_keys`` (``replace_kvn`` 0) or replace the key
         set ``replace_kvn``; the keys travel encrypted under the session's
         static DEK and the card's KCVs are checked. Needs an open secure
         channel with C-MAC."""
-        with self._lock:
-            rc = _c.scb_put_keys(self._h, new_keys._handle(), replace_kvn)
-            if rc:
-                self._fail(rc)
+        rc = _c.scb_put_keys(self._h, new_keys._handle(), replace_kvn)
+        if rc:
+            self._fail(rc)
 
     # ---- the bootstrap job -------------------------------------------------
     @staticmethod
@@ -422,13 +409,12 @@ class Card:
         without a secure channel."""
         flags = self._access_flags(keys, skip_efdir, logical_channel)
         pin_b = pin.encode("ascii") if isinstance(pin, str) else opt_bytes(pin, "pin", True)
-        with self._lock:
-            rc, bs, info = _c.scb_bind_read_bootstrap(
-                self._h, keys._handle() if keys is not None else None, flags, int(level),
-                _c.SCB_SCP_KDF3 if kdf3 else 0, opt_bytes(path, "path"),
-                opt_bytes(aid, "aid"), pin_b, pin_ref)
-            if rc:
-                self._fail(rc)
+        rc, bs, info = _c.scb_bind_read_bootstrap(
+            self._h, keys._handle() if keys is not None else None, flags, int(level),
+            _c.SCB_SCP_KDF3 if kdf3 else 0, opt_bytes(path, "path"),
+            opt_bytes(aid, "aid"), pin_b, pin_ref)
+        if rc:
+            self._fail(rc)
         return Bootstrap._adopt(bs, AccessInfo._from_c(info))
 
     def write_bootstrap(self, data: Union[Bootstrap, BytesLike], keys: Keys,
@@ -444,12 +430,26 @@ class Card:
         flags = (self._access_flags(keys, skip_efdir, True)
                  | (_c.SCB_ACCESS_PAD_FF if pad else 0)
                  | (0 if verify else _c.SCB_ACCESS_NO_VERIFY))
-        with self._lock:
-            rc, info = _c.scb_bind_write_bootstrap(
-                self._h, keys._handle(), flags, int(level), _c.SCB_SCP_KDF3 if kdf3 else 0,
-                opt_bytes(path, "path"), opt_bytes(aid, "aid"), raw)
-            if rc:
-                self._fail(rc)
+        rc, info = _c.scb_bind_write_bootstrap(
+            self._h, keys._handle(), flags, int(level), _c.SCB_SCP_KDF3 if kdf3 else 0,
+            opt_bytes(path, "path"), opt_bytes(aid, "aid"), raw)
+        if rc:
+            self._fail(rc)
+        return AccessInfo._from_c(info)
+
+    def rotate_keys(self, keys: Keys, new_keys: Keys, replace_kvn: int = 0,
+                    level: int = Level.DEFAULT, *, aid: Optional[BytesLike] = None,
+                    skip_efdir: bool = False, kdf3: bool = False) -> AccessInfo:
+        """Key rotation in one call: open the application with ``keys``,
+        PUT KEY ``new_keys`` (added, or replacing the set ``replace_kvn``),
+        check the card's KCVs, prove the new keys with a fresh handshake,
+        close everything."""
+        flags = self._access_flags(keys, skip_efdir, True)
+        rc, info = _c.scb_bind_rotate_keys(
+            self._h, keys._handle(), flags, int(level), _c.SCB_SCP_KDF3 if kdf3 else 0,
+            opt_bytes(aid, "aid"), new_keys._handle(), replace_kvn)
+        if rc:
+            self._fail(rc)
         return AccessInfo._from_c(info)
 
     def open_app(self, keys: Optional[Keys] = None, level: int = Level.DEFAULT, *,
@@ -459,26 +459,23 @@ class Card:
         ``aid``, a logical channel, SELECT, SCP03 with ``keys``): later
         commands go to it, secured. Undo with :meth:`close_app`."""
         flags = self._access_flags(keys, skip_efdir, logical_channel)
-        with self._lock:
-            rc, info = _c.scb_bind_app_open(
-                self._h, keys._handle() if keys is not None else None, flags, int(level),
-                _c.SCB_SCP_KDF3 if kdf3 else 0, opt_bytes(aid, "aid"))
-            if rc:
-                self._fail(rc)
+        rc, info = _c.scb_bind_app_open(
+            self._h, keys._handle() if keys is not None else None, flags, int(level),
+            _c.SCB_SCP_KDF3 if kdf3 else 0, opt_bytes(aid, "aid"))
+        if rc:
+            self._fail(rc)
         return AccessInfo._from_c(info)
 
     def close_app(self) -> None:
         """Close the secure channel and the logical channel of :meth:`open_app`."""
-        with self._lock:
-            rc = _c.scb_app_close(self._h)
-            if rc:
-                self._fail(rc)
+        rc = _c.scb_app_close(self._h)
+        if rc:
+            self._fail(rc)
 
     # ---- measurement -------------------------------------------------------
     def _transmit_loop(self, apdu: bytes, n: int) -> None:
         """n transmits in a C loop: the reference for binding overhead."""
-        with self._lock:
-            rc = _c.scb_bind_transmit_loop(self._h, apdu, n)
-            if rc:
-                self._fail(rc)
+        rc = _c.scb_bind_transmit_loop(self._h, apdu, n)
+        if rc:
+            self._fail(rc)
 

@@ -7,7 +7,8 @@ Options::
     --scboot-sim [PROFILE]   the virtual card in this process instead (a fresh
                              card per test, from PROFILE: a JSON file or text)
     --scboot-keys FILE       SCP03 key set, JSON {"enc": hex, "mac": hex,
-                             "dek": hex, "kvn": int}
+                             "dek": hex, "kvn": int} (the virtual card's own
+                             keys when omitted with --scboot-sim)
     --scboot-level LEVEL     secure channel level (default 0x33)
     --scboot-destructive     also run tests that write to the card or can fail
                              EXTERNAL AUTHENTICATE (marked scboot_destructive)
@@ -109,11 +110,21 @@ class Target:
             card.set_trace(lambda kind, line: self._trace.write(line + "\n"))
         return card
 
+    @property
+    def has_keys(self) -> bool:
+        """Keys are known: --scboot-keys, or the virtual card's own."""
+        return self.keys_path is not None or self.sim_profile is not None
+
     def keys(self) -> scboot.Keys:
-        """The key set of --scboot-keys (skips the test without one)."""
-        if self.keys_path is None:
-            pytest.skip("needs the card's SCP03 keys: give --scboot-keys FILE")
-        return scboot.Keys.load(self.keys_path)
+        """The key set of --scboot-keys; for the virtual card without that
+        option its own key set. Skips the test when there is none."""
+        if self.keys_path is not None:
+            return scboot.Keys.load(self.keys_path)
+        if self.sim_profile is not None:
+            from scboot.sim import VirtualCard
+            with VirtualCard(self.sim_profile or None) as card:
+                return card.host_keys()
+        pytest.skip("needs the card's SCP03 keys: give --scboot-keys FILE")
 
     def begin_test(self, nodeid: str) -> None:
         self._test = nodeid
@@ -144,7 +155,7 @@ def pytest_unconfigure(config: Any) -> None:
 
 def pytest_report_header(config: Any) -> str:
     target = config.stash[_TARGET_KEY]
-    keys = target.keys_path or "none"
+    keys = target.keys_path or ("the virtual card's" if target.sim_profile is not None else "none")
     return (f"scboot {scboot.__version__}: card under test: {target.describe()}; "
             f"keys: {keys}; level 0x{target.level:02X}; "
             f"destructive tests: {'yes' if target.destructive else 'no'}")

@@ -19,9 +19,10 @@ import sys
 import threading
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
-from . import _scboot as _c
+from . import _core, _scboot as _c
 from ._card import Card
 from ._errors import StateError, check
+from ._keys import Keys
 from ._util import BytesLike, to_bytes
 
 __all__ = ["VirtualCard", "Profile", "main"]
@@ -81,11 +82,18 @@ class VirtualCard:
         check(rc)
         return Card(handle, owner=self)
 
+    def host_keys(self) -> Keys:
+        """The host's key set for this card (its first SCP03 key set; the
+        built-in card has the public GlobalPlatform test keys 40..4F)."""
+        rc, handle = _c.scb_sim_host_keys(self._handle())
+        check(rc, "the virtual card has no key set")
+        return Keys._adopt(handle)
+
     def process(self, apdu: BytesLike) -> bytes:
         """One command exactly as the card sees it (no engine in between):
         response data + SW1 SW2."""
         with self._lock:
-            rc, resp = _c.scb_sim_process(self._handle(), to_bytes(apdu, "apdu"))
+            rc, resp = _c.scb_sim_process(self._handle(), to_bytes(apdu, "apdu"), None)
         check(rc, "virtual card refused the command")
         return resp
 
@@ -126,7 +134,7 @@ class VirtualCard:
 
     def read_file(self, path: BytesLike) -> bytes:
         """An EF's contents by path from the MF, bypassing access rules."""
-        rc, data = _c.scb_sim_read_file(self._handle(), to_bytes(path, "path"))
+        rc, data = _c.scb_sim_read_file(self._handle(), to_bytes(path, "path"), None)
         check(rc, "no such file")
         return data
 
@@ -153,7 +161,7 @@ class VirtualCard:
         """Be the card of a vpcd reader: connect to pcscd's vpcd driver at
         host:port and answer until the reader side closes, a disconnect
         fault fires, or ``stop`` is set (then within 100 ms)."""
-        flag = _c.scb_bind_stop_t()
+        flag = _core.scb_bind_stop_t()
         watcher = None
         if stop is not None:
             def watch() -> None:

@@ -410,9 +410,9 @@ static void test_read_record_update(void)
 static void test_verify(void)
 {
     tk_script_t *s = tk_script_new();
-    tk_script_add(s, "0020000104 31323334", "9000");
-    tk_script_add(s, "0020000104 31323335", "63C2");
-    tk_script_add(s, "0020000104 31323335", "6983");
+    tk_script_add(s, "0020000108 31323334FFFFFFFF", "9000");
+    tk_script_add(s, "0020000108 31323335FFFFFFFF", "63C2");
+    tk_script_add(s, "0020000108 31323335FFFFFFFF", "6983");
     scb_card_t *c = tk_card(s);
     TK_EQ_RC(scb_verify_pin(c, 1, (const uint8_t *)"1234", 4), SCB_OK);
     TK_EQ_RC(scb_verify_pin(c, 1, (const uint8_t *)"1235", 4), SCB_E_PIN_WRONG);
@@ -439,7 +439,7 @@ static void test_trace(void)
 {
     tk_script_t *s = tk_script_new();
     tk_script_add(s, "00A4040002A0B1", "6F009000");
-    tk_script_add(s, "0020000104 31323334", "9000");
+    tk_script_add(s, "0020000108 31323334FFFFFFFF", "9000");
     scb_card_t *c = tk_card(s);
     trace_log_t log = {0};
     scb_trace_t tr = {SCB_TRACE_VERSION, &log, on_trace};
@@ -452,7 +452,7 @@ static void test_trace(void)
     TK_CHECK(strcmp(log.lines[0], "A>> 00 A4 04 00 02 A0 B1") == 0);
     TK_CHECK(strcmp(log.lines[1], "A<< 6F 00 (9000)") == 0);
     /* the PIN never reaches the trace */
-    TK_CHECK(strcmp(log.lines[2], "A>> 00 20 00 01 04 [data masked]") == 0);
+    TK_CHECK(strcmp(log.lines[2], "A>> 00 20 00 01 08 [data masked]") == 0);
     TK_CHECK(strstr(log.lines[2], "31") == NULL);
     fprintf(stderr, "  %s\n  %s\n  %s\n  %s\n", log.lines[0], log.lines[1], log.lines[2], log.lines[3]);
     scb_trace_event_t note = {SCB_TRACE_NOTE, NULL, 0, 0, 0, "hello"};

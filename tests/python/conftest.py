@@ -18,6 +18,14 @@ if not any(pathlib.Path(p, "scboot").is_dir() for p in sys.path if p):
     sys.path.insert(0, str(BUILD_DIR / "python"))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))  # pcsc_env
 
+import scboot  # noqa: E402  (after the path set-up above)
+
+# Subprocesses (the conformance suite under test, card processes) import
+# the same package, whatever the current directory.
+PACKAGE_PARENT = str(pathlib.Path(scboot.__file__).resolve().parents[1])
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [PACKAGE_PARENT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+
 
 def load_vectors(name):
     with open(VECTORS / name, encoding="utf-8") as f:

@@ -142,10 +142,10 @@ def test_card_cryptogram_that_never_verifies_fails_naming_it():
     assert "cryptogram does not verify" in output
 
 
-def test_without_keys_the_secure_channel_checks_are_skipped():
-    rc, output = run_suite(*sim({"bootstrap": {"read": "always"}}))
+def test_the_virtual_cards_own_keys_serve_without_a_key_file():
+    rc, output = run_suite(*sim())
     assert rc == 0, output
-    assert "needs the card's SCP03 keys" in output
+    assert "keys: the virtual card's" in output
 
 
 @pytest.fixture
@@ -177,3 +177,12 @@ def test_fails_through_pcscd_on_a_card_readable_in_clear(served_card):
         rc, output = run_suite("--scboot-reader", PCSC_READER, "--scboot-keys", KEYS)
     assert rc == 1, output
     assert list(failures(output)) == ["test_bootstrap_ef_not_readable_without_secure_channel"]
+
+
+@pytest.mark.pcscd
+def test_without_keys_the_secure_channel_checks_are_skipped(served_card):
+    with served_card({"bootstrap": {"read": "always"}}):
+        rc, output = run_suite("--scboot-reader", PCSC_READER)
+    assert rc == 0, output
+    assert "needs the card's SCP03 keys" in output
+    assert "keys: none" in output

@@ -91,3 +91,21 @@ def test_offline_pip_install_from_a_clean_tree(tmp_path):
     out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--help"],
                          capture_output=True, text=True, env=env, cwd=tmp_path)
     assert "--scboot-reader" in out.stdout
+
+
+def test_benchmark_script_prints_its_metric():
+    script = SOURCE_DIR / "bench" / "bench_python.py"
+    build = pathlib.Path(scboot.__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, str(script), str(build), "--quick"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    values = dict(line.split(": ", 1) for line in out.stdout.splitlines())
+    assert set(values) == {"python_transmit_ns", "c_transmit_ns", "python_transmit_overhead_ns"}
+    numbers = {}
+    for name, text in values.items():
+        number, unit = text.split()
+        assert unit == "ns"
+        numbers[name] = float(number)
+    assert numbers["c_transmit_ns"] > 0
+    assert numbers["python_transmit_overhead_ns"] == pytest.approx(
+        numbers["python_transmit_ns"] - numbers["c_transmit_ns"], abs=1)

@@ -248,3 +248,51 @@ def test_repr_and_reader_of_a_python_transport():
     with scboot.Card.from_transmit(echo_ok) as card:
         assert card.reader is None
         assert "in-process" in repr(card)
+
+
+def test_a_callback_using_its_own_card_gets_an_error_not_a_deadlock(monkeypatch):
+    holder = {}
+
+    def transport(command):
+        if command[1] == 0xB0:
+            return holder["card"].transmit("00A40400")   # re-entrant: refused
+        return b"\x90\x00"
+
+    with scboot.Card.from_transmit(transport) as card:
+        holder["card"] = card
+        with pytest.raises(scboot.StateError, match="same card"):
+            card.transmit("00B0000001")
+        assert card.transmit("00A40400") == b"\x90\x00"   # and the card still works
+
+        reported = []
+        monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append(u.exc_value))
+        card.set_trace(lambda kind, line: card.last_sw and card.transmit("00A40400"))
+        assert card.transmit("00A40400") == b"\x90\x00"
+        card.set_trace(None)
+    assert reported and all(isinstance(e, scboot.StateError) for e in reported)
+
+
+def test_close_from_another_thread_waits_for_the_call_in_flight():
+    import threading
+    started, release = threading.Event(), threading.Event()
+
+    def slow(command):
+        started.set()
+        release.wait(5)
+        return b"\x90\x00"
+
+    card = scboot.Card.from_transmit(slow)
+    results = []
+    worker = threading.Thread(target=lambda: results.append(card.transmit("00A40400")))
+    worker.start()
+    started.wait(5)
+    closer = threading.Thread(target=card.close)
+    closer.start()
+    closer.join(0.2)
+    assert closer.is_alive()          # waiting for the transmit to finish
+    release.set()
+    worker.join(5)
+    closer.join(5)
+    assert results == [b"\x90\x00"] and card.closed
+    with pytest.raises(scboot.StateError):
+        card.transmit("00A40400")

@@ -10,8 +10,8 @@ from scboot.conformance.walk import CardWalk
 
 @pytest.fixture
 def keys(scboot_target) -> Iterator[Optional[scboot.Keys]]:
-    """The key set when --scboot-keys is given, else None."""
-    if scboot_target.keys_path is None:
+    """The card's key set when known (see scboot_keys), else None."""
+    if not scboot_target.has_keys:
         yield None
     else:
         with scboot_target.keys() as k:

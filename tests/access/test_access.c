@@ -1,0 +1,448 @@
+/*
+ * The bootstrap job against the virtual card, in process: the read flow as
+ * the LwM2M appendix lays it out, its APDU budget (issue 4: cold <= 12,
+ * warm <= 8), every fallback (no EF.DIR, mis-encoded OID, paths), the
+ * channel closed after errors, faults, writing and key rotation.
+ */
+#include "internal.h"
+#include "scboot_json.h"
+#include "scboot_sim.h"
+#include "testkit.h"
+
+typedef struct {
+    scb_sim_t *sim;   /* owned by the card */
+    scb_card_t *card;
+    scb_keys_t *keys;
+} rig_t;
+
+static rig_t rig(const char *profile_json)
+{
+    rig_t r = {0};
+    char detail[256] = "";
+    int rc = scb_sim_new_from_json(&r.sim, profile_json, detail, sizeof(detail));
+    if (rc != 0) {
+        fprintf(stderr, "profile: %s\n", detail);
+        abort();
+    }
+    TK_EQ_RC(scb_sim_host_keys(r.sim, &r.keys), SCB_OK);
+    TK_EQ_RC(scb_card_open_sim_owned(&r.card, r.sim), SCB_OK);
+    return r;
+}
+
+static void rig_free(rig_t *r)
+{
+    scb_card_free(&r->card);
+    scb_keys_free(&r->keys);
+}
+
+static void opts(scb_access_opts_t *o, const scb_keys_t *keys)
+{
+    scb_access_opts_init(o);
+    o->keys = keys;
+}
+
+/* After any operation the card has no logical channel open but the basic
+ * one: MANAGE CHANNEL open must give channel 1 again. */
+static void check_channels_closed(scb_card_t *card)
+{
+    uint8_t ch = 0;
+    TK_EQ_INT(scb_card_channel(card), 0);
+    TK_EQ_RC(scb_channel_open(card, &ch), SCB_OK);
+    TK_EQ_INT(ch, 1);
+    TK_EQ_RC(scb_channel_close(card), SCB_OK);
+}
+
+static void test_cold_and_warm_read(void)
+{
+    rig_t r = rig(NULL);
+    scb_access_opts_t o;
+    opts(&o, r.keys);
+    scb_bootstrap_t *bs = NULL;
+    scb_access_info_t info;
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_OK);
+    fprintf(stderr, "  cold read: %lu APDUs\n", info.apdus);
+    TK_CHECK(info.apdus <= 12);
+    TK_EQ_INT(info.used_efdir, 1);
+    TK_EQ_INT(info.channel, 1);
+    TK_EQ_INT(info.scp_level, 0x33);
+    TK_EQ_INT(info.oid_form, SCB_OID_DO_ID);
+    TK_EQ_HEX(info.path, info.path_len, "6432");
+    TK_EQ_HEX(info.aid, info.aid_len, "A000000063504B43532D3135");
+    TK_EQ_INT(info.ef_size, 1024);
+    TK_CHECK(strcmp(info.label, "LwM2M Bootstrap") == 0);
+    TK_EQ_INT(scb_bootstrap_security_count(bs), 2);
+    TK_EQ_INT(scb_bootstrap_server_count(bs), 1);
+    scb_server_t sv;
+    TK_EQ_RC(scb_bootstrap_server(bs, 0, &sv), SCB_OK);
+    TK_EQ_INT(sv.lifetime, 86400);
+    /* the raw bytes are the meaningful bytes: header + size, no padding */
+    const uint8_t *raw;
+    size_t rawlen;
+    TK_EQ_RC(scb_bootstrap_raw(bs, &raw, &rawlen), SCB_OK);
+    TK_EQ_INT(rawlen, 4 + (raw[2] << 8 | raw[3]));
+    uint8_t file[1024];
+    size_t flen = sizeof(file);
+    const uint8_t p[] = {0x50, 0x15, 0x64, 0x32};
+    TK_EQ_RC(scb_sim_read_file(r.sim, p, sizeof(p), file, &flen), SCB_OK);
+    TK_EQ_MEM(raw, rawlen, file, rawlen);
+    check_channels_closed(r.card);
+
+    /* warm: the path and AID remembered from the first read */
+    o.path = info.path;
+    o.path_len = info.path_len;
+    o.aid = info.aid;
+    o.aid_len = info.aid_len;
+    scb_bootstrap_t *bs2 = NULL;
+    scb_access_info_t info2;
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs2, &info2), SCB_OK);
+    fprintf(stderr, "  warm read: %lu APDUs\n", info2.apdus);
+    TK_CHECK(info2.apdus <= 8);
+    uint8_t d1[32], d2[32];
+    scb_bootstrap_digest(bs, d1);
+    scb_bootstrap_digest(bs2, d2);
+    TK_EQ_MEM(d1, 32, d2, 32);
+    scb_bootstrap_free(&bs);
+    scb_bootstrap_free(&bs2);
+    rig_free(&r);
+}
+
+static void test_no_efdir_and_oid_forms(void)
+{
+    static const struct {
+        const char *profile;
+        int form;
+        int efdir;
+    } cases[] = {
+        {"{\"efdir\": false}", SCB_OID_DO_ID, 0},
+        {"{\"dodf\": {\"oid_form\": \"oid_do_misencoded\"}}", SCB_OID_DO_ID_MISENCODED, 1},
+        {"{\"dodf\": {\"oid_form\": \"application_oid\"}}", SCB_OID_APPLICATION_OID, 1},
+        {"{\"dodf\": {\"oid_form\": \"application_oid_misencoded\"}}",
+         SCB_OID_APPLICATION_OID_MISENCODED, 1},
+        {"{\"efdir\": {\"record_len\": 40, \"extra_records\": 3}}", SCB_OID_DO_ID, 1},
+        {"{\"t0\": true}", SCB_OID_DO_ID, 1},
+        {"{\"extended_length\": true}", SCB_OID_DO_ID, 1},
+        {"{\"scp03\": {\"i\": \"0x71\"}}", SCB_OID_DO_ID, 1},
+    };
+    for (size_t i = 0; i < SCB_ARRAY_LEN(cases); i++) {
+        rig_t r = rig(cases[i].profile);
+        scb_access_opts_t o;
+        opts(&o, r.keys);
+        if (strstr(cases[i].profile, "0x71") != NULL)
+            o.scp.flags |= SCB_SCP_S16;
+        scb_bootstrap_t *bs = NULL;
+        scb_access_info_t info;
+        int rc = scb_read_bootstrap(r.card, &o, &bs, &info);
+        TK_EQ_RC(rc, SCB_OK);
+        if (rc != SCB_OK)
+            fprintf(stderr, "  %s: %s\n", cases[i].profile, scb_card_errmsg(r.card));
+        TK_EQ_INT(info.oid_form, cases[i].form);
+        TK_EQ_INT(info.used_efdir, cases[i].efdir);
+        /* T=0: every command with data costs a GET RESPONSE; no EF.DIR: the
+         * SFI read and the SELECT 2F00 both answer 6A82 before the fallback */
+        TK_CHECK(info.apdus <= (strstr(cases[i].profile, "t0") != NULL ? 20u : 13u));
+        fprintf(stderr, "  %-60s %lu APDUs\n", cases[i].profile, info.apdus);
+        TK_EQ_INT(scb_bootstrap_security_count(bs), 2);
+        scb_bootstrap_free(&bs);
+        check_channels_closed(r.card);
+        rig_free(&r);
+    }
+}
+
+static void test_path_forms(void)
+{
+    static const char *paths[] = {"6432", "7FFF6432", "3F0050156432"};
+    for (size_t i = 0; i < SCB_ARRAY_LEN(paths); i++) {
+        char profile[200];
+        snprintf(profile, sizeof(profile), "{\"dodf\": {\"path\": \"%s\"}}", paths[i]);
+        rig_t r = rig(profile);
+        scb_access_opts_t o;
+        opts(&o, r.keys);
+        scb_bootstrap_t *bs = NULL;
+        scb_access_info_t info;
+        int rc = scb_read_bootstrap(r.card, &o, &bs, &info);
+        TK_EQ_RC(rc, SCB_OK);
+        if (rc != SCB_OK)
+            fprintf(stderr, "  path %s: %s\n", paths[i], scb_card_errmsg(r.card));
+        TK_EQ_HEX(info.path, info.path_len, paths[i]);
+        scb_bootstrap_free(&bs);
+        rig_free(&r);
+    }
+}
+
+static void test_failures_close_the_channel(void)
+{
+    /* wrong keys: card cryptogram mismatch, nothing left open */
+    rig_t r = rig(NULL);
+    scb_access_opts_t o;
+    uint8_t k[16];
+    memset(k, 0x11, sizeof(k));
+    scb_keys_t *wrong = NULL;
+    TK_EQ_RC(scb_keys_new(&wrong, k, k, k, 16, 0x30), SCB_OK);
+    opts(&o, wrong);
+    scb_bootstrap_t *bs = NULL;
+    scb_access_info_t info;
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_SCP_CARD_CRYPTOGRAM);
+    TK_CHECK(bs == NULL);
+    TK_CHECK(strstr(scb_card_errmsg(r.card), "cryptogram") != NULL);
+    check_channels_closed(r.card);
+    scb_keys_free(&wrong);
+
+    /* no keys and no explicit choice */
+    opts(&o, NULL);
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_INVALID_ARG);
+    check_channels_closed(r.card);
+    /* without the secure channel the card protects the EF */
+    o.flags = SCB_ACCESS_NO_SECURE_CHANNEL;
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_SECURITY_STATUS);
+    TK_EQ_INT(scb_card_last_sw(r.card), 0x6982);
+    check_channels_closed(r.card);
+    /* a level below the profile's requirement */
+    opts(&o, r.keys);
+    o.scp.level = 0x13;
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_SECURITY_STATUS);
+    check_channels_closed(r.card);
+    /* unversioned options */
+    o.version = 99;
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_INVALID_ARG);
+    rig_free(&r);
+
+    /* a card whose EF is readable in clear, read by explicit choice */
+    r = rig("{\"bootstrap\": {\"read\": \"always\"}}");
+    opts(&o, NULL);
+    o.flags = SCB_ACCESS_NO_SECURE_CHANNEL;
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_OK);
+    TK_EQ_INT(info.scp_level, -1);
+    scb_bootstrap_free(&bs);
+    rig_free(&r);
+
+    /* faults at every APDU of a cold read: own error, channel closed, no hang */
+    for (unsigned long at = 1; at <= 12; at++) {
+        char profile[200];
+        snprintf(profile, sizeof(profile), "{\"faults\": {\"sw_at\": %lu, \"sw\": \"0x6F00\"}}", at);
+        r = rig(profile);
+        opts(&o, r.keys);
+        int rc = scb_read_bootstrap(r.card, &o, &bs, &info);
+        /* APDU 1 is EF.DIR through its SFI: 6F00 there means "not reachable
+         * that way" and the read goes on through SELECT 2F00. APDU 12 is
+         * MANAGE CHANNEL close: the data was read, the read succeeds (and
+         * the card keeps its channel). Every other step fails with the SW. */
+        if (at == 1 || at == 12) {
+            TK_EQ_RC(rc, SCB_OK);
+        } else if (at == 4 || at == 5) {
+            /* inside the handshake: the secure channel's own codes */
+            TK_EQ_RC(rc, at == 4 ? SCB_E_SCP_PROTOCOL : SCB_E_SCP_AUTH_REJECTED);
+            TK_CHECK(bs == NULL);
+        } else {
+            TK_EQ_RC(rc, SCB_E_STATUS);
+            TK_CHECK(bs == NULL);
+            TK_CHECK(strstr(scb_card_errmsg(r.card), "6F00") != NULL);
+        }
+        scb_bootstrap_free(&bs);
+        scb_sim_faults_t f;
+        scb_sim_get_faults(r.sim, &f);
+        f.sw_at = 0;
+        scb_sim_set_faults(r.sim, &f);
+        if (at != 12)
+            check_channels_closed(r.card);
+        rig_free(&r);
+    }
+    /* R-MAC corrupted on the ODF read (APDU 7): own error, session gone */
+    r = rig("{\"faults\": {\"corrupt_rmac_at\": 7}}");
+    opts(&o, r.keys);
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_SCP_RMAC);
+    check_channels_closed(r.card);
+    rig_free(&r);
+    r = rig("{\"faults\": {\"bad_padding_at\": 11}}");
+    opts(&o, r.keys);
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_SCP_PADDING);
+    rig_free(&r);
+    /* the card disappears */
+    r = rig("{\"faults\": {\"disconnect_after\": 5}}");
+    opts(&o, r.keys);
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_CARD_REMOVED);
+    rig_free(&r);
+}
+
+static void test_dodf_problems(void)
+{
+    rig_t r = rig("{\"dodf\": {\"hex\": \"A1 30 30 00\"}}");
+    scb_access_opts_t o;
+    opts(&o, r.keys);
+    scb_bootstrap_t *bs = NULL;
+    scb_access_info_t info;
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_PARSE);
+    TK_CHECK(strstr(scb_card_errmsg(r.card), "DODF") != NULL);
+    check_channels_closed(r.card);
+    rig_free(&r);
+    r = rig("{\"dodf\": {\"hex\": \"FFFFFFFF\"}}");
+    opts(&o, r.keys);
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_NO_BOOTSTRAP);
+    rig_free(&r);
+    /* size field larger than the EF */
+    r = rig("{\"bootstrap\": {\"size\": 16, \"hex\": \"0001 0100 0000 00 0000 FFFFFFFFFFFFFF\"}}");
+    opts(&o, r.keys);
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_PARSE);
+    TK_CHECK(strstr(scb_card_errmsg(r.card), "size field") != NULL);
+    rig_free(&r);
+}
+
+static void test_private_entry(void)
+{
+    rig_t r = rig("{\"dodf\": {\"private\": true}, \"pin\": {\"ref\": 1, \"value\": \"1234\"}}");
+    scb_access_opts_t o;
+    opts(&o, r.keys);
+    scb_bootstrap_t *bs = NULL;
+    scb_access_info_t info;
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_PIN_REQUIRED);
+    check_channels_closed(r.card);
+    o.pin = (const uint8_t *)"1234";
+    o.pin_len = 4;
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_OK);
+    scb_bootstrap_free(&bs);
+    o.pin = (const uint8_t *)"9999";
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_PIN_WRONG);
+    rig_free(&r);
+}
+
+static void encode_json(const char *json, uint8_t *buf, size_t *len)
+{
+    scb_bootstrap_t *bs = NULL;
+    char detail[200] = "";
+    int rc = scbj_bootstrap_from_json(json, &bs, detail, sizeof(detail));
+    if (rc != SCB_OK)
+        fprintf(stderr, "json: %s\n", detail);
+    TK_EQ_RC(rc, SCB_OK);
+    TK_EQ_RC(scb_bootstrap_encode(bs, buf, len), SCB_OK);
+    scb_bootstrap_free(&bs);
+}
+
+static const char *new_accounts =
+    "{\"security\": [{\"instance\": 0, \"server_uri\": \"coaps://bs.new.example:5684\","
+    " \"bootstrap_server\": true, \"security_mode\": 0,"
+    " \"public_key_or_identity\": \"6964\", \"secret_key\": \"00112233445566778899aabbccddeeff\"}],"
+    " \"servers\": [{\"instance\": 0, \"short_server_id\": 7, \"lifetime\": 300, \"binding\": \"U\"}]}";
+
+static void test_write(void)
+{
+    rig_t r = rig(NULL);
+    uint8_t data[512];
+    size_t len = sizeof(data);
+    encode_json(new_accounts, data, &len);
+    scb_access_opts_t o;
+    opts(&o, r.keys);
+    o.flags = SCB_ACCESS_PAD_FF;
+    scb_access_info_t info;
+    TK_EQ_RC(scb_write_bootstrap(r.card, &o, data, len, &info), SCB_OK);
+    fprintf(stderr, "  write + verify: %lu APDUs\n", info.apdus);
+    check_channels_closed(r.card);
+    uint8_t file[1024];
+    size_t flen = sizeof(file);
+    const uint8_t p[] = {0x50, 0x15, 0x64, 0x32};
+    TK_EQ_RC(scb_sim_read_file(r.sim, p, sizeof(p), file, &flen), SCB_OK);
+    TK_EQ_MEM(file, len, data, len);
+    TK_EQ_INT(file[1023], 0xFF);
+    TK_EQ_INT(file[len], 0xFF);
+    /* read back through the library: same bytes */
+    scb_bootstrap_t *bs = NULL;
+    opts(&o, r.keys);
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_OK);
+    const uint8_t *raw;
+    size_t rawlen;
+    scb_bootstrap_raw(bs, &raw, &rawlen);
+    TK_EQ_MEM(raw, rawlen, data, len);
+    scb_bootstrap_free(&bs);
+
+    /* never in clear, never below C-DEC + C-MAC */
+    o.scp.level = 0x01;
+    TK_EQ_RC(scb_write_bootstrap(r.card, &o, data, len, &info), SCB_E_SCP_LEVEL);
+    opts(&o, r.keys);
+    o.flags = SCB_ACCESS_NO_SECURE_CHANNEL;
+    TK_EQ_RC(scb_write_bootstrap(r.card, &o, data, len, &info), SCB_E_SCP_LEVEL);
+    /* garbage is refused before the card is touched */
+    opts(&o, r.keys);
+    unsigned long before = scb_card_apdu_count(r.card);
+    const uint8_t junk[] = {0x00, 0x01, 0x00, 0x09, 0x00, 0x00};
+    TK_EQ_RC(scb_write_bootstrap(r.card, &o, junk, sizeof(junk), &info), SCB_E_VALIDATION);
+    TK_EQ_INT(scb_card_apdu_count(r.card), before);
+    rig_free(&r);
+
+    /* larger than the EF: refused before writing (the EF is unchanged) */
+    r = rig("{\"bootstrap\": {\"size\": 64, \"hex\": \"00000000\"}}");
+    opts(&o, r.keys);
+    flen = sizeof(file);
+    TK_EQ_RC(scb_sim_read_file(r.sim, p, sizeof(p), file, &flen), SCB_OK);
+    TK_EQ_RC(scb_write_bootstrap(r.card, &o, data, len, &info), SCB_E_FILE_TOO_LARGE);
+    uint8_t after[64];
+    size_t alen = sizeof(after);
+    TK_EQ_RC(scb_sim_read_file(r.sim, p, sizeof(p), after, &alen), SCB_OK);
+    TK_EQ_MEM(after, alen, file, flen);
+    rig_free(&r);
+
+    /* the card goes away at each APDU of the write: APDUs 11..15 are the
+     * UPDATE BINARY commands (data, then FF padding), 16 the read-back */
+    for (unsigned long at = 10; at <= 15; at++) {
+        char profile[100];
+        snprintf(profile, sizeof(profile), "{\"faults\": {\"disconnect_after\": %lu}}", at);
+        r = rig(profile);
+        opts(&o, r.keys);
+        o.flags = SCB_ACCESS_PAD_FF;
+        int rc = scb_write_bootstrap(r.card, &o, data, len, &info);
+        if (at < 15) {
+            TK_EQ_RC(rc, SCB_E_WRITE_INCOMPLETE);
+            TK_CHECK(strstr(scb_card_errmsg(r.card), "re-provisioning") != NULL);
+        } else {
+            TK_EQ_RC(rc, SCB_E_CARD_REMOVED);
+            TK_CHECK(strstr(scb_card_errmsg(r.card), "not verified") != NULL);
+        }
+        rig_free(&r);
+    }
+}
+
+static void test_rotate_keys(void)
+{
+    rig_t r = rig(NULL);
+    uint8_t k[3][16];
+    for (int i = 0; i < 16; i++) {
+        k[0][i] = (uint8_t)(0xA0 + i);
+        k[1][i] = (uint8_t)(0xB0 + i);
+        k[2][i] = (uint8_t)(0xC0 + i);
+    }
+    scb_keys_t *fresh = NULL;
+    TK_EQ_RC(scb_keys_new(&fresh, k[0], k[1], k[2], 16, 0x31), SCB_OK);
+    scb_access_opts_t o;
+    opts(&o, r.keys);
+    scb_access_info_t info;
+    TK_EQ_RC(scb_rotate_keys(r.card, &o, fresh, 0, &info), SCB_OK);
+    check_channels_closed(r.card);
+    /* the new set reads the bootstrap data */
+    opts(&o, fresh);
+    scb_bootstrap_t *bs = NULL;
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_OK);
+    scb_bootstrap_free(&bs);
+    /* replacing 0x30 with 0x32 removes the old set */
+    scb_keys_t *third = NULL;
+    TK_EQ_RC(scb_keys_new(&third, k[2], k[1], k[0], 16, 0x32), SCB_OK);
+    opts(&o, r.keys);
+    TK_EQ_RC(scb_rotate_keys(r.card, &o, third, 0x30, &info), SCB_OK);
+    opts(&o, r.keys);
+    TK_CHECK(scb_read_bootstrap(r.card, &o, &bs, &info) != SCB_OK);
+    opts(&o, third);
+    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_OK);
+    scb_bootstrap_free(&bs);
+    scb_keys_free(&fresh);
+    scb_keys_free(&third);
+    rig_free(&r);
+}
+
+int main(void)
+{
+    TK_RUN(test_cold_and_warm_read);
+    TK_RUN(test_no_efdir_and_oid_forms);
+    TK_RUN(test_path_forms);
+    TK_RUN(test_failures_close_the_channel);
+    TK_RUN(test_dodf_problems);
+    TK_RUN(test_private_entry);
+    TK_RUN(test_write);
+    TK_RUN(test_rotate_keys);
+    return tk_done();
+}
