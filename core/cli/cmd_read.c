@@ -169,16 +169,13 @@ static void table(text_t *t, const scb_bootstrap_t *bs, const scb_access_info_t 
     }
 }
 
-/* JSON: the bootstrap JSON (the form `write` takes) plus a read-only "read" member. */
+/* JSON: the bootstrap JSON (core/json/FORMAT.md, the form `write` takes)
+ * plus a "read" member describing the read, which `write` drops. */
 static char *json_output(const scb_bootstrap_t *bs, const scb_access_info_t *info,
                          const char *card_name, bool secrets)
 {
-    char *body = NULL;
-    if (scbj_bootstrap_to_json(bs, secrets, &body) != SCB_OK)
-        return NULL;
-    json_object *root = json_tokener_parse(body);
-    free(body);
-    if (root == NULL)
+    json_object *root = NULL;
+    if (scbj_bootstrap_to_object(bs, secrets ? SCBJ_SHOW_SECRETS : 0, &root) != SCB_OK)
         return NULL;
     char aid[40], path[40];
     hexstr(info->aid, info->aid_len, aid, sizeof(aid));
@@ -196,8 +193,12 @@ static char *json_output(const scb_bootstrap_t *bs, const scb_access_info_t *inf
     json_object_object_add(r, "oid_form", json_object_new_string(oid_form_name(info->oid_form)));
     json_object_object_add(r, "apdus", json_object_new_int64((int64_t)info->apdus));
     json_object_object_add(root, "read", r);
-    char *out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+    const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
+    char *out = text != NULL ? strdup(text) : NULL;
+    /* json-c keeps the rendered text (secrets with --show-secrets) in the object */
+    if (text != NULL)
+        memset((char *)text, 0, strlen(text));
     json_object_put(root);
     return out;
 }
@@ -263,8 +264,8 @@ int cmd_read(cli_opts_t *o)
             size_t n = strlen(js);
             js[n] = '\n';
             ret = emit(o, js, n + 1);
-            memset(js, 0, n);
-            free(js);
+            js[n] = 0;
+            scbj_free(js);
         }
     } else {
         text_t t = {0};

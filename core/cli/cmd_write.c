@@ -5,6 +5,7 @@
 #include "scboot_json.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,14 +24,33 @@ static int load_input(const cli_opts_t *o, uint8_t **data, size_t *len)
         *len = n;
         return 0;
     }
-    scb_bootstrap_t *bs = NULL;
-    char detail[300] = "";
-    int rc = scbj_bootstrap_from_json(text, &bs, detail, sizeof(detail));
+    /* JSON as `read --json` prints it: its "read" member describes that
+     * read and is not part of the bootstrap data. */
+    json_tokener *tok = json_tokener_new();
+    if (tok == NULL) {
+        free(text);
+        return cli_fail("parsing JSON", SCB_E_NOMEM, NULL);
+    }
+    json_object *doc = json_tokener_parse_ex(tok, text, (int)n);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    json_tokener_free(tok);
     memset(text, 0, n);
     free(text);
+    if (doc == NULL || jerr != json_tokener_success) {
+        fprintf(stderr, "scboot write: %s: not valid JSON (%s)\n", o->args[0],
+                json_tokener_error_desc(jerr));
+        json_object_put(doc);
+        return EXIT_USAGE;
+    }
+    if (json_object_is_type(doc, json_type_object))
+        json_object_object_del(doc, "read");
+    scb_bootstrap_t *bs = NULL;
+    char detail[300] = "";
+    int rc = scbj_bootstrap_from_object(doc, &bs, detail, sizeof(detail));
+    json_object_put(doc);
     if (rc != SCB_OK) {
         fprintf(stderr, "scboot write: %s: %s\n", o->args[0], detail);
-        return EXIT_USAGE;
+        return rc == SCB_E_FILE_TOO_LARGE ? EXIT_DATA : EXIT_USAGE;
     }
     uint8_t *buf = malloc(SCB_MAX_FILE_SIZE);
     size_t blen = SCB_MAX_FILE_SIZE;

@@ -16,7 +16,8 @@ static const char common_help[] =
     "Card selection:\n"
     "  -r, --reader NAME|INDEX  PC/SC reader: exact name, index or unique substring\n"
     "                           (default: the first reader with a card)\n"
-    "      --sim [PROFILE]      the built-in virtual card, in process (optional profile JSON)\n"
+    "      --sim [PROFILE]      the built-in virtual card, in process (optional profile JSON;\n"
+    "                           write and apdu take it as --sim=PROFILE)\n"
     "      --modem DEV          a UICC inside a modem, through AT+CSIM on a tty\n"
     "      --baud N             modem line speed (default 115200)\n"
     "Secure channel (SCP03, LwM2M Appendix H):\n"
@@ -207,6 +208,11 @@ static bool set_opt(const char *cmd, const opt_def_t *d, const char *val, cli_op
     return true;
 }
 
+static bool takes_positionals(const char *cmd)
+{
+    return strcmp(cmd, "write") == 0 || strcmp(cmd, "apdu") == 0;
+}
+
 bool cli_parse(const char *cmd, int argc, char **argv, cli_opts_t *o)
 {
     memset(o, 0, sizeof(*o));
@@ -259,8 +265,9 @@ bool cli_parse(const char *cmd, int argc, char **argv, cli_opts_t *o)
             }
             val = argv[++i];
         } else if (d->arg == ARG_OPT_PROFILE && val == NULL && i + 1 < argc &&
-                   argv[i + 1][0] != '-' && strchr(argv[i + 1], '.') != NULL) {
-            /* --sim PROFILE: the next word, when it looks like a file name */
+                   argv[i + 1][0] != '-' && !takes_positionals(cmd)) {
+            /* --sim PROFILE: the next word, for commands without operands
+             * (write FILE and apdu HEX need --sim=PROFILE) */
             val = argv[++i];
         } else if (d->arg == ARG_NONE && val != NULL) {
             fprintf(stderr, "scboot %s: option --%s takes no value\n", cmd, d->lng);

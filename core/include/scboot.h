@@ -491,7 +491,8 @@ typedef struct scb_resource_info {
     int64_t min;
     int64_t max;
 } scb_resource_info_t;
-/* 0 and info filled for a known (object, resource); SCB_E_NOT_FOUND else. */
+/* 0 and info filled for a known (object, resource); SCB_E_NOT_FOUND else.
+ * Known objects: 0 Security, 1 Server, 2 Access Control, 21 OSCORE. */
 SCB_API int scb_lwm2m_resource_info(uint16_t object_id, uint16_t resource_id,
                                     scb_resource_info_t *info);
 /* Reverse lookup: resource id from its key for an object. */
@@ -501,17 +502,25 @@ SCB_API const char *scb_lwm2m_object_name(uint16_t object_id); /* NULL if unknow
 SCB_API int scb_bootstrap_new(scb_bootstrap_t **out);
 /* Decode a bootstrap file (container + OMA-TLV); FF padding after the
  * declared size is ignored. On failure *out is NULL and, when detail is
- * not NULL, a message naming what and where is written there. */
+ * not NULL, a message naming what and where is written there
+ * ("/0/1 at offset 12: resource 5: length 3 runs past its parent ...").
+ * SCB_E_PARSE for malformed data, including an id that appears twice on
+ * one level (object, instance, resource, resource instance);
+ * SCB_E_FILE_TOO_LARGE when len exceeds SCB_MAX_FILE_SIZE. */
 SCB_API int scb_bootstrap_decode(scb_bootstrap_t **out, const uint8_t *data, size_t len,
                                  char *detail, size_t detail_len);
-/* Encode (minimal TLV lengths). *len: capacity in, bytes out. */
+/* Encode (minimal TLV identifier and length fields, objects, instances
+ * and resources in model order). *len: capacity in, bytes out; buf NULL
+ * or too small: SCB_E_BUFFER_TOO_SMALL and *len = the size needed.
+ * SCB_E_FILE_TOO_LARGE when the file would exceed SCB_MAX_FILE_SIZE. */
 SCB_API int scb_bootstrap_encode(const scb_bootstrap_t *bs, uint8_t *buf, size_t *len);
 SCB_API void scb_bootstrap_free(scb_bootstrap_t **bs);
 /* SHA-256 over the meaningful bytes (header + size bytes, no padding) of
  * the file this model encodes to. */
 SCB_API int scb_bootstrap_digest(const scb_bootstrap_t *bs, uint8_t digest[32]);
-/* The bytes the model was decoded from (read from the card), if any:
- * the whole file including padding. */
+/* The bytes the model was decoded from (read from the card): the whole
+ * file including padding; *data NULL and *len 0 for a built model. Not
+ * updated by the builders. */
 SCB_API int scb_bootstrap_raw(const scb_bootstrap_t *bs, const uint8_t **data, size_t *len);
 
 /* Tree access (indices, 0-based, in file order). */
@@ -541,7 +550,12 @@ SCB_API int scb_bootstrap_resource(const scb_bootstrap_t *bs, size_t oi, size_t 
 SCB_API int scb_bootstrap_resource_instance(const scb_bootstrap_t *bs, size_t oi, size_t ii,
                                             size_t ri, size_t rii, uint16_t *id,
                                             const uint8_t **value, size_t *value_len);
-/* Builders: each returns the new element's index (>= 0) or a negative code. */
+/* Builders: each returns the new element's index (>= 0) or a negative
+ * code: SCB_E_VALIDATION when the id exists on that level already;
+ * SCB_E_INVALID_ARG for an index out of range, a resource instance added
+ * to a single resource, a minor version with major 0 (implicit 1.0);
+ * SCB_E_FILE_TOO_LARGE for a value over SCB_MAX_FILE_SIZE. Values are
+ * copied. */
 SCB_API int scb_bootstrap_add_object(scb_bootstrap_t *bs, uint16_t id, uint8_t version_major,
                                      uint8_t version_minor);
 SCB_API int scb_bootstrap_add_instance(scb_bootstrap_t *bs, size_t oi, uint16_t id);
@@ -554,7 +568,9 @@ SCB_API int scb_bootstrap_add_resource_instance(scb_bootstrap_t *bs, size_t oi, 
                                                 size_t value_len);
 
 /* Value conversions (OMA-TLV data types). Integers: 1/2/4/8-byte two's
- * complement; encode picks the shortest. Booleans: one byte 0/1. */
+ * complement; encode picks the shortest. Booleans: one byte 0/1. The
+ * to_* functions return SCB_E_PARSE when the bytes are not a value of
+ * that type (e.g. a 3-byte integer, a boolean 02). */
 SCB_API int scb_value_to_int(const uint8_t *v, size_t len, int64_t *out);
 SCB_API int scb_value_from_int(int64_t x, uint8_t buf[8], size_t *len);
 SCB_API int scb_value_to_bool(const uint8_t *v, size_t len, int *out);
@@ -570,7 +586,11 @@ SCB_API int scb_value_from_objlnk(uint16_t obj, uint16_t inst, uint8_t buf[4]);
 SCB_API int scb_value_check_string(const uint8_t *v, size_t len);
 
 /* Typed view of the Security (0) and Server (1) instances. Each field has a
- * present bit (1u << resource id) in .present. Pointers point into bs. */
+ * present bit (1u << resource id) in .present. Pointers point into bs.
+ * SCB_E_PARSE when one of the view's resources is not a valid value of its
+ * type (or is multiple-instance): the tree API still has its bytes. The
+ * views cover Security resources 0..12 and Server 0..7; later resources
+ * only through the tree API. Index out of range: SCB_E_INVALID_ARG. */
 typedef struct scb_security {
     uint16_t instance_id;
     uint32_t present;

@@ -55,7 +55,9 @@ static json_object *typed_value(const scb_resource_info_t *info, const uint8_t *
 {
     switch (info->type) {
     case SCB_T_STRING:
-        if (scb_value_check_string(v, len) == SCB_OK)
+        /* a string that reads "<redacted>" would be refused on input */
+        if (scb_value_check_string(v, len) == SCB_OK &&
+            !(len == strlen(SCBJ_REDACTED) && memcmp(v, SCBJ_REDACTED, len) == 0))
             return json_object_new_string_len((const char *)v, (int)len);
         break;
     case SCB_T_INTEGER:
@@ -544,6 +546,35 @@ static int added(reader_t *r, const char *path, int rc, const char *what, unsign
     return rc;
 }
 
+/* A multiple-instance resource: {"<resource instance id>": value, ...}. */
+static int parse_multiple(reader_t *r, const char *path, size_t oi, size_t ii, uint16_t rid,
+                          const scb_resource_info_t *info, const char *untyped,
+                          const json_object *val)
+{
+    int ri = scb_bootstrap_add_multi_resource(r->bs, oi, ii, rid);
+    int rc = added(r, path, ri, "resource", rid);
+    json_object_object_foreach((json_object *)val, k, v)
+    {
+        if (rc != SCB_OK)
+            break;
+        char sub[PATH_LEN], kt[48];
+        uint16_t id;
+        uint8_t *b = NULL;
+        size_t len = 0;
+        scbj__key_text(k, kt, sizeof(kt));
+        snprintf(sub, sizeof(sub), "%.160s.%s", path, kt);
+        if (!scbj__decimal_id(k, &id))
+            return FAIL(r, sub, "expected a decimal resource instance id (0..65535)");
+        rc = value_bytes(r, sub, info, untyped, v, &b, &len);
+        if (rc == SCB_OK)
+            rc = added(r, sub,
+                       scb_bootstrap_add_resource_instance(r->bs, oi, ii, (size_t)ri, id, b, len),
+                       "resource instance", id);
+        free_bytes(b, len);
+    }
+    return rc;
+}
+
 /* One resource of an instance: key is a table key or a decimal id. */
 static int parse_resource(reader_t *r, const char *base, uint16_t obj_id, size_t oi, size_t ii,
                           const char *key, const json_object *val)
@@ -554,53 +585,32 @@ static int parse_resource(reader_t *r, const char *base, uint16_t obj_id, size_t
     uint16_t rid;
     if (!scbj__decimal_id(key, &rid) && scb_lwm2m_resource_by_key(obj_id, key, &rid) != SCB_OK) {
         const char *name = scb_lwm2m_object_name(obj_id);
-        return FAIL(r, path, "not a resource of %s%s: use a resource name or a decimal id",
-                    name != NULL ? "" : "object ", name != NULL ? name : "without definitions");
+        if (name == NULL)
+            return FAIL(r, path, "object %u has no resource names: use decimal resource ids",
+                        obj_id);
+        return FAIL(r, path, "not a resource of %s: use a resource name or a decimal id", name);
     }
     scb_resource_info_t info;
     bool known = scb_lwm2m_resource_info(obj_id, rid, &info) == SCB_OK;
+    bool multiple = json_object_get_type(val) == json_type_object && !is_hex_form(val);
+    /* why the table's type does not apply (NULL: it does) */
     const char *untyped = NULL;
     if (!known)
         untyped = "resource not in the object table: expected {\"hex\": \"...\"}";
     else if (info.type == SCB_T_NONE)
         untyped = "resource without a value type (Execute): expected {\"hex\": \"...\"}";
+    else if (multiple && !info.multiple)
+        untyped = "single-instance in the object table: resource instances take "
+                  "{\"hex\": \"...\"}";
+    else if (!multiple && info.multiple)
+        untyped = "multiple-instance resource: expected an object of resource instances "
+                  "{\"0\": ...}";
+    if (multiple)
+        return parse_multiple(r, path, oi, ii, rid, known ? &info : NULL, untyped, val);
 
     uint8_t *b = NULL;
     size_t len = 0;
-    int rc;
-    if (json_object_get_type(val) == json_type_object && !is_hex_form(val)) {
-        /* a multiple-instance resource: {"<instance id>": value, ...} */
-        if (known && !info.multiple && untyped == NULL)
-            untyped = "single-instance in the object table: resource instances take "
-                      "{\"hex\": \"...\"}";
-        int ri = scb_bootstrap_add_multi_resource(r->bs, oi, ii, rid);
-        rc = added(r, path, ri, "resource", rid);
-        json_object_object_foreach((json_object *)val, k, v)
-        {
-            if (rc != SCB_OK)
-                break;
-            char sub[PATH_LEN];
-            char kk[48];
-            uint16_t id;
-            scbj__key_text(k, kk, sizeof(kk));
-            snprintf(sub, sizeof(sub), "%.160s.%s", path, kk);
-            if (!scbj__decimal_id(k, &id))
-                return FAIL(r, sub, "expected a decimal resource instance id (0..65535)");
-            rc = value_bytes(r, sub, known ? &info : NULL, untyped, v, &b, &len);
-            if (rc == SCB_OK)
-                rc = added(r, sub,
-                           scb_bootstrap_add_resource_instance(r->bs, oi, ii, (size_t)ri, id,
-                                                               b, len),
-                           "resource instance", id);
-            free_bytes(b, len);
-            b = NULL;
-        }
-        return rc;
-    }
-    if (known && info.multiple && untyped == NULL)
-        untyped = "multiple-instance resource: expected an object of resource instances "
-                  "{\"0\": ...}";
-    rc = value_bytes(r, path, known ? &info : NULL, untyped, val, &b, &len);
+    int rc = value_bytes(r, path, known ? &info : NULL, untyped, val, &b, &len);
     if (rc == SCB_OK)
         rc = added(r, path, scb_bootstrap_add_resource(r->bs, oi, ii, rid, b, len), "resource",
                    rid);

@@ -988,7 +988,7 @@ static int load_scp03(loader_t *L, json_object *root, int adf, const uint8_t icc
                     "profile: scp03.keys must be an object or an array of 1..%d key sets",
                     SIM_MAX_KEYSETS);
     for (size_t k = 0; k < json_object_array_length(ks); k++) {
-        char where[32];
+        char where[48]; /* "scp03.keys[" + 20 digits + "]" */
         snprintf(where, sizeof(where), "scp03.keys[%zu]", k);
         if (load_keyset(L, json_object_array_get_idx(ks, k), where, &sd->keys[k]) != 0)
             return L->rc;

@@ -21,11 +21,6 @@ bool scb__der_more(const scb__der_t *d)
     return d->pos < d->end;
 }
 
-void scb__der_skip_padding(scb__der_t *d)
-{
-    while (d->pos < d->end && (d->base[d->pos] == 0x00 || d->base[d->pos] == 0xFF))
-        d->pos++;
-}
 
 int scb__der_fail(const scb__der_t *d, int rc, size_t offset, const char *fmt, ...)
 {
@@ -149,4 +144,14 @@ int scb__der_uint32(const scb__der_t *d, const scb__der_tlv_t *t, const char *fi
         x = x << 8 | v[i];
     *out = x;
     return SCB_OK;
+}
+
+int scb__der_next_object(scb__der_t *d, scb__der_tlv_t *t)
+{
+    while (d->pos < d->end && (d->base[d->pos] == 0x00 || d->base[d->pos] == 0xFF))
+        d->pos++;
+    if (d->pos >= d->end)
+        return 0;
+    int rc = scb__der_next(d, t);
+    return rc == SCB_OK ? 1 : rc;
 }

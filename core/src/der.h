@@ -55,9 +55,10 @@ void scb__der_init(scb__der_t *d, const uint8_t *data, size_t len, const char *w
                    char *detail, size_t detail_len);
 /* True while bytes remain on this level. */
 bool scb__der_more(const scb__der_t *d);
-/* Skip 00 and FF bytes, which ISO/IEC 7816-4 (BER-TLV data objects)
- * allows before, between and after data objects. */
-void scb__der_skip_padding(scb__der_t *d);
+/* The next data object of a file's top level, skipping the 00 and FF
+ * bytes ISO/IEC 7816-4 (BER-TLV data objects) allows before, between and
+ * after data objects: 1 when *t was read, 0 at the end, < 0 on error. */
+int scb__der_next_object(scb__der_t *d, scb__der_tlv_t *t);
 /* Read the next TLV on this level. SCB_E_PARSE (detail written) when the
  * header is malformed or the value runs past the level's end. */
 int scb__der_next(scb__der_t *d, scb__der_tlv_t *t);

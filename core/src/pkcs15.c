@@ -104,14 +104,9 @@ int scb_pkcs15_parse_dir(const uint8_t *data, size_t len, scb_app_template_t *ou
     scb__der_t d;
     scb__der_init(&d, data, len, "EF.DIR", detail, detail_len);
     unsigned templates = 0;
-    for (;;) {
-        scb__der_skip_padding(&d);
-        if (!scb__der_more(&d))
-            break;
-        scb__der_tlv_t t;
-        int rc = scb__der_next(&d, &t);
-        if (rc != SCB_OK)
-            return rc;
+    scb__der_tlv_t t;
+    int rc;
+    while ((rc = scb__der_next_object(&d, &t)) > 0) {
         if (t.tag != 0x61)
             continue; /* a transparent EF.DIR may hold other data objects */
         scb_app_template_t app;
@@ -124,6 +119,8 @@ int scb_pkcs15_parse_dir(const uint8_t *data, size_t len, scb_app_template_t *ou
             return SCB_OK;
         }
     }
+    if (rc < 0)
+        return rc;
     return scb__detail(detail, detail_len, SCB_E_NOT_FOUND,
                        "EF.DIR: no PKCS#15 application (AID A0 00 00 00 63 50 4B 43 53 2D 31 "
                        "35) among %u template(s)",
@@ -203,14 +200,9 @@ static int walk_odf(const uint8_t *data, size_t len, char *detail, size_t detail
     scb__der_t d;
     scb__der_init(&d, data, len, "ODF", detail, detail_len);
     unsigned n = 0;
-    for (;;) {
-        scb__der_skip_padding(&d);
-        if (!scb__der_more(&d))
-            return SCB_OK;
-        scb__der_tlv_t t;
-        int rc = scb__der_next(&d, &t);
-        if (rc != SCB_OK)
-            return rc;
+    scb__der_tlv_t t;
+    int rc;
+    while ((rc = scb__der_next_object(&d, &t)) > 0) {
         n++;
         /* PKCS15Objects is a CHOICE of [0] privateKeys .. [8] authObjects (later
          * editions add more): a one-byte context-specific constructed tag. */
@@ -240,6 +232,7 @@ static int walk_odf(const uint8_t *data, size_t len, char *detail, size_t detail
         if ((rc = fn(ctx, (uint8_t)t.tag, &path)) != SCB_OK)
             return rc;
     }
+    return rc;
 }
 
 typedef struct {
@@ -496,14 +489,9 @@ int scb_pkcs15_find_bootstrap(const uint8_t *data, size_t len, scb_dodf_entry_t 
     scb__der_t d;
     scb__der_init(&d, data, len, "DODF", detail, detail_len);
     unsigned n = 0;
-    for (;;) {
-        scb__der_skip_padding(&d);
-        if (!scb__der_more(&d))
-            break;
-        scb__der_tlv_t t;
-        int rc = scb__der_next(&d, &t);
-        if (rc != SCB_OK)
-            return rc;
+    scb__der_tlv_t t;
+    int rc;
+    while ((rc = scb__der_next_object(&d, &t)) > 0) {
         n++;
         /* DataType ::= CHOICE { opaqueDO, externalIDO [0], oidDO [1], ... } */
         if (t.tag != 0x30 && t.tag != 0xA0 && t.tag != 0xA1)
@@ -533,6 +521,8 @@ int scb_pkcs15_find_bootstrap(const uint8_t *data, size_t len, scb_dodf_entry_t 
         }
         return SCB_OK;
     }
+    if (rc < 0)
+        return rc;
     return scb__detail(detail, detail_len, SCB_E_NO_BOOTSTRAP,
                        "DODF: no entry with the LwM2M bootstrap OID 2.23.43.9.1 among %u data "
                        "object(s)",

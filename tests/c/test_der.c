@@ -150,12 +150,18 @@ static void test_padding(void)
 {
     reader_t r;
     scb__der_tlv_t t;
-    open_hex(&r, "00FF 04 01 AA FFFF00");
-    scb__der_skip_padding(&r.d);
-    TK_EQ_RC(scb__der_next(&r.d, &t), SCB_OK);
+    open_hex(&r, "00FF 04 01 AA 00 0401BB FFFF00");
+    TK_EQ_INT(scb__der_next_object(&r.d, &t), 1);
     TK_EQ_INT(t.offset, 2);
-    scb__der_skip_padding(&r.d);
-    TK_CHECK(!scb__der_more(&r.d));
+    TK_EQ_INT(scb__der_next_object(&r.d, &t), 1);
+    TK_EQ_INT(t.offset, 6);
+    TK_EQ_INT(scb__der_next_object(&r.d, &t), 0);
+    close_reader(&r);
+
+    /* an error after padding is reported as such */
+    open_hex(&r, "FFFF 04 05 AA");
+    TK_EQ_RC(scb__der_next_object(&r.d, &t), SCB_E_PARSE);
+    TK_CHECK(strstr(detail, "T at offset 2: tag 4: length 5 runs past") != NULL);
     close_reader(&r);
 }
 

@@ -1,14 +1,5 @@
-import sys
 import pathlib
-
-import pytest
+import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-import pcsc_env  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def pcscd():
-    readers = pcsc_env.ensure_pcscd(need=tuple(pcsc_env.READERS))
-    yield readers
-    pcsc_env.stop_pcscd()
+from pcsc_env import pcscd  # noqa: E402,F401  (the shared fixture)

@@ -13,6 +13,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2]
 SETUP_READERS = SOURCE_DIR / "tests" / "pcsc" / "setup-readers.sh"
 BUILD_DIR = pathlib.Path(os.environ.get("SCB_BUILD_DIR", SOURCE_DIR / "build")).resolve()
@@ -122,3 +124,11 @@ class CardProcess:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+@pytest.fixture(scope="session")
+def pcscd():
+    """A pcscd serving the four vpcd readers for the whole test session."""
+    readers = ensure_pcscd(need=tuple(READERS))
+    yield readers
+    stop_pcscd()

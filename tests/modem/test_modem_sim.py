@@ -29,3 +29,32 @@ def test_odf_through_the_modem(refusal):
         check_flow(res, channels=1 if refusal is None else 2)
         assert bool(m.commands("+CCHO")) == (refusal is not None)
 
+
+
+SCBOOT = os.path.join(os.environ["SCB_BUILD_DIR"], "core", "cli", "scboot")
+GP_KEY = "404142434445464748494A4B4C4D4E4F"
+
+
+@pytest.mark.parametrize("refusal", [None, "cme"])
+def test_scboot_read_through_the_modem(refusal, tmp_path):
+    """Issue 10 acceptance: `scboot read --modem <pty>` prints the accounts,
+    a full SCP03 read at level 0x33 through AT+CSIM (or, when the modem
+    refuses MANAGE CHANNEL, AT+CCHO/AT+CGLA), with URCs interleaved."""
+    import json
+    import subprocess
+
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"enc": GP_KEY, "mac": GP_KEY, "dek": GP_KEY, "kvn": 48}))
+    with FakeModem(card=ProcessCard([SIM]), refuse_manage_channel=refusal, urc_rate=0.3,
+                   seed=3) as m:
+        table = subprocess.run([SCBOOT, "read", "--modem", m.path, "--keys", str(keys)],
+                               capture_output=True, text=True, timeout=60)
+        doc = subprocess.run([SCBOOT, "read", "--modem", m.path, "--keys", str(keys), "--json"],
+                             capture_output=True, text=True, timeout=60)
+    assert table.returncode == 0, table.stderr
+    assert "Security accounts (object 0): 2" in table.stdout
+    assert "coaps://bs.example.com:5684" in table.stdout
+    assert doc.returncode == 0, doc.stderr
+    read = json.loads(doc.stdout)
+    assert read["servers"][0]["lifetime"] == 86400
+    assert read["read"]["scp_level"] == 0x33
