@@ -8,6 +8,7 @@
 #  3. The module exports nothing but its luaopen_ function.
 # usage: check_install.sh BUILD_DIR PREFIX CMOD_DIR LMOD_DIR (as configured)
 set -eu
+unset LUA_PATH LUA_CPATH LUA_PATH_5_4 LUA_CPATH_5_4 LUA_INIT LUA_INIT_5_4   # lua5.4's defaults only
 build=$(readlink -f "$1"); configured=$2; cmod=$3; lmod=$4
 case "$configured" in
 /usr|/usr/local)
