@@ -121,6 +121,7 @@ function M.keys(spec)
   if type(spec) == "string" then
     rc, h, detail = core.scbj_keys_from_json(spec)
   else
+    check_type(spec, "table", "keys", 2)
     check_options(spec, key_fields, "keys")
     local kvn = spec.kvn or 0
     if math.type(kvn) ~= "integer" then error("keys: kvn must be an integer 0..255", 2) end

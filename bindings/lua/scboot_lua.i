@@ -113,10 +113,51 @@ SCB_LUA_INTEGER(unsigned long long, 0, LUA_MAXINTEGER)
     }
 }
 
-/* ---- bytes out ----------------------------------------------------------- */
-%typemap(in, numinputs=0) (uint8_t *OUT_BYTES, size_t *OUT_LEN)
-    (uint8_t *buf = NULL, size_t len = SCB_BIND_BYTES_MAX) {
-    buf = malloc(SCB_BIND_BYTES_MAX);
+/* ---- bytes out -----------------------------------------------------------
+ * Responses land in a buffer of SCB_BIND_BYTES_MAX bytes kept per Lua state
+ * (a userdata in the registry, so Lua frees it with the state): no 64 KB
+ * allocation per APDU. A call made while the buffer is lent out (from
+ * inside a Lua transport function) gets a malloc'd one of its own. */
+%fragment("scb_lua_outbuf", "header") {
+typedef struct scb_lua_outbuf {
+    int lent;
+    uint8_t bytes[SCB_BIND_BYTES_MAX];
+} scb_lua_outbuf_t;
+
+static const char scb_lua_outbuf_key = 0;   /* its address is the registry key */
+
+/* A buffer for one call; NULL when out of memory (a Lua error is raised
+ * instead when Lua cannot make the shared buffer). */
+SWIGINTERN uint8_t *scb_lua_outbuf_take(lua_State *L, scb_lua_outbuf_t **shared)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &scb_lua_outbuf_key);
+    scb_lua_outbuf_t *b = (scb_lua_outbuf_t *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (b == NULL) {
+        b = (scb_lua_outbuf_t *)lua_newuserdatauv(L, sizeof *b, 0);
+        b->lent = 0;
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &scb_lua_outbuf_key);
+    }
+    if (!b->lent) {
+        b->lent = 1;
+        *shared = b;
+        return b->bytes;
+    }
+    *shared = NULL;
+    return (uint8_t *)malloc(SCB_BIND_BYTES_MAX);
+}
+
+SWIGINTERN void scb_lua_outbuf_give_back(uint8_t *buf, scb_lua_outbuf_t *shared)
+{
+    if (shared != NULL)
+        shared->lent = 0;
+    else
+        free(buf);
+}
+}
+%typemap(in, numinputs=0, fragment="scb_lua_outbuf") (uint8_t *OUT_BYTES, size_t *OUT_LEN)
+    (uint8_t *buf = NULL, scb_lua_outbuf_t *shared = NULL, size_t len = SCB_BIND_BYTES_MAX) {
+    buf = scb_lua_outbuf_take(L, &shared);
     if (buf == NULL) {
         lua_pushliteral(L, "out of memory");
         SWIG_fail;
@@ -130,7 +171,8 @@ SCB_LUA_INTEGER(unsigned long long, 0, LUA_MAXINTEGER)
     SWIG_arg++;
 }
 %typemap(freearg) (uint8_t *OUT_BYTES, size_t *OUT_LEN) {
-    free(buf$argnum);
+    if (buf$argnum != NULL)
+        scb_lua_outbuf_give_back(buf$argnum, shared$argnum);
 }
 
 %typemap(in, numinputs=0) uint8_t OUT_ARRAY[ANY] (uint8_t temp[$1_dim0]) {

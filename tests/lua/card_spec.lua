@@ -208,6 +208,7 @@ describe("programming errors raise", function()
     assert.has_error(function() scboot.from_transmit(nil) end)
     assert.has_error(function() scboot.from_transmit(print, { t1 = true }) end)
     assert.has_error(function() scboot.keys{ enc = 1, mac = 2 } end)
+    assert.has_error(function() scboot.keys() end)
     assert.has_error(function() scboot.keys{ enc = env.KEY, mac = env.KEY, kvn = "0x30" } end)
     assert.has_error(function() scboot.open(42) end)
     assert.has_error(function() scboot.virtual_card(42) end)
@@ -247,6 +248,20 @@ describe("Lua transports", function()
     assert.are.equal(0x9000, sw(resp))
     card:close()
     sim:close()
+  end)
+
+  it("may use another card while the engine waits for them (nested transmits)", function()
+    local inner <close> = assert(scboot.sim())
+    local card <close> = assert(scboot.from_transmit(function(apdu)
+      -- a T=0 style answer from the outer path: 61xx first, then the data
+      if apdu:byte(2) == 0xC0 then return assert(inner:transmit(env.SELECT_PKCS15)) end
+      assert(inner:transmit(env.SELECT_PKCS15))
+      return "\x61\x28"
+    end))
+    local direct = assert(inner:transmit(env.SELECT_PKCS15))
+    assert.are.equal(direct, card:transmit("\x80\xCA\x00\xFE\x00"))
+    assert.are.equal(0x9000, sw(direct))
+    assert.are.equal(0x28 + 2, #direct)
   end)
 
   it("report the message of an error raised inside them", function()
