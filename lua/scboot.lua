@@ -130,7 +130,7 @@ function M.keys(spec)
     detail = "enc and mac (and dek) must be 16, 24 or 32 bytes each, of one length; kvn 0..255"
   end
   if rc ~= 0 then return fail(rc, detail) end
-  return setmetatable({ _h = h }, Keys)
+  return setmetatable({ _h = h, _in_use = 0 }, Keys)
 end
 
 function Keys:kvn() return self._h and core.scb_keys_kvn(self._h) end
@@ -138,12 +138,18 @@ function Keys:length() return self._h and core.scb_keys_length(self._h) end
 function Keys:has_dek() return self._h ~= nil and core.scb_keys_has_dek(self._h) == 1 end
 
 --- Wipe and free the keys (also on collection and for <close> variables).
+-- Returns true; refused (nil, message, code) while a card operation uses
+-- them, i.e. when called from a transport or trace function.
 function Keys:close()
+  if self._in_use > 0 then
+    return fail(E.STATE, "the key set is in use by a card operation")
+  end
   local h = self._h
   if h ~= nil then
     self._h = nil
     core.scb_keys_free(h)
   end
+  return true
 end
 Keys.__gc = Keys.close
 Keys.__close = Keys.close
@@ -160,6 +166,17 @@ local function keys_handle(keys, what)
   end
   if keys._h == nil then error(what .. ": the key set is closed", 3) end
   return keys._h
+end
+
+-- fn(...) with keys (may be nil) held open for the call: a transport or
+-- trace function must not free them under the library.
+local function with_keys(keys, fn, ...)
+  if keys == nil then return fn(...) end
+  keys._in_use = keys._in_use + 1
+  local result = table.pack(pcall(fn, ...))
+  keys._in_use = keys._in_use - 1
+  if not result[1] then error(result[2], 0) end
+  return table.unpack(result, 2, result.n)
 end
 
 -- ---------------------------------------------------------------------------
@@ -226,6 +243,10 @@ local function closed()
   return fail(E.STATE, "the card is closed")
 end
 
+local function in_use()
+  return fail(E.STATE, "the card is inside an operation: used from its own transport or trace function")
+end
+
 -- nil, message, code for rc from an operation on card: a Lua transport's
 -- own message for transport failures, else the library's detail.
 local function card_fail(card, rc)
@@ -237,12 +258,20 @@ local function card_fail(card, rc)
   return fail(rc, detail)
 end
 
--- The handle for an operation; forgets a Lua transport's message left from
--- a failure the library recovered from, so that it is not reported later.
+-- The handle for an operation, or nil and the failure: the card is closed,
+-- or its own Lua transport or trace function is running (the engine must
+-- not be entered twice). Forgets a Lua transport's message left from a
+-- failure the library recovered from, so that it is not reported later.
+local callback_running, trace_running = core.scb_lua_callback_running, core.scb_lua_trace_running
 local function handle(card)
-  local cb = card._cb
+  local cb, trace = card._cb, card._trace
+  if (cb and callback_running(cb) == 1) or (trace and trace_running(trace) == 1) then
+    return nil, in_use
+  end
   if cb then core.scb_lua_callback_take_error(cb) end
-  return card._h
+  local h = card._h
+  if h == nil then return nil, closed end
+  return h
 end
 
 --- Connect through PC/SC. reader: nil = the first reader with a card; else
@@ -302,8 +331,13 @@ end
 
 --- Disconnect and free the card: its secure channel keys are wiped; a
 -- virtual card opened with scboot.sim goes with it. Also runs on
--- collection and for <close> variables. Returns true.
+-- collection and for <close> variables. Returns true; refused (nil,
+-- message, code) from the card's own transport or trace function.
 function Card:close()
+  local cb, trace = self._cb, self._trace
+  if (cb and callback_running(cb) == 1) or (trace and trace_running(trace) == 1) then
+    return in_use()
+  end
   local h = self._h
   if h ~= nil then
     self._h = nil
@@ -350,9 +384,9 @@ function Card:channel() return self._h and core.scb_card_channel(self._h) end
 -- response (data + SW1 SW2, whatever the status word), or nil, message, code.
 local scb_card_transmit = core.scb_card_transmit   -- the hot path: no table lookups
 function Card:transmit(apdu)
-  local h = self._h
-  if self._cb ~= nil then h = handle(self) end
-  if h == nil then return closed() end
+  local h, why = self._h, closed
+  if self._cb ~= nil or self._trace ~= nil then h, why = handle(self) end
+  if h == nil then return why() end
   local rc, resp = scb_card_transmit(h, apdu)
   if rc ~= 0 then return card_fail(self, rc) end
   return resp
@@ -360,8 +394,8 @@ end
 
 --- As transmit, but never through the secure channel.
 function Card:transmit_plain(apdu)
-  local h = handle(self)
-  if h == nil then return closed() end
+  local h, why = handle(self)
+  if h == nil then return why() end
   local rc, resp = core.scb_card_transmit_plain(h, apdu)
   if rc ~= 0 then return card_fail(self, rc) end
   return resp
@@ -370,8 +404,8 @@ end
 --- MANAGE CHANNEL open: the card's commands go to the new channel; returns
 -- its number.
 function Card:open_channel()
-  local h = handle(self)
-  if h == nil then return closed() end
+  local h, why = handle(self)
+  if h == nil then return why() end
   local rc, channel = core.scb_channel_open(h)
   if rc ~= 0 then return card_fail(self, rc) end
   return channel
@@ -380,8 +414,8 @@ end
 --- Close the current logical channel (its secure channel first) and go
 -- back to channel 0. Returns true.
 function Card:close_channel()
-  local h = handle(self)
-  if h == nil then return closed() end
+  local h, why = handle(self)
+  if h == nil then return why() end
   local rc = core.scb_channel_close(h)
   if rc ~= 0 then return card_fail(self, rc) end
   return true
@@ -389,8 +423,8 @@ end
 
 --- Switch to an already open logical channel. Returns true.
 function Card:select_channel(channel)
-  local h = handle(self)
-  if h == nil then return closed() end
+  local h, why = handle(self)
+  if h == nil then return why() end
   local rc = core.scb_channel_select(h, channel)
   if rc ~= 0 then return card_fail(self, rc) end
   return true
@@ -417,18 +451,18 @@ end
 function Card:open_scp03(keys, level, opts)
   local kh = keys_handle(keys, "open_scp03")
   opts = check_options(opts, scp_options, "open_scp03")
-  local h = handle(self)
-  if h == nil then return closed() end
-  local rc = core.scb_bind_scp03_open(h, kh, level or M.level.DEFAULT, opts.kvn or -1,
-                                      scp_flags(opts), opts.host_challenge, opts.sd_aid)
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local rc = with_keys(keys, core.scb_bind_scp03_open, h, kh, level or M.level.DEFAULT,
+                       opts.kvn or -1, scp_flags(opts), opts.host_challenge, opts.sd_aid)
   if rc ~= 0 then return card_fail(self, rc) end
   return true
 end
 
 --- Close the secure channel (no APDU; the session keys are wiped).
 function Card:close_scp03()
-  local h = handle(self)
-  if h == nil then return closed() end
+  local h, why = handle(self)
+  if h == nil then return why() end
   local rc = core.scb_scp03_close(h)
   if rc ~= 0 then return card_fail(self, rc) end
   return true
@@ -478,11 +512,11 @@ function Card:read_bootstrap(opts)
   local flags = (kh == nil and core.SCB_ACCESS_NO_SECURE_CHANNEL or 0)
               | (opts.skip_efdir and core.SCB_ACCESS_SKIP_EFDIR or 0)
               | (opts.logical_channel == false and core.SCB_ACCESS_NO_LOGICAL_CHANNEL or 0)
-  local h = handle(self)
-  if h == nil then return closed() end
-  local rc, bs, info = core.scb_bind_read_bootstrap(h, kh, flags, opts.level or -1,
-                                                    scp_flags(opts), opts.path, opts.aid,
-                                                    opts.pin, opts.pin_ref or 0)
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local rc, bs, info = with_keys(opts.keys, core.scb_bind_read_bootstrap, h, kh, flags,
+                                 opts.level or -1, scp_flags(opts), opts.path, opts.aid,
+                                 opts.pin, opts.pin_ref or 0)
   if rc ~= 0 then return card_fail(self, rc) end
   local t, msg, code = bootstrap_table(bs, opts.secrets)
   if t == nil then return nil, msg, code end
@@ -498,8 +532,8 @@ end
 -- they become Lua warnings. Returns true.
 function Card:set_trace(fn)
   if fn ~= nil then check_type(fn, "function", "set_trace", 2) end
-  local h = self._h
-  if h == nil then return closed() end
+  local h, why = handle(self)
+  if h == nil then return why() end
   local t = fn and core.scb_lua_trace_new(fn)
   local rc = core.scb_lua_card_set_trace(h, t)
   if rc ~= 0 then
@@ -624,9 +658,13 @@ function Sim:read_file(path)
 end
 
 --- Free the virtual card (its keys are wiped); cards connected to it are
--- closed first. Returns true.
+-- closed first. Returns true, or nil, message, code when one of them is
+-- inside an operation (called from its transport or trace function).
 function Sim:close()
-  for card in pairs(self._cards) do card:close() end
+  for card in pairs(self._cards) do
+    local ok, msg, code = card:close()
+    if not ok then return nil, msg, code end
+  end
   local h = self._h
   if h ~= nil then
     self._h = nil

@@ -41,6 +41,9 @@ int scb_lua_card_open_callback(scb_card_t **out, scb_lua_callback_t *cb);
 /* Push the message of the first failure since the last call (nil if none)
  * and forget it. */
 scb_lua_nret scb_lua_callback_take_error(lua_State *L, scb_lua_callback_t *cb);
+/* 1 while cb's function runs: the card it serves is inside an operation,
+ * and using that card from the function would re-enter the engine. */
+int scb_lua_callback_running(const scb_lua_callback_t *cb);
 
 /* ------------------------------------------------------------------------ */
 /* Trace: a Lua function called with each formatted trace line               */
@@ -52,6 +55,8 @@ scb_lua_trace_t *scb_lua_trace_new(lua_State *L, int fn_index);
 void scb_lua_trace_free(lua_State *L, scb_lua_trace_t *t);
 /* Install t on card (t NULL: remove the hook). */
 int scb_lua_card_set_trace(scb_card_t *card, scb_lua_trace_t *t);
+/* 1 while t's function runs (see scb_lua_callback_running). */
+int scb_lua_trace_running(const scb_lua_trace_t *t);
 
 /* ------------------------------------------------------------------------ */
 /* Bootstrap model and JSON documents as Lua tables (json-c)                 */

@@ -27,12 +27,14 @@ struct scb_lua_callback {
     scb_bind_callback_t base;   /* first: the engine sees this */
     lua_State *thread;
     int ref;                    /* registry reference anchoring thread */
+    int running;                /* the function is being called */
 };
 
 struct scb_lua_trace {
     scb_bind_trace_t base;      /* first */
     lua_State *thread;
     int ref;
+    int running;
 };
 
 /* A thread holding the function at fn_index (FN_SLOT) and nil (ERR_SLOT),
@@ -117,7 +119,9 @@ static long lua_transport_call(scb_bind_callback_t *base, const uint8_t *cmd, si
     lua_pushcfunction(T, run_transport);
     lua_pushvalue(T, FN_SLOT);
     lua_pushlightuserdata(T, &x);
+    cb->running = 1;
     int status = lua_pcall(T, 2, 1, 0);
+    cb->running = 0;
     if (status != LUA_OK) {
         keep_error(T);
         x.n = status == LUA_ERRMEM ? SCB_E_NOMEM : SCB_E_TRANSPORT;
@@ -156,6 +160,11 @@ void scb_lua_callback_free(lua_State *L, scb_lua_callback_t *cb)
 int scb_lua_card_open_callback(scb_card_t **out, scb_lua_callback_t *cb)
 {
     return scb_bind_card_open_callback(out, cb != NULL ? &cb->base : NULL);
+}
+
+int scb_lua_callback_running(const scb_lua_callback_t *cb)
+{
+    return cb != NULL && cb->running;
 }
 
 scb_lua_nret scb_lua_callback_take_error(lua_State *L, scb_lua_callback_t *cb)
@@ -201,7 +210,10 @@ static void lua_trace_line(scb_bind_trace_t *base, int kind, const char *text)
     lua_pushcfunction(T, run_trace);
     lua_pushvalue(T, FN_SLOT);
     lua_pushlightuserdata(T, &line);
-    if (lua_pcall(T, 2, 0, 0) != LUA_OK) {
+    t->running = 1;
+    int status = lua_pcall(T, 2, 0, 0);
+    t->running = 0;
+    if (status != LUA_OK) {
         /* The operation goes on: say so the way Lua reports errors in
          * finalizers (a warning; the host decides where warnings go). */
         const char *msg = lua_type(T, -1) == LUA_TSTRING ? lua_tostring(T, -1)
@@ -234,6 +246,11 @@ void scb_lua_trace_free(lua_State *L, scb_lua_trace_t *t)
         return;
     luaL_unref(L, LUA_REGISTRYINDEX, t->ref);
     free(t);
+}
+
+int scb_lua_trace_running(const scb_lua_trace_t *t)
+{
+    return t != NULL && t->running;
 }
 
 int scb_lua_card_set_trace(scb_card_t *card, scb_lua_trace_t *t)

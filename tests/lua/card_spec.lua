@@ -336,6 +336,39 @@ describe("Lua transports", function()
   end)
 end)
 
+describe("re-entering a card from its own hooks", function()
+  it("is refused: the engine is inside an operation", function()
+    local card
+    card = assert(scboot.from_transmit(function()
+      assert(card:transmit("\0\0\0\0"))   -- the card is busy: this raises
+      return "\x90\x00"
+    end))
+    local msg = env.assert_failure(scboot.E.TRANSPORT, card:transmit("\0\0\0\0"))
+    assert.matches("inside an operation", msg)
+    card:close()
+  end)
+
+  it("closing the card, its keys or its virtual card from a trace function is refused", function()
+    local card <close> = assert(scboot.sim())
+    local keys = env.keys()
+    local refusals = {}
+    assert(card:transmit(env.SELECT_PKCS15))
+    assert(card:set_trace(function()   -- runs during the handshake below
+      for _, what in ipairs{ { card:close() }, { keys:close() }, { card.sim:close() },
+                             { card:open_channel() } } do
+        refusals[#refusals + 1] = what[3]
+      end
+    end))
+    assert.is_true(card:open_scp03(keys))
+    assert.is_true(#refusals > 0)
+    for _, code in ipairs(refusals) do assert.are.equal(scboot.E.STATE, code) end
+    assert(card:set_trace(nil))
+    assert.is_false(card:is_closed())
+    assert.are.equal(0x9000, sw(assert(card:transmit(SELECT_BOOTSTRAP_EF))))
+    assert.is_true(keys:close())   -- outside an operation it works
+  end)
+end)
+
 describe("lifetimes", function()
   it("closes cards in <close> variables at the end of the scope", function()
     local outside
