@@ -8,7 +8,7 @@
  * this file at the end:
  *
  *   Python: swig -python -threads -module _core -interface _scboot bindings/python/scboot_python.i
- *   Lua:    bindings/lua/scboot_lua.i (to be written the same way)
+ *   Lua:    bindings/lua/scboot_lua.i
  *
  * Typemaps every language defines (argument names in the declarations are
  * matched through %apply below):
@@ -20,7 +20,7 @@
  *                                              empty unless the call returned 0
  *   uint8_t OUT_ARRAY[ANY]                     ANY bytes out
  *   (const uint8_t **VIEW_DATA, size_t *VIEW_LEN)  bytes owned by a handle, copied out
- *   (char *DETAIL, size_t DETAIL_LEN)          a detail message out (string)
+ *   (char *DETAIL, size_t DETAIL_LEN)          a text out (a detail message, the ICCID)
  *   char **OUT_SECRET_TEXT                     text the call malloc'd (it may hold
  *                                              secrets): converted, then released
  *                                              with scbj_free, which wipes it
@@ -76,7 +76,10 @@
     (const uint8_t **data, size_t *len),
     (const uint8_t **value, size_t *value_len)
 };
-%apply (char *DETAIL, size_t DETAIL_LEN) { (char *detail, size_t detail_len) };
+%apply (char *DETAIL, size_t DETAIL_LEN) {
+    (char *detail, size_t detail_len),
+    (char *out, size_t out_len)
+};
 %apply SWIGTYPE **OUT_HANDLE {
     scb_card_t **out, scb_keys_t **out, scb_bootstrap_t **out, scb_readers_t **out,
     scb_sim_t **out
@@ -127,6 +130,7 @@ SCB_BLOCKING(scb_bind_write_bootstrap);
 SCB_BLOCKING(scb_bind_app_open);
 SCB_BLOCKING(scb_app_close);
 SCB_BLOCKING(scb_bind_rotate_keys);
+SCB_BLOCKING(scb_read_iccid);
 SCB_BLOCKING(scb_sim_process);
 SCB_BLOCKING(scb_bind_sim_serve_vpcd);
 

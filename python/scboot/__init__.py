@@ -30,20 +30,13 @@ and a conformance suite for real cards come with the package::
 """
 # SWIG's proxy module registers the struct classes the extension returns.
 from . import _core  # noqa: F401  (imported first, for that side effect)
+from . import _errors, _scboot
 from ._bootstrap import Bootstrap, Instance, LwM2MObject, Resource, resource_info
 from ._card import Card, readers
-from ._errors import (AuthenticationRejectedError, BadResponseError, CardCryptogramError,
-                      CardRemovedError, CardResetError, CardStatusError, Error,
-                      FileTooLargeError, InvalidArgumentError, ModemError, NoBootstrapError,
-                      NoCardError, NoChannelError, NoReaderError, NoServiceError, NotFoundError,
-                      PaddingError, ParseError, PinRequiredError, PinWrongError, RMacError, SecureChannelError,
-                      SecurityLevelError, SecurityStatusError, SharingError, StateError, TransportError,
-                      TransportTimeoutError, UnsupportedError, ValidationError, WriteError,
-                      WrongLengthError)
+from ._errors import *  # noqa: F401,F403  (the exception classes, listed in _errors.__all__)
 from ._keys import Keys, kcv
 from ._types import (AccessInfo, AppTemplate, DodfEntry, Fcp, FileStructure, Level, OidForm,
                      Path, ScpInfo, TraceKind)
-from . import _scboot
 
 __version__: str = _scboot.scb_version()
 
@@ -52,13 +45,4 @@ __all__ = [
     "LwM2MObject", "Instance", "Resource",
     "AccessInfo", "AppTemplate", "DodfEntry", "Fcp", "FileStructure", "Level", "OidForm",
     "Path", "ScpInfo", "TraceKind",
-    "Error", "InvalidArgumentError", "StateError", "UnsupportedError",
-    "TransportError", "NoServiceError", "NoReaderError", "NoCardError", "CardRemovedError",
-    "CardResetError", "TransportTimeoutError", "SharingError", "ModemError",
-    "CardStatusError", "BadResponseError", "NotFoundError", "SecurityStatusError",
-    "NoChannelError", "WrongLengthError", "FileTooLargeError", "PinRequiredError",
-    "PinWrongError", "SecureChannelError", "CardCryptogramError", "RMacError", "PaddingError",
-    "SecurityLevelError",
-    "AuthenticationRejectedError", "ParseError", "NoBootstrapError", "ValidationError",
-    "WriteError",
-]
+] + _errors.__all__

@@ -320,6 +320,13 @@ class Card:
         if rc:
             self._fail(rc)
 
+    def read_iccid(self) -> str:
+        """The card's ICCID (EF.ICCID under the MF) as decimal digits."""
+        rc, iccid = _c.scb_read_iccid(self._h)
+        if rc:
+            self._fail(rc)
+        return iccid
+
     # ---- SCP03 -------------------------------------------------------------
     def open_scp03(self, keys: Keys, level: int = Level.DEFAULT,
                    host_challenge: Optional[BytesLike] = None,

@@ -44,6 +44,13 @@ def test_every_level_reads_the_same_file(keys):
     assert len(digests) == 1
 
 
+def test_iccid():
+    with scboot.Card.sim() as card:
+        assert card.read_iccid() == "8988300000000000013"
+    with scboot.Card.sim({"iccid": "8944123456789"}) as card:
+        assert card.read_iccid() == "8944123456789"
+
+
 def test_bootstrap_needs_the_secure_channel_by_default():
     with scboot.Card.sim() as card:
         with pytest.raises(scboot.SecurityStatusError) as info:
