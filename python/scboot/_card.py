@@ -68,6 +68,17 @@ class Card:
         return cls(handle)
 
     @classmethod
+    def open_modem(cls, device: str, baud: int = 115200) -> "Card":
+        """A UICC inside a cellular modem, through the modem's AT interface
+        on a serial device (3GPP TS 27.007 AT+CSIM; AT+CCHO / AT+CGLA / AT+CCHC
+        for logical channels when the modem refuses MANAGE CHANNEL). AT
+        errors surface as :class:`TransportError` with the +CME ERROR number
+        in the message."""
+        rc, handle, detail = _c.scb_card_open_modem(str(device), int(baud), None)
+        check(rc, detail)
+        return cls(handle)
+
+    @classmethod
     def from_transmit(cls, fn: TransmitFn, *, t0: bool = False,
                       extended_length: bool = False) -> "Card":
         """A card over a Python transport: ``fn(command: bytes) -> bytes``
