@@ -107,6 +107,7 @@
 
 /* ---- what may block -------------------------------------------------- */
 SCB_BLOCKING(scb_card_open_pcsc);
+SCB_BLOCKING(scb_card_open_modem);
 SCB_BLOCKING(scb_readers_list);
 SCB_BLOCKING(scb_card_free);
 SCB_BLOCKING(scb_card_begin);

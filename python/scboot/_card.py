@@ -11,7 +11,7 @@ from ._bootstrap import Bootstrap
 from ._errors import StateError, check, error_for
 from ._keys import Keys
 from ._types import AccessInfo, Fcp, Level, ScpInfo, TraceKind
-from ._util import BytesLike, opt_bytes, to_bytes
+from ._util import Closing, BytesLike, opt_bytes, to_bytes
 
 __all__ = ["Card", "readers"]
 
@@ -30,7 +30,7 @@ def readers() -> List[Tuple[str, bool]]:
         _c.scb_readers_free(handle)
 
 
-class Card:
+class Card(Closing):
     """A connection to one card.
 
     Make one with :meth:`open` (PC/SC), :meth:`sim` (the virtual card, in
@@ -64,6 +64,17 @@ class Card:
         with a card; else an exact name, an index (int or decimal text), or
         a unique substring of a reader name."""
         rc, handle, detail = _c.scb_card_open_pcsc(None if reader is None else str(reader))
+        check(rc, detail)
+        return cls(handle)
+
+    @classmethod
+    def open_modem(cls, device: str, baud: int = 115200) -> "Card":
+        """A UICC inside a cellular modem, through the modem's AT interface
+        on a serial device (3GPP TS 27.007 AT+CSIM; AT+CCHO / AT+CGLA / AT+CCHC
+        for logical channels when the modem refuses MANAGE CHANNEL). AT
+        errors surface as :class:`TransportError` with the +CME ERROR number
+        in the message."""
+        rc, handle, detail = _c.scb_card_open_modem(str(device), int(baud), None)
         check(rc, detail)
         return cls(handle)
 
@@ -130,15 +141,6 @@ class Card:
                 self._trace = None
             self._owner = None
 
-    def __enter__(self) -> "Card":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if getattr(self, "_h", None) is not None:
-            self.close()
 
     @property
     def closed(self) -> bool:

@@ -5,7 +5,7 @@ from typing import Any, Optional
 
 from . import _scboot as _c
 from ._errors import StateError, check
-from ._util import BytesLike, opt_bytes, to_bytes
+from ._util import Closing, BytesLike, opt_bytes, to_bytes
 
 __all__ = ["Keys", "kcv"]
 
@@ -19,7 +19,7 @@ def kcv(key: BytesLike) -> bytes:
     return value
 
 
-class Keys:
+class Keys(Closing):
     """An SCP03 static key set: Key-ENC, Key-MAC, optional Key-DEK (needed
     for PUT KEY), all AES-128/192/256 of one length, and the key version
     number ``kvn`` (0 = the card's default).
@@ -71,15 +71,6 @@ class Keys:
         if h is not None:
             _c.scb_keys_free(h)
 
-    def __enter__(self) -> "Keys":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if getattr(self, "_h", None) is not None:
-            self.close()
 
     @property
     def kvn(self) -> int:

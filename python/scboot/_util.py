@@ -1,11 +1,31 @@
 """Argument conversion shared by the package's classes."""
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 BytesLike = Union[bytes, bytearray, memoryview, str]
 
-__all__ = ["BytesLike", "to_bytes", "opt_bytes"]
+__all__ = ["BytesLike", "to_bytes", "opt_bytes", "Closing"]
+
+
+class Closing:
+    """A C handle in ``self._h`` that ``close()`` frees: context manager,
+    and closed when collected."""
+
+    _h: Any = None
+
+    def close(self) -> None:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_h", None) is not None:
+            self.close()
 
 
 def to_bytes(value: BytesLike, what: str, secret: bool = False) -> bytes:

@@ -23,7 +23,7 @@ from . import _core, _scboot as _c
 from ._card import Card
 from ._errors import StateError, check
 from ._keys import Keys
-from ._util import BytesLike, to_bytes
+from ._util import Closing, BytesLike, to_bytes
 
 __all__ = ["VirtualCard", "Profile", "main"]
 
@@ -34,7 +34,7 @@ _FAULTS = ("delay_ms", "disconnect_after", "corrupt_rmac_at", "bad_padding_at", 
            "rmac_on_error", "renc_overpad")
 
 
-class VirtualCard:
+class VirtualCard(Closing):
     """A virtual card. :meth:`card` connects a :class:`Card` to it; the
     other methods inspect and steer it for tests. Its state (files, key
     sets, sequence counter) lives as long as this object."""
@@ -66,15 +66,6 @@ class VirtualCard:
         if h is not None:
             _c.scb_sim_free(h)
 
-    def __enter__(self) -> "VirtualCard":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if getattr(self, "_h", None) is not None:
-            self.close()
 
     def card(self) -> Card:
         """A :class:`Card` whose transport is this virtual card."""
