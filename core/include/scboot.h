@@ -751,6 +751,10 @@ SCB_API int scb_read_bootstrap(scb_card_t *card, const scb_access_opts_t *opts,
 SCB_API int scb_write_bootstrap(scb_card_t *card, const scb_access_opts_t *opts,
                                 const uint8_t *data, size_t len, scb_access_info_t *info);
 
+/* The card's ICCID (EF.ICCID 2FE2 under the MF, BCD) as decimal digits;
+ * out_len >= 21. For provisioning reports. */
+SCB_API int scb_read_iccid(scb_card_t *card, char *out, size_t out_len);
+
 /* Key rotation: open the application with opts (current keys), PUT KEY
  * new_keys (add, or replace the set replace_kvn), check the card's KCVs,
  * then prove the new keys with a fresh handshake; close everything. */

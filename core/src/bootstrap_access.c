@@ -454,6 +454,52 @@ static int read_bootstrap_bytes(scb_card_t *card, const scb_fcp_t *fcp, const sc
 /* ------------------------------------------------------------------------ */
 /* Public operations                                                         */
 /* ------------------------------------------------------------------------ */
+/* One read or write of the bootstrap EF: inside one transaction, the
+ * application entered and the EF selected; finished by ef_job_end, which
+ * leaves the application and wipes the work buffer. */
+typedef struct ef_job {
+    scb_access_info_t info;
+    unsigned long apdus0;
+    uint8_t *buf;              /* SCB_MAX_FILE_SIZE: DODF, file content */
+    scb_fcp_t fcp;
+    scb_path_t range;
+    bool locked;
+} ef_job_t;
+
+static int ef_job_begin(scb_card_t *card, const scb_access_opts_t *opts, ef_job_t *j)
+{
+    memset(j, 0, sizeof(*j));
+    j->info.scp_level = -1;
+    j->apdus0 = card->apdu_count;
+    j->buf = malloc(SCB_MAX_FILE_SIZE);
+    if (j->buf == NULL)
+        return SCB_E_NOMEM;
+    int rc = scb__begin(card);
+    if (rc != SCB_OK)
+        return rc;
+    j->locked = true;
+    rc = app_open(card, opts, &j->info);
+    if (rc == SCB_OK)
+        rc = select_bootstrap_ef(card, opts, &j->info, &j->fcp, &j->range, j->buf,
+                                 SCB_MAX_FILE_SIZE);
+    return rc;
+}
+
+static void ef_job_end(scb_card_t *card, ef_job_t *j, scb_access_info_t *info_out)
+{
+    if (j->locked) {
+        leave_app(card);
+        scb__end(card);
+    }
+    if (j->buf != NULL) {
+        scb__cleanse(j->buf, SCB_MAX_FILE_SIZE); /* it held the bootstrap secret keys */
+        free(j->buf);
+    }
+    j->info.apdus = card->apdu_count - j->apdus0;
+    if (info_out != NULL)
+        *info_out = j->info;
+}
+
 int scb_read_bootstrap(scb_card_t *card, const scb_access_opts_t *opts, scb_bootstrap_t **out,
                        scb_access_info_t *info_out)
 {
@@ -464,38 +510,63 @@ int scb_read_bootstrap(scb_card_t *card, const scb_access_opts_t *opts, scb_boot
     int rc = check_opts(card, opts);
     if (rc != SCB_OK)
         return rc;
-    scb_access_info_t info;
-    memset(&info, 0, sizeof(info));
-    info.scp_level = -1;
-    const unsigned long apdus0 = card->apdu_count;
-    uint8_t *buf = malloc(SCB_MAX_FILE_SIZE);
-    if (buf == NULL)
-        return SCB_E_NOMEM;
-    rc = scb__begin(card);
-    if (rc != SCB_OK)
-        goto out_nolock;
-    rc = app_open(card, opts, &info);
-    scb_fcp_t fcp;
-    scb_path_t range;
-    if (rc == SCB_OK)
-        rc = select_bootstrap_ef(card, opts, &info, &fcp, &range, buf, SCB_MAX_FILE_SIZE);
+    ef_job_t j;
+    rc = ef_job_begin(card, opts, &j);
     size_t len = 0;
     if (rc == SCB_OK)
-        rc = read_bootstrap_bytes(card, &fcp, &range, buf, &len);
-    leave_app(card);
-    scb__end(card);
+        rc = read_bootstrap_bytes(card, &j.fcp, &j.range, j.buf, &len);
     if (rc == SCB_OK) {
         char detail[200] = "";
-        rc = scb_bootstrap_decode(out, buf, len, detail, sizeof(detail));
+        rc = scb_bootstrap_decode(out, j.buf, len, detail, sizeof(detail));
         if (rc != SCB_OK)
             scb__fail(card, rc, "bootstrap file: %s", detail);
     }
-out_nolock:
-    scb__cleanse(buf, SCB_MAX_FILE_SIZE); /* it held the bootstrap secret keys */
-    free(buf);
-    info.apdus = card->apdu_count - apdus0;
-    if (info_out != NULL)
-        *info_out = info;
+    ef_job_end(card, &j, info_out);
+    return rc;
+}
+
+/* Refuse what must never reach the card, before touching it. */
+static int check_write(scb_card_t *card, const scb_access_opts_t *opts, const uint8_t *data,
+                       size_t len)
+{
+    /* Only inside a channel that encrypts and MACs commands (issue 8). */
+    if ((opts->flags & SCB_ACCESS_NO_SECURE_CHANNEL) != 0 ||
+        (opts->scp.level & (SCB_SL_CMAC | SCB_SL_CDEC)) != (SCB_SL_CMAC | SCB_SL_CDEC))
+        return scb__fail(card, SCB_E_SCP_LEVEL, "writing needs a secure channel with C-DEC and "
+                         "C-MAC (level 0x03 or higher); asked 0x%02X", opts->scp.level);
+    if (len > SCB_MAX_FILE_SIZE)
+        return scb__fail(card, SCB_E_FILE_TOO_LARGE, "bootstrap file of %zu bytes is over the "
+                         "%u byte limit", len, SCB_MAX_FILE_SIZE);
+    char detail[200] = "";
+    scb_bootstrap_t *check = NULL;
+    int rc = scb_bootstrap_decode(&check, data, len, detail, sizeof(detail));
+    scb_bootstrap_free(&check);
+    if (rc != SCB_OK)
+        return scb__fail(card, SCB_E_VALIDATION, "refusing to write an invalid bootstrap file: %s",
+                         detail);
+    return SCB_OK;
+}
+
+/* UPDATE BINARY the data (then FF up to total); a partial write is
+ * reported as incomplete: the card is then not usable. */
+static int write_bytes(scb_card_t *card, ef_job_t *j, const uint8_t *data, size_t len,
+                       size_t total)
+{
+    const size_t base = j->range.has_range ? j->range.index : 0;
+    size_t written = 0;
+    int rc = scb__update_binary(card, base, data, len, SCB__APDU_SENSITIVE_CMD, &written);
+    if (rc == SCB_OK && total > len) {
+        memset(j->buf, 0xFF, total - len);
+        size_t pad = 0;
+        rc = scb__update_binary(card, base + len, j->buf, total - len, 0, &pad);
+        written += pad;
+    }
+    /* A transport failure leaves unknown whether the card took the APDU. */
+    const bool transport_lost = rc <= SCB_E_TRANSPORT && rc >= SCB_E_MODEM_CME;
+    if (rc != SCB_OK && (written > 0 || transport_lost))
+        rc = scb__fail(card, SCB_E_WRITE_INCOMPLETE,
+                       "write interrupted after %zu of %zu bytes (%s): the card needs "
+                       "re-provisioning", written, total, scb_error_name(rc));
     return rc;
 }
 
@@ -506,47 +577,19 @@ int scb_write_bootstrap(scb_card_t *card, const scb_access_opts_t *opts, const u
         return SCB_E_INVALID_ARG;
     scb__clear_error(card);
     int rc = check_opts(card, opts);
+    if (rc == SCB_OK)
+        rc = check_write(card, opts, data, len);
     if (rc != SCB_OK)
         return rc;
-    /* Only inside a channel that encrypts and MACs commands (issue 8). */
-    if ((opts->flags & SCB_ACCESS_NO_SECURE_CHANNEL) != 0 ||
-        (opts->scp.level & (SCB_SL_CMAC | SCB_SL_CDEC)) != (SCB_SL_CMAC | SCB_SL_CDEC))
-        return scb__fail(card, SCB_E_SCP_LEVEL, "writing needs a secure channel with C-DEC and "
-                         "C-MAC (level 0x03 or higher); asked 0x%02X", opts->scp.level);
-    if (len > SCB_MAX_FILE_SIZE)
-        return scb__fail(card, SCB_E_FILE_TOO_LARGE, "bootstrap file of %zu bytes is over the "
-                         "%u byte limit", len, SCB_MAX_FILE_SIZE);
-    /* The bytes must be a well-formed bootstrap file. */
-    char detail[200] = "";
-    scb_bootstrap_t *check = NULL;
-    rc = scb_bootstrap_decode(&check, data, len, detail, sizeof(detail));
-    scb_bootstrap_free(&check);
-    if (rc != SCB_OK)
-        return scb__fail(card, SCB_E_VALIDATION, "refusing to write an invalid bootstrap file: %s",
-                         detail);
     const size_t meaningful = 4 + ((size_t)data[2] << 8 | data[3]);
-
-    scb_access_info_t info;
-    memset(&info, 0, sizeof(info));
-    info.scp_level = -1;
-    const unsigned long apdus0 = card->apdu_count;
+    ef_job_t j;
+    rc = ef_job_begin(card, opts, &j);
     size_t ef = 0;
-    uint8_t *buf = malloc(SCB_MAX_FILE_SIZE);
-    if (buf == NULL)
-        return SCB_E_NOMEM;
-    rc = scb__begin(card);
-    if (rc != SCB_OK)
-        goto out_nolock;
-    rc = app_open(card, opts, &info);
-    scb_fcp_t fcp;
-    scb_path_t range;
-    memset(&range, 0, sizeof(range));
-    if (rc == SCB_OK)
-        rc = select_bootstrap_ef(card, opts, &info, &fcp, &range, buf, SCB_MAX_FILE_SIZE);
     if (rc == SCB_OK) {
-        ef = fcp.has_size ? fcp.file_size : SCB_MAX_FILE_SIZE;
-        if (range.has_range && range.length < ef)
-            ef = range.length;
+        ef = j.fcp.has_size ? j.fcp.file_size : SCB_MAX_FILE_SIZE;
+        if (j.range.has_range && j.range.length < ef)
+            ef = j.range.length;
+        j.info.ef_size = ef;
         if (ef > SCB_MAX_FILE_SIZE) /* as a read refuses it; the padding is sized by it */
             rc = scb__fail(card, SCB_E_FILE_TOO_LARGE, "bootstrap EF of %zu bytes is over the %u "
                            "byte limit; nothing written", ef, SCB_MAX_FILE_SIZE);
@@ -554,46 +597,23 @@ int scb_write_bootstrap(scb_card_t *card, const scb_access_opts_t *opts, const u
             rc = scb__fail(card, SCB_E_FILE_TOO_LARGE, "%zu bytes do not fit the bootstrap EF "
                            "(%zu bytes); nothing written", len, ef);
     }
-    const size_t base = range.has_range ? range.index : 0;
-    size_t total = len, written = 0;
-    if (rc == SCB_OK) {
-        /* FF padding after the data, when asked (only up to the EF size). */
-        if ((opts->flags & SCB_ACCESS_PAD_FF) != 0 && fcp.has_size)
-            total = ef;
-        rc = scb__update_binary(card, base, data, len, SCB__APDU_SENSITIVE_CMD, &written);
-        if (rc == SCB_OK && total > len) {
-            memset(buf, 0xFF, total - len);
-            size_t pad = 0;
-            rc = scb__update_binary(card, base + len, buf, total - len, 0, &pad);
-            written += pad;
-        }
-        const bool transport_lost = rc <= SCB_E_TRANSPORT && rc >= SCB_E_MODEM_CME;
-        if (rc != SCB_OK && (written > 0 || transport_lost)) {
-            /* Part of the file may be on the card: it is not usable. */
-            rc = scb__fail(card, SCB_E_WRITE_INCOMPLETE,
-                           "write interrupted after %zu of %zu bytes (%s): the card needs "
-                           "re-provisioning", written, total, scb_error_name(rc));
-        }
-    }
+    /* FF padding after the data, when asked (only up to a known EF size). */
+    const size_t total = (opts->flags & SCB_ACCESS_PAD_FF) != 0 && j.fcp.has_size ? ef : len;
+    if (rc == SCB_OK)
+        rc = write_bytes(card, &j, data, len, total);
+    /* Verify by reading back through the channel; comparing the meaningful
+     * bytes themselves is at least as strong as comparing their digest. */
     if (rc == SCB_OK && (opts->flags & SCB_ACCESS_NO_VERIFY) == 0) {
         size_t n = 0;
-        rc = read_bootstrap_bytes(card, &fcp, &range, buf, &n);
+        rc = read_bootstrap_bytes(card, &j.fcp, &j.range, j.buf, &n);
         if (rc != SCB_OK)
             scb__fail(card, rc, "all %zu bytes were written but the read-back failed (%s): the "
                       "write is not verified", total, scb_strerror(rc));
-        if (rc == SCB_OK && (n != meaningful || !scb__ct_equal(buf, data, meaningful)))
+        if (rc == SCB_OK && (n != meaningful || !scb__ct_equal(j.buf, data, meaningful)))
             rc = scb__fail(card, SCB_E_VERIFY_MISMATCH, "read-back differs from what was "
                            "written (%zu bytes read, %zu expected)", n, meaningful);
     }
-    leave_app(card);
-    scb__end(card);
-out_nolock:
-    scb__cleanse(buf, SCB_MAX_FILE_SIZE);
-    free(buf);
-    info.apdus = card->apdu_count - apdus0;
-    info.ef_size = ef;
-    if (info_out != NULL)
-        *info_out = info;
+    ef_job_end(card, &j, info_out);
     return rc;
 }
 

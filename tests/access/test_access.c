@@ -434,8 +434,19 @@ static void test_rotate_keys(void)
     rig_free(&r);
 }
 
+static void test_iccid(void)
+{
+    rig_t r = rig("{\"iccid\": \"8988300000000000013\"}");
+    char iccid[21];
+    TK_EQ_RC(scb_read_iccid(r.card, iccid, sizeof(iccid)), SCB_OK);
+    TK_CHECK(strcmp(iccid, "8988300000000000013") == 0);
+    TK_EQ_RC(scb_read_iccid(r.card, iccid, 10), SCB_E_INVALID_ARG);
+    rig_free(&r);
+}
+
 int main(void)
 {
+    TK_RUN(test_iccid);
     TK_RUN(test_cold_and_warm_read);
     TK_RUN(test_no_efdir_and_oid_forms);
     TK_RUN(test_path_forms);

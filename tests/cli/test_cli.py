@@ -264,3 +264,26 @@ def test_independent_python_host_reads_the_cli_card(pcscd):
             assert resp[-2:] == b"\x90\x00" and resp[:2] == b"\x00\x02"
         finally:
             conn.disconnect()
+
+
+def test_opensc_tool_is_a_peer_of_the_cli_card(pcscd):
+    """Debian's OpenSC (opensc-tool) as an independent PC/SC host of `scboot
+    sim`: the ATR, EF.DIR through SFI 1E, a logical channel, the ADF, and
+    the bootstrap EF refused in clear (6982: SCP03 at 0x33 required)."""
+    import shutil
+    tool = shutil.which("opensc-tool")
+    assert tool, "opensc-tool (Debian package opensc) is needed"
+    with sim_process():
+        atr = subprocess.run([tool, "-r", READER, "-a"], capture_output=True, text=True, timeout=30)
+        assert atr.returncode == 0 and atr.stdout.strip().startswith("3b:"), atr
+        apdus = ["00 B2 01 F4 00", "00 70 00 00 01",
+                 "01 A4 04 0C 0C A0 00 00 00 63 50 4B 43 53 2D 31 35",
+                 "01 A4 00 0C 02 64 32", "01 B0 00 00 10", "00 70 80 01"]
+        args = [tool, "-r", READER]
+        for a in apdus:
+            args += ["-s", a]
+        out = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        text = out.stdout
+        assert "61 23 4F 0C A0 00 00 00 63 50 4B 43 53 2D 31 35" in text  # the PKCS#15 template
+        sws = [line.split("(")[1][:18] for line in text.splitlines() if line.startswith("Received")]
+        assert sws == ["SW1=0x90, SW2=0x00"] * 4 + ["SW1=0x69, SW2=0x82", "SW1=0x90, SW2=0x00"], text

@@ -58,3 +58,16 @@ def test_scboot_read_through_the_modem(refusal, tmp_path):
     read = json.loads(doc.stdout)
     assert read["servers"][0]["lifetime"] == 86400
     assert read["read"]["scp_level"] == 0x33
+
+
+def test_python_open_modem():
+    """Issue 10: Card.open_modem in the Python binding, a full secure read."""
+    import scboot  # the build tree's package (PYTHONPATH from ctest)
+
+    key = bytes.fromhex(GP_KEY)
+    with FakeModem(card=ProcessCard([SIM]), urc_rate=0.3, seed=5) as m:
+        with scboot.Card.open_modem(m.path) as card:
+            bs = card.read_bootstrap(scboot.Keys(key, key, key, kvn=0x30))
+    assert bs.servers[0]["lifetime"] == 86400
+    with pytest.raises(scboot.TransportError):
+        scboot.Card.open_modem("/dev/nonexistent-modem")

@@ -1,0 +1,678 @@
+--- scboot: LwM2M bootstrap information from a smartcard (UICC), over
+-- GlobalPlatform SCP03 and PKCS#15: the Lua face of the C library.
+--
+--     local scboot = require "scboot"
+--     local keys = assert(scboot.keys{enc = "404142434445464748494A4B4C4D4E4F",
+--                                     mac = "404142434445464748494A4B4C4D4E4F",
+--                                     dek = "404142434445464748494A4B4C4D4E4F", kvn = 0x30})
+--     local card <close> = assert(scboot.open())          -- first PC/SC reader with a card
+--     local bs = assert(card:read_bootstrap{keys = keys})  -- SCP03 level 0x33
+--     print(bs.servers[1].lifetime, bs.digest)
+--
+-- Failures of the card, the channel or the data return nil, message, code
+-- (code: a negative number, scboot.E.<NAME>); only programming errors
+-- (wrong argument types, unknown option names) raise. Byte strings
+-- (APDUs, responses, AIDs, paths, file contents) are Lua strings of any
+-- bytes. This layer holds no protocol logic: that lives in C (scboot.core).
+local core = require "scboot.core"
+
+local M = {}
+M.version = core.scb_version()
+
+--- Error codes by name without the SCB_E_ prefix: scboot.E.CARD_REMOVED.
+M.E = {}
+--- SCP03 security levels: NONE, CMAC, CDEC, RMAC, RENC, DEFAULT (0x33).
+M.level = {}
+--- Trace line kinds: WIRE_CMD, WIRE_RESP, PLAIN_CMD, PLAIN_RESP, NOTE.
+M.trace_kind = {}
+for name, value in pairs(core) do
+  local e = name:match("^SCB_E_(.+)$")
+  local l = name:match("^SCB_SL_(.+)$")
+  local t = name:match("^SCB_TRACE_(.+)$")
+  if e then M.E[e] = value end
+  if l then M.level[l] = value end
+  if t and t ~= "VERSION" then M.trace_kind[t] = value end
+end
+
+local E = M.E
+
+-- ---------------------------------------------------------------------------
+-- results and arguments
+-- ---------------------------------------------------------------------------
+
+--- The message of a code: the library's detail when there is one, else
+-- the code's text, followed by its name: "R-MAC verification failed
+-- (SCB_E_SCP_RMAC)".
+function M.message(code, detail)
+  local text = (detail ~= nil and detail ~= "") and detail or core.scb_strerror(code)
+  return string.format("%s (%s)", text, core.scb_error_name(code))
+end
+
+local function fail(code, detail)
+  return nil, M.message(code, detail), code
+end
+
+local function is_transport_code(code)
+  return code <= E.TRANSPORT and code >= E.MODEM_CME
+end
+
+local function check_type(value, expected, what, level)
+  if type(value) ~= expected then
+    error(string.format("%s: expected a %s, got a %s", what, expected, type(value)), level + 1)
+  end
+end
+
+-- Option tables are checked by name: a typo must not silently give the default.
+local function check_options(opts, allowed, what)
+  if opts == nil then return {} end
+  check_type(opts, "table", what, 3)
+  for k in pairs(opts) do
+    if allowed[k] == nil then
+      error(string.format("%s: unknown option %q", what, tostring(k)), 3)
+    end
+  end
+  return opts
+end
+
+--- Lower-case hex of a byte string.
+function M.hex(bytes)
+  check_type(bytes, "string", "hex", 2)
+  return (bytes:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+
+--- Bytes of a hex string (white space ignored), or nil, message, code.
+function M.unhex(text)
+  check_type(text, "string", "unhex", 2)
+  local digits = text:gsub("%s", "")
+  if #digits % 2 ~= 0 or digits:find("%X") then
+    return fail(E.INVALID_ARG, "not an even number of hex digits")
+  end
+  return (digits:gsub("%x%x", function(b) return string.char(tonumber(b, 16)) end))
+end
+
+-- ---------------------------------------------------------------------------
+-- key sets
+-- ---------------------------------------------------------------------------
+
+local Keys = { __name = "scboot.keys" }
+Keys.__index = Keys
+
+-- A key given as 32/48/64 hex digits is hex; anything else is the key's
+-- bytes (a 16/24/32-byte binary key made only of hex digit characters
+-- would be taken for hex: the odds are below 2^-100).
+local function key_bytes(value, name)
+  if value == nil then return nil end
+  check_type(value, "string", "keys: " .. name, 3)
+  if (#value == 32 or #value == 48 or #value == 64) and not value:find("%X") then
+    return (M.unhex(value))
+  end
+  return value
+end
+
+local key_fields = { enc = true, mac = true, dek = true, kvn = true }
+
+--- An SCP03 static key set: scboot.keys{enc = ..., mac = ..., dek = ..., kvn = ...}
+-- (keys as hex or binary strings of 16, 24 or 32 bytes, one length for
+-- all; dek optional, needed for PUT KEY only; kvn 0..255, default 0), or
+-- the JSON key set text of core/json/FORMAT.md. Returns the key set, or
+-- nil, message, code. The keys live in C only and are wiped on close.
+function M.keys(spec)
+  local rc, h, detail
+  if type(spec) == "string" then
+    rc, h, detail = core.scbj_keys_from_json(spec)
+  else
+    check_type(spec, "table", "keys", 2)
+    check_options(spec, key_fields, "keys")
+    local kvn = spec.kvn or 0
+    if math.type(kvn) ~= "integer" then error("keys: kvn must be an integer 0..255", 2) end
+    rc, h = core.scb_bind_keys_new(key_bytes(spec.enc, "enc"), key_bytes(spec.mac, "mac"),
+                                   key_bytes(spec.dek, "dek"), kvn)
+    detail = "enc and mac (and dek) must be 16, 24 or 32 bytes each, of one length; kvn 0..255"
+  end
+  if rc ~= 0 then return fail(rc, detail) end
+  return setmetatable({ _h = h, _in_use = 0 }, Keys)
+end
+
+function Keys:kvn() return self._h and core.scb_keys_kvn(self._h) end
+function Keys:length() return self._h and core.scb_keys_length(self._h) end
+function Keys:has_dek() return self._h ~= nil and core.scb_keys_has_dek(self._h) == 1 end
+
+--- Wipe and free the keys (also on collection and for <close> variables).
+-- Returns true; refused (nil, message, code) while a card operation uses
+-- them, i.e. when called from a transport or trace function.
+function Keys:close()
+  if self._in_use > 0 then
+    return fail(E.STATE, "the key set is in use by a card operation")
+  end
+  local h = self._h
+  if h ~= nil then
+    self._h = nil
+    core.scb_keys_free(h)
+  end
+  return true
+end
+Keys.__gc = Keys.close
+Keys.__close = Keys.close
+
+function Keys:__tostring()
+  if self._h == nil then return "scboot.keys (closed)" end
+  return string.format("scboot.keys (AES-%d, kvn 0x%02X)", core.scb_keys_length(self._h) * 8,
+                       core.scb_keys_kvn(self._h))
+end
+
+local function keys_handle(keys, what)
+  if getmetatable(keys) ~= Keys then
+    error(what .. ": keys must come from scboot.keys", 3)
+  end
+  if keys._h == nil then error(what .. ": the key set is closed", 3) end
+  return keys._h
+end
+
+-- fn(...) with keys (may be nil) held open for the call: a transport or
+-- trace function must not free them under the library.
+local function with_keys(keys, fn, ...)
+  if keys == nil then return fn(...) end
+  keys._in_use = keys._in_use + 1
+  local result = table.pack(pcall(fn, ...))
+  keys._in_use = keys._in_use - 1
+  if not result[1] then error(result[2], 0) end
+  return table.unpack(result, 2, result.n)
+end
+
+-- ---------------------------------------------------------------------------
+-- bootstrap files as tables
+-- ---------------------------------------------------------------------------
+
+-- The table of a decoded model (format: core/json/FORMAT.md) plus raw.
+-- The model is freed here, also when building the table fails.
+local function bootstrap_table(bs, secrets)
+  local ok, rc, t = pcall(core.scb_lua_bootstrap_table, bs, secrets and 1 or 0)
+  local _, raw = core.scb_bootstrap_raw(bs)
+  core.scb_bootstrap_free(bs)
+  if not ok then error(rc, 0) end
+  if rc ~= 0 then return fail(rc) end
+  t.raw = raw
+  return t
+end
+
+--- Decode a bootstrap file (EF.LwM2M_Bootstrap bytes, FF padding
+-- allowed). Returns a table as `scboot read --json` prints it (security,
+-- servers, objects, versions, digest as hex) plus raw (the bytes given),
+-- or nil, message, code. Secret resources read "<redacted>" unless
+-- opts.secrets is true.
+function M.decode(raw, opts)
+  check_type(raw, "string", "decode", 2)
+  opts = check_options(opts, { secrets = true }, "decode")
+  local rc, bs, detail = core.scb_bootstrap_decode(raw)
+  if rc ~= 0 then return fail(rc, detail) end
+  return bootstrap_table(bs, opts.secrets)
+end
+
+--- The JSON text of a Lua value (objects: string keys, in key order;
+-- arrays: keys 1..n or a table decoded from a JSON array), or nil,
+-- message, code.
+function M.json_encode(value)
+  local rc, text = core.scb_lua_json_encode(value)
+  if rc ~= 0 then return fail(rc, text) end
+  return text
+end
+
+--- The Lua value of a JSON text (arrays carry a marker metatable so that
+-- they encode back as arrays), or nil, message, code.
+function M.json_decode(text)
+  check_type(text, "string", "json_decode", 2)
+  local rc, value, detail = core.scb_lua_json_decode(text)
+  if rc ~= 0 then return fail(rc, detail) end
+  return value
+end
+
+-- ---------------------------------------------------------------------------
+-- cards
+-- ---------------------------------------------------------------------------
+
+local Card = { __name = "scboot.card" }
+Card.__index = Card
+
+local function new_card(h, fields)
+  local card = fields or {}
+  card._h = h
+  return setmetatable(card, Card)
+end
+
+local function closed()
+  return fail(E.STATE, "the card is closed")
+end
+
+local function in_use()
+  return fail(E.STATE, "the card is inside an operation: used from its own transport or trace function")
+end
+
+-- nil, message, code for rc from an operation on card: a Lua transport's
+-- own message for transport failures, else the library's detail.
+local function card_fail(card, rc)
+  local detail = card._h and core.scb_card_errmsg(card._h) or ""
+  if card._cb then
+    local err = core.scb_lua_callback_take_error(card._cb)
+    if err ~= nil and is_transport_code(rc) then detail = tostring(err) end
+  end
+  return fail(rc, detail)
+end
+
+-- The handle for an operation, or nil and the failure: the card is closed,
+-- or its own Lua transport or trace function is running (the engine must
+-- not be entered twice). Forgets a Lua transport's message left from a
+-- failure the library recovered from, so that it is not reported later.
+local callback_running, trace_running = core.scb_lua_callback_running, core.scb_lua_trace_running
+local function handle(card)
+  local cb, trace = card._cb, card._trace
+  if (cb and callback_running(cb) == 1) or (trace and trace_running(trace) == 1) then
+    return nil, in_use
+  end
+  if cb then core.scb_lua_callback_take_error(cb) end
+  local h = card._h
+  if h == nil then return nil, closed end
+  return h
+end
+
+--- Connect through PC/SC. reader: nil = the first reader with a card; else
+-- an exact name, a decimal index, or a unique substring of a name.
+function M.open(reader)
+  if reader ~= nil then check_type(reader, "string", "open", 2) end
+  local rc, h, detail = core.scb_card_open_pcsc(reader)
+  if rc ~= 0 then return fail(rc, detail) end
+  return new_card(h)
+end
+
+--- The UICC in a cellular modem, through its AT interface (AT+CSIM;
+-- logical channels emulated with +CCHO/+CGLA when the modem refuses MANAGE
+-- CHANNEL): device e.g. "/dev/ttyUSB2", baud nil = 115200 (ignored by USB
+-- modems). A modem that goes away gives scboot.E.CARD_REMOVED.
+function M.open_modem(device, baud)
+  check_type(device, "string", "open_modem", 2)
+  if baud ~= nil and math.type(baud) ~= "integer" then error("open_modem: baud must be an integer", 2) end
+  local rc, h, detail = core.scb_card_open_modem(device, baud or 0, nil)
+  if rc ~= 0 then return fail(rc, detail) end
+  return new_card(h)
+end
+
+--- The PC/SC readers: a list of {name = ..., present = true|false}, or
+-- nil, message, code (e.g. scboot.E.NO_SERVICE when pcscd is not running).
+function M.readers()
+  local rc, r, detail = core.scb_readers_list()
+  if rc ~= 0 then return fail(rc, detail) end
+  local list = {}
+  for i = 0, core.scb_readers_count(r) - 1 do
+    list[#list + 1] = { name = core.scb_readers_name(r, i),
+                        present = core.scb_readers_card_present(r, i) == 1 }
+  end
+  core.scb_readers_free(r)
+  return list
+end
+
+--- A card over a Lua function: fn(command) returns the response (data +
+-- SW1 SW2) as a string, or nil, message [, code] when the exchange failed
+-- (code: a transport code such as scboot.E.CARD_REMOVED; default
+-- scboot.E.TRANSPORT). An error raised by fn ends the operation as a
+-- transport failure whose message is fn's error. fn must not yield. opts:
+-- t0 (case-4 responses come as 61xx), extended_length.
+function M.from_transmit(fn, opts)
+  check_type(fn, "function", "from_transmit", 2)
+  opts = check_options(opts, { t0 = true, extended_length = true }, "from_transmit")
+  local flags = (opts.t0 and core.SCB_TP_T0 or 0)
+              | (opts.extended_length and core.SCB_TP_EXTENDED_LENGTH or 0)
+  local cb = core.scb_lua_callback_new(fn, flags)
+  local rc, h = core.scb_lua_card_open_callback(cb)
+  if rc ~= 0 then
+    core.scb_lua_callback_free(cb)
+    return fail(rc)
+  end
+  return new_card(h, { _cb = cb })
+end
+
+--- Disconnect and free the card: its secure channel keys are wiped; a
+-- virtual card opened with scboot.sim goes with it. Also runs on
+-- collection and for <close> variables. Returns true; refused (nil,
+-- message, code) from the card's own transport or trace function.
+function Card:close()
+  local cb, trace = self._cb, self._trace
+  if (cb and callback_running(cb) == 1) or (trace and trace_running(trace) == 1) then
+    return in_use()
+  end
+  local h = self._h
+  if h ~= nil then
+    self._h = nil
+    core.scb_card_free(h)
+  end
+  if self._cb ~= nil then
+    core.scb_lua_callback_free(self._cb)
+    self._cb = nil
+  end
+  if self._trace ~= nil then
+    core.scb_lua_trace_free(self._trace)
+    self._trace = nil
+  end
+  local sim = self._sim
+  self._sim = nil
+  if sim ~= nil and self._owns_sim then sim:close() end
+  return true
+end
+Card.__gc = Card.close
+Card.__close = Card.close
+
+function Card:__tostring()
+  if self._h == nil then return "scboot.card (closed)" end
+  local reader = core.scb_card_reader_name(self._h)
+  return string.format("scboot.card (%s, channel %d)",
+                       reader and ("reader " .. reader) or "in-process transport",
+                       core.scb_card_channel(self._h))
+end
+
+function Card:is_closed() return self._h == nil end
+--- The last status word received (unwrapped), 0 if none.
+function Card:last_sw() return self._h and core.scb_card_last_sw(self._h) or 0 end
+--- The library's detail text of the last failure ("" if none).
+function Card:last_error() return self._h and core.scb_card_errmsg(self._h) or "" end
+--- APDUs exchanged on the wire so far (GET RESPONSE included).
+function Card:apdu_count() return self._h and core.scb_card_apdu_count(self._h) or 0 end
+--- The PC/SC reader name, nil for other transports.
+function Card:reader() return self._h and core.scb_card_reader_name(self._h) end
+--- The logical channel commands go to.
+function Card:channel() return self._h and core.scb_card_channel(self._h) end
+
+--- Send one command APDU (bytes) on the card's channel, through the secure
+-- channel when one is open; 61xx and 6Cxx are handled. Returns the
+-- response (data + SW1 SW2, whatever the status word), or nil, message, code.
+local scb_card_transmit = core.scb_card_transmit   -- the hot path: no table lookups
+function Card:transmit(apdu)
+  local h, why = self._h, closed
+  if self._cb ~= nil or self._trace ~= nil then h, why = handle(self) end
+  if h == nil then return why() end
+  local rc, resp = scb_card_transmit(h, apdu)
+  if rc ~= 0 then return card_fail(self, rc) end
+  return resp
+end
+
+--- As transmit, but never through the secure channel.
+function Card:transmit_plain(apdu)
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local rc, resp = core.scb_card_transmit_plain(h, apdu)
+  if rc ~= 0 then return card_fail(self, rc) end
+  return resp
+end
+
+--- MANAGE CHANNEL open: the card's commands go to the new channel; returns
+-- its number.
+function Card:open_channel()
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local rc, channel = core.scb_channel_open(h)
+  if rc ~= 0 then return card_fail(self, rc) end
+  return channel
+end
+
+--- Close the current logical channel (its secure channel first) and go
+-- back to channel 0. Returns true.
+function Card:close_channel()
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local rc = core.scb_channel_close(h)
+  if rc ~= 0 then return card_fail(self, rc) end
+  return true
+end
+
+--- Switch to an already open logical channel. Returns true.
+function Card:select_channel(channel)
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local rc = core.scb_channel_select(h, channel)
+  if rc ~= 0 then return card_fail(self, rc) end
+  return true
+end
+
+local scp_options = {
+  kvn = true, s16 = true, kdf3 = true, count_data_only = true, mac_cla_as_sent = true,
+  no_extauth = true, host_challenge = true, sd_aid = true,
+}
+
+local function scp_flags(opts)
+  return (opts.s16 and core.SCB_SCP_S16 or 0)
+       | (opts.kdf3 and core.SCB_SCP_KDF3 or 0)
+       | (opts.count_data_only and core.SCB_SCP_COUNT_DATA_ONLY or 0)
+       | (opts.mac_cla_as_sent and core.SCB_SCP_MAC_CLA_AS_SENT or 0)
+       | (opts.no_extauth and core.SCB_SCP_NO_EXTAUTH or 0)
+end
+
+--- Open an SCP03 secure channel with the Security Domain selected on the
+-- current channel. level: scboot.level.* combination (default 0x33).
+-- opts: kvn (default: the key set's), s16, kdf3 (keys are master keys),
+-- count_data_only, mac_cla_as_sent, no_extauth, host_challenge, sd_aid
+-- (see scboot.h). Returns true, or nil, message, code.
+function Card:open_scp03(keys, level, opts)
+  local kh = keys_handle(keys, "open_scp03")
+  opts = check_options(opts, scp_options, "open_scp03")
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local rc = with_keys(keys, core.scb_bind_scp03_open, h, kh, level or M.level.DEFAULT,
+                       opts.kvn or -1, scp_flags(opts), opts.host_challenge, opts.sd_aid)
+  if rc ~= 0 then return card_fail(self, rc) end
+  return true
+end
+
+--- Close the secure channel (no APDU; the session keys are wiped).
+function Card:close_scp03()
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local rc = core.scb_scp03_close(h)
+  if rc ~= 0 then return card_fail(self, rc) end
+  return true
+end
+
+--- The security level in force on the current channel, nil if none.
+function Card:scp03_level()
+  local level = self._h and core.scb_scp03_level(self._h) or -1
+  return level >= 0 and level or nil
+end
+
+local read_options = {
+  keys = true, level = true, path = true, aid = true, pin = true, pin_ref = true,
+  secure = true, skip_efdir = true, logical_channel = true, secrets = true,
+}
+for k in pairs(scp_options) do
+  if k ~= "host_challenge" and k ~= "sd_aid" then read_options[k] = true end
+end
+
+local function access_info(info)
+  return {
+    channel = info.channel, scp_level = info.scp_level >= 0 and info.scp_level or nil,
+    apdus = info.apdus, used_efdir = info.used_efdir == 1, label = info.label,
+    ef_size = info.ef_size, oid_form = info.oid_form,
+  }
+end
+
+--- Read the LwM2M bootstrap file: find the PKCS#15 application (EF.DIR or
+-- the default AID), open a logical channel and SCP03 (level 0x33 unless
+-- opts.level), follow ODF and DODF to the bootstrap EF, read and decode it.
+-- opts: keys (scboot.keys; or secure = false to read without a secure
+-- channel), level, the SCP03 options of open_scp03, path and aid (from an
+-- earlier read: skip the search), pin / pin_ref (VERIFY first),
+-- skip_efdir, logical_channel = false (stay on channel 0), secrets
+-- (unredacted secret resources). Returns the table of scboot.decode plus
+-- path and aid (pass them back for a warm read) and info (channel,
+-- scp_level, apdus, used_efdir, label, ef_size, oid_form), or nil,
+-- message, code.
+function Card:read_bootstrap(opts)
+  opts = check_options(opts, read_options, "read_bootstrap")
+  local kh
+  if opts.keys ~= nil then
+    kh = keys_handle(opts.keys, "read_bootstrap")
+  elseif opts.secure ~= false then
+    error("read_bootstrap: give keys, or secure = false to read without a secure channel", 2)
+  end
+  local flags = (kh == nil and core.SCB_ACCESS_NO_SECURE_CHANNEL or 0)
+              | (opts.skip_efdir and core.SCB_ACCESS_SKIP_EFDIR or 0)
+              | (opts.logical_channel == false and core.SCB_ACCESS_NO_LOGICAL_CHANNEL or 0)
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local rc, bs, info = with_keys(opts.keys, core.scb_bind_read_bootstrap, h, kh, flags,
+                                 opts.level or -1, scp_flags(opts), opts.path, opts.aid,
+                                 opts.pin, opts.pin_ref or 0)
+  if rc ~= 0 then return card_fail(self, rc) end
+  local t, msg, code = bootstrap_table(bs, opts.secrets)
+  if t == nil then return nil, msg, code end
+  t.path = info.path:sub(1, info.path_len)
+  t.aid = info.aid:sub(1, info.aid_len)
+  t.info = access_info(info)
+  return t
+end
+
+--- Call fn(kind, line) for every APDU and note ("A>> 00 A4 ...", "S<<"
+-- for plaintext under secure messaging; the library masks secrets); nil
+-- removes the hook. Errors raised by fn cannot stop the card operation:
+-- they become Lua warnings. Returns true.
+function Card:set_trace(fn)
+  if fn ~= nil then check_type(fn, "function", "set_trace", 2) end
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local t = fn and core.scb_lua_trace_new(fn)
+  local rc = core.scb_lua_card_set_trace(h, t)
+  if rc ~= 0 then
+    core.scb_lua_trace_free(t)
+    return card_fail(self, rc)
+  end
+  if self._trace ~= nil then core.scb_lua_trace_free(self._trace) end
+  self._trace = t
+  return true
+end
+
+-- ---------------------------------------------------------------------------
+-- the virtual card
+-- ---------------------------------------------------------------------------
+
+local Sim = { __name = "scboot.virtual_card" }
+Sim.__index = Sim
+
+--- A virtual UICC in this process (core/sim): profile nil (the built-in
+-- card), a file path, JSON text, or a table (core/sim/PROFILE.md). Returns
+-- it, or nil, message, code. sim:card() connects a card to it.
+function M.virtual_card(profile)
+  local rc, h, detail = core.scb_lua_sim_new(profile)
+  if rc ~= 0 then return fail(rc, detail) end
+  return setmetatable({ _h = h, _cards = setmetatable({}, { __mode = "k" }) }, Sim)
+end
+
+--- A card whose transport is this virtual card.
+function Sim:card()
+  if self._h == nil then return fail(E.STATE, "the virtual card is closed") end
+  local rc, h = core.scb_bind_card_open_sim(self._h)
+  if rc ~= 0 then return fail(rc) end
+  local card = new_card(h, { _sim = self })
+  self._cards[card] = true
+  return card
+end
+
+--- A card over a new virtual card (see virtual_card) that goes with it:
+-- card.sim is the virtual card, for fault injection and unplugging.
+function M.sim(profile)
+  local sim, msg, code = M.virtual_card(profile)
+  if sim == nil then return nil, msg, code end
+  local card
+  card, msg, code = sim:card()
+  if card == nil then
+    sim:close()
+    return nil, msg, code
+  end
+  card._owns_sim = true
+  card.sim = sim
+  return card
+end
+
+local fault_fields = {
+  delay_ms = "integer", disconnect_after = "integer", corrupt_rmac_at = "integer",
+  bad_padding_at = "integer", sw_at = "integer", sw_at_value = "integer",
+  bad_card_cryptogram = "boolean", bad_challenge = "boolean", kvn_mismatch = "boolean",
+  rmac_on_error = "boolean", renc_overpad = "boolean",
+}
+
+--- Change fault injection settings (core/sim/scboot_sim.h): a table with
+-- any of delay_ms, disconnect_after, corrupt_rmac_at, bad_padding_at,
+-- sw_at, sw_at_value (APDU numbers count from the card's creation; see
+-- apdu_count) and the booleans bad_card_cryptogram, bad_challenge,
+-- kvn_mismatch, rmac_on_error, renc_overpad. Returns true.
+function Sim:set_faults(changes)
+  check_type(changes, "table", "set_faults", 2)
+  for k, v in pairs(changes) do
+    local kind = fault_fields[k]
+    if kind == nil then error(string.format("set_faults: unknown fault %q", tostring(k)), 2) end
+    if (kind == "integer" and math.type(v) ~= "integer") or (kind == "boolean" and type(v) ~= "boolean") then
+      error(string.format("set_faults: %s must be a%s %s", k, kind == "integer" and "n" or "", kind), 2)
+    end
+  end
+  if self._h == nil then return fail(E.STATE, "the virtual card is closed") end
+  local _, faults = core.scb_sim_get_faults(self._h)
+  for k, v in pairs(changes) do
+    if type(v) == "boolean" then v = v and 1 or 0 end
+    faults[k] = v
+  end
+  local rc = core.scb_sim_set_faults(self._h, faults)
+  if rc ~= 0 then return fail(rc) end
+  return true
+end
+
+--- APDUs the card has answered since it was made.
+function Sim:apdu_count() return self._h and core.scb_sim_apdu_count(self._h) or 0 end
+
+--- Take the card out: every later APDU fails with scboot.E.CARD_REMOVED.
+function Sim:unplug()
+  return self:set_faults{ disconnect_after = self:apdu_count() }
+end
+
+--- Put the card back (a power cycle: channels and sessions are gone,
+-- files, keys and counters stay).
+function Sim:reinsert()
+  local ok, msg, code = self:set_faults{ disconnect_after = 0 }
+  if not ok then return nil, msg, code end
+  core.scb_sim_reset(self._h)
+  return true
+end
+
+--- One command APDU as the card sees it (no engine in between: no
+-- GET RESPONSE, no channel handling): the response, or nil, message, code
+-- (scboot.E.CARD_REMOVED once unplugged). A Lua transport over a virtual
+-- card: scboot.from_transmit(function(apdu) return sim:process(apdu) end).
+function Sim:process(apdu)
+  if self._h == nil then return fail(E.STATE, "the virtual card is closed") end
+  local rc, resp = core.scb_sim_process(self._h, apdu)
+  if rc ~= 0 then return fail(rc, rc == E.CARD_REMOVED and "the virtual card is unplugged" or nil) end
+  return resp
+end
+
+--- Contents of an EF by path from the MF (bytes, without 3F00), bypassing
+-- access rules; or nil, message, code.
+function Sim:read_file(path)
+  check_type(path, "string", "read_file", 2)
+  if self._h == nil then return fail(E.STATE, "the virtual card is closed") end
+  local rc, data = core.scb_sim_read_file(self._h, path)
+  if rc ~= 0 then return fail(rc) end
+  return data
+end
+
+--- Free the virtual card (its keys are wiped); cards connected to it are
+-- closed first. Returns true, or nil, message, code when one of them is
+-- inside an operation (called from its transport or trace function).
+function Sim:close()
+  for card in pairs(self._cards) do
+    local ok, msg, code = card:close()
+    if not ok then return nil, msg, code end
+  end
+  local h = self._h
+  if h ~= nil then
+    self._h = nil
+    core.scb_sim_free(h)
+  end
+  return true
+end
+Sim.__gc = Sim.close
+Sim.__close = Sim.close
+
+return M

@@ -1,0 +1,160 @@
+"""Plain result records built from the library's C structs."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from . import _scboot as _c
+
+__all__ = ["Level", "FileStructure", "OidForm", "TraceKind", "Fcp", "ScpInfo", "AccessInfo",
+           "Path", "AppTemplate", "DodfEntry"]
+
+
+class Level(enum.IntFlag):
+    """SCP03 security level (EXTERNAL AUTHENTICATE P1)."""
+    NONE = _c.SCB_SL_NONE
+    C_MAC = _c.SCB_SL_CMAC
+    C_DEC = _c.SCB_SL_CDEC
+    R_MAC = _c.SCB_SL_RMAC
+    R_ENC = _c.SCB_SL_RENC
+    DEFAULT = _c.SCB_SL_DEFAULT  # C-DEC + R-ENC + C-MAC + R-MAC (LwM2M Appendix H)
+
+
+class FileStructure(enum.IntEnum):
+    """EF structure from the FCP."""
+    UNKNOWN = _c.SCB_FS_UNKNOWN
+    TRANSPARENT = _c.SCB_FS_TRANSPARENT
+    LINEAR_FIXED = _c.SCB_FS_LINEAR_FIXED
+    CYCLIC = _c.SCB_FS_CYCLIC
+    DF = _c.SCB_FS_DF
+
+
+class OidForm(enum.IntEnum):
+    """How a card encodes the LwM2M bootstrap OID in its DODF entry."""
+    NONE = _c.SCB_OID_NONE
+    DO_ID = _c.SCB_OID_DO_ID
+    DO_ID_MISENCODED = _c.SCB_OID_DO_ID_MISENCODED
+    APPLICATION_OID = _c.SCB_OID_APPLICATION_OID
+    APPLICATION_OID_MISENCODED = _c.SCB_OID_APPLICATION_OID_MISENCODED
+
+    @property
+    def misencoded(self) -> bool:
+        """The spec example's doubled encoding (06 06 06 04 67 2B 09 01)."""
+        return self in (OidForm.DO_ID_MISENCODED, OidForm.APPLICATION_OID_MISENCODED)
+
+
+class TraceKind(enum.IntEnum):
+    """What a trace line shows (see :meth:`Card.set_trace`)."""
+    WIRE_CMD = _c.SCB_TRACE_WIRE_CMD
+    WIRE_RESP = _c.SCB_TRACE_WIRE_RESP
+    PLAIN_CMD = _c.SCB_TRACE_PLAIN_CMD
+    PLAIN_RESP = _c.SCB_TRACE_PLAIN_RESP
+    NOTE = _c.SCB_TRACE_NOTE
+
+
+@dataclass(frozen=True)
+class Fcp:
+    """File control parameters returned by SELECT (TS 102 221 11.1.1.4)."""
+    fid: int
+    structure: FileStructure
+    file_size: Optional[int]
+    record_len: int
+    record_count: int
+    aid: bytes
+    lcs: int
+
+    @classmethod
+    def _from_c(cls, f: Any) -> "Fcp":
+        return cls(fid=f.fid, structure=FileStructure(f.structure),
+                   file_size=f.file_size if f.has_size else None,
+                   record_len=f.record_len, record_count=f.record_count,
+                   aid=f.aid[:f.aid_len], lcs=f.lcs)
+
+
+@dataclass(frozen=True)
+class ScpInfo:
+    """What the card said in INITIALIZE UPDATE, and the level in force."""
+    kdd: bytes
+    kvn: int
+    i_param: int
+    s16: bool
+    sequence_counter: Optional[int]
+    challenge_verified: bool
+    level: Optional[int]
+
+    @classmethod
+    def _from_c(cls, i: Any, level: Optional[int]) -> "ScpInfo":
+        seq = int.from_bytes(i.seq_counter, "big") if i.has_seq_counter else None
+        return cls(kdd=bytes(i.kdd), kvn=i.kvn, i_param=i.i_param, s16=bool(i.s16),
+                   sequence_counter=seq, challenge_verified=bool(i.challenge_verified),
+                   level=level)
+
+
+@dataclass(frozen=True)
+class Path:
+    """A PKCS#15 Path: file path bytes, with an optional index/length range."""
+    path: bytes
+    index: Optional[int] = None
+    length: Optional[int] = None
+
+    @classmethod
+    def _from_c(cls, p: Any) -> "Path":
+        if p.has_range:
+            return cls(p.bytes[:p.len], p.index, p.length)
+        return cls(p.bytes[:p.len])
+
+
+@dataclass(frozen=True)
+class AppTemplate:
+    """The PKCS#15 application template found in EF.DIR."""
+    aid: bytes
+    path: Optional[Path]
+    label: str
+
+    @classmethod
+    def _from_c(cls, t: Any) -> "AppTemplate":
+        path = Path._from_c(t.path) if t.path.len else None
+        return cls(aid=t.aid[:t.aid_len], path=path, label=t.label)
+
+
+@dataclass(frozen=True)
+class DodfEntry:
+    """The LwM2M bootstrap entry of an EF.DODF."""
+    path: Path
+    oid_form: OidForm
+    oid_value: bytes
+    label: str
+    private: bool
+    modifiable: bool
+    auth_id: Optional[bytes]
+
+    @classmethod
+    def _from_c(cls, e: Any) -> "DodfEntry":
+        return cls(path=Path._from_c(e.path), oid_form=OidForm(e.oid_form),
+                   oid_value=e.oid_value[:e.oid_value_len], label=e.label,
+                   private=bool(e.private_flag), modifiable=bool(e.modifiable_flag),
+                   auth_id=e.auth_id[:e.auth_id_len] if e.has_auth_id else None)
+
+
+@dataclass(frozen=True)
+class AccessInfo:
+    """What a bootstrap read or write found on the way: pass ``path`` and
+    ``aid`` back to skip EF.DIR, ODF and DODF next time."""
+    used_efdir: bool
+    aid: bytes
+    channel: int
+    oid_form: OidForm
+    path: bytes
+    ef_size: Optional[int]
+    scp_level: Optional[int]
+    apdus: int
+    label: str
+
+    @classmethod
+    def _from_c(cls, i: Any) -> "AccessInfo":
+        return cls(used_efdir=bool(i.used_efdir), aid=i.aid[:i.aid_len], channel=i.channel,
+                   oid_form=OidForm(i.oid_form), path=i.path[:i.path_len],
+                   ef_size=i.ef_size or None,
+                   scp_level=i.scp_level if i.scp_level >= 0 else None,
+                   apdus=i.apdus, label=i.label)

@@ -1,0 +1,188 @@
+"""The virtual UICC (the library's card side), in this process or served to
+pcscd's vpcd driver.
+
+The card is built from a profile (core/sim/PROFILE.md): files, the
+Security Domain's key sets, access rules of the bootstrap EF, and fault
+injection (a wrong R-MAC, a disconnect, a bad card cryptogram, ...). Give it
+as a dict, as JSON text, or as a file path; ``None`` is the built-in card.
+
+Serve a card to a vpcd reader (until the reader side closes or SIGTERM)::
+
+    python3 -m scboot.sim --vpcd 35963 [--profile card.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
+
+from . import _core, _scboot as _c
+from ._card import Card
+from ._errors import StateError, check
+from ._keys import Keys
+from ._util import Closing, BytesLike, to_bytes
+
+__all__ = ["VirtualCard", "Profile", "main"]
+
+Profile = Union[None, str, Mapping[str, Any]]
+
+_FAULTS = ("delay_ms", "disconnect_after", "corrupt_rmac_at", "bad_padding_at", "sw_at",
+           "sw_at_value", "bad_card_cryptogram", "bad_challenge", "kvn_mismatch",
+           "rmac_on_error", "renc_overpad")
+
+
+class VirtualCard(Closing):
+    """A virtual card. :meth:`card` connects a :class:`Card` to it; the
+    other methods inspect and steer it for tests. Its state (files, key
+    sets, sequence counter) lives as long as this object."""
+
+    def __init__(self, profile: Profile = None) -> None:
+        if profile is None:
+            rc, handle, detail = _c.scb_sim_new(None)
+        elif isinstance(profile, Mapping):
+            rc, handle, detail = _c.scb_sim_new_from_json(json.dumps(profile))
+        elif isinstance(profile, str) and profile.lstrip().startswith("{"):
+            rc, handle, detail = _c.scb_sim_new_from_json(profile)
+        elif isinstance(profile, (str, os.PathLike)):
+            rc, handle, detail = _c.scb_sim_new(os.fspath(profile))
+        else:
+            raise TypeError("profile must be None, a dict, JSON text or a file path")
+        check(rc, detail)
+        self._h: Any = handle
+        self._lock = threading.Lock()
+
+    def _handle(self) -> Any:
+        if self._h is None:
+            raise StateError("the virtual card is closed")
+        return self._h
+
+    def close(self) -> None:
+        """Free the card (its keys are wiped). Cards connected to it must be
+        closed first; they keep it alive until then."""
+        h, self._h = self._h, None
+        if h is not None:
+            _c.scb_sim_free(h)
+
+
+    def card(self) -> Card:
+        """A :class:`Card` whose transport is this virtual card."""
+        rc, handle = _c.scb_bind_card_open_sim(self._handle())
+        check(rc)
+        return Card(handle, owner=self)
+
+    def host_keys(self) -> Keys:
+        """The host's key set for this card (its first SCP03 key set; the
+        built-in card has the public GlobalPlatform test keys 40..4F)."""
+        rc, handle = _c.scb_sim_host_keys(self._handle())
+        check(rc, "the virtual card has no key set")
+        return Keys._adopt(handle)
+
+    def process(self, apdu: BytesLike) -> bytes:
+        """One command exactly as the card sees it (no engine in between):
+        response data + SW1 SW2."""
+        with self._lock:
+            rc, resp = _c.scb_sim_process(self._handle(), to_bytes(apdu, "apdu"), None)
+        check(rc, "virtual card refused the command")
+        return resp
+
+    @property
+    def atr(self) -> bytes:
+        n, atr = _c.scb_sim_atr(self._handle())
+        return atr[:n]
+
+    def reset(self) -> None:
+        """Power cycle: channels and sessions go; files, keys and the
+        sequence counter stay."""
+        _c.scb_sim_reset(self._handle())
+
+    @property
+    def apdu_count(self) -> int:
+        """Commands processed since the card was made."""
+        return _c.scb_sim_apdu_count(self._handle())
+
+    def session_level(self, channel: int = 0) -> Optional[int]:
+        """Level of the SCP03 session on ``channel``, None when none."""
+        level = _c.scb_sim_session_level(self._handle(), channel)
+        return level if level >= 0 else None
+
+    @property
+    def sequence_counter(self) -> int:
+        """The sequence counter the next INITIALIZE UPDATE reports."""
+        return _c.scb_sim_sequence_counter(self._handle())
+
+    @sequence_counter.setter
+    def sequence_counter(self, value: int) -> None:
+        check(_c.scb_sim_set_sequence_counter(self._handle(), value),
+              "sequence counter must be 1..0xFFFFFF")
+
+    def set_card_challenge(self, challenge: BytesLike) -> None:
+        """Force the card challenge of the next INITIALIZE UPDATE (once)."""
+        check(_c.scb_sim_set_card_challenge(self._handle(), to_bytes(challenge, "challenge")),
+              "challenge must be 8 or 16 bytes")
+
+    def read_file(self, path: BytesLike) -> bytes:
+        """An EF's contents by path from the MF, bypassing access rules."""
+        rc, data = _c.scb_sim_read_file(self._handle(), to_bytes(path, "path"), None)
+        check(rc, "no such file")
+        return data
+
+    @property
+    def faults(self) -> Dict[str, int]:
+        """The fault-injection settings (see the profile's "faults")."""
+        rc, f = _c.scb_sim_get_faults(self._handle())
+        check(rc)
+        return {name: getattr(f, name) for name in _FAULTS}
+
+    def set_faults(self, **changes: int) -> None:
+        """Change fault-injection settings, e.g. ``set_faults(corrupt_rmac_at=7)``."""
+        unknown = set(changes) - set(_FAULTS)
+        if unknown:
+            raise TypeError(f"unknown faults: {', '.join(sorted(unknown))}")
+        rc, f = _c.scb_sim_get_faults(self._handle())
+        check(rc)
+        for name, value in changes.items():
+            setattr(f, name, int(value))
+        check(_c.scb_sim_set_faults(self._handle(), f))
+
+    def serve_vpcd(self, port: int, host: str = "127.0.0.1",
+                   stop: Optional[threading.Event] = None) -> None:
+        """Be the card of a vpcd reader: connect to pcscd's vpcd driver at
+        host:port and answer until the reader side closes, a disconnect
+        fault fires, or ``stop`` is set (then within 100 ms)."""
+        flag = _core.scb_bind_stop_t()
+        watcher = None
+        if stop is not None:
+            def watch() -> None:
+                stop.wait()
+                flag.stop = 1
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+        rc = _c.scb_bind_sim_serve_vpcd(self._handle(), host, port, flag)
+        if rc < 0:
+            check(rc, _c.scb_sim_errmsg(self._handle()))
+
+    def __repr__(self) -> str:
+        if self._h is None:
+            return "<scboot.sim.VirtualCard closed>"
+        return f"<scboot.sim.VirtualCard apdus={self.apdu_count}>"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python3 -m scboot.sim --vpcd PORT [--profile FILE|JSON] [--host H]``."""
+    parser = argparse.ArgumentParser(prog="python3 -m scboot.sim",
+                                     description="Serve the virtual card to a vpcd reader.")
+    parser.add_argument("--vpcd", type=int, required=True, metavar="PORT",
+                        help="vpcd port of the reader (e.g. 35963 for 'Virtual PCD 00 00')")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--profile", default=None, help="profile file or JSON text")
+    args = parser.parse_args(argv)
+    with VirtualCard(args.profile) as vc:
+        vc.serve_vpcd(args.vpcd, args.host)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

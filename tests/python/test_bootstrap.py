@@ -1,0 +1,157 @@
+"""Bootstrap (decode, views, JSON model, encode) and the PKCS#15 parsers
+against the recorded LwM2M vectors (tests/vectors/lwm2m.json)."""
+import hashlib
+
+import pytest
+
+import scboot
+from scboot import pkcs15
+from conftest import load_vectors
+
+ENTRIES = {e["name"]: e for e in load_vectors("lwm2m.json")["entries"]}
+NORDIC = ENTRIES["nordic_bootstrap"]
+
+
+def raw(name):
+    return bytes.fromhex(ENTRIES[name]["raw"])
+
+
+def fact_value(value):
+    return bytes.fromhex(value["hex"]) if isinstance(value, dict) else value
+
+
+def test_parse_nordic_bootstrap():
+    data = raw("nordic_bootstrap")
+    bs = scboot.Bootstrap.parse(data)
+    expect = NORDIC["expect"]
+    objects = bs.objects
+    assert len(objects) == expect["objects"]
+    assert objects[0].id == 0 and objects[0].version is None
+    assert objects[0].name
+    for obj_id, inst_id, res_id, value in expect["facts"]:
+        obj = next(o for o in objects if o.id == obj_id)
+        inst = next(i for i in obj.instances if i.id == inst_id)
+        assert inst.resource(res_id).decoded == fact_value(value)
+    assert bs.raw == data                       # what was parsed, padding included
+    size = 4 + expect["size"]
+    assert bs.digest == hashlib.sha256(data[:size]).digest()
+    assert bs.encode() == data[:size]
+
+
+def test_views_and_dict():
+    bs = scboot.Bootstrap.parse(raw("nordic_bootstrap"))
+    d = bs.to_dict()
+    assert d["security"][0]["server_uri"] == "coap://leshan.eclipseprojects.io:5783"
+    assert d["security"][0]["bootstrap_server"] is True
+    assert d["security"][0]["security_mode"] == 3
+    assert d["servers"] == [] and d["objects"] == []
+    assert d["digest"] == bs.digest.hex()
+    assert bs.security == d["security"]
+    assert bs.servers == []
+    assert bs.access is None
+    assert "digest=" in repr(bs)
+
+
+SECRET_PSK = "0123456789abcdef0123456789abcdef"
+MODEL = {
+    "security": [
+        {"instance": 0, "server_uri": "coaps://bs.example.com:5684", "bootstrap_server": True,
+         "security_mode": 0, "public_key_or_identity": "6964656e74697479",
+         "secret_key": SECRET_PSK},
+        {"instance": 1, "server_uri": "coaps://dm.example.com:5684", "bootstrap_server": False,
+         "security_mode": 0, "public_key_or_identity": "6964", "secret_key": SECRET_PSK,
+         "short_server_id": 1},
+    ],
+    "servers": [{"instance": 0, "short_server_id": 1, "lifetime": 86400, "binding": "U"}],
+}
+
+
+def test_from_dict_round_trip_and_secrets():
+    bs = scboot.Bootstrap(MODEL)
+    redacted = bs.to_dict()
+    assert redacted["security"][0]["secret_key"] == "<redacted>"
+    assert SECRET_PSK not in bs.to_json() and SECRET_PSK not in repr(bs)
+    full = bs.to_dict(secrets=True)
+    assert full["security"][0]["secret_key"] == SECRET_PSK
+    again = scboot.Bootstrap.parse(bs.encode())
+    assert again == bs
+    assert again.to_dict(secrets=True) == full
+    assert scboot.Bootstrap.from_json(bs.to_json(secrets=True)) == bs
+    assert bs.servers[0]["lifetime"] == 86400
+    assert [o.id for o in bs.objects] == [0, 1]
+    psk = bs.objects[0].instances[0].resource(5)
+    assert psk.value == bytes.fromhex(SECRET_PSK) and psk.info["secret"]
+
+
+def test_redacted_dict_cannot_be_written_back():
+    redacted = scboot.Bootstrap(MODEL).to_dict()
+    with pytest.raises(scboot.ValidationError, match="secret_key"):
+        scboot.Bootstrap(redacted)
+
+
+def test_validation_error_names_the_field():
+    with pytest.raises(scboot.ValidationError) as info:
+        scboot.Bootstrap({"security": [{"security_mode": 9}]})
+    assert "security[0].security_mode" in str(info.value)
+
+
+def test_empty_model():
+    bs = scboot.Bootstrap()
+    assert bs.encode() == bytes(4)
+    assert bs.objects == [] and bs.raw is None
+
+
+@pytest.mark.parametrize("cut", [1, 3, 5, 20, 57])
+def test_truncated_file_is_a_parse_error_naming_where(cut):
+    data = raw("nordic_bootstrap")[:cut]
+    with pytest.raises(scboot.ParseError) as info:
+        scboot.Bootstrap.parse(data)
+    assert info.value.detail
+
+
+def test_closed_bootstrap():
+    bs = scboot.Bootstrap.parse(raw("nordic_bootstrap"))
+    bs.close()
+    bs.close()
+    assert "closed" in repr(bs)
+
+
+def test_pkcs15_odf():
+    for name in ("nordic_odf", "nordic_odf_bootstrap_not_found"):
+        expect = ENTRIES[name]["expect"]
+        entries = pkcs15.parse_odf_entries(raw(name))
+        assert [(f"{t:02X}", p.path.hex().upper()) for t, p in entries] == \
+            [tuple(e) for e in expect["entries"]]
+        assert pkcs15.parse_odf(raw(name))[0].path.hex().upper() == expect["dodf_path"]
+
+
+def test_pkcs15_dodf():
+    entry = pkcs15.find_bootstrap(raw("nordic_dodf_misencoded_oid"))
+    expect = ENTRIES["nordic_dodf_misencoded_oid"]["expect"]
+    assert entry.label == expect["label"]
+    assert entry.oid_value == bytes.fromhex(expect["oid_value"])
+    assert entry.oid_form.misencoded and entry.oid_form == scboot.OidForm.DO_ID_MISENCODED
+    assert entry.path.path.hex() == expect["bootstrap_path"]
+    with pytest.raises(scboot.NoBootstrapError):
+        pkcs15.find_bootstrap(raw("nordic_dodf_empty"))
+
+
+def test_pkcs15_dir_and_errors():
+    aid = pkcs15.DEFAULT_AID
+    assert aid == bytes.fromhex("A000000063504B43532D3135")
+    record = bytes([0x61, 2 + len(aid) + 4, 0x4F, len(aid)]) + aid + bytes.fromhex("51027F50")
+    app = pkcs15.parse_dir(record)
+    assert app.aid == aid and app.path.path == bytes.fromhex("7F50") and app.label == ""
+    with pytest.raises(scboot.ParseError) as info:
+        pkcs15.parse_dir(record[:-3])
+    assert "EF.DIR" in info.value.detail
+    with pytest.raises(scboot.ParseError) as info:
+        pkcs15.parse_odf(raw("nordic_odf")[:-2])
+    assert "ODF" in info.value.detail
+
+
+def test_resource_info():
+    info = scboot.resource_info(0, 0)
+    assert info["key"] == "server_uri" and not info["secret"]
+    assert scboot.resource_info(0, 5)["secret"]
+    assert scboot.resource_info(0, 4242) is None
