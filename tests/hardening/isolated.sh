@@ -14,9 +14,10 @@
 #
 # Without namespaces (not root, a container without CAP_SYS_ADMIN) it exits
 # 77, or with --or-shared runs CMD as it is, on the shared pcscd.
-# The reader configuration goes to $SCB_BUILD_DIR/pcsc-isolated (never to
-# the directory of a pcscd that may be running: setup-readers.sh copies the
-# driver file, which a running pcscd has mapped).
+# The reader configuration goes to $SCB_BUILD_DIR/pcsc-isolated/<pid>,
+# removed afterwards (never to the directory of a pcscd that may be
+# running: setup-readers.sh copies the driver file, which a running pcscd
+# has mapped).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 shared=0
@@ -34,10 +35,12 @@ if ! unshare --mount --net --propagation private true 2>/dev/null; then
 fi
 [ "${1:-}" = "--check" ] && exit 0
 build=${SCB_BUILD_DIR:-$here/../../build}
-conf=$("$here/../pcsc/setup-readers.sh" "$build/pcsc-isolated") || exit 1
+# a directory of its own per run: two isolated runs may overlap
+dir="$build/pcsc-isolated/$$"
+conf=$("$here/../pcsc/setup-readers.sh" "$dir") || exit 1
 mkdir -p /run/pcscd
 export SCB_ISOLATED_PCSCD_CONF="$conf"
-exec unshare --mount --net --propagation private -- sh -c '
+unshare --mount --net --propagation private -- sh -c '
     ip link set lo up && mount -t tmpfs -o mode=0755 tmpfs /run/pcscd || exit 77
     pcscd -f -c "$SCB_ISOLATED_PCSCD_CONF" >/dev/null 2>&1 &
     SCB_ISOLATED_PCSCD_PID=$!
@@ -54,3 +57,6 @@ exec unshare --mount --net --propagation private -- sh -c '
     i=0
     while [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
     exit $rc' isolated "$@"
+rc=$?
+rm -rf "$dir"
+exit $rc
