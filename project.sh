@@ -48,7 +48,7 @@ build() {
 # and then stopped (by PID) when this script ends.
 PCSCD_PID=""
 start_pcscd() {
-    if pgrep -x pcscd >/dev/null 2>&1; then
+    if ps -C pcscd -o stat= 2>/dev/null | grep -q '^[^Z]'; then
         say "using the running pcscd"
         return 0
     fi

@@ -15,6 +15,9 @@
 #     running one (reader "Virtual PCD B 00 01").
 #   python_transmit_overhead_ns   bench/bench_python.py (the Python binding)
 #   lua_transmit_overhead_ns      bench/bench_lua.lua (the Lua binding)
+#   provision_cards_per_min_1/_2/_4, provision_speedup_4
+#                                 bench/bench_provision.py --quick (four vpcd
+#     readers of the running pcscd; the full 3.2x check runs without --quick)
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 B=$(cd "${1:-$SRC/build}" 2>/dev/null && pwd) || { echo "bench/run.sh: no build directory ${1:-}" >&2; exit 2; }
@@ -95,5 +98,14 @@ elif [ -z "$(find "$B/lua" -name "*.so" 2>/dev/null | head -n 1)" ]; then
 else
     LUA_CPATH="$B/lua/?.so;;" LUA_PATH="$B/lua/?.lua;;" lua5.4 "$SRC/bench/bench_lua.lua" |
         grep "^lua_transmit_overhead_ns:" || status=1
+fi
+
+# ---- provisioning throughput, 1/2/4 readers (needs pcscd with the four vpcd readers)
+if ! ls "$B"/python/scboot/_scboot*.so >/dev/null 2>&1 && ! ls "$B"/python/*.so >/dev/null 2>&1; then
+    absent provision_cards_per_min_4 "the Python module is not built in $B"
+elif ! "$B/tests/e2e/pcsc_probe" list >/dev/null 2>&1; then
+    echo "provision_cards_per_min_4: not measured (pcscd is not running; ./project.sh bench starts it)"
+else
+    /usr/bin/python3 "$SRC/bench/bench_provision.py" "$B" --quick || status=1
 fi
 exit $status
