@@ -208,6 +208,38 @@ function M.decode(raw, opts)
   return bootstrap_table(bs, opts.secrets)
 end
 
+-- Members this layer adds to a decoded table (decode: raw; read_bootstrap:
+-- path, aid, info): not part of the bootstrap format, dropped on the way
+-- back so that a table read from a card can be written as it is.
+local added_members = { raw = true, path = true, aid = true, info = true }
+
+-- A bootstrap model (C handle) from a table of the decode format, or nil,
+-- message, code. The caller frees the handle.
+local function model_from_table(t)
+  local plain = {}
+  for k, v in pairs(t) do
+    if not added_members[k] then plain[k] = v end
+  end
+  local rc, bs, detail = core.scb_lua_bootstrap_from_table(plain)
+  if rc ~= 0 then return fail(rc, detail) end
+  return bs
+end
+
+--- The file bytes of a bootstrap table (the format scboot.decode returns,
+-- with secret resources given as their values: decode with secrets = true,
+-- or build the table by hand; core/json/FORMAT.md). Minimal TLV lengths,
+-- no padding. Returns the bytes, or nil, message, code (scboot.E.VALIDATION
+-- naming the field: "servers[1].lifetime: ...").
+function M.encode(t)
+  check_type(t, "table", "encode", 2)
+  local bs, msg, code = model_from_table(t)
+  if bs == nil then return nil, msg, code end
+  local rc, raw = core.scb_bootstrap_encode(bs)
+  core.scb_bootstrap_free(bs)
+  if rc ~= 0 then return fail(rc) end
+  return raw
+end
+
 --- The JSON text of a Lua value (objects: string keys, in key order;
 -- arrays: keys 1..n or a table decoded from a JSON array), or nil,
 -- message, code.
@@ -490,6 +522,21 @@ local function access_info(info)
   }
 end
 
+-- The key handle (nil for secure = false) and SCB_ACCESS_* flags of the
+-- options a read or an application open share; raises for missing keys.
+local function access_keys_flags(opts, what, verb)
+  local kh
+  if opts.keys ~= nil then
+    kh = keys_handle(opts.keys, what)
+  elseif opts.secure ~= false then
+    error(what .. ": give keys, or secure = false to " .. verb .. " without a secure channel", 3)
+  end
+  local flags = (kh == nil and core.SCB_ACCESS_NO_SECURE_CHANNEL or 0)
+              | (opts.skip_efdir and core.SCB_ACCESS_SKIP_EFDIR or 0)
+              | (opts.logical_channel == false and core.SCB_ACCESS_NO_LOGICAL_CHANNEL or 0)
+  return kh, flags
+end
+
 --- Read the LwM2M bootstrap file: find the PKCS#15 application (EF.DIR or
 -- the default AID), open a logical channel and SCP03 (level 0x33 unless
 -- opts.level), follow ODF and DODF to the bootstrap EF, read and decode it.
@@ -503,15 +550,7 @@ end
 -- message, code.
 function Card:read_bootstrap(opts)
   opts = check_options(opts, read_options, "read_bootstrap")
-  local kh
-  if opts.keys ~= nil then
-    kh = keys_handle(opts.keys, "read_bootstrap")
-  elseif opts.secure ~= false then
-    error("read_bootstrap: give keys, or secure = false to read without a secure channel", 2)
-  end
-  local flags = (kh == nil and core.SCB_ACCESS_NO_SECURE_CHANNEL or 0)
-              | (opts.skip_efdir and core.SCB_ACCESS_SKIP_EFDIR or 0)
-              | (opts.logical_channel == false and core.SCB_ACCESS_NO_LOGICAL_CHANNEL or 0)
+  local kh, flags = access_keys_flags(opts, "read_bootstrap", "read")
   local h, why = handle(self)
   if h == nil then return why() end
   local rc, bs, info = with_keys(opts.keys, core.scb_bind_read_bootstrap, h, kh, flags,
@@ -524,6 +563,106 @@ function Card:read_bootstrap(opts)
   t.aid = info.aid:sub(1, info.aid_len)
   t.info = access_info(info)
   return t
+end
+
+local write_options = {
+  data = true, keys = true, level = true, path = true, aid = true, pad = true, verify = true,
+  skip_efdir = true, kdf3 = true, s16 = true, count_data_only = true, mac_cla_as_sent = true,
+}
+
+--- Write a bootstrap file to the card's bootstrap EF inside a secure
+-- channel of at least C-DEC + C-MAC (level default 0x33), then read it
+-- back to verify. opts: data (a table of the scboot.decode format with
+-- secrets as values, e.g. a read_bootstrap{secrets = true} result, or the
+-- file's bytes as a string), keys (required), level, path and aid (from an
+-- earlier read), pad (fill the rest of the EF with FF), verify = false
+-- (skip the read-back), skip_efdir, and the SCP03 flags of open_scp03.
+-- Data larger than the EF is refused before anything is written. Returns
+-- the info table (channel, scp_level, apdus, ...), or nil, message, code;
+-- scboot.E.WRITE_INCOMPLETE means the card holds a partial file.
+function Card:write_bootstrap(opts)
+  check_type(opts, "table", "write_bootstrap", 2)
+  opts = check_options(opts, write_options, "write_bootstrap")
+  local kh = keys_handle(opts.keys, "write_bootstrap")
+  local raw = opts.data
+  if type(raw) == "table" then
+    local msg, code
+    raw, msg, code = M.encode(raw)
+    if raw == nil then return nil, msg, code end
+  elseif type(raw) ~= "string" then
+    error("write_bootstrap: data must be a bootstrap table or the file's bytes", 2)
+  end
+  local flags = (opts.skip_efdir and core.SCB_ACCESS_SKIP_EFDIR or 0)
+              | (opts.pad and core.SCB_ACCESS_PAD_FF or 0)
+              | (opts.verify == false and core.SCB_ACCESS_NO_VERIFY or 0)
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local rc, info = with_keys(opts.keys, core.scb_bind_write_bootstrap, h, kh, flags,
+                             opts.level or -1, scp_flags(opts), opts.path, opts.aid, raw)
+  if rc ~= 0 then return card_fail(self, rc) end
+  return access_info(info)
+end
+
+local rotate_options = {
+  keys = true, new_keys = true, replace_kvn = true, level = true, aid = true, skip_efdir = true,
+  kdf3 = true, s16 = true, count_data_only = true, mac_cla_as_sent = true,
+}
+
+--- Key rotation in one call: open the application with opts.keys (the
+-- current set, with its DEK), PUT KEY opts.new_keys (added, or replacing
+-- the set opts.replace_kvn), check the card's key check values, prove the
+-- new keys with a fresh handshake, close everything. Returns the info
+-- table, or nil, message, code (the card keeps its old keys unless the
+-- PUT KEY itself succeeded: scboot.E.SCP_KCV when the card's check values
+-- disagree).
+function Card:rotate_keys(opts)
+  check_type(opts, "table", "rotate_keys", 2)
+  opts = check_options(opts, rotate_options, "rotate_keys")
+  local kh = keys_handle(opts.keys, "rotate_keys")
+  local nh = keys_handle(opts.new_keys, "rotate_keys")
+  local replace = opts.replace_kvn or 0
+  if math.type(replace) ~= "integer" or replace < 0 or replace > 255 then
+    error("rotate_keys: replace_kvn must be an integer 0..255", 2)
+  end
+  local flags = opts.skip_efdir and core.SCB_ACCESS_SKIP_EFDIR or 0
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local rc, info = with_keys(opts.keys, with_keys, opts.new_keys, core.scb_bind_rotate_keys, h,
+                             kh, flags, opts.level or -1, scp_flags(opts), opts.aid, nh, replace)
+  if rc ~= 0 then return card_fail(self, rc) end
+  return access_info(info)
+end
+
+local app_options = {
+  keys = true, secure = true, level = true, aid = true, skip_efdir = true,
+  logical_channel = true, kdf3 = true, s16 = true, count_data_only = true, mac_cla_as_sent = true,
+}
+
+--- Open the PKCS#15 application as read_bootstrap does (EF.DIR or opts.aid,
+-- a logical channel, SELECT, SCP03 with opts.keys; secure = false for no
+-- secure channel): later card:transmit calls go to it, secured. Returns
+-- the info table (with aid), or nil, message, code. Undo with close_app.
+function Card:open_app(opts)
+  opts = check_options(opts, app_options, "open_app")
+  local kh, flags = access_keys_flags(opts, "open_app", "open")
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local rc, info = with_keys(opts.keys, core.scb_bind_app_open, h, kh, flags, opts.level or -1,
+                             scp_flags(opts), opts.aid)
+  if rc ~= 0 then return card_fail(self, rc) end
+  local t = access_info(info)
+  t.aid = info.aid:sub(1, info.aid_len)
+  return t
+end
+
+--- Close what open_app opened (the secure channel, then the logical
+-- channel). Returns true, or nil, message, code.
+function Card:close_app()
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local rc = core.scb_app_close(h)
+  if rc ~= 0 then return card_fail(self, rc) end
+  return true
 end
 
 --- Call fn(kind, line) for every APDU and note ("A>> 00 A4 ...", "S<<"

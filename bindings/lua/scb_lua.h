@@ -66,6 +66,14 @@ int scb_lua_trace_running(const scb_lua_trace_t *t);
  * JSON objects become tables with string keys, arrays sequences. Secret
  * resources are "<redacted>" unless secrets is non-zero. */
 scb_lua_nret scb_lua_bootstrap_table(lua_State *L, const scb_bootstrap_t *bs, int secrets);
+/* The model of the table at value_index, in the same format (secrets given
+ * as their values), for writing to a card: 0 and *out, or
+ * SCB_E_VALIDATION with the place and reason in detail (scbj_bootstrap_
+ * from_object's messages; Lua values JSON cannot hold are refused the
+ * way scb_lua_json_encode refuses them). The intermediate JSON tree is
+ * wiped: it holds the accounts' keys. */
+int scb_lua_bootstrap_from_table(lua_State *L, int value_index, scb_bootstrap_t **out,
+                                 char *detail, size_t detail_len);
 /* The two push rc (0 or a negative code) and then the table, or nil and a
  * message. Arrays carry a marker metatable (SCB_LUA_ARRAY_MT) so that
  * they encode back as arrays even when empty. */

@@ -17,6 +17,7 @@
 #include <lauxlib.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +147,28 @@ scb_lua_nret scb_lua_bootstrap_table(lua_State *L, const scb_bootstrap_t *bs, in
         return 2;
     }
     return push_tree(L, tree, secrets);
+}
+
+int scb_lua_bootstrap_from_table(lua_State *L, int value_index, scb_bootstrap_t **out,
+                                 char *detail, size_t detail_len)
+{
+    *out = NULL;
+    if (lua_type(L, value_index) != LUA_TTABLE)
+        return luaL_error(L, "bootstrap data must be a table, not a %s",
+                          luaL_typename(L, value_index));
+    json_object *tree = NULL;
+    int status = scb_lua_json_build(L, value_index, &tree);
+    if (status == LUA_ERRMEM)
+        lua_error(L);
+    if (status != LUA_OK) {
+        snprintf(detail, detail_len, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return SCB_E_VALIDATION;
+    }
+    int rc = scbj_bootstrap_from_object(tree, out, detail, detail_len);
+    scb_lua_json_wipe(tree, NULL);
+    json_object_put(tree);
+    return rc;
 }
 
 scb_lua_nret scb_lua_json_decode(lua_State *L, const char *text)

@@ -263,7 +263,7 @@ SWIGINTERN void scb_lua_outbuf_give_back(uint8_t *buf, scb_lua_outbuf_t *shared)
 
 %apply int LUA_FUNCTION { int fn_index };
 %apply int LUA_VALUE { int profile_index, int value_index };
-%apply SWIGTYPE **OUT_HANDLE { scb_card_t **out, scb_sim_t **out };
+%apply SWIGTYPE **OUT_HANDLE { scb_card_t **out, scb_sim_t **out, scb_bootstrap_t **out };
 %apply (char *DETAIL, size_t DETAIL_LEN) { (char *detail, size_t detail_len) };
 %include "scb_lua.h"
 
