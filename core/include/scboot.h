@@ -248,8 +248,10 @@ typedef struct scb_at_channel {
 
 /* Open the modem on a serial device (e.g. "/dev/ttyUSB2"): raw 8N1, CLOCAL,
  * no flow control unless SCB_MODEM_RTSCTS; baud 0 = SCB_MODEM_DEFAULT_BAUD
- * (9600 .. 4000000; ignored by USB CDC-ACM modems). opts may be NULL
- * (defaults). detail (may be NULL) receives why opening failed. */
+ * (9600 .. 4000000; ignored by USB CDC-ACM modems). The port is held
+ * exclusively until scb_card_free (flock + TIOCEXCL): a port another program
+ * holds gives SCB_E_SHARING. opts may be NULL (defaults). detail (may be
+ * NULL) receives why opening failed. */
 SCB_API int scb_card_open_modem(scb_card_t **out, const char *device, unsigned baud,
                                 const scb_modem_opts_t *opts, char *detail, size_t detail_len);
 /* Same over a caller's AT channel (the struct is copied). */

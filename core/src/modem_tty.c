@@ -13,6 +13,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,7 +111,10 @@ static void tty_close(void *user)
 {
     tty_chan_t *t = user;
     tcsetattr(t->fd, TCSANOW, &t->saved);
-    close(t->fd);
+#ifdef TIOCNXCL
+    ioctl(t->fd, TIOCNXCL);
+#endif
+    close(t->fd); /* also drops the flock */
     free(t);
 }
 
@@ -163,6 +168,20 @@ int scb__tty_channel_open(scb_at_channel_t *out, const char *device, unsigned ba
         return scb__detail(detail, detail_len, SCB_E_INVALID_ARG,
                            "modem device %s is not a serial port (terminal)", device);
     }
+    /* One program at a time on the AT port: two interleaving AT dialogues
+     * corrupt both. flock is the advisory lock other serial tools honour
+     * (and it binds root too); TIOCEXCL makes the kernel refuse further
+     * opens by unprivileged programs that do not look for locks. A plugin
+     * that shares the port with its owner uses an AT channel callback. */
+    if (flock(t->fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        close(t->fd);
+        free(t);
+        return open_errno(device, err == EWOULDBLOCK ? EBUSY : err, detail, detail_len);
+    }
+#ifdef TIOCEXCL
+    ioctl(t->fd, TIOCEXCL);
+#endif
     struct termios tio = t->saved;
     tio.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL |
                                IXON | IXOFF | IXANY | INPCK);

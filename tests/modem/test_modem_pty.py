@@ -226,6 +226,25 @@ def test_open_failures():
     assert out.returncode == 2 and "rc=SCB_E_NO_READER" in out.stdout
 
 
+def test_port_in_use():
+    """A second program on the same AT port is refused (flock), not
+    interleaved with the first; the port is free again once it is closed."""
+    import fcntl
+    with FakeModem() as m:
+        holder = os.open(m.path, os.O_RDWR | os.O_NOCTTY)
+        try:
+            fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            res, out = probe(m, "apdu:00A4000C023F00")
+            assert out.returncode == 2
+            assert res[0]["rc"] == "SCB_E_SHARING", res
+            assert "exclusive use by another program" in out.stdout
+            assert m.log == [], "nothing may be sent to a port in use"
+        finally:
+            os.close(holder)
+        res, _ = probe(m, "apdu:00A4000C023F00")
+        assert res[0]["rc"] == "SCB_OK", res
+
+
 def test_channels_closed_at_free():
     with FakeModem(refuse_manage_channel="error") as m:
         res, _ = probe(m, "open", "select-aid:" + AID)
