@@ -27,7 +27,6 @@ typedef struct cli_opts {
     const char *modem;          /* --modem DEV */
     unsigned baud;              /* --baud */
     const char *keys_file;      /* --keys FILE */
-    const char *key_enc, *key_mac, *key_dek; /* --key-enc ... (hex) */
     int kvn;                    /* --kvn, -1 = from keys */
     int level;                  /* --level, default 0x33 */
     bool no_secure;             /* --no-secure-channel */

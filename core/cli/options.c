@@ -23,8 +23,8 @@ static const char common_help[] =
     "Secure channel (SCP03, LwM2M Appendix H):\n"
     "      --keys FILE          JSON {\"enc\": hex, \"mac\": hex, \"dek\": hex, \"kvn\": int}\n"
     "                           (or SCBOOT_KEY_ENC/MAC/DEK/KVN in the environment)\n"
-    "      --key-enc/--key-mac/--key-dek HEX  keys on the command line (visible to\n"
-    "                           other users in the process list: avoid)\n"
+    "      --keys -             the same JSON from standard input (keys are never taken\n"
+    "                           as arguments: the process list shows those)\n"
     "      --kvn N              key version number (0 = the card's default)\n"
     "      --level L            security level, default 0x33 (C-DEC R-ENC C-MAC R-MAC)\n"
     "      --no-secure-channel  run without SCP03 (explicit choice)\n"
@@ -120,8 +120,7 @@ typedef struct {
 static const opt_def_t opt_defs[] = {
     {"reader", 'r', ARG_REQ, "*"},      {"sim", 0, ARG_OPT_PROFILE, "*"},
     {"modem", 0, ARG_REQ, "*"},         {"baud", 0, ARG_REQ, "*"},
-    {"keys", 0, ARG_REQ, "*"},          {"key-enc", 0, ARG_REQ, "*"},
-    {"key-mac", 0, ARG_REQ, "*"},       {"key-dek", 0, ARG_REQ, "*"},
+    {"keys", 0, ARG_REQ, "*"},
     {"kvn", 0, ARG_REQ, "*"},           {"level", 0, ARG_REQ, "*"},
     {"no-secure-channel", 0, ARG_NONE, "*"}, {"kdf3", 0, ARG_NONE, "*"},
     {"s16", 0, ARG_NONE, "*"},          {"sd-aid", 0, ARG_REQ, "*"},
@@ -179,9 +178,6 @@ static bool set_opt(const char *cmd, const opt_def_t *d, const char *val, cli_op
     else if (strcmp(n, "modem") == 0) o->modem = val;
     else if (strcmp(n, "baud") == 0) INTARG(50, 4000000, o->baud);
     else if (strcmp(n, "keys") == 0) o->keys_file = val;
-    else if (strcmp(n, "key-enc") == 0) o->key_enc = val;
-    else if (strcmp(n, "key-mac") == 0) o->key_mac = val;
-    else if (strcmp(n, "key-dek") == 0) o->key_dek = val;
     else if (strcmp(n, "kvn") == 0) INTARG(0, 255, o->kvn);
     else if (strcmp(n, "level") == 0) INTARG(0, 255, o->level);
     else if (strcmp(n, "no-secure-channel") == 0) o->no_secure = true;
@@ -250,7 +246,15 @@ bool cli_parse(const char *cmd, int argc, char **argv, cli_opts_t *o)
                     d = &opt_defs[k];
         }
         if (d == NULL || !takes(d, cmd)) {
-            fprintf(stderr, "scboot %s: unknown option '%s' (see scboot help %s)\n", cmd, a, cmd);
+            /* the name only: "--key-enc=..." must not echo what follows */
+            int shown = (int)strcspn(a, "=");
+            if (strncmp(a, "--key-", 6) == 0)
+                fprintf(stderr, "scboot %s: keys are not taken as arguments (the process list "
+                                "shows them to every user): use --keys FILE, --keys - (standard "
+                                "input) or SCBOOT_KEY_ENC/MAC/DEK\n", cmd);
+            else
+                fprintf(stderr, "scboot %s: unknown option '%.*s' (see scboot help %s)\n", cmd,
+                        shown, a, cmd);
             return false;
         }
         if (strcmp(d->lng, "help") == 0) {
@@ -399,8 +403,7 @@ static void trace_line(void *user, const scb_trace_event_t *ev)
 
 bool cli_has_key_options(const cli_opts_t *o)
 {
-    return o->keys_file != NULL || o->key_enc != NULL || o->key_mac != NULL ||
-           o->key_dek != NULL || getenv("SCBOOT_KEY_ENC") != NULL;
+    return o->keys_file != NULL || getenv("SCBOOT_KEY_ENC") != NULL;
 }
 
 /* The virtual card, and its own keys when the user gave none. */
@@ -484,13 +487,8 @@ int cli_load_keys(const cli_opts_t *o, scb_keys_t **keys)
             return EXIT_USAGE;
         }
     } else {
-        const char *enc = o->key_enc, *mac = o->key_mac, *dek = o->key_dek;
-        if (enc != NULL || mac != NULL || dek != NULL)
-            fprintf(stderr, "scboot: warning: keys on the command line are visible to other "
-                            "users (use --keys FILE or SCBOOT_KEY_*)\n");
-        if (enc == NULL) enc = getenv("SCBOOT_KEY_ENC");
-        if (mac == NULL) mac = getenv("SCBOOT_KEY_MAC");
-        if (dek == NULL) dek = getenv("SCBOOT_KEY_DEK");
+        const char *enc = getenv("SCBOOT_KEY_ENC"), *mac = getenv("SCBOOT_KEY_MAC"),
+                   *dek = getenv("SCBOOT_KEY_DEK");
         if (enc == NULL || mac == NULL) {
             fprintf(stderr, "scboot: no SCP03 keys: give --keys FILE or SCBOOT_KEY_ENC and "
                             "SCBOOT_KEY_MAC (or --no-secure-channel to run without)\n");

@@ -123,11 +123,19 @@ def test_wrong_keys_exit_code(tmp_path):
     no_secret_in(out.stderr)
 
 
-def test_keys_from_environment_and_argv(keys_file):
+def test_keys_from_environment_and_stdin_never_argv(keys_file):
     env = {"SCBOOT_KEY_ENC": GP_KEY, "SCBOOT_KEY_MAC": GP_KEY, "SCBOOT_KEY_KVN": "48"}
     assert run("read", "--sim", "--json", env=env).returncode == 0
-    out = run("read", "--sim", "--key-enc", GP_KEY, "--key-mac", GP_KEY)
-    assert out.returncode == 0 and b"visible to other users" in out.stderr
+    out = run("read", "--sim", "--json", "--keys", "-", input=keys_file.read_bytes())
+    assert out.returncode == 0 and json.loads(out.stdout)["servers"], out.stderr
+    # keys as arguments are refused, and the refusal does not echo them
+    for argv in (["--key-enc", GP_KEY, "--key-mac", GP_KEY], ["--key-enc=" + GP_KEY]):
+        out = run("read", "--sim", *argv)
+        assert out.returncode == 2 and b"process list" in out.stderr, out.stderr
+        assert GP_KEY.encode() not in out.stderr + out.stdout
+    out = run("read", "--sim", "--frobnicate=" + GP_KEY)
+    assert out.returncode == 2 and b"'--frobnicate'" in out.stderr
+    assert GP_KEY.encode() not in out.stderr
     bad = run("read", "--sim", "--keys", keys_file.parent / "missing.json")
     assert bad.returncode == 2 and b"missing.json" in bad.stderr
 

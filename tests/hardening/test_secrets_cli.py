@@ -172,8 +172,9 @@ def test_apdu_secure(files):
 def test_wrong_keys(files):
     rc, out = check_clean(["read", f"--sim={files['card']}", "--keys", files["wrong"], "-d"], files)
     assert rc == 5, out
-    rc, out = check_clean(["read", f"--sim={files['card']}", "--key-enc", WRONG.hex(), "--key-mac",
-                           WRONG.hex(), "--key-dek", WRONG.hex(), "--kvn", "48"], files)
+    rc, out = check_clean(["read", f"--sim={files['card']}", "--kvn", "48"], files,
+                          env={"SCBOOT_KEY_ENC": WRONG.hex(), "SCBOOT_KEY_MAC": WRONG.hex(),
+                               "SCBOOT_KEY_DEK": WRONG.hex()})
     assert rc == 5, out
 
 
