@@ -5,7 +5,7 @@
 #include "scboot_json.h"
 
 #include <errno.h>
-#include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,30 +24,16 @@ static int load_input(const cli_opts_t *o, uint8_t **data, size_t *len)
         *len = n;
         return 0;
     }
-    /* JSON as `read --json` prints it: its "read" member describes that
-     * read and is not part of the bootstrap data. */
-    json_tokener *tok = json_tokener_new();
-    if (tok == NULL) {
-        free(text);
-        return cli_fail("parsing JSON", SCB_E_NOMEM, NULL);
-    }
-    json_object *doc = json_tokener_parse_ex(tok, text, (int)n);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    json_tokener_free(tok);
-    memset(text, 0, n);
-    free(text);
-    if (doc == NULL || jerr != json_tokener_success) {
-        fprintf(stderr, "scboot write: %s: not valid JSON (%s)\n", o->args[0],
-                json_tokener_error_desc(jerr));
-        json_object_put(doc);
-        return EXIT_USAGE;
-    }
-    if (json_object_is_type(doc, json_type_object))
-        json_object_object_del(doc, "read");
+    /* JSON as `read --json --show-secrets` prints it (its "read" member is
+     * output only: the JSON layer ignores it). Text and tree are wiped. */
     scb_bootstrap_t *bs = NULL;
     char detail[300] = "";
-    int rc = scbj_bootstrap_from_object(doc, &bs, detail, sizeof(detail));
-    json_object_put(doc);
+    int rc = memchr(text, 0, n) != NULL
+                 ? (snprintf(detail, sizeof(detail), "JSON text: contains a NUL byte"),
+                    SCB_E_VALIDATION)
+                 : scbj_bootstrap_from_json(text, &bs, detail, sizeof(detail));
+    memset(text, 0, n);
+    free(text);
     if (rc != SCB_OK) {
         fprintf(stderr, "scboot write: %s: %s\n", o->args[0], detail);
         return rc == SCB_E_FILE_TOO_LARGE ? EXIT_DATA : EXIT_USAGE;

@@ -755,7 +755,7 @@ static int parse_root(reader_t *r, const json_object *root)
         (void)val;
         if (strcmp(key, "security") != 0 && strcmp(key, "servers") != 0 &&
             strcmp(key, "objects") != 0 && strcmp(key, "versions") != 0 &&
-            strcmp(key, "digest") != 0 /* read-only output */) {
+            strcmp(key, "digest") != 0 && strcmp(key, "read") != 0 /* output only */) {
             char kt[48];
             scbj__key_text(key, kt, sizeof(kt));
             return FAIL(r, "(top level)", "unknown key '%s'", kt);

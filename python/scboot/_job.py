@@ -304,8 +304,6 @@ def _bootstrap(row: Mapping[str, Any], template: Optional[Template]) -> Tuple[by
                        "template")
     if not isinstance(document, dict):
         raise JobError("bootstrap: expected a JSON object")
-    # What `scboot read --json` adds about the read itself is not data.
-    document = {k: v for k, v in document.items() if k != "read"}
     try:
         with Bootstrap(document) as bs:
             return bs.encode(), bs.digest

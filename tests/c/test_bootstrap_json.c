@@ -143,7 +143,8 @@ static const char *full_doc =
     "   \"oscore_security_mode\": \"21:0\", \"1000\": {\"hex\": \"aa\"}},"
     "  {\"instance\": 300, \"sms_binding_secret_keys\": {\"hex\": \"0102\"}, \"25\": {\"0\": {\"hex\": \"78\"}}}],"
     " \"versions\": {\"0\": \"1.1\"},"
-    " \"digest\": \"ignored on input\"}";
+    " \"digest\": \"ignored on input\","
+    " \"read\": {\"card\": \"ignored on input too\", \"apdus\": 12}}";
 
 /* The value bytes of /obj/inst/res (single) from the tree API. */
 static bool value_of(const scb_bootstrap_t *bs, uint16_t obj, uint16_t inst, uint16_t res,

@@ -83,6 +83,18 @@ def test_from_dict_round_trip_and_secrets():
     assert psk.value == bytes.fromhex(SECRET_PSK) and psk.info["secret"]
 
 
+def test_cli_json_output_is_accepted_as_input():
+    """`scboot read --json --show-secrets` adds "digest" and "read" (about the
+    read itself): both are output only and ignored on input, so the CLI's
+    output can be handed to write_bootstrap as it is; other unknown keys are
+    still refused."""
+    full = scboot.Bootstrap(MODEL).to_dict(secrets=True)
+    cli = dict(full, read={"card": "built-in virtual card", "apdus": 12})
+    assert scboot.Bootstrap(cli) == scboot.Bootstrap(MODEL)
+    with pytest.raises(scboot.ValidationError, match="unknown key 'reed'"):
+        scboot.Bootstrap(dict(full, reed={}))
+
+
 def test_redacted_dict_cannot_be_written_back():
     redacted = scboot.Bootstrap(MODEL).to_dict()
     with pytest.raises(scboot.ValidationError, match="secret_key"):
