@@ -7,7 +7,9 @@
 #   ./project.sh test                        install, build, run every test
 #
 # Also: ./project.sh deps | build | bench
-# Environment: BUILD_DIR (default ./build), SCB_CMAKE_ARGS (extra cmake args).
+# Environment: BUILD_DIR (default ./build), SCB_CMAKE_ARGS (extra cmake args),
+# SCB_PCSC=shared (test on the machine's pcscd even where a private
+# namespace is possible).
 set -eu
 
 cd "$(dirname "$0")"
@@ -44,21 +46,33 @@ build() {
     cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 
-# pcscd with the project's four vpcd readers; started only when none runs,
-# and then stopped (by PID) when this script ends.
+# The tests' PC/SC world. Where the machine allows namespaces (root with
+# CAP_SYS_ADMIN), tests and benchmarks run in a private one
+# (tests/hardening/isolated.sh): a pcscd of their own serving the project's
+# four vpcd readers, their own loopback, and the machine's pcscd (a system
+# service, perhaps socket-activated, perhaps serving real readers) is never
+# touched. Elsewhere they share the machine's pcscd, started here when none
+# runs and then stopped (by PID) when this script ends.
+PROJECT_READER="Virtual PCD B 00 01"   # the last of tests/pcsc/setup-readers.sh's four
 PCSCD_PID=""
+has_project_readers() {
+    "$BUILD_DIR/tests/e2e/pcsc_probe" list 2>/dev/null | grep -q "^$PROJECT_READER	"
+}
 start_pcscd() {
     if ps -C pcscd -o stat= 2>/dev/null | grep -q '^[^Z]'; then
         say "using the running pcscd"
-        return 0
+    else
+        conf=$("$SRC/tests/pcsc/setup-readers.sh" "$BUILD_DIR/pcsc")
+        pcscd -f -c "$conf" >"$BUILD_DIR/pcscd.log" 2>&1 &
+        PCSCD_PID=$!
+        trap stop_pcscd EXIT INT TERM
+        say "started pcscd (pid $PCSCD_PID) with $conf"
     fi
-    conf=$("$SRC/tests/pcsc/setup-readers.sh" "$BUILD_DIR/pcsc")
-    pcscd -f -c "$conf" >"$BUILD_DIR/pcscd.log" 2>&1 &
-    PCSCD_PID=$!
-    trap stop_pcscd EXIT INT TERM
     i=0
-    while [ $i -lt 100 ] && [ ! -S /run/pcscd/pcscd.comm ]; do sleep 0.1; i=$((i + 1)); done
-    say "started pcscd (pid $PCSCD_PID) with $conf"
+    while [ $i -lt 100 ] && ! has_project_readers; do sleep 0.1; i=$((i + 1)); done
+    has_project_readers || say "WARNING: the pcscd in use does not serve the project's vpcd" \
+        "readers (tests/pcsc/setup-readers.sh), so the PC/SC tests will fail: stop it" \
+        "(systemctl stop pcscd.socket pcscd) or run as root (a private namespace)"
 }
 stop_pcscd() {
     if [ -n "$PCSCD_PID" ]; then
@@ -67,12 +81,32 @@ stop_pcscd() {
         PCSCD_PID=""
     fi
 }
+# Choose the tests' PC/SC world (once, outside any pipeline: the trap that
+# stops a pcscd started here belongs to this shell); in_pcsc runs a command
+# in it.
+ISOLATE=0
+prepare_pcsc() {
+    if [ "${SCB_PCSC:-}" != shared ] && "$SRC/tests/hardening/isolated.sh" --check 2>/dev/null; then
+        ISOLATE=1
+        say "PC/SC: a private namespace with its own pcscd and the project's vpcd readers"
+    else
+        start_pcscd
+    fi
+}
+in_pcsc() {
+    if [ "$ISOLATE" = 1 ]; then
+        SCB_BUILD_DIR="$BUILD_DIR" "$SRC/tests/hardening/isolated.sh" "$@"
+    else
+        "$@"
+    fi
+}
 
 run_tests() {
-    start_pcscd
+    prepare_pcsc
     log="$BUILD_DIR/ctest.log"
     set +e
-    (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 600) 2>&1 | tee "$log"
+    in_pcsc sh -c 'cd "$1" && ctest --output-on-failure -j "$2" --timeout 600' ctest \
+        "$BUILD_DIR" "$JOBS" 2>&1 | tee "$log"
     set -e
     total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -n 1)
     failed=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -n 1)
@@ -93,6 +127,6 @@ case "$cmd" in
             *) exec "$BUILD_DIR/core/cli/scboot" read --sim "$@" ;;
         esac ;;
     test) deps; build; run_tests ;;
-    bench) deps; build; start_pcscd; "$SRC/bench/run.sh" "$BUILD_DIR" ;;
-    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 64 ;;
+    bench) deps; build; prepare_pcsc; in_pcsc "$SRC/bench/run.sh" "$BUILD_DIR" ;;
+    *) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 64 ;;
 esac
