@@ -21,7 +21,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 PACKAGES="cmake make gcc pkg-config libssl-dev libpcsclite-dev libjson-c-dev pcscd \
 vsmartcard-vpcd swig python3 python3-dev python3-pytest python3-setuptools python3-pip \
 python3-cryptography python3-pyscard liblua5.4-dev lua5.4 lua-busted clang \
-libfuzzer-14-dev libclang-rt-14-dev valgrind opensc procps"
+libfuzzer-14-dev libclang-rt-14-dev valgrind opensc openssl procps"
 
 say() { printf '== %s\n' "$*" >&2; }
 
