@@ -229,7 +229,7 @@ end
 -- with secret resources given as their values: decode with secrets = true,
 -- or build the table by hand; core/json/FORMAT.md). Minimal TLV lengths,
 -- no padding. Returns the bytes, or nil, message, code (scboot.E.VALIDATION
--- naming the field: "servers[1].lifetime: ...").
+-- naming the field, 0-based as in the JSON model: "servers[0].lifetime: ...").
 function M.encode(t)
   check_type(t, "table", "encode", 2)
   local bs, msg, code = model_from_table(t)
