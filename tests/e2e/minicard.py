@@ -15,22 +15,14 @@ APDUs it knows:
   FF EE 00 00                     -> the card process exits (card removed)
   anything else                   -> 6D 00
 """
-import socket
-import struct
+import pathlib
 import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "pcsc"))
+from vpcd_link import serve  # noqa: E402
 
 # T=1; historical bytes 80 73 C8 21 40: card capabilities with extended Lc/Le; TCK 5E
 ATR = bytes.fromhex("3B85800180 73C82140 5E".replace(" ", ""))
-
-
-def recv_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise EOFError
-        buf += chunk
-    return buf
 
 
 def respond(apdu, state):
@@ -59,23 +51,8 @@ def respond(apdu, state):
 
 def main():
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 35963
-    sock = socket.create_connection(("127.0.0.1", port))
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     state = {}
-    try:
-        while True:
-            (n,) = struct.unpack(">H", recv_exact(sock, 2))
-            payload = recv_exact(sock, n)
-            if n == 1:
-                if payload[0] == 0x04:
-                    sock.sendall(struct.pack(">H", len(ATR)) + ATR)
-                continue  # power on/off/reset: no answer
-            out = respond(payload, state)
-            sock.sendall(struct.pack(">H", len(out)) + out)
-    except EOFError:
-        pass
-    finally:
-        sock.close()
+    serve(port, ATR, lambda apdu: respond(apdu, state))
 
 
 if __name__ == "__main__":

@@ -11,45 +11,22 @@ AUTHENTICATE as the spec says; afterwards every command is unwrapped and
 answered with its data reversed + 9000, wrapped at the session's level.
 Without a session: 6985.
 """
-import socket
-import struct
+import pathlib
 import sys
 
 import scp03host as h
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "pcsc"))
+from vpcd_link import serve  # noqa: E402
+
 ATR = bytes.fromhex("3B85800180 73C82140 5E".replace(" ", ""))
-
-
-def recv_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise EOFError
-        buf += chunk
-    return buf
 
 
 def main():
     port, enc, mac, kvn, i = sys.argv[1:6]
     keys = h.Keys(bytes.fromhex(enc), bytes.fromhex(mac), None, int(kvn, 16))
     card = h.EmulatedCard(keys, i=int(i, 16))  # answers each command's data reversed
-    sock = socket.create_connection(("127.0.0.1", int(port)))
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        while True:
-            (n,) = struct.unpack(">H", recv_exact(sock, 2))
-            payload = recv_exact(sock, n)
-            if n == 1:
-                if payload[0] == 0x04:
-                    sock.sendall(struct.pack(">H", len(ATR)) + ATR)
-                continue
-            out = card(payload)
-            sock.sendall(struct.pack(">H", len(out)) + out)
-    except EOFError:
-        pass
-    finally:
-        sock.close()
+    serve(int(port), ATR, card)
 
 
 if __name__ == "__main__":
