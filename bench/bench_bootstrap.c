@@ -38,10 +38,11 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int read_once(scb_card_t *card, const scb_access_opts_t *o, scb_access_info_t *info)
+static int read_once(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *o,
+                     scb_access_info_t *info)
 {
     scb_bootstrap_t *bs = NULL;
-    int rc = scb_read_bootstrap(card, o, &bs, info);
+    int rc = scb_read_bootstrap(card, keys, o, &bs, info);
     scb_bootstrap_free(&bs);
     if (rc != SCB_OK)
         fprintf(stderr, "bench_bootstrap: read failed: %s: %s\n", scb_error_name(rc),
@@ -63,18 +64,20 @@ static int in_process(void)
     scb_keys_t *keys = NULL;
     if (scb_card_open_sim(&card, NULL, NULL, 0) != SCB_OK || default_keys(&keys) != SCB_OK)
         return 1;
-    scb_access_opts_t o;
-    scb_access_opts_init(&o);
-    o.keys = keys;
     scb_access_info_t cold, warm;
-    if (read_once(card, &o, &cold) != SCB_OK)
+    if (read_once(card, keys, NULL, &cold) != SCB_OK)
         return 1;
-    scb_access_opts_t w = o;
-    w.aid = cold.aid;
-    w.aid_len = cold.aid_len;
-    w.path = cold.path;
-    w.path_len = cold.path_len;
-    if (read_once(card, &w, &warm) != SCB_OK)
+    /* warm: the AID and path the cold read reported */
+    scb_opts_t *w = NULL;
+    if (scb_opts_new(&w) != SCB_OK ||
+        scb_opts_set_bytes(w, SCB_OPT_AID, cold.aid, cold.aid_len) != SCB_OK ||
+        scb_opts_set_bytes(w, SCB_OPT_PATH, cold.path, cold.path_len) != SCB_OK) {
+        fprintf(stderr, "bench_bootstrap: options: %s\n", scb_opts_errmsg(w));
+        return 1;
+    }
+    int rc = read_once(card, keys, w, &warm);
+    scb_opts_free(&w);
+    if (rc != SCB_OK)
         return 1;
     printf("bootstrap_read_apdus_cold: %lu apdus\n", cold.apdus);
     printf("bootstrap_read_apdus_warm: %lu apdus\n", warm.apdus);
@@ -83,7 +86,7 @@ static int in_process(void)
         const int n = 50;
         double t0 = now_ms(CLOCK_THREAD_CPUTIME_ID);
         for (int i = 0; i < n; i++)
-            if (read_once(card, &o, NULL) != SCB_OK)
+            if (read_once(card, keys, NULL, NULL) != SCB_OK)
                 return 1;
         double per = (now_ms(CLOCK_THREAD_CPUTIME_ID) - t0) / n;
         if (per < best)
@@ -106,18 +109,15 @@ static int through_pcsc(const char *reader, int n)
     }
     if (default_keys(&keys) != SCB_OK)
         return 1;
-    scb_access_opts_t o;
-    scb_access_opts_init(&o);
-    o.keys = keys;
     scb_access_info_t info;
-    if (read_once(card, &o, &info) != SCB_OK) /* warm-up: not counted */
+    if (read_once(card, keys, NULL, &info) != SCB_OK) /* warm-up: not counted */
         return 1;
     double *ms = calloc((size_t)n, sizeof(*ms));
     if (ms == NULL)
         return 1;
     for (int i = 0; i < n; i++) {
         double t0 = now_ms(CLOCK_MONOTONIC);
-        if (read_once(card, &o, &info) != SCB_OK)
+        if (read_once(card, keys, NULL, &info) != SCB_OK)
             return 1;
         ms[i] = now_ms(CLOCK_MONOTONIC) - t0;
     }

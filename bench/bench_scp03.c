@@ -229,15 +229,15 @@ int main(void)
     scb_keys_t *keys = NULL;
     if (scb_keys_new(&keys, enc, mac, enc, 16, 0x30) != SCB_OK)
         abort();
-    scb_scp03_params_t p;
-    scb_scp03_params_init(&p);
-    p.host_challenge = hc;
-    p.host_challenge_len = 8;
+    scb_opts_t *p = NULL;
+    if (scb_opts_new(&p) != SCB_OK ||
+        scb_opts_set_bytes(p, SCB_OPT_HOST_CHALLENGE, hc, sizeof(hc)) != SCB_OK)
+        abort();
     const long hs_iters = 5000;
     double t0 = now_ns();
     for (long i = 0; i < hs_iters; i++) {
         sc->pos = 0;
-        if (scb_scp03_open(card, keys, &p) != SCB_OK)
+        if (scb_scp03_open(card, keys, p) != SCB_OK)
             abort();
     }
     double t1 = now_ns();
@@ -251,7 +251,7 @@ int main(void)
     o.answer = answer_status;
     sc->responder = oracle_responder;
     sc->user = &o;
-    if (scb_scp03_open(card, keys, &p) != SCB_OK) /* the oracle follows this handshake */
+    if (scb_scp03_open(card, keys, p) != SCB_OK) /* the oracle follows this handshake */
         abort();
     uint8_t cmd[5 + 200], resp[300];
     memcpy(cmd, "\x80\xE2\x00\x00\xC8", 5);
@@ -267,6 +267,7 @@ int main(void)
     if (o.bad_cmac != 0)
         abort();
     oracle_free(&o);
+    scb_opts_free(&p);
     scb_keys_free(&keys);
     scb_card_free(&card);
     tk_script_free(sc);

@@ -15,6 +15,10 @@
 #define SCB_BIND_H
 
 #include "scboot.h"
+#include "scboot/apdu.h"
+#include "scboot/apdu.h"
+#include "scboot/pkcs15.h"
+#include "scboot/transport.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +74,17 @@ int scb_bind_keys_new(scb_keys_t **out, const uint8_t *enc, size_t enc_len, cons
 /* ------------------------------------------------------------------------ */
 /* SCP03 and the bootstrap job with flat arguments                           */
 /* ------------------------------------------------------------------------ */
+/* Flags of the flat calls below; each maps onto one boolean option. */
+#define SCB_SCP_S16             0x0001u /* "s16" */
+#define SCB_SCP_COUNT_DATA_ONLY 0x0002u /* "count_data_only" */
+#define SCB_SCP_MAC_CLA_AS_SENT 0x0004u /* "mac_cla_as_sent" */
+#define SCB_SCP_KDF3            0x0008u /* "kdf3" */
+#define SCB_SCP_NO_EXTAUTH      0x0010u /* scb_bind_scp03_open: a key probe (scb_scp03_probe) */
+#define SCB_ACCESS_NO_SECURE_CHANNEL 0x0001u
+#define SCB_ACCESS_SKIP_EFDIR        0x0002u
+#define SCB_ACCESS_NO_LOGICAL_CHANNEL 0x0004u
+#define SCB_ACCESS_PAD_FF            0x0008u
+#define SCB_ACCESS_NO_VERIFY         0x0010u
 /* scb_scp03_open: kvn -1 = the key set's own; host_challenge / sd_aid may
  * be NULL / 0; flags SCB_SCP_*. */
 int scb_bind_scp03_open(scb_card_t *card, const scb_keys_t *keys, int level, int kvn,

@@ -38,6 +38,9 @@
 
 %{
 #include "scboot.h"
+#include "scboot/apdu.h"
+#include "scboot/pkcs15.h"
+#include "scboot/transport.h"
 #include "scboot_json.h"
 #include "scb_bind.h"
 #include "scb_bind_sim.h"
@@ -82,11 +85,11 @@
 };
 %apply SWIGTYPE **OUT_HANDLE {
     scb_card_t **out, scb_keys_t **out, scb_bootstrap_t **out, scb_readers_t **out,
-    scb_sim_t **out
+    scb_sim_t **out, scb_opts_t **out
 };
 %apply SWIGTYPE **FREE_HANDLE {
     scb_card_t **card, scb_keys_t **keys, scb_bootstrap_t **bs, scb_readers_t **r,
-    scb_sim_t **sim
+    scb_sim_t **sim, scb_opts_t **opts
 };
 %apply char **OUT_SECRET_TEXT { char **out };
 %apply SWIGTYPE *OUT_STRUCT {
@@ -98,7 +101,7 @@
 %apply unsigned char *OUTPUT { uint8_t *channel };
 %apply unsigned short *OUTPUT { uint16_t *id, uint16_t *resource_id, uint16_t *obj,
                                 uint16_t *inst };
-%apply long long *OUTPUT { int64_t *out };
+%apply long long *OUTPUT { int64_t *out, long long *out };
 %apply unsigned long long *OUTPUT { uint64_t *out };
 %apply int *OUTPUT { int *out };
 %apply double *OUTPUT { double *out };
@@ -137,17 +140,16 @@ SCB_BLOCKING(scb_bind_sim_serve_vpcd);
 
 /* ---- replaced by scb_bind.h (function pointers, pointer-holding structs) */
 %ignore scb_keys_new;
-%ignore scb_scp03_params;
-%ignore scb_scp03_params_init;
 %ignore scb_scp03_open;
-%ignore scb_access_opts;
-%ignore scb_access_opts_init;
+%ignore scb_scp03_probe;
 %ignore scb_read_bootstrap;
 %ignore scb_write_bootstrap;
 %ignore scb_app_open;
 %ignore scb_rotate_keys;
 %ignore scb_transport;
 %ignore scb_card_open_transport;
+%ignore scb_at_channel;
+%ignore scb_card_open_at;
 %ignore scb_trace;
 %ignore scb_trace_event;
 %ignore scb_card_set_trace;
@@ -181,6 +183,9 @@ SCB_BLOCKING(scb_bind_sim_serve_vpcd);
 /* Structs the library fills are read-only views. */
 %immutable;
 %include "scboot.h"
+%include "scboot/apdu.h"
+%include "scboot/pkcs15.h"
+%include "scboot/transport.h"
 %include "scboot_json.h"
 %include "scb_bind.h"
 %mutable;

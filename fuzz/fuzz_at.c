@@ -15,8 +15,8 @@
  *             output already in the port before a command)
  *   n ..      n (1..FB) bytes, for a read that waits
  * A read that does not wait gets nothing unless the next chunk is FC.
- * mode: bits 0-1 channel strategy (auto, CSIM, CGLA), bit 2 NO_INIT,
- * bit 3 extended length, bits 4-7 which APDU script runs.
+ * mode: bits 0-1 channel strategy (auto, CSIM, CGLA), bit 2
+ * modem_no_init, bit 3 extended_length, bits 4-7 which APDU script runs.
  *
  * Time is virtual while the harness runs (clock_gettime is wrapped at link
  * time): an "nothing arrived" chunk moves it by the wait asked, so AT
@@ -142,16 +142,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t mode = data[0];
     chan_t c = {data + 1, size - 1, 0, 0};
     scb_at_channel_t ch = {SCB_AT_CHANNEL_VERSION, &c, ch_write, ch_read, NULL, NULL, NULL};
-    scb_modem_opts_t o;
-    scb_modem_opts_init(&o);
-    o.channels = (mode & 3) % 3;
-    o.flags = ((mode & 4) ? SCB_MODEM_NO_INIT : 0) | ((mode & 8) ? SCB_MODEM_EXTENDED_LENGTH : 0);
-    o.timeout_ms = 50;
+    scb_opts_t *o = fz_opts_new();
+    fz_opt_int(o, SCB_OPT_MODEM_CHANNELS, (mode & 3) % 3);
+    if (mode & 4)
+        fz_opt_int(o, SCB_OPT_MODEM_NO_INIT, 1);
+    if (mode & 8)
+        fz_opt_int(o, SCB_OPT_EXTENDED_LENGTH, 1);
+    fz_opt_int(o, SCB_OPT_MODEM_TIMEOUT_MS, 50);
     virtual_time = true;
     offset_ms = 0;
     scb_card_t *card = NULL;
     char detail[256] = "";
-    int rc = scb_card_open_at(&card, &ch, &o, detail, sizeof(detail));
+    int rc = scb_card_open_at(&card, &ch, o, detail, sizeof(detail));
+    scb_opts_free(&o);
     if (rc > 0 || strcmp(scb_error_name(rc), "SCB_E_UNKNOWN") == 0)
         abort();
     if (rc == SCB_OK) {

@@ -3,6 +3,7 @@
  * no crash, and a parsed template has its values in range.
  */
 #include "scboot.h"
+#include "scboot/apdu.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,6 +5,7 @@
  * NUL-terminated valid UTF-8.
  */
 #include "scboot.h"
+#include "scboot/pkcs15.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

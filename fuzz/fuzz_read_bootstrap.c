@@ -11,7 +11,8 @@
  *       3 remembered path 6432, 4 remembered AID, 5 T=0, 6 extended
  *       length, 7 write instead of read
  *   f1: bits 0-2 level (33 03 13 11 01 33 33 33), bit 3 S16, bit 4 PIN,
- *       bit 5 SD AID, bit 6 PAD_FF, bit 7 NO_VERIFY
+ *       bit 5 SD AID, bit 6 pad, bit 7 no_verify (both on a write only:
+ *       a read refuses write options)
  * Checked: success gives a model (read) whose raw bytes decode again and
  * bounded info; failure gives no model and a detail message; either way
  * the handle ends on the basic channel with no session open.
@@ -59,41 +60,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     fz_trace_install(card, 300);
 
-    scb_access_opts_t o;
-    scb_access_opts_init(&o);
-    o.keys = keys;
-    o.flags = ((f0 & 0x01) ? SCB_ACCESS_NO_SECURE_CHANNEL : 0) |
-              ((f0 & 0x02) ? SCB_ACCESS_SKIP_EFDIR : 0) |
-              ((f0 & 0x04) ? SCB_ACCESS_NO_LOGICAL_CHANNEL : 0) |
-              ((f1 & 0x40) ? SCB_ACCESS_PAD_FF : 0) | ((f1 & 0x80) ? SCB_ACCESS_NO_VERIFY : 0);
-    if (f0 & 0x08) {
-        o.path = path;
-        o.path_len = sizeof(path);
-    }
-    if (f0 & 0x10) {
-        o.aid = aid;
-        o.aid_len = sizeof(aid);
-    }
-    o.scp.level = levels[f1 & 7];
-    o.scp.flags = (f1 & 0x08) ? SCB_SCP_S16 : 0;
-    if (f1 & 0x10) {
-        o.pin = (const uint8_t *)"1234";
-        o.pin_len = 4;
-    }
-    if (f1 & 0x20) {
-        o.scp.sd_aid = aid;
-        o.scp.sd_aid_len = sizeof(aid);
-    }
+    /* A read takes no write options: pad and no_verify only on a write. */
+    const bool write = (f0 & 0x80) != 0;
+    scb_opts_t *o = fz_opts_new();
+    if (f0 & 0x01)
+        fz_opt_int(o, SCB_OPT_NO_SECURE_CHANNEL, 1);
+    if (f0 & 0x02)
+        fz_opt_int(o, SCB_OPT_SKIP_EFDIR, 1);
+    if (f0 & 0x04)
+        fz_opt_int(o, SCB_OPT_NO_LOGICAL_CHANNEL, 1);
+    if (write && (f1 & 0x40))
+        fz_opt_int(o, SCB_OPT_PAD, 1);
+    if (write && (f1 & 0x80))
+        fz_opt_int(o, SCB_OPT_NO_VERIFY, 1);
+    if (f0 & 0x08)
+        fz_opt_bytes(o, SCB_OPT_PATH, path, sizeof(path));
+    if (f0 & 0x10)
+        fz_opt_bytes(o, SCB_OPT_AID, aid, sizeof(aid));
+    fz_opt_int(o, SCB_OPT_LEVEL, levels[f1 & 7]);
+    if (f1 & 0x08)
+        fz_opt_int(o, SCB_OPT_S16, 1);
+    if (f1 & 0x10)
+        fz_opt_bytes(o, SCB_OPT_PIN, (const uint8_t *)"1234", 4);
+    if (f1 & 0x20)
+        fz_opt_bytes(o, SCB_OPT_SD_AID, aid, sizeof(aid));
 
     scb_access_info_t info;
     memset(&info, 0xEE, sizeof(info));
     int rc;
-    if (f0 & 0x80) {
-        rc = scb_write_bootstrap(card, &o, bootstrap_file, sizeof(bootstrap_file), &info);
+    if (write) {
+        rc = scb_write_bootstrap(card, keys, o, bootstrap_file, sizeof(bootstrap_file), &info);
         fz_check_rc(card, rc);
     } else {
         scb_bootstrap_t *bs = NULL;
-        rc = scb_read_bootstrap(card, &o, &bs, &info);
+        rc = scb_read_bootstrap(card, keys, o, &bs, &info);
         fz_check_rc(card, rc);
         if ((rc == SCB_OK) != (bs != NULL))
             abort();
@@ -115,6 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* whatever happened: back on the basic channel, no session left */
     if (scb_card_channel(card) != 0 || scb_scp03_is_open(card))
         abort();
+    scb_opts_free(&o);
     scb_keys_free(&keys);
     scb_card_free(&card);
     fz_card_free(&c);

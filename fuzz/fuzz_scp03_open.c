@@ -2,8 +2,10 @@
  * Fuzz the SCP03 handshake's handling of the card: the INITIALIZE UPDATE
  * answer (length, SCP id, i parameter, S8/S16, KVN, sequence counter,
  * pseudo-random challenge, card cryptogram) and the EXTERNAL AUTHENTICATE
- * answer, with the host challenge pinned by the caller or drawn from the
- * handle's RNG hook (which may fail), with and without KDF3 and an SD AID.
+ * answer (scb_scp03_open), or the INITIALIZE UPDATE answer alone
+ * (scb_scp03_probe), with the host challenge pinned by the caller or drawn
+ * from the handle's RNG hook (which may fail), with and without KDF3 and
+ * an SD AID.
  * An FZ_CARD record answers INITIALIZE UPDATE validly for whatever host
  * challenge was sent, so the fuzzer also reaches the level checks, the
  * EXTERNAL AUTHENTICATE answer and the first secured commands.
@@ -12,10 +14,12 @@
  *   p0: bit 0 S16, bit 1 KDF3, bit 2 pinned host challenge, bit 3 SD AID,
  *       bits 4-6 level (00 01 03 11 13 33 33 33), bit 7 KVN 00 (else 30)
  *   p1: bits 0-1 RNG (fixed bytes, failing, fixed bytes, zeros), bit 2
- *       T=0, bit 3 NO_EXTAUTH, bits 4-7 secured commands after opening
+ *       T=0, bit 3 a key probe instead of an open, bits 4-7 secured
+ *       commands after opening
  * Checked: a failed open leaves no session, refuses secured transmits
  * without sending anything and says why; a successful one runs at the
- * level asked; every result is a known code.
+ * level asked; a probe never leaves a session; every result is a known
+ * code.
  */
 #include "fuzzed_card.h"
 
@@ -65,28 +69,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fz_trace_install(card, 256);
 
-    scb_scp03_params_t p;
-    scb_scp03_params_init(&p);
     const bool s16 = (p0 & 1) != 0;
-    p.level = levels[(p0 >> 4) & 7];
-    p.kvn = (p0 & 0x80) ? 0 : FZ_KVN;
-    p.flags = (s16 ? SCB_SCP_S16 : 0) | ((p0 & 2) ? SCB_SCP_KDF3 : 0) |
-              ((p1 & 8) ? SCB_SCP_NO_EXTAUTH : 0);
-    if (p0 & 4) {
-        p.host_challenge = host_challenge;
-        p.host_challenge_len = s16 ? 16 : 8;
-    }
-    if (p0 & 8) {
-        p.sd_aid = sd_aid;
-        p.sd_aid_len = sizeof(sd_aid);
-    }
+    const bool probe = (p1 & 8) != 0;
+    const uint8_t level = levels[(p0 >> 4) & 7];
+    scb_opts_t *o = fz_opts_new();
+    fz_opt_int(o, SCB_OPT_LEVEL, level);
+    fz_opt_int(o, SCB_OPT_KVN, (p0 & 0x80) ? 0 : FZ_KVN);
+    if (s16)
+        fz_opt_int(o, SCB_OPT_S16, 1);
+    if (p0 & 2)
+        fz_opt_int(o, SCB_OPT_KDF3, 1);
+    if (p0 & 4)
+        fz_opt_bytes(o, SCB_OPT_HOST_CHALLENGE, host_challenge, s16 ? 16 : 8);
+    if (p0 & 8)
+        fz_opt_bytes(o, SCB_OPT_SD_AID, sd_aid, sizeof(sd_aid));
 
-    int rc = scb_scp03_open(card, keys, &p);
-    fz_check_rc(card, rc);
     scb_scp03_info_t info;
+    int rc;
+    if (probe) {
+        memset(&info, 0xEE, sizeof(info));
+        rc = scb_scp03_probe(card, keys, o, &info);
+        fz_check_rc(card, rc);
+        if (info.s16 != 0 && info.s16 != 1)
+            abort();
+    } else {
+        rc = scb_scp03_open(card, keys, o);
+        fz_check_rc(card, rc);
+    }
+    scb_opts_free(&o);
     if (scb_scp03_info(card, &info) == SCB_OK && info.s16 != 0 && info.s16 != 1)
         abort();
-    if (rc != SCB_OK || (p.flags & SCB_SCP_NO_EXTAUTH)) {
+    if (rc != SCB_OK || probe) {
         if (scb_scp03_is_open(card) || scb_scp03_level(card) != -1)
             abort();
         /* secured transmits are refused without touching the card */
@@ -99,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              scb_card_apdu_count(card) != before))
             abort();
     } else {
-        if (!scb_scp03_is_open(card) || scb_scp03_level(card) != p.level)
+        if (!scb_scp03_is_open(card) || scb_scp03_level(card) != level)
             abort();
         /* a few secured commands whose answers are the next records */
         uint8_t r[300];

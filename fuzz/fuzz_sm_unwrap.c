@@ -78,12 +78,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (scb_card_open_transport(&card, &tp) != SCB_OK || fz_card_keys(&keys) != SCB_OK)
         abort();
     fz_trace_install(card, 512);
-    scb_scp03_params_t p;
-    scb_scp03_params_init(&p);
-    p.level = levels[flags & 7];
-    p.flags = (flags & 8) ? SCB_SCP_S16 : 0;
-    if (scb_scp03_open(card, keys, &p) != SCB_OK)
+    scb_opts_t *o = fz_opts_new();
+    fz_opt_int(o, SCB_OPT_LEVEL, levels[flags & 7]);
+    if (flags & 8)
+        fz_opt_int(o, SCB_OPT_S16, 1);
+    if (scb_scp03_open(card, keys, o) != SCB_OK)
         abort(); /* the card end's own handshake must succeed */
+    scb_opts_free(&o);
 
     uint8_t resp[300];
     for (;;) {
@@ -107,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             continue;
         }
-        if (rc <= SCB_E_SCP_CARD_CRYPTOGRAM && rc >= SCB_E_SCP_KEY && scb_scp03_is_open(card))
+        if (scb_error_family(rc) == SCB_FAMILY_SECURE && scb_scp03_is_open(card))
             abort(); /* a secure-channel failure must end the session */
         /* A well-formed sealed 9000 answer, fetched in one exchange: its
          * plaintext comes out exactly (when the buffer holds it). */

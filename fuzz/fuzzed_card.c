@@ -296,7 +296,30 @@ void fz_check_rc(const scb_card_t *card, int rc)
         fprintf(stderr, "  %s (%d): %s\n", scb_error_name(rc), rc, scb_card_errmsg(card));
     if (rc > 0 || strcmp(scb_error_name(rc), "SCB_E_UNKNOWN") == 0)
         abort();
-    if (rc <= SCB_E_TRANSPORT && scb_card_errmsg(card)[0] == 0)
+    /* a failure of the path, the card or the channel names what failed */
+    const int family = scb_error_family(rc);
+    if ((family == SCB_FAMILY_TRANSPORT || family == SCB_FAMILY_CARD ||
+         family == SCB_FAMILY_SECURE) && scb_card_errmsg(card)[0] == 0)
+        abort();
+}
+
+scb_opts_t *fz_opts_new(void)
+{
+    scb_opts_t *o = NULL;
+    if (scb_opts_new(&o) != SCB_OK || o == NULL)
+        abort();
+    return o;
+}
+
+void fz_opt_int(scb_opts_t *o, int id, long long value)
+{
+    if (scb_opts_set_int(o, id, value) != SCB_OK)
+        abort();
+}
+
+void fz_opt_bytes(scb_opts_t *o, int id, const uint8_t *value, size_t len)
+{
+    if (scb_opts_set_bytes(o, id, value, len) != SCB_OK)
         abort();
 }
 

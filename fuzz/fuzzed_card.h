@@ -69,12 +69,19 @@ void fz_card_free(fz_card_t *c);
 void fz_card_transport(fz_card_t *c, scb_transport_t *tp);
 
 /* Checks every harness makes after a library call: rc is a known code, and
- * a failure at transport, card or secure-channel level (rc <= -10) left a
+ * a failure at transport, card or secure-channel level left a
  * detail message on the handle. Aborts otherwise. */
 void fz_check_rc(const scb_card_t *card, int rc);
 /* Install a trace hook that renders every event into a buffer of cap bytes
  * (1..4096) and checks the rendering stays inside it. */
 void fz_trace_install(scb_card_t *card, size_t cap);
+
+/* Options for a harness: a new options object, and setters for values the
+ * harness picks itself. Each aborts when the library refuses (a harness
+ * bug, not a finding). Free the object with scb_opts_free. */
+scb_opts_t *fz_opts_new(void);
+void fz_opt_int(scb_opts_t *o, int id, long long value);
+void fz_opt_bytes(scb_opts_t *o, int id, const uint8_t *value, size_t len);
 
 /* Bytes left of the input / take n bytes of it (NULL when fewer are left):
  * for harnesses that read their own parameters from the front. */

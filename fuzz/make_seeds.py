@@ -183,7 +183,7 @@ def seeds_scp03_open():
     s["level13_s16"] = bytes([0x41, 0x10]) + rec(CARD) + rec(CARD) + rec(PLAIN, h("6283"))
     s["level01_kvn0"] = bytes([0x90, 0x10]) + rec(CARD) + rec(CARD) + rec(PLAIN, OK)
     s["kdf3"] = bytes([0x52, 0x00]) + rec(CARD)
-    s["no_extauth"] = bytes([0x50, 0x08]) + rec(CARD)
+    s["no_extauth"] = bytes([0x50, 0x08]) + rec(CARD)  # a key probe (scb_scp03_probe)
     s["rng_fails"] = bytes([0x50, 0x01])
     s["samsung_answer"] = bytes([0x54, 0x00]) + rec(RAW, SAMSUNG_IU) + rec(RAW, OK)
     s["iu_6a88"] = bytes([0x50, 0x00]) + rec(RAW, h("6A88"))

@@ -322,7 +322,14 @@ end
 function M.open_modem(device, baud)
   check_type(device, "string", "open_modem", 2)
   if baud ~= nil and math.type(baud) ~= "integer" then error("open_modem: baud must be an integer", 2) end
-  local rc, h, detail = core.scb_card_open_modem(device, baud or 0, nil)
+  local rc, o = core.scb_opts_new()
+  if rc == 0 and baud ~= nil then rc = core.scb_opts_set_int(o, core.SCB_OPT_BAUD, baud) end
+  if rc ~= 0 then
+    core.scb_opts_free(o)
+    return fail(core.SCB_E_INVALID_ARG, "open_modem: baud must be 9600..4000000")
+  end
+  local rc, h, detail = core.scb_card_open_modem(device, o)
+  core.scb_opts_free(o)
   if rc ~= 0 then return fail(rc, detail) end
   return new_card(h)
 end

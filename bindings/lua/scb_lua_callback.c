@@ -83,8 +83,10 @@ static int run_transport(lua_State *T)
         lua_Integer code = lua_tointegerx(T, 3, &isnum);
         /* Only transport codes: the engine reacts to them (a removed card
          * drops its sessions); anything else would misreport the layer. */
-        x->n = isnum && code <= SCB_E_TRANSPORT && code >= SCB_E_MODEM_CME ? (long)code
-                                                                          : SCB_E_TRANSPORT;
+        x->n = isnum && code >= INT_MIN && code <= 0 &&
+                       scb_error_family((int)code) == SCB_FAMILY_TRANSPORT
+                   ? (long)code
+                   : SCB_E_TRANSPORT;
         if (lua_isnoneornil(T, 2))
             lua_pushliteral(T, "transport function returned nil");
         else

@@ -5,6 +5,8 @@
  */
 #include "scb_py.h"
 
+#include <limits.h>
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,7 +177,7 @@ static long transport_code(PyObject *exc)
     }
     if (PyLong_Check(code)) {
         long c = PyLong_AsLong(code);
-        if (c <= SCB_E_TRANSPORT && c >= SCB_E_MODEM_CME)
+        if (c >= INT_MIN && c <= 0 && scb_error_family((int)c) == SCB_FAMILY_TRANSPORT)
             rc = c;
     }
     PyErr_Clear();

@@ -3,6 +3,7 @@
 #define SCB_CLI_H
 
 #include "scboot.h"
+#include "scboot/apdu.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,33 +17,49 @@ enum cli_exit {
     EXIT_CARD = 4,       /* the card refused (status word) or sent garbage */
     EXIT_SECURE = 5,     /* secure channel: wrong keys, MAC/cryptogram failure */
     EXIT_DATA = 6,       /* no/invalid bootstrap data on the card or in the input */
-    EXIT_WRITE = 7       /* write interrupted or read-back mismatch */
+    EXIT_WRITE = 7,      /* write interrupted or read-back mismatch */
+    EXIT_KEYSTORE = 8    /* a key store (PKCS#11 token) failed */
 };
 
-/* Options every card command understands. */
+#define SCB_ARRAY_LEN_(a) (sizeof(a) / sizeof((a)[0]))
+
+struct cli_opts;
+/* A command: its name, one-line summary, usage synopsis and text, the
+ * scopes of the library options it takes (SCB_SCOPE_*) and the names of
+ * its own options (space-separated, see options.c). */
+typedef struct cli_command {
+    const char *name;
+    int (*run)(struct cli_opts *o);
+    const char *summary;
+    const char *synopsis;
+    const char *about;
+    unsigned scopes;
+    const char *own;
+} cli_command_t;
+/* Every command, ending with a NULL name (main.c). */
+extern const cli_command_t cli_commands[];
+
+/* The command line of one command. Options of the library's operations
+ * (scb_opt_info: --kvn, --level, --sd-aid, --path, --pad, --baud, ...) are
+ * parsed from the library's own option table into lib (and, for the modem,
+ * modem), so every option of an operation is a flag of the command that
+ * runs it; the rest are the command's own. */
 typedef struct cli_opts {
+    const char *cmd;            /* the command's name */
     const char *reader;         /* -r/--reader */
     bool use_sim;               /* --sim */
     const char *sim_profile;    /* --sim PROFILE */
     const char *modem;          /* --modem DEV */
-    unsigned baud;              /* --baud */
     const char *keys_file;      /* --keys FILE */
-    int kvn;                    /* --kvn, -1 = from keys */
-    int level;                  /* --level, default 0x33 */
-    bool no_secure;             /* --no-secure-channel */
-    bool kdf3;                  /* --kdf3 */
-    bool s16;                   /* --s16 */
     bool debug;                 /* -d/--debug */
-    const char *sd_aid;         /* --sd-aid HEX */
+    scb_opts_t *lib;            /* options of the operation */
+    scb_opts_t *modem_opts;     /* --baud, --modem-channels, ... */
     /* command specific */
-    bool json, raw, show_secrets, secure, pad, no_verify;
+    bool json, raw, show_secrets, secure;
     const char *output;         /* -o FILE */
-    const char *path_hex;       /* --path */
-    const char *aid_hex;        /* --aid */
     const char *vpcd;           /* sim --vpcd HOST:PORT */
     const char *profile;        /* sim --profile */
     const char *new_keys;       /* put-key --new-keys */
-    int replace_kvn;            /* put-key --replace */
     bool forever;               /* sim --forever */
     int delay_ms;               /* sim --delay-ms */
     /* positional arguments */
@@ -51,10 +68,13 @@ typedef struct cli_opts {
 } cli_opts_t;
 
 /* Parse argv (after the command name) into o; prints the error and returns
- * false on a bad command line. allowed: option letters the command takes
- * (see options.c). */
+ * false on a bad command line. cli_free releases what cli_parse made. */
 bool cli_parse(const char *cmd, int argc, char **argv, cli_opts_t *o);
-void cli_usage(FILE *f, const char *cmd);
+void cli_free(cli_opts_t *o);
+/* The usage of cmd (NULL: the overview). false when there is no such command. */
+bool cli_usage(FILE *f, const char *cmd);
+/* Whether the library option id was given (set) on the command line. */
+bool cli_flag(const cli_opts_t *o, int id);
 
 /* Report rc (with the handle's detail when there is one) on stderr as one
  * line with a hint; returns the exit code. */
@@ -63,14 +83,11 @@ int cli_exit_code(int rc);
 
 /* Open the card the options name (--sim, --modem or PC/SC) and, unless
  * keys is NULL or running without the secure channel, load the SCP03 keys:
- * --keys FILE, SCBOOT_KEY_* environment, --key-*; for --sim without key
- * options, the virtual card's own (public test) keys. */
+ * --keys FILE, SCBOOT_KEY_* environment; for --sim without key options,
+ * the virtual card's own (public test) keys. */
 int cli_open_card(const cli_opts_t *o, scb_card_t **card, scb_keys_t **keys);
 int cli_load_keys(const cli_opts_t *o, scb_keys_t **keys);
 bool cli_has_key_options(const cli_opts_t *o);
-/* Fill access options from the command line (keys owned by the caller). */
-int cli_access_opts(const cli_opts_t *o, const scb_keys_t *keys, scb_access_opts_t *ao,
-                    uint8_t *pathbuf, uint8_t *aidbuf, uint8_t *sdbuf);
 
 /* hex helpers: returns length or -1 */
 long cli_unhex(const char *hex, uint8_t *out, size_t cap);

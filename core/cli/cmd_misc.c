@@ -41,19 +41,12 @@ int cmd_apdu(cli_opts_t *o)
     scb_keys_t *keys = NULL;
     scb_card_t *card = NULL;
     int ret = 0;
-    scb_access_opts_t ao;
-    uint8_t pathbuf[16], aidbuf[16], sdbuf[16];
     if ((ret = cli_open_card(o, &card, o->secure ? &keys : NULL)) != 0)
         return ret;
-    if ((ret = cli_access_opts(o, keys, &ao, pathbuf, aidbuf, sdbuf)) != 0) {
-        scb_card_free(&card);
-        scb_keys_free(&keys);
-        return ret;
-    }
     int rc = SCB_OK;
     if (o->secure) {
         scb_access_info_t info;
-        rc = scb_app_open(card, &ao, &info);
+        rc = scb_app_open(card, keys, o->lib, &info);
         if (rc != SCB_OK)
             ret = cli_fail("opening the application", rc, scb_card_errmsg(card));
     }
@@ -101,13 +94,10 @@ int cmd_put_key(cli_opts_t *o)
     }
     scb_keys_t *keys = NULL;
     scb_card_t *card = NULL;
-    scb_access_opts_t ao;
-    uint8_t pathbuf[16], aidbuf[16], sdbuf[16];
     int ret;
-    if ((ret = cli_open_card(o, &card, &keys)) == 0 &&
-        (ret = cli_access_opts(o, keys, &ao, pathbuf, aidbuf, sdbuf)) == 0) {
+    if ((ret = cli_open_card(o, &card, &keys)) == 0) {
         scb_access_info_t info;
-        rc = scb_rotate_keys(card, &ao, fresh, (uint8_t)o->replace_kvn, &info);
+        rc = scb_rotate_keys(card, keys, fresh, o->lib, &info);
         if (rc != SCB_OK) {
             ret = cli_fail("PUT KEY", rc, scb_card_errmsg(card));
         } else {
@@ -117,7 +107,7 @@ int cmd_put_key(cli_opts_t *o)
             scb_keys_kcv(fresh, SCB_KEY_DEK, kcv[2]);
             printf("key set 0x%02X %s (KCV ENC %02X%02X%02X MAC %02X%02X%02X DEK "
                    "%02X%02X%02X), verified with a new session\n",
-                   scb_keys_kvn(fresh), o->replace_kvn ? "replaced" : "added", kcv[0][0],
+                   scb_keys_kvn(fresh), cli_flag(o, SCB_OPT_REPLACE_KVN) ? "replaced" : "added", kcv[0][0],
                    kcv[0][1], kcv[0][2], kcv[1][0], kcv[1][1], kcv[1][2], kcv[2][0], kcv[2][1],
                    kcv[2][2]);
         }

@@ -1,6 +1,7 @@
 /* scboot read: the main job. Output is built completely before anything
  * reaches stdout, so an error never leaves partial output behind. */
 #include "cli.h"
+#include "scboot/pkcs15.h"
 
 #include "scboot_json.h"
 
@@ -234,13 +235,6 @@ int cmd_read(cli_opts_t *o)
     int ret = cli_open_card(o, &card, &keys);
     if (ret != 0)
         return ret;
-    scb_access_opts_t ao;
-    uint8_t pathbuf[16], aidbuf[16], sdbuf[16];
-    if ((ret = cli_access_opts(o, keys, &ao, pathbuf, aidbuf, sdbuf)) != 0) {
-        scb_card_free(&card);
-        scb_keys_free(&keys);
-        return ret;
-    }
     char card_name[200];
     snprintf(card_name, sizeof(card_name), "%s",
              o->use_sim ? "built-in virtual card (in process)"
@@ -248,7 +242,7 @@ int cmd_read(cli_opts_t *o)
              : scb_card_reader_name(card) != NULL ? scb_card_reader_name(card) : "?");
     scb_bootstrap_t *bs = NULL;
     scb_access_info_t info;
-    int rc = scb_read_bootstrap(card, &ao, &bs, &info);
+    int rc = scb_read_bootstrap(card, keys, o->lib, &bs, &info);
     if (rc != SCB_OK) {
         ret = cli_fail("reading the bootstrap data", rc, scb_card_errmsg(card));
     } else if (o->raw) {

@@ -60,7 +60,7 @@ int cmd_write(cli_opts_t *o)
         fprintf(stderr, "usage: scboot write [OPTIONS] FILE (see scboot help write)\n");
         return EXIT_USAGE;
     }
-    if (o->no_secure) {
+    if (cli_flag(o, SCB_OPT_NO_SECURE_CHANNEL)) {
         fprintf(stderr, "scboot write: writing needs the secure channel (C-DEC + C-MAC)\n");
         return EXIT_USAGE;
     }
@@ -71,16 +71,9 @@ int cmd_write(cli_opts_t *o)
         return ret;
     scb_keys_t *keys = NULL;
     scb_card_t *card = NULL;
-    scb_access_opts_t ao;
-    uint8_t pathbuf[16], aidbuf[16], sdbuf[16];
-    if ((ret = cli_open_card(o, &card, &keys)) == 0 &&
-        (ret = cli_access_opts(o, keys, &ao, pathbuf, aidbuf, sdbuf)) == 0) {
-        if (o->pad)
-            ao.flags |= SCB_ACCESS_PAD_FF;
-        if (o->no_verify)
-            ao.flags |= SCB_ACCESS_NO_VERIFY;
+    if ((ret = cli_open_card(o, &card, &keys)) == 0) {
         scb_access_info_t info;
-        int rc = scb_write_bootstrap(card, &ao, data, len, &info);
+        int rc = scb_write_bootstrap(card, keys, o->lib, data, len, &info);
         if (rc != SCB_OK) {
             ret = cli_fail("writing the bootstrap data", rc, scb_card_errmsg(card));
         } else {
@@ -88,7 +81,7 @@ int cmd_write(cli_opts_t *o)
             for (size_t i = 0; i < info.path_len; i++)
                 snprintf(path + 2 * i, sizeof(path) - 2 * i, "%02X", info.path[i]);
             printf("wrote %zu bytes to bootstrap EF %s (%zu bytes)%s, %lu APDUs\n", len, path,
-                   info.ef_size, o->no_verify ? "" : ", read back and verified", info.apdus);
+                   info.ef_size, cli_flag(o, SCB_OPT_NO_VERIFY) ? "" : ", read back and verified", info.apdus);
         }
     }
     scb_card_free(&card);

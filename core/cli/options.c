@@ -1,4 +1,11 @@
-/* Command-line options, usage texts, key loading, error reporting. */
+/* Command-line options, usage texts, key loading, error reporting.
+ *
+ * Two tables and nothing else describe the command line: cli_commands
+ * (main.c: each command, what it does, the scopes of library options it
+ * takes and its own options) and own_opts below (options of the command
+ * itself: card selection, output). Every option of a library operation
+ * comes from the library's option table (scb_opt_info), so the parser,
+ * the usage texts and the library never disagree. */
 #include "cli.h"
 
 #include "scboot_json.h"
@@ -10,145 +17,209 @@
 #include <string.h>
 
 /* ------------------------------------------------------------------------ */
-/* Usage                                                                     */
-/* ------------------------------------------------------------------------ */
-static const char common_help[] =
-    "Card selection:\n"
-    "  -r, --reader NAME|INDEX  PC/SC reader: exact name, index or unique substring\n"
-    "                           (default: the first reader with a card)\n"
-    "      --sim [PROFILE]      the built-in virtual card, in process (optional profile JSON;\n"
-    "                           write and apdu take it as --sim=PROFILE)\n"
-    "      --modem DEV          a UICC inside a modem, through AT+CSIM on a tty\n"
-    "      --baud N             modem line speed (default 115200)\n"
-    "Secure channel (SCP03, LwM2M Appendix H):\n"
-    "      --keys FILE          JSON {\"enc\": hex, \"mac\": hex, \"dek\": hex, \"kvn\": int}\n"
-    "                           (or SCBOOT_KEY_ENC/MAC/DEK/KVN in the environment)\n"
-    "      --keys -             the same JSON from standard input (keys are never taken\n"
-    "                           as arguments: the process list shows those)\n"
-    "      --kvn N              key version number (0 = the card's default)\n"
-    "      --level L            security level, default 0x33 (C-DEC R-ENC C-MAC R-MAC)\n"
-    "      --no-secure-channel  run without SCP03 (explicit choice)\n"
-    "      --kdf3               the keys are master keys: diversify them (KDF3)\n"
-    "      --s16                S16 mode (16-byte challenges and MACs)\n"
-    "      --sd-aid HEX         Security Domain AID: verify a pseudo-random card challenge\n"
-    "  -d, --debug              APDU trace on stderr (secrets masked)\n";
-
-void cli_usage(FILE *f, const char *cmd)
-{
-    if (cmd == NULL) {
-        fprintf(f,
-                "usage: scboot COMMAND [OPTIONS]\n"
-                "Fetch LwM2M bootstrap data from a UICC over GlobalPlatform SCP03.\n\n"
-                "Commands:\n"
-                "  read           read and decode the LwM2M bootstrap file (the main job)\n"
-                "  write FILE     write bootstrap data (JSON as `read --json --show-secrets`\n"
-                "                 prints it, or the raw file with --raw)\n"
-                "  put-key        add or replace an SCP03 key set (PUT KEY under the DEK)\n"
-                "  readers        list PC/SC readers\n"
-                "  apdu HEX...    send APDUs (--secure: through the secure channel)\n"
-                "  sim            run the virtual card for pcscd's vpcd driver\n"
-                "  help [COMMAND] this text, or a command's options\n\n"
-                "Exit codes: 0 ok, 1 other failure, 2 usage or input error, 3 no daemon /\n"
-                "reader / card, 4 card refused a command, 5 secure channel failure (keys,\n"
-                "MAC), 6 no or invalid bootstrap data, 7 write interrupted or not verified.\n"
-                "`scboot help COMMAND` shows the options of one command.\n");
-        return;
-    }
-    if (strcmp(cmd, "read") == 0) {
-        fprintf(f, "usage: scboot read [OPTIONS]\n"
-                   "Read the LwM2M bootstrap file (EF.DIR -> PKCS#15 ADF on a logical channel ->\n"
-                   "SCP03 -> ODF -> DODF -> bootstrap EF) and print its accounts.\n\n"
-                   "      --json               print JSON (the form `write` takes)\n"
-                   "      --raw                print the file's bytes (binary; use with -o)\n"
-                   "  -o, --output FILE        write the output to FILE\n"
-                   "      --show-secrets       include secret keys (never shown otherwise)\n"
-                   "      --path HEX           bootstrap EF path remembered from an earlier read\n"
-                   "      --aid HEX            PKCS#15 application AID (skip EF.DIR)\n"
-                   "                           PIN for a private entry: SCBOOT_PIN in the environment\n\n%s",
-                common_help);
-    } else if (strcmp(cmd, "write") == 0) {
-        fprintf(f, "usage: scboot write [OPTIONS] FILE\n"
-                   "Write bootstrap data to the card inside a secure channel (at least C-DEC +\n"
-                   "C-MAC), then read it back and compare.\n\n"
-                   "      --raw                FILE holds the bootstrap file's bytes, not JSON\n"
-                   "      --pad                fill the rest of the EF with FF\n"
-                   "      --no-verify          skip the read-back comparison\n"
-                   "      --path HEX / --aid HEX  as for read\n\n%s",
-                common_help);
-    } else if (strcmp(cmd, "put-key") == 0) {
-        fprintf(f, "usage: scboot put-key --new-keys FILE [--replace KVN] [OPTIONS]\n"
-                   "Add a key set (or replace the one with KVN) under the current keys' DEK,\n"
-                   "check the card's key check values, then open a session with the new keys.\n"
-                   "The current keys come from the usual key options.\n\n"
-                   "      --new-keys FILE      the new keys, same JSON form as --keys\n"
-                   "      --replace KVN        replace this key version (default: add)\n"
-                   "      --aid HEX            application whose Security Domain to use\n\n%s",
-                common_help);
-    } else if (strcmp(cmd, "readers") == 0) {
-        fprintf(f, "usage: scboot readers\nList PC/SC readers and whether a card is present.\n");
-    } else if (strcmp(cmd, "apdu") == 0) {
-        fprintf(f, "usage: scboot apdu [OPTIONS] HEX...\n"
-                   "Send command APDUs and print the responses (data and SW in hex).\n\n"
-                   "      --secure             select the PKCS#15 application on a logical\n"
-                   "                           channel, open SCP03 and send through it\n"
-                   "      --aid HEX            application for --secure (default: PKCS#15)\n\n%s",
-                common_help);
-    } else if (strcmp(cmd, "sim") == 0) {
-        fprintf(f, "usage: scboot sim --vpcd HOST:PORT [--profile FILE] [--forever] [--delay-ms N]\n"
-                   "Run the virtual UICC as a card for pcscd's vpcd driver (reader \"Virtual PCD\n"
-                   "00 00\" listens on 35963). Any PC/SC program then sees the card.\n\n"
-                   "      --vpcd HOST:PORT     where the vpcd driver listens (loopback)\n"
-                   "      --profile FILE       card profile JSON (default: the built-in card)\n"
-                   "      --forever            reconnect when pcscd closes the connection\n"
-                   "      --delay-ms N         answer every APDU N ms late (benchmarks)\n");
-    } else {
-        cli_usage(f, NULL);
-    }
-}
-
-/* ------------------------------------------------------------------------ */
-/* Parsing                                                                   */
+/* The command's own options                                                 */
 /* ------------------------------------------------------------------------ */
 enum { ARG_NONE, ARG_REQ, ARG_OPT_PROFILE };
 typedef struct {
     const char *lng;
     char shrt;
     int arg;
-    const char *cmds; /* commands taking it, "*" = every card command */
-} opt_def_t;
+    const char *argname;
+    const char *help;
+} own_opt_t;
 
-static const opt_def_t opt_defs[] = {
-    {"reader", 'r', ARG_REQ, "*"},      {"sim", 0, ARG_OPT_PROFILE, "*"},
-    {"modem", 0, ARG_REQ, "*"},         {"baud", 0, ARG_REQ, "*"},
-    {"keys", 0, ARG_REQ, "*"},
-    {"kvn", 0, ARG_REQ, "*"},           {"level", 0, ARG_REQ, "*"},
-    {"no-secure-channel", 0, ARG_NONE, "*"}, {"kdf3", 0, ARG_NONE, "*"},
-    {"s16", 0, ARG_NONE, "*"},          {"sd-aid", 0, ARG_REQ, "*"},
-    {"debug", 'd', ARG_NONE, "*"},
-    {"json", 0, ARG_NONE, "read"},      {"raw", 0, ARG_NONE, "read write"},
-    {"output", 'o', ARG_REQ, "read"},   {"show-secrets", 0, ARG_NONE, "read"},
-    {"path", 0, ARG_REQ, "read write"}, {"aid", 0, ARG_REQ, "read write apdu put-key"},
-    {"pad", 0, ARG_NONE, "write"},      {"no-verify", 0, ARG_NONE, "write"},
-    {"secure", 0, ARG_NONE, "apdu"},    {"new-keys", 0, ARG_REQ, "put-key"},
-    {"replace", 0, ARG_REQ, "put-key"},
-    {"vpcd", 0, ARG_REQ, "sim"},        {"profile", 0, ARG_REQ, "sim"},
-    {"forever", 0, ARG_NONE, "sim"},    {"delay-ms", 0, ARG_REQ, "sim"},
-    {"help", 'h', ARG_NONE, "any"},
+static const own_opt_t own_opts[] = {
+    {"reader", 'r', ARG_REQ, "NAME|INDEX",
+     "PC/SC reader: exact name, index or unique substring (default: the first reader with a "
+     "card)"},
+    {"sim", 0, ARG_OPT_PROFILE, "[PROFILE]",
+     "the built-in virtual card, in process (optional profile JSON; write and apdu take it as "
+     "--sim=PROFILE)"},
+    {"modem", 0, ARG_REQ, "DEV", "a UICC inside a modem, through AT+CSIM on a tty"},
+    {"keys", 0, ARG_REQ, "FILE",
+     "SCP03 keys: JSON {\"enc\": hex, \"mac\": hex, \"dek\": hex, \"kvn\": int}, '-' for "
+     "standard input (or SCBOOT_KEY_ENC/MAC/DEK/KVN; never as arguments)"},
+    {"debug", 'd', ARG_NONE, NULL, "APDU trace on stderr (secrets masked)"},
+    {"json", 0, ARG_NONE, NULL, "print JSON (the form `write` takes)"},
+    {"raw", 0, ARG_NONE, NULL, "read: print the file's bytes (use with -o); write: FILE holds "
+     "the file's bytes, not JSON"},
+    {"output", 'o', ARG_REQ, "FILE", "write the output to FILE"},
+    {"show-secrets", 0, ARG_NONE, NULL, "include secret keys (never shown otherwise)"},
+    {"secure", 0, ARG_NONE, NULL,
+     "select the PKCS#15 application on a logical channel, open SCP03 and send through it"},
+    {"new-keys", 0, ARG_REQ, "FILE", "the new keys, the same JSON form as --keys"},
+    {"vpcd", 0, ARG_REQ, "HOST:PORT", "where the vpcd driver listens (loopback)"},
+    {"profile", 0, ARG_REQ, "FILE", "card profile JSON (default: the built-in card)"},
+    {"forever", 0, ARG_NONE, NULL, "reconnect when pcscd closes the connection"},
+    {"delay-ms", 0, ARG_REQ, "N", "answer every APDU N ms late (benchmarks)"},
+    {"help", 'h', ARG_NONE, NULL, "this text"},
 };
 
-static bool takes(const opt_def_t *d, const char *cmd)
+/* Library option names the command line spells differently. */
+static const struct {
+    const char *flag, *name;
+} aliases[] = {{"replace", "replace_kvn"}};
+
+static const cli_command_t *command(const char *name)
 {
-    if (strcmp(d->cmds, "any") == 0)
-        return true;
-    if (strcmp(d->cmds, "*") == 0)
-        return strcmp(cmd, "sim") != 0 && strcmp(cmd, "readers") != 0;
-    size_t n = strlen(cmd);
-    for (const char *p = d->cmds; (p = strstr(p, cmd)) != NULL; p += n)
-        if ((p == d->cmds || p[-1] == ' ') && (p[n] == 0 || p[n] == ' '))
+    for (size_t i = 0; cli_commands[i].name != NULL; i++)
+        if (name != NULL && strcmp(cli_commands[i].name, name) == 0)
+            return &cli_commands[i];
+    return NULL;
+}
+
+/* Whether word is in the space-separated list. */
+static bool listed(const char *list, const char *word, size_t n)
+{
+    for (const char *p = list; p != NULL && (p = strstr(p, word)) != NULL; p += 1)
+        if ((p == list || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ') && strncmp(p, word, n) == 0)
             return true;
     return false;
 }
 
+static const own_opt_t *own_opt(const cli_command_t *c, const char *name, size_t n, char shrt)
+{
+    for (size_t i = 0; i < SCB_ARRAY_LEN_(own_opts); i++) {
+        const own_opt_t *d = &own_opts[i];
+        bool match = shrt != 0 ? d->shrt == shrt : strlen(d->lng) == n &&
+                                                       strncmp(d->lng, name, n) == 0;
+        if (match && (strcmp(d->lng, "help") == 0 || listed(c->own, d->lng, strlen(d->lng))))
+            return d;
+    }
+    return NULL;
+}
+
+/* The library option a long flag names, when the command takes it. */
+static int lib_opt(const cli_command_t *c, const char *name, size_t n, scb_opt_info_t *info)
+{
+    char buf[64];
+    if (n >= sizeof(buf))
+        return 0;
+    memcpy(buf, name, n);
+    buf[n] = 0;
+    for (size_t i = 0; i < SCB_ARRAY_LEN_(aliases); i++)
+        if (strcmp(buf, aliases[i].flag) == 0)
+            snprintf(buf, sizeof(buf), "%s", aliases[i].name);
+    int id = scb_opt_find(buf);
+    if (id <= 0 || scb_opt_info(id, info) != SCB_OK)
+        return 0;
+    /* secrets are never arguments (the process list shows them) */
+    if (info->secret || (info->scope & c->scopes) == 0)
+        return 0;
+    return id;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Usage                                                                     */
+/* ------------------------------------------------------------------------ */
+/* One option line: the flag in 27 columns, then its help wrapped at 79. */
+static void opt_line(FILE *f, char shrt, const char *lng, const char *arg, const char *help)
+{
+    char flag[64];
+    if (shrt != 0)
+        snprintf(flag, sizeof(flag), "  -%c, --%s%s%s", shrt, lng, arg ? " " : "", arg ? arg : "");
+    else
+        snprintf(flag, sizeof(flag), "      --%s%s%s", lng, arg ? " " : "", arg ? arg : "");
+    fprintf(f, "%-26s", flag);
+    size_t col = strlen(flag) < 26 ? 26 : strlen(flag);
+    if (col > 26) {
+        fprintf(f, "\n%26s", "");
+        col = 26;
+    }
+    const char *p = help;
+    while (*p != 0) {
+        size_t w = strcspn(p, " ");
+        if (col + 1 + w > 79 && col > 26) {
+            fprintf(f, "\n%26s", "");
+            col = 26;
+        }
+        fprintf(f, " %.*s", (int)w, p);
+        col += 1 + w;
+        p += w;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', f);
+}
+
+static const char *flag_name(const char *name, char *buf, size_t cap)
+{
+    for (size_t i = 0; i < SCB_ARRAY_LEN_(aliases); i++)
+        if (strcmp(name, aliases[i].name) == 0)
+            return aliases[i].flag;
+    size_t i = 0;
+    for (; name[i] != 0 && i + 1 < cap; i++)
+        buf[i] = name[i] == '_' ? '-' : name[i];
+    buf[i] = 0;
+    return buf;
+}
+
+static const struct {
+    unsigned scope;
+    const char *title;
+} groups[] = {
+    {SCB_SCOPE_SCP, "Secure channel (SCP03, LwM2M Appendix H)"},
+    {SCB_SCOPE_APP, "The PKCS#15 application"},
+    {SCB_SCOPE_EF, "The bootstrap EF (a PIN for a private entry: SCBOOT_PIN)"},
+    {SCB_SCOPE_WRITE, "Writing"},
+    {SCB_SCOPE_ROTATE, "Key rotation"},
+    {SCB_SCOPE_MODEM, "Modem (with --modem)"},
+};
+
+static void command_usage(FILE *f, const cli_command_t *c)
+{
+    fprintf(f, "usage: scboot %s\n%s\n", c->synopsis, c->about);
+    bool any_own = false;
+    for (size_t i = 0; i < SCB_ARRAY_LEN_(own_opts); i++) {
+        const own_opt_t *d = &own_opts[i];
+        if (!listed(c->own, d->lng, strlen(d->lng)))
+            continue;
+        if (!any_own)
+            fprintf(f, "\nOptions:\n");
+        any_own = true;
+        opt_line(f, d->shrt, d->lng, d->argname, d->help);
+    }
+    for (size_t g = 0; g < SCB_ARRAY_LEN_(groups); g++) {
+        if ((c->scopes & groups[g].scope) == 0)
+            continue;
+        fprintf(f, "\n%s:\n", groups[g].title);
+        scb_opt_info_t info;
+        for (int id = 1; scb_opt_info(id, &info) == SCB_OK; id++) {
+            if (info.scope != groups[g].scope || info.secret)
+                continue;
+            char buf[64];
+            const char *arg = info.type == SCB_OPT_T_BOOL ? NULL : info.arg;
+            opt_line(f, 0, flag_name(info.name, buf, sizeof(buf)), arg, info.help);
+        }
+    }
+}
+
+bool cli_usage(FILE *f, const char *cmd)
+{
+    if (cmd != NULL) {
+        const cli_command_t *c = command(cmd);
+        if (c == NULL)
+            return false;
+        command_usage(f, c);
+        return true;
+    }
+    fprintf(f, "usage: scboot COMMAND [OPTIONS]\n"
+               "Fetch LwM2M bootstrap data from a UICC over GlobalPlatform SCP03.\n\n"
+               "Commands:\n");
+    for (size_t i = 0; cli_commands[i].name != NULL; i++)
+        fprintf(f, "  %-15s%s\n", cli_commands[i].name, cli_commands[i].summary);
+    fprintf(f, "  %-15s%s\n", "help [COMMAND]", "this text, or a command's options");
+    fprintf(f, "\nExit codes: 0 ok, 1 other failure, 2 usage or input error, 3 no daemon /\n"
+               "reader / card, 4 card refused a command, 5 secure channel failure (keys,\n"
+               "MAC), 6 no or invalid bootstrap data, 7 write interrupted or not verified,\n"
+               "8 key store (PKCS#11 token) failure.\n"
+               "`scboot help COMMAND` shows the options of one command.\n");
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Parsing                                                                   */
+/* ------------------------------------------------------------------------ */
 static bool parse_int(const char *s, long lo, long hi, int *out)
 {
     char *end = NULL;
@@ -160,47 +231,42 @@ static bool parse_int(const char *s, long lo, long hi, int *out)
     return true;
 }
 
-static bool set_opt(const char *cmd, const opt_def_t *d, const char *val, cli_opts_t *o)
+static bool set_own(const char *cmd, const own_opt_t *d, const char *val, cli_opts_t *o)
 {
     const char *n = d->lng;
-    int v = 0;
-#define INTARG(lo, hi, field)                                                              \
-    do {                                                                                   \
-        if (!parse_int(val, lo, hi, &v)) {                                                 \
-            fprintf(stderr, "scboot %s: --%s: expected a number %ld..%ld, got '%s'\n", cmd, \
-                    n, (long)(lo), (long)(hi), val);                                       \
-            return false;                                                                  \
-        }                                                                                  \
-        field = v;                                                                         \
-    } while (0)
     if (strcmp(n, "reader") == 0) o->reader = val;
     else if (strcmp(n, "sim") == 0) { o->use_sim = true; o->sim_profile = val; }
     else if (strcmp(n, "modem") == 0) o->modem = val;
-    else if (strcmp(n, "baud") == 0) INTARG(50, 4000000, o->baud);
     else if (strcmp(n, "keys") == 0) o->keys_file = val;
-    else if (strcmp(n, "kvn") == 0) INTARG(0, 255, o->kvn);
-    else if (strcmp(n, "level") == 0) INTARG(0, 255, o->level);
-    else if (strcmp(n, "no-secure-channel") == 0) o->no_secure = true;
-    else if (strcmp(n, "kdf3") == 0) o->kdf3 = true;
-    else if (strcmp(n, "s16") == 0) o->s16 = true;
-    else if (strcmp(n, "sd-aid") == 0) o->sd_aid = val;
     else if (strcmp(n, "debug") == 0) o->debug = true;
     else if (strcmp(n, "json") == 0) o->json = true;
     else if (strcmp(n, "raw") == 0) o->raw = true;
     else if (strcmp(n, "output") == 0) o->output = val;
     else if (strcmp(n, "show-secrets") == 0) o->show_secrets = true;
-    else if (strcmp(n, "path") == 0) o->path_hex = val;
-    else if (strcmp(n, "aid") == 0) o->aid_hex = val;
-    else if (strcmp(n, "pad") == 0) o->pad = true;
-    else if (strcmp(n, "no-verify") == 0) o->no_verify = true;
     else if (strcmp(n, "secure") == 0) o->secure = true;
     else if (strcmp(n, "new-keys") == 0) o->new_keys = val;
-    else if (strcmp(n, "replace") == 0) INTARG(1, 255, o->replace_kvn);
     else if (strcmp(n, "vpcd") == 0) o->vpcd = val;
     else if (strcmp(n, "profile") == 0) o->profile = val;
     else if (strcmp(n, "forever") == 0) o->forever = true;
-    else if (strcmp(n, "delay-ms") == 0) INTARG(0, 60000, o->delay_ms);
-#undef INTARG
+    else if (strcmp(n, "delay-ms") == 0 && !parse_int(val, 0, 60000, &o->delay_ms)) {
+        fprintf(stderr, "scboot %s: --delay-ms: expected a number 0..60000\n", cmd);
+        return false;
+    }
+    return true;
+}
+
+static bool set_lib(const char *cmd, int id, const scb_opt_info_t *info, const char *val,
+                    cli_opts_t *o)
+{
+    scb_opts_t *target = info->scope == SCB_SCOPE_MODEM ? o->modem_opts : o->lib;
+    int rc = val == NULL ? scb_opts_set_int(target, id, 1) : scb_opts_set_text(target, id, val);
+    if (rc != SCB_OK) {
+        char buf[64];
+        /* the library's message names the option by its library name */
+        fprintf(stderr, "scboot %s: --%s: %s\n", cmd, flag_name(info->name, buf, sizeof(buf)),
+                scb_opts_errmsg(target));
+        return false;
+    }
     return true;
 }
 
@@ -212,11 +278,11 @@ static bool takes_positionals(const char *cmd)
 bool cli_parse(const char *cmd, int argc, char **argv, cli_opts_t *o)
 {
     memset(o, 0, sizeof(*o));
-    o->kvn = -1;
-    o->level = SCB_SL_DEFAULT;
-    o->baud = 115200;
+    o->cmd = cmd;
+    const cli_command_t *c = command(cmd);
     o->args = calloc((size_t)argc + 1, sizeof(char *));
-    if (o->args == NULL)
+    if (c == NULL || o->args == NULL || scb_opts_new(&o->lib) != SCB_OK ||
+        scb_opts_new(&o->modem_opts) != SCB_OK)
         return false;
     bool only_args = false;
     for (int i = 0; i < argc; i++) {
@@ -229,55 +295,57 @@ bool cli_parse(const char *cmd, int argc, char **argv, cli_opts_t *o)
             only_args = true;
             continue;
         }
-        const opt_def_t *d = NULL;
+        const own_opt_t *d = NULL;
+        int lib = 0;
+        scb_opt_info_t info;
         const char *inline_val = NULL;
         if (a[1] == '-') {
             const char *name = a + 2;
             const char *eq = strchr(name, '=');
             size_t n = eq != NULL ? (size_t)(eq - name) : strlen(name);
-            for (size_t k = 0; k < sizeof(opt_defs) / sizeof(opt_defs[0]); k++)
-                if (strlen(opt_defs[k].lng) == n && strncmp(opt_defs[k].lng, name, n) == 0)
-                    d = &opt_defs[k];
+            d = own_opt(c, name, n, 0);
+            if (d == NULL)
+                lib = lib_opt(c, name, n, &info);
             if (eq != NULL)
                 inline_val = eq + 1;
         } else if (a[2] == 0) {
-            for (size_t k = 0; k < sizeof(opt_defs) / sizeof(opt_defs[0]); k++)
-                if (opt_defs[k].shrt == a[1])
-                    d = &opt_defs[k];
+            d = own_opt(c, NULL, 0, a[1]);
         }
-        if (d == NULL || !takes(d, cmd)) {
+        if (d == NULL && lib == 0) {
             /* the name only: "--key-enc=..." must not echo what follows */
             int shown = (int)strcspn(a, "=");
-            if (strncmp(a, "--key-", 6) == 0)
-                fprintf(stderr, "scboot %s: keys are not taken as arguments (the process list "
-                                "shows them to every user): use --keys FILE, --keys - (standard "
-                                "input) or SCBOOT_KEY_ENC/MAC/DEK\n", cmd);
+            if (strncmp(a, "--key-", 6) == 0 || strncmp(a, "--pin", 5) == 0)
+                fprintf(stderr, "scboot %s: secrets are not taken as arguments (the process "
+                                "list shows them to every user): use --keys FILE, --keys - "
+                                "(standard input), SCBOOT_KEY_ENC/MAC/DEK or SCBOOT_PIN\n", cmd);
             else
                 fprintf(stderr, "scboot %s: unknown option '%.*s' (see scboot help %s)\n", cmd,
                         shown, a, cmd);
             return false;
         }
-        if (strcmp(d->lng, "help") == 0) {
+        if (d != NULL && strcmp(d->lng, "help") == 0) {
             cli_usage(stdout, cmd);
             exit(0);
         }
+        const int arg = d != NULL ? d->arg : info.type == SCB_OPT_T_BOOL ? ARG_NONE : ARG_REQ;
         const char *val = inline_val;
-        if (d->arg == ARG_REQ && val == NULL) {
+        if (arg == ARG_REQ && val == NULL) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "scboot %s: option '%s' needs a value\n", cmd, a);
                 return false;
             }
             val = argv[++i];
-        } else if (d->arg == ARG_OPT_PROFILE && val == NULL && i + 1 < argc &&
+        } else if (arg == ARG_OPT_PROFILE && val == NULL && i + 1 < argc &&
                    argv[i + 1][0] != '-' && !takes_positionals(cmd)) {
             /* --sim PROFILE: the next word, for commands without operands
              * (write FILE and apdu HEX need --sim=PROFILE) */
             val = argv[++i];
-        } else if (d->arg == ARG_NONE && val != NULL) {
-            fprintf(stderr, "scboot %s: option --%s takes no value\n", cmd, d->lng);
+        } else if (arg == ARG_NONE && val != NULL) {
+            fprintf(stderr, "scboot %s: option '%.*s' takes no value\n", cmd,
+                    (int)strcspn(a, "="), a);
             return false;
         }
-        if (!set_opt(cmd, d, val, o))
+        if (d != NULL ? !set_own(cmd, d, val, o) : !set_lib(cmd, lib, &info, val, o))
             return false;
     }
     int sources = (o->reader != NULL) + o->use_sim + (o->modem != NULL);
@@ -285,35 +353,54 @@ bool cli_parse(const char *cmd, int argc, char **argv, cli_opts_t *o)
         fprintf(stderr, "scboot %s: choose one of --reader, --sim and --modem\n", cmd);
         return false;
     }
+    scb_opt_info_t info;
+    for (int id = 1; o->modem == NULL && scb_opt_info(id, &info) == SCB_OK; id++)
+        if (scb_opts_is_set(o->modem_opts, id)) {
+            char buf[64];
+            fprintf(stderr, "scboot %s: --%s applies to --modem only\n", cmd,
+                    flag_name(info.name, buf, sizeof(buf)));
+            return false;
+        }
+    /* A PIN for a private bootstrap entry: from the environment only. */
+    const char *pin = getenv("SCBOOT_PIN");
+    if (pin != NULL && *pin != 0 && (c->scopes & SCB_SCOPE_EF) != 0 &&
+        scb_opts_set_bytes(o->lib, SCB_OPT_PIN, (const uint8_t *)pin, strlen(pin)) != SCB_OK) {
+        fprintf(stderr, "scboot %s: SCBOOT_PIN: %s\n", cmd, scb_opts_errmsg(o->lib));
+        return false;
+    }
     return true;
+}
+
+void cli_free(cli_opts_t *o)
+{
+    scb_opts_free(&o->lib);
+    scb_opts_free(&o->modem_opts);
+    free(o->args);
+    o->args = NULL;
+}
+
+bool cli_flag(const cli_opts_t *o, int id)
+{
+    long long v = 0;
+    return scb_opts_is_set(o->lib, id) && scb_opts_get_int(o->lib, id, &v) == SCB_OK && v != 0;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Errors and exit codes                                                     */
 /* ------------------------------------------------------------------------ */
+/* The exit code of a result is its error family (README "Exit codes"). */
 int cli_exit_code(int rc)
 {
-    switch (rc) {
-    case SCB_OK:
-        return EXIT_OK_;
-    case SCB_E_INVALID_ARG:
-    case SCB_E_VALIDATION:
-        return EXIT_USAGE;
-    case SCB_E_TRANSPORT: case SCB_E_NO_SERVICE: case SCB_E_NO_READER: case SCB_E_NO_CARD:
-    case SCB_E_CARD_REMOVED: case SCB_E_CARD_RESET: case SCB_E_TIMEOUT: case SCB_E_SHARING:
-    case SCB_E_MODEM: case SCB_E_MODEM_CME:
-        return EXIT_TRANSPORT;
-    case SCB_E_STATUS: case SCB_E_BAD_RESPONSE: case SCB_E_GET_RESPONSE_LIMIT:
-    case SCB_E_NOT_FOUND: case SCB_E_SECURITY_STATUS: case SCB_E_NO_CHANNEL:
-    case SCB_E_WRONG_LENGTH: case SCB_E_PIN_REQUIRED: case SCB_E_PIN_WRONG:
-        return EXIT_CARD;
-    case SCB_E_PARSE: case SCB_E_NO_BOOTSTRAP: case SCB_E_FILE_TOO_LARGE:
-        return EXIT_DATA;
-    case SCB_E_WRITE_INCOMPLETE: case SCB_E_VERIFY_MISMATCH:
-        return EXIT_WRITE;
-    default:
-        return rc <= SCB_E_SCP_CARD_CRYPTOGRAM && rc >= SCB_E_SCP_KEY ? EXIT_SECURE
-                                                                     : EXIT_FAILURE_;
+    switch (scb_error_family(rc)) {
+    case SCB_FAMILY_OK: return EXIT_OK_;
+    case SCB_FAMILY_USAGE: return EXIT_USAGE;
+    case SCB_FAMILY_TRANSPORT: return EXIT_TRANSPORT;
+    case SCB_FAMILY_CARD: return EXIT_CARD;
+    case SCB_FAMILY_SECURE: return EXIT_SECURE;
+    case SCB_FAMILY_DATA: return EXIT_DATA;
+    case SCB_FAMILY_WRITE: return EXIT_WRITE;
+    case SCB_FAMILY_KEYSTORE: return EXIT_KEYSTORE;
+    default: return EXIT_FAILURE_;
     }
 }
 
@@ -328,6 +415,7 @@ static const char *hint(int rc)
     case SCB_E_SCP_CARD_CRYPTOGRAM: return "wrong keys or key version? check --keys / --kvn";
     case SCB_E_SCP_AUTH_REJECTED: return "the card rejected our cryptogram: check the keys";
     case SCB_E_SCP_KVN: return "the card has another key version: check --kvn";
+    case SCB_E_SCP_NO_KEYSET: return "check --kvn and the keys' \"kvn\"";
     case SCB_E_SCP_LEVEL: return "try a lower --level the card supports";
     case SCB_E_SCP_MODE: return "toggle --s16 to match the card";
     case SCB_E_SECURITY_STATUS: return "the file needs a secure channel or a PIN";
@@ -341,10 +429,9 @@ static const char *hint(int rc)
 int cli_fail(const char *what, int rc, const char *detail)
 {
     const char *h = hint(rc);
-    fprintf(stderr, "scboot: %s: %s%s%s%s%s\n", what,
-            detail != NULL && *detail ? detail : scb_strerror(rc),
-            detail != NULL && *detail ? "" : "", h != NULL ? " (" : "", h != NULL ? h : "",
-            h != NULL ? ")" : "");
+    fprintf(stderr, "scboot: %s: %s%s%s%s\n", what,
+            detail != NULL && *detail ? detail : scb_strerror(rc), h != NULL ? " (" : "",
+            h != NULL ? h : "", h != NULL ? ")" : "");
     return cli_exit_code(rc);
 }
 
@@ -414,7 +501,8 @@ static int open_sim(const cli_opts_t *o, scb_card_t **card, scb_keys_t **keys, c
     int rc = scb_sim_new(&sim, o->sim_profile, detail, detail_len);
     if (rc != SCB_OK)
         return rc;
-    if (keys != NULL && *keys == NULL && !o->no_secure && !cli_has_key_options(o)) {
+    if (keys != NULL && *keys == NULL && !cli_flag(o, SCB_OPT_NO_SECURE_CHANNEL) &&
+        !cli_has_key_options(o)) {
         rc = scb_sim_host_keys(sim, keys);
         if (rc != SCB_OK) {
             scb_sim_free(&sim);
@@ -431,7 +519,8 @@ int cli_open_card(const cli_opts_t *o, scb_card_t **card, scb_keys_t **keys)
     int rc;
     if (keys != NULL)
         *keys = NULL;
-    if (keys != NULL && !o->no_secure && !(o->use_sim && !cli_has_key_options(o))) {
+    if (keys != NULL && !cli_flag(o, SCB_OPT_NO_SECURE_CHANNEL) &&
+        !(o->use_sim && !cli_has_key_options(o))) {
         int ret = cli_load_keys(o, keys);
         if (ret != 0)
             return ret;
@@ -439,7 +528,7 @@ int cli_open_card(const cli_opts_t *o, scb_card_t **card, scb_keys_t **keys)
     if (o->use_sim)
         rc = open_sim(o, card, keys, detail, sizeof(detail));
     else if (o->modem != NULL)
-        rc = scb_card_open_modem(card, o->modem, o->baud, NULL, detail, sizeof(detail));
+        rc = scb_card_open_modem(card, o->modem, o->modem_opts, detail, sizeof(detail));
     else
         rc = scb_card_open_pcsc(card, o->reader, detail, sizeof(detail));
     if (rc != SCB_OK) {
@@ -454,7 +543,7 @@ int cli_open_card(const cli_opts_t *o, scb_card_t **card, scb_keys_t **keys)
     return 0;
 }
 
-/* One key from the environment or the command line, into out. */
+/* One key from the environment, into out. */
 static int key_hex(const char *name, const char *val, uint8_t *out, size_t *len)
 {
     long n = cli_unhex(val, out, 32);
@@ -496,9 +585,9 @@ int cli_load_keys(const cli_opts_t *o, scb_keys_t **keys)
         }
         uint8_t k[3][32];
         size_t l[3] = {0, 0, 0};
-        int e = key_hex("ENC key", enc, k[0], &l[0]);
-        if (e == 0) e = key_hex("MAC key", mac, k[1], &l[1]);
-        if (e == 0 && dek != NULL) e = key_hex("DEK key", dek, k[2], &l[2]);
+        int e = key_hex("SCBOOT_KEY_ENC", enc, k[0], &l[0]);
+        if (e == 0) e = key_hex("SCBOOT_KEY_MAC", mac, k[1], &l[1]);
+        if (e == 0 && dek != NULL) e = key_hex("SCBOOT_KEY_DEK", dek, k[2], &l[2]);
         if (e == 0 && (l[1] != l[0] || (dek != NULL && l[2] != l[0]))) {
             fprintf(stderr, "scboot: the keys differ in length\n");
             e = EXIT_USAGE;
@@ -517,55 +606,6 @@ int cli_load_keys(const cli_opts_t *o, scb_keys_t **keys)
         memset(k, 0, sizeof(k));
         if (e != 0)
             return e;
-    }
-    return 0;
-}
-
-int cli_access_opts(const cli_opts_t *o, const scb_keys_t *keys, scb_access_opts_t *ao,
-                    uint8_t *pathbuf, uint8_t *aidbuf, uint8_t *sdbuf)
-{
-    scb_access_opts_init(ao);
-    ao->keys = keys;
-    ao->scp.level = (uint8_t)o->level;
-    if (o->kvn >= 0)
-        ao->scp.kvn = (uint8_t)o->kvn;
-    if (o->kdf3)
-        ao->scp.flags |= SCB_SCP_KDF3;
-    if (o->s16)
-        ao->scp.flags |= SCB_SCP_S16;
-    if (o->no_secure)
-        ao->flags |= SCB_ACCESS_NO_SECURE_CHANNEL;
-    if (o->path_hex != NULL) {
-        long n = cli_unhex(o->path_hex, pathbuf, 16);
-        if (n < 2 || n % 2 != 0) {
-            fprintf(stderr, "scboot: --path: expected 2..16 bytes of hex FIDs\n");
-            return EXIT_USAGE;
-        }
-        ao->path = pathbuf;
-        ao->path_len = (size_t)n;
-    }
-    if (o->aid_hex != NULL) {
-        long n = cli_unhex(o->aid_hex, aidbuf, 16);
-        if (n < 5) {
-            fprintf(stderr, "scboot: --aid: expected 5..16 bytes of hex\n");
-            return EXIT_USAGE;
-        }
-        ao->aid = aidbuf;
-        ao->aid_len = (size_t)n;
-    }
-    if (o->sd_aid != NULL) {
-        long n = cli_unhex(o->sd_aid, sdbuf, 16);
-        if (n < 5) {
-            fprintf(stderr, "scboot: --sd-aid: expected 5..16 bytes of hex\n");
-            return EXIT_USAGE;
-        }
-        ao->scp.sd_aid = sdbuf;
-        ao->scp.sd_aid_len = (size_t)n;
-    }
-    const char *pin = getenv("SCBOOT_PIN");
-    if (pin != NULL && *pin) {
-        ao->pin = (const uint8_t *)pin;
-        ao->pin_len = strlen(pin);
     }
     return 0;
 }

@@ -16,6 +16,7 @@
 #define SCBOOT_SIM_H
 
 #include "scboot.h"
+#include "scboot/transport.h"
 
 #include <stddef.h>
 #include <stdint.h>

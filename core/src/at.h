@@ -11,6 +11,7 @@
 #define SCB_AT_H
 
 #include "scboot.h"
+#include "scboot/transport.h"
 
 #include <stdbool.h>
 

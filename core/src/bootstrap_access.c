@@ -8,8 +8,8 @@
  *   EF.ODF (5031) -> [7] DODF paths -> DODF entry with OID 2.23.43.9.1 ->
  *   Path -> bootstrap EF -> MANAGE CHANNEL close (also after an error).
  *
- * APDU budget (issue 4): a cold read of a small file at level 0x33 in <= 12
- * APDUs: EF.DIR is read through its SFI without a SELECT, the ADF is
+ * APDU budget: a cold read of a small file at level 0x33 takes 12 APDUs:
+ * EF.DIR is read through its SFI without a SELECT, the ADF is
  * selected without FCP, and the bootstrap EF is read only up to the end of
  * its meaningful content (the 4-byte header tells), not its FF padding.
  */
@@ -26,38 +26,9 @@
 #define MAX_DODF_PATHS 8
 #define DEFAULT_PIN_REF 0x01
 
-void scb_access_opts_init(scb_access_opts_t *o)
-{
-    if (o == NULL)
-        return;
-    memset(o, 0, sizeof(*o));
-    o->version = SCB_ACCESS_OPTS_VERSION;
-    scb_scp03_params_init(&o->scp);
-}
-
-static bool sw_ok(uint16_t sw)
-{
-    return sw == 0x9000 || (sw & 0xFF00) == 0x9100 || (sw & 0xFF00) == 0x9200;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Finding the PKCS#15 application                                           */
 /* ------------------------------------------------------------------------ */
-
-/* READ RECORD n of the EF with short identifier sfi (P2 = sfi<<3 | 4), or of
- * the current EF when sfi is 0. Returns 0 with *sw set for any SW. */
-static int read_record_sfi(scb_card_t *card, uint8_t sfi, uint8_t rec, uint8_t *buf,
-                           size_t *len, uint16_t *sw)
-{
-    scb_apdu_t a = {0};
-    a.cla = 0x00;
-    a.ins = 0xB2;
-    a.p1 = rec;
-    a.p2 = (uint8_t)(sfi << 3 | 0x04);
-    a.has_le = true;
-    a.ne = 256;
-    return scb__transmit(card, &a, buf, len, sw);
-}
 
 /* Look at one EF.DIR record (or a transparent EF.DIR) for the PKCS#15 template. */
 static bool dir_entry(scb_card_t *card, const uint8_t *rec, size_t len, scb_app_template_t *t)
@@ -80,20 +51,20 @@ static int find_in_efdir(scb_card_t *card, scb_app_template_t *t)
     uint8_t rec[258];
     size_t len = sizeof(rec);
     uint16_t sw = 0;
-    int rc = read_record_sfi(card, EF_DIR_SFI, 1, rec, &len, &sw);
+    int rc = scb__read_record(card, EF_DIR_SFI, 1, rec, &len, &sw);
     if (rc != SCB_OK)
         return rc;
-    if (sw_ok(sw)) {
+    if (scb__sw_ok(sw)) {
         for (uint8_t n = 1;;) {
             if (dir_entry(card, rec, len, t))
                 return 1;
             if (++n > MAX_DIR_RECORDS)
                 return 0;
             len = sizeof(rec);
-            rc = read_record_sfi(card, EF_DIR_SFI, n, rec, &len, &sw);
+            rc = scb__read_record(card, EF_DIR_SFI, n, rec, &len, &sw);
             if (rc != SCB_OK)
                 return rc;
-            if (!sw_ok(sw))
+            if (!scb__sw_ok(sw))
                 return 0; /* 6A83: past the last record */
         }
     }
@@ -101,7 +72,7 @@ static int find_in_efdir(scb_card_t *card, scb_app_template_t *t)
     scb__note(card, "EF.DIR not reachable through SFI 1E (%04X); selecting 2F00", sw);
     const uint8_t path[2] = {EF_DIR_FID >> 8, EF_DIR_FID & 0xFF};
     scb_fcp_t fcp;
-    rc = scb_select_path(card, path, sizeof(path), 1, SCB_SEL_FCP, &fcp);
+    rc = scb__select_path(card, path, sizeof(path), true, SCB_SEL_FCP, &fcp);
     if (rc == SCB_E_NOT_FOUND)
         return 0;
     if (rc != SCB_OK)
@@ -121,10 +92,10 @@ static int find_in_efdir(scb_card_t *card, scb_app_template_t *t)
         count = MAX_DIR_RECORDS;
     for (size_t n = 1; n <= count; n++) {
         len = sizeof(rec);
-        rc = read_record_sfi(card, 0, (uint8_t)n, rec, &len, &sw);
+        rc = scb__read_record(card, 0, (uint8_t)n, rec, &len, &sw);
         if (rc != SCB_OK)
             return rc;
-        if (!sw_ok(sw))
+        if (!scb__sw_ok(sw))
             return 0;
         if (dir_entry(card, rec, len, t))
             return 1;
@@ -132,17 +103,18 @@ static int find_in_efdir(scb_card_t *card, scb_app_template_t *t)
     return 0;
 }
 
-/* The AID to select: remembered, from EF.DIR, or the default. */
-static int find_app(scb_card_t *card, const scb_access_opts_t *o, scb_access_info_t *info)
+/* The AID to select: given, from EF.DIR, or the default. */
+static int find_app(scb_card_t *card, const scb_opts_t *o, scb_access_info_t *info)
 {
-    if (o->aid != NULL) {
-        if (o->aid_len < 5 || o->aid_len > 16)
-            return scb__fail(card, SCB_E_INVALID_ARG, "remembered AID must be 5..16 bytes");
-        memcpy(info->aid, o->aid, o->aid_len);
-        info->aid_len = o->aid_len;
+    size_t aid_len = 0, path_len = 0;
+    const uint8_t *aid = scb__opt_bytes(o, SCB_OPT_AID, &aid_len);
+    if (aid != NULL) {
+        memcpy(info->aid, aid, aid_len);
+        info->aid_len = aid_len;
         return SCB_OK;
     }
-    if ((o->flags & SCB_ACCESS_SKIP_EFDIR) == 0 && o->path == NULL) {
+    const bool have_path = scb__opt_bytes(o, SCB_OPT_PATH, &path_len) != NULL;
+    if (!scb__opt_bool(o, SCB_OPT_SKIP_EFDIR) && !have_path) {
         scb_app_template_t t;
         memset(&t, 0, sizeof(t));
         int found = find_in_efdir(card, &t);
@@ -164,100 +136,130 @@ static int find_app(scb_card_t *card, const scb_access_opts_t *o, scb_access_inf
 /* ------------------------------------------------------------------------ */
 /* Entering and leaving the application                                      */
 /* ------------------------------------------------------------------------ */
-static int enter_app(scb_card_t *card, const scb_access_opts_t *o, scb_access_info_t *info)
+/* The secure-channel level a job needs for its operation: what was asked,
+ * and for a write at least C-DEC + C-MAC. */
+static int session_in_force(scb_card_t *card, uint8_t want, const char *what)
+{
+    const int have = scb__sm_level(card);
+    if (have < 0)
+        return scb__fail(card, SCB_E_SCP_NO_SESSION,
+                         "%s needs a secure channel session and none is in force", what);
+    if (((unsigned)have & want) != want)
+        return scb__fail(card, SCB_E_SCP_LEVEL,
+                         "%s needs secure channel level %02X; the session in force has %02X",
+                         what, want, (unsigned)have);
+    return SCB_OK;
+}
+
+static int enter_app(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *o,
+                     scb_access_info_t *info)
 {
     int rc;
-    if ((o->flags & SCB_ACCESS_NO_LOGICAL_CHANNEL) == 0) {
+    if (!scb__opt_bool(o, SCB_OPT_NO_LOGICAL_CHANNEL)) {
         uint8_t ch = 0;
-        rc = scb_channel_open(card, &ch);
+        rc = scb__channel_open(card, &ch);
         if (rc != SCB_OK)
             return rc;
         card->app_channel_opened = true;
     }
     info->channel = card->channel;
-    rc = scb_select_aid(card, info->aid, info->aid_len, SCB_SEL_NO_RESP, NULL);
+    rc = scb__select_aid(card, info->aid, info->aid_len, SCB_SEL_NO_RESP, NULL);
     if (rc == SCB_E_STATUS && (card->last_sw == 0x6A86 || card->last_sw == 0x6A87)) {
         /* some cards want P2 04 for an ADF */
-        rc = scb_select_aid(card, info->aid, info->aid_len, SCB_SEL_FCP, NULL);
+        rc = scb__select_aid(card, info->aid, info->aid_len, SCB_SEL_FCP, NULL);
     }
     if (rc != SCB_OK)
         return rc == SCB_E_NOT_FOUND
                    ? scb__fail(card, rc, "PKCS#15 application not found on the card (SELECT "
                                          "by AID answered %04X)", card->last_sw)
                    : rc;
-    if ((o->flags & SCB_ACCESS_NO_SECURE_CHANNEL) != 0) {
+    if (scb__opt_bool(o, SCB_OPT_NO_SECURE_CHANNEL)) {
         scb__note(card, "running without a secure channel, as asked");
         return SCB_OK;
     }
-    if (o->keys == NULL)
+    if (keys == NULL)
         return scb__fail(card, SCB_E_INVALID_ARG,
                          "no SCP03 keys given (running without a secure channel must be "
                          "asked for explicitly)");
-    rc = scb_scp03_open(card, o->keys, &o->scp);
+    rc = scb__scp03_open(card, keys, o);
     if (rc != SCB_OK)
         return rc;
-    info->scp_level = scb_scp03_level(card);
+    /* Whatever the handshake said, nothing past this point runs without the
+     * session the caller asked for. */
+    rc = session_in_force(card, (uint8_t)scb__opt_int(o, SCB_OPT_LEVEL), "the application");
+    if (rc != SCB_OK)
+        return rc;
+    info->scp_level = scb__sm_level(card);
     return SCB_OK;
 }
 
-/* Close what enter_app opened; the first error's detail and SW stay. */
-static void leave_app(scb_card_t *card)
+/* Close what enter_app opened. Cleanup after a failure keeps that
+ * failure's detail and status word: the caller must learn what went
+ * wrong, not that closing the channel afterwards failed too. */
+static void leave_app(scb_card_t *card, int rc)
 {
     char keep[sizeof(card->errmsg)];
-    memcpy(keep, card->errmsg, sizeof(keep));
     const uint16_t sw = card->last_sw;
+    if (rc != SCB_OK)
+        memcpy(keep, card->errmsg, sizeof(keep));
     if (card->sm_state != NULL || card->sm_broken)
-        scb_scp03_close(card);
+        scb__sm_close(card);
     if (card->app_channel_opened && card->channel != 0)
-        scb_channel_close(card);
+        scb__channel_close(card);
     card->app_channel_opened = false;
-    memcpy(card->errmsg, keep, sizeof(keep));
-    card->last_sw = sw;
+    if (rc != SCB_OK) {
+        memcpy(card->errmsg, keep, sizeof(keep));
+        card->last_sw = sw;
+    } else {
+        scb__clear_error(card); /* the job succeeded: a failed close is not its error */
+    }
 }
 
-static int check_opts(scb_card_t *card, const scb_access_opts_t *o)
+/* Every job: the handle, the scope of the options it was given. */
+static int job_entry(scb_card_t *card, const scb_opts_t *o, unsigned scope, const char *call)
 {
-    if (o == NULL || o->version != SCB_ACCESS_OPTS_VERSION)
-        return scb__fail(card, SCB_E_INVALID_ARG, "options missing or of another version "
-                         "(use scb_access_opts_init)");
-    return SCB_OK;
+    return scb__opts_scope(o, SCB_SCOPE_SCP | SCB_SCOPE_APP | scope, call, card->errmsg,
+                           sizeof(card->errmsg));
 }
 
 /* Find the application and enter it; on failure leave nothing open. */
-static int app_open(scb_card_t *card, const scb_access_opts_t *o, scb_access_info_t *info)
+static int app_open(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *o,
+                    scb_access_info_t *info)
 {
     memset(info, 0, sizeof(*info));
     info->scp_level = -1;
     int rc = find_app(card, o, info);
     if (rc == SCB_OK)
-        rc = enter_app(card, o, info);
+        rc = enter_app(card, keys, o, info);
     if (rc != SCB_OK)
-        leave_app(card);
+        leave_app(card, rc);
     return rc;
 }
 
-int scb_app_open(scb_card_t *card, const scb_access_opts_t *opts, scb_access_info_t *info)
+int scb_app_open(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opts,
+                 scb_access_info_t *info)
 {
-    if (card == NULL)
-        return SCB_E_INVALID_ARG;
-    scb__clear_error(card);
-    int rc = check_opts(card, opts);
+    SCB__ENTER(card);
+    int rc = job_entry(card, opts, 0, "opening the application");
     if (rc != SCB_OK)
         return rc;
     scb_access_info_t tmp;
     rc = scb__begin(card);
     if (rc != SCB_OK)
         return rc;
-    rc = app_open(card, opts, info != NULL ? info : &tmp);
+    rc = app_open(card, keys, opts, info != NULL ? info : &tmp);
     scb__end(card);
     return rc;
 }
 
 int scb_app_close(scb_card_t *card)
 {
-    if (card == NULL)
-        return SCB_E_INVALID_ARG;
-    leave_app(card);
+    SCB__ENTER(card);
+    int rc = scb__begin(card);
+    if (rc != SCB_OK)
+        return rc;
+    leave_app(card, SCB_OK);
+    scb__end(card);
     return SCB_OK;
 }
 
@@ -265,20 +267,15 @@ int scb_app_close(scb_card_t *card)
 /* Files inside the application                                              */
 /* ------------------------------------------------------------------------ */
 
-/* Select a PKCS#15 Path relative to the ADF: a 2-byte FID under the ADF,
- * 7FFF.. = the current ADF, 3F00.. = absolute, anything else relative. */
+/* Select a PKCS#15 Path inside the application (scb_pkcs15_path_select). */
 static int select_path(scb_card_t *card, const uint8_t *p, size_t n, scb_fcp_t *fcp)
 {
-    if (n < 2 || n % 2 != 0)
+    scb_path_select_t sel;
+    if (scb_pkcs15_path_select(p, n, &sel) != SCB_OK)
         return scb__fail(card, SCB_E_PARSE, "path of %zu bytes is not a list of FIDs", n);
-    if (n >= 4 && p[0] == 0x7F && p[1] == 0xFF) {
-        p += 2;
-        n -= 2;
-    }
-    if (n == 2)
-        return scb_select_fid(card, (uint16_t)(p[0] << 8 | p[1]), SCB_SEL_FCP, fcp);
-    bool absolute = p[0] == 0x3F && p[1] == 0x00;
-    return scb_select_path(card, p, n, absolute ? 1 : 0, SCB_SEL_FCP, fcp);
+    if (sel.by_fid)
+        return scb__select_fid(card, sel.fid, SCB_SEL_FCP, fcp);
+    return scb__select_path(card, sel.path, sel.path_len, sel.from_mf != 0, SCB_SEL_FCP, fcp);
 }
 
 /* Select and read a whole (small) EF, or the index/length range of a Path. */
@@ -360,31 +357,31 @@ static int locate_bootstrap(scb_card_t *card, scb_access_info_t *info, scb_dodf_
                      "no LwM2M bootstrap entry (OID 2.23.43.9.1) in %zu DODF(s)", count);
 }
 
-static int verify_pin_if_needed(scb_card_t *card, const scb_access_opts_t *o, bool private_entry)
+static int verify_pin_if_needed(scb_card_t *card, const scb_opts_t *o, bool private_entry)
 {
-    if (o->pin == NULL) {
+    size_t pin_len = 0;
+    const uint8_t *pin = scb__opt_bytes(o, SCB_OPT_PIN, &pin_len);
+    if (pin == NULL) {
         if (private_entry)
             return scb__fail(card, SCB_E_PIN_REQUIRED,
                              "the bootstrap object is private: a PIN must be verified first");
         return SCB_OK;
     }
-    return scb_verify_pin(card, o->pin_ref != 0 ? o->pin_ref : DEFAULT_PIN_REF, o->pin,
-                          o->pin_len);
+    return scb__verify_pin(card, (uint8_t)scb__opt_int(o, SCB_OPT_PIN_REF), pin, pin_len);
 }
 
-/* Navigate to the bootstrap EF: remembered path, or ODF/DODF. Leaves the
- * EF selected and its FCP in *fcp. */
-static int select_bootstrap_ef(scb_card_t *card, const scb_access_opts_t *o,
-                               scb_access_info_t *info, scb_fcp_t *fcp, scb_path_t *range,
-                               uint8_t *buf, size_t cap)
+/* Navigate to the bootstrap EF: given path, or ODF/DODF. Leaves the EF
+ * selected and its FCP in *fcp. */
+static int select_bootstrap_ef(scb_card_t *card, const scb_opts_t *o, scb_access_info_t *info,
+                               scb_fcp_t *fcp, scb_path_t *range, uint8_t *buf, size_t cap)
 {
     bool private_entry = false;
     memset(range, 0, sizeof(*range));
-    if (o->path != NULL) {
-        if (o->path_len < 2 || o->path_len > sizeof(range->bytes))
-            return scb__fail(card, SCB_E_INVALID_ARG, "remembered path must be 2..16 bytes");
-        memcpy(range->bytes, o->path, o->path_len);
-        range->len = o->path_len;
+    size_t path_len = 0;
+    const uint8_t *path = scb__opt_bytes(o, SCB_OPT_PATH, &path_len);
+    if (path != NULL) {
+        memcpy(range->bytes, path, path_len);
+        range->len = path_len;
     } else {
         scb_dodf_entry_t e;
         int rc = locate_bootstrap(card, info, &e, buf, cap);
@@ -466,29 +463,30 @@ typedef struct ef_job {
     bool locked;
 } ef_job_t;
 
-static int ef_job_begin(scb_card_t *card, const scb_access_opts_t *opts, ef_job_t *j)
+static int ef_job_begin(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opts,
+                        ef_job_t *j)
 {
     memset(j, 0, sizeof(*j));
     j->info.scp_level = -1;
     j->apdus0 = card->apdu_count;
     j->buf = malloc(SCB_MAX_FILE_SIZE);
     if (j->buf == NULL)
-        return SCB_E_NOMEM;
+        return scb__fail(card, SCB_E_NOMEM, "no memory for the bootstrap file");
     int rc = scb__begin(card);
     if (rc != SCB_OK)
         return rc;
     j->locked = true;
-    rc = app_open(card, opts, &j->info);
+    rc = app_open(card, keys, opts, &j->info);
     if (rc == SCB_OK)
         rc = select_bootstrap_ef(card, opts, &j->info, &j->fcp, &j->range, j->buf,
                                  SCB_MAX_FILE_SIZE);
     return rc;
 }
 
-static void ef_job_end(scb_card_t *card, ef_job_t *j, scb_access_info_t *info_out)
+static void ef_job_end(scb_card_t *card, ef_job_t *j, int rc, scb_access_info_t *info_out)
 {
     if (j->locked) {
-        leave_app(card);
+        leave_app(card, rc);
         scb__end(card);
     }
     if (j->buf != NULL) {
@@ -500,18 +498,18 @@ static void ef_job_end(scb_card_t *card, ef_job_t *j, scb_access_info_t *info_ou
         *info_out = j->info;
 }
 
-int scb_read_bootstrap(scb_card_t *card, const scb_access_opts_t *opts, scb_bootstrap_t **out,
-                       scb_access_info_t *info_out)
+int scb_read_bootstrap(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opts,
+                       scb_bootstrap_t **out, scb_access_info_t *info_out)
 {
-    if (card == NULL || out == NULL)
-        return SCB_E_INVALID_ARG;
+    SCB__ENTER(card);
+    if (out == NULL)
+        return scb__fail(card, SCB_E_INVALID_ARG, "scb_read_bootstrap: out is NULL");
     *out = NULL;
-    scb__clear_error(card);
-    int rc = check_opts(card, opts);
+    int rc = job_entry(card, opts, SCB_SCOPE_EF, "a read");
     if (rc != SCB_OK)
         return rc;
     ef_job_t j;
-    rc = ef_job_begin(card, opts, &j);
+    rc = ef_job_begin(card, keys, opts, &j);
     size_t len = 0;
     if (rc == SCB_OK)
         rc = read_bootstrap_bytes(card, &j.fcp, &j.range, j.buf, &len);
@@ -521,21 +519,25 @@ int scb_read_bootstrap(scb_card_t *card, const scb_access_opts_t *opts, scb_boot
         if (rc != SCB_OK)
             scb__fail(card, rc, "bootstrap file: %s", detail);
     }
-    ef_job_end(card, &j, info_out);
+    ef_job_end(card, &j, rc, info_out);
     return rc;
 }
 
 /* Refuse what must never reach the card, before touching it. */
-static int check_write(scb_card_t *card, const scb_access_opts_t *opts, const uint8_t *data,
-                       size_t len)
+static int check_write(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *o,
+                       const uint8_t *data, size_t len)
 {
-    /* Only inside a channel that encrypts and MACs commands (issue 8). */
-    if ((opts->flags & SCB_ACCESS_NO_SECURE_CHANNEL) != 0 ||
-        (opts->scp.level & (SCB_SL_CMAC | SCB_SL_CDEC)) != (SCB_SL_CMAC | SCB_SL_CDEC))
-        return scb__fail(card, SCB_E_SCP_LEVEL, "writing needs a secure channel with C-DEC and "
-                         "C-MAC (level 0x03 or higher); asked 0x%02X", opts->scp.level);
+    /* Provisioning writes secrets: only inside a channel that encrypts and
+     * MACs commands (LwM2M Appendix H: only the issuer may modify the file). */
+    const unsigned level = (unsigned)scb__opt_int(o, SCB_OPT_LEVEL);
+    if (scb__opt_bool(o, SCB_OPT_NO_SECURE_CHANNEL) || keys == NULL)
+        return scb__fail(card, SCB_E_INVALID_ARG, "writing needs a secure channel with C-DEC and "
+                         "C-MAC (keys and level 0x03 or higher)");
+    if ((level & (SCB_SL_CMAC | SCB_SL_CDEC)) != (SCB_SL_CMAC | SCB_SL_CDEC))
+        return scb__fail(card, SCB_E_INVALID_ARG, "writing needs a higher secure channel level: "
+                         "C-DEC and C-MAC (0x03, 0x13 or 0x33); asked 0x%02X", level);
     if (len > SCB_MAX_FILE_SIZE)
-        return scb__fail(card, SCB_E_FILE_TOO_LARGE, "bootstrap file of %zu bytes is over the "
+        return scb__fail(card, SCB_E_DATA_TOO_LARGE, "bootstrap file of %zu bytes is over the "
                          "%u byte limit", len, SCB_MAX_FILE_SIZE);
     char detail[200] = "";
     scb_bootstrap_t *check = NULL;
@@ -562,7 +564,7 @@ static int write_bytes(scb_card_t *card, ef_job_t *j, const uint8_t *data, size_
         written += pad;
     }
     /* A transport failure leaves unknown whether the card took the APDU. */
-    const bool transport_lost = rc <= SCB_E_TRANSPORT && rc >= SCB_E_MODEM_CME;
+    const bool transport_lost = scb_error_family(rc) == SCB_FAMILY_TRANSPORT;
     if (rc != SCB_OK && (written > 0 || transport_lost))
         rc = scb__fail(card, SCB_E_WRITE_INCOMPLETE,
                        "write interrupted after %zu of %zu bytes (%s): the card needs "
@@ -570,20 +572,22 @@ static int write_bytes(scb_card_t *card, ef_job_t *j, const uint8_t *data, size_
     return rc;
 }
 
-int scb_write_bootstrap(scb_card_t *card, const scb_access_opts_t *opts, const uint8_t *data,
-                        size_t len, scb_access_info_t *info_out)
+int scb_write_bootstrap(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opts,
+                        const uint8_t *data, size_t len, scb_access_info_t *info_out)
 {
-    if (card == NULL || data == NULL)
-        return SCB_E_INVALID_ARG;
-    scb__clear_error(card);
-    int rc = check_opts(card, opts);
+    SCB__ENTER(card);
+    if (data == NULL)
+        return scb__fail(card, SCB_E_INVALID_ARG, "scb_write_bootstrap: no data");
+    int rc = job_entry(card, opts, SCB_SCOPE_EF | SCB_SCOPE_WRITE, "a write");
     if (rc == SCB_OK)
-        rc = check_write(card, opts, data, len);
+        rc = check_write(card, keys, opts, data, len);
     if (rc != SCB_OK)
         return rc;
     const size_t meaningful = 4 + ((size_t)data[2] << 8 | data[3]);
     ef_job_t j;
-    rc = ef_job_begin(card, opts, &j);
+    rc = ef_job_begin(card, keys, opts, &j);
+    if (rc == SCB_OK)
+        rc = session_in_force(card, SCB_SL_CDEC | SCB_SL_CMAC, "writing");
     size_t ef = 0;
     if (rc == SCB_OK) {
         ef = j.fcp.has_size ? j.fcp.file_size : SCB_MAX_FILE_SIZE;
@@ -594,60 +598,73 @@ int scb_write_bootstrap(scb_card_t *card, const scb_access_opts_t *opts, const u
             rc = scb__fail(card, SCB_E_FILE_TOO_LARGE, "bootstrap EF of %zu bytes is over the %u "
                            "byte limit; nothing written", ef, SCB_MAX_FILE_SIZE);
         else if (len > ef)
-            rc = scb__fail(card, SCB_E_FILE_TOO_LARGE, "%zu bytes do not fit the bootstrap EF "
+            rc = scb__fail(card, SCB_E_DATA_TOO_LARGE, "%zu bytes do not fit the bootstrap EF "
                            "(%zu bytes); nothing written", len, ef);
     }
     /* FF padding after the data, when asked (only up to a known EF size). */
-    const size_t total = (opts->flags & SCB_ACCESS_PAD_FF) != 0 && j.fcp.has_size ? ef : len;
+    const size_t total = scb__opt_bool(opts, SCB_OPT_PAD) && j.fcp.has_size ? ef : len;
     if (rc == SCB_OK)
         rc = write_bytes(card, &j, data, len, total);
     /* Verify by reading back through the channel; comparing the meaningful
      * bytes themselves is at least as strong as comparing their digest. */
-    if (rc == SCB_OK && (opts->flags & SCB_ACCESS_NO_VERIFY) == 0) {
+    if (rc == SCB_OK && !scb__opt_bool(opts, SCB_OPT_NO_VERIFY)) {
         size_t n = 0;
         rc = read_bootstrap_bytes(card, &j.fcp, &j.range, j.buf, &n);
         if (rc != SCB_OK)
-            scb__fail(card, rc, "all %zu bytes were written but the read-back failed (%s): the "
-                      "write is not verified", total, scb_strerror(rc));
+            rc = scb__fail(card, SCB_E_VERIFY_MISMATCH, "all %zu bytes were written but the "
+                           "read-back failed (%s): the write is not verified", total,
+                           scb_strerror(rc));
         if (rc == SCB_OK && (n != meaningful || !scb__ct_equal(j.buf, data, meaningful)))
             rc = scb__fail(card, SCB_E_VERIFY_MISMATCH, "read-back differs from what was "
                            "written (%zu bytes read, %zu expected)", n, meaningful);
     }
-    ef_job_end(card, &j, info_out);
+    ef_job_end(card, &j, rc, info_out);
     return rc;
 }
 
-int scb_rotate_keys(scb_card_t *card, const scb_access_opts_t *opts, const scb_keys_t *new_keys,
-                    uint8_t replace_kvn, scb_access_info_t *info_out)
+int scb_rotate_keys(scb_card_t *card, const scb_keys_t *keys, const scb_keys_t *new_keys,
+                    const scb_opts_t *opts, scb_access_info_t *info_out)
 {
-    if (card == NULL || new_keys == NULL)
-        return SCB_E_INVALID_ARG;
-    scb__clear_error(card);
-    int rc = check_opts(card, opts);
+    SCB__ENTER(card);
+    int rc = job_entry(card, opts, SCB_SCOPE_ROTATE, "a key rotation");
     if (rc != SCB_OK)
         return rc;
-    if ((opts->flags & SCB_ACCESS_NO_SECURE_CHANNEL) != 0)
-        return scb__fail(card, SCB_E_SCP_LEVEL, "PUT KEY needs a secure channel");
+    /* PUT KEY sends ENC, MAC and DEK encrypted under the current DEK. */
+    if (new_keys == NULL || keys == NULL || scb__opt_bool(opts, SCB_OPT_NO_SECURE_CHANNEL))
+        return scb__fail(card, SCB_E_INVALID_ARG,
+                         "a key rotation needs the current keys (a secure channel) and new keys");
+    if (!scb_keys_has_dek(new_keys))
+        return scb__fail(card, SCB_E_INVALID_ARG,
+                         "the new key set has no DEK: PUT KEY replaces ENC, MAC and DEK together");
+    if (!scb_keys_has_dek(keys))
+        return scb__fail(card, SCB_E_INVALID_ARG,
+                         "the current key set has no DEK: it is needed to encrypt the new keys");
     scb_access_info_t info;
     const unsigned long apdus0 = card->apdu_count;
     rc = scb__begin(card);
     if (rc != SCB_OK)
         return rc;
-    rc = app_open(card, opts, &info);
+    rc = app_open(card, keys, opts, &info);
     if (rc == SCB_OK)
-        rc = scb_put_keys(card, new_keys, replace_kvn);
+        rc = session_in_force(card, SCB_SL_CMAC, "PUT KEY");
+    if (rc == SCB_OK)
+        rc = scb__put_keys(card, new_keys, (uint8_t)scb__opt_int(opts, SCB_OPT_REPLACE_KVN));
     if (rc == SCB_OK) {
-        /* Prove the new keys: a full handshake with them (issue 8). */
-        scb_scp03_close(card);
-        scb_scp03_params_t p = opts->scp;
-        p.kvn = scb_keys_kvn(new_keys);
-        p.flags &= ~(unsigned)SCB_SCP_KDF3;
-        rc = scb_scp03_open(card, new_keys, &p);
-        if (rc != SCB_OK)
+        /* Prove the new keys: a full handshake with them, with the options
+         * of the first but the new set's version and no diversification. */
+        scb_opts_t *p = NULL;
+        rc = scb__opts_for_new_keys(opts, scb_keys_kvn(new_keys), &p);
+        if (rc == SCB_OK)
+            rc = scb__scp03_open(card, new_keys, p);
+        if (rc == SCB_OK)
+            rc = session_in_force(card, (uint8_t)scb__opt_int(opts, SCB_OPT_LEVEL),
+                                  "the new key set");
+        if (rc != SCB_OK && rc != SCB_E_NOMEM)
             scb__fail(card, rc, "the card took the new keys but a session with them failed "
                       "(%s): check the key set before relying on it", scb_error_name(rc));
+        scb_opts_free(&p);
     }
-    leave_app(card);
+    leave_app(card, rc);
     scb__end(card);
     info.apdus = card->apdu_count - apdus0;
     if (info_out != NULL)

@@ -50,6 +50,12 @@ void scb_card_free(scb_card_t **card)
         return;
     scb_card_t *c = *card;
     scb__sm_close(c);
+    /* A channel scb_app_open left open would stay open on the card until
+     * its next reset: close it (best effort; the transport may be gone). */
+    if (c->app_channel_opened && c->channel != 0 && scb__begin(c) == SCB_OK) {
+        scb__channel_close(c);
+        scb__end(c);
+    }
     if (c->tp.close != NULL)
         c->tp.close(c->tp.user);
     /* The work buffers held wrapped and plain APDUs: wipe them. */
@@ -91,8 +97,7 @@ uint8_t scb_card_channel(const scb_card_t *card)
 
 int scb_card_set_trace(scb_card_t *card, const scb_trace_t *trace)
 {
-    if (card == NULL)
-        return SCB_E_INVALID_ARG;
+    SCB__ENTER(card);
     if (trace == NULL) {
         card->has_trace = false;
         memset(&card->trace, 0, sizeof(card->trace));
@@ -107,8 +112,7 @@ int scb_card_set_trace(scb_card_t *card, const scb_trace_t *trace)
 
 int scb_card_set_rng(scb_card_t *card, scb_rng_fn fn, void *user)
 {
-    if (card == NULL)
-        return SCB_E_INVALID_ARG;
+    SCB__ENTER(card);
     card->rng = fn;
     card->rng_user = user;
     return SCB_OK;
@@ -219,7 +223,7 @@ int scb__sw_error(scb_card_t *card, uint16_t sw, const char *what)
  * channel's verdict - is a transport failure. */
 static int transport_code(int rc)
 {
-    if ((rc <= SCB_E_TRANSPORT && rc >= SCB_E_MODEM_CME) || rc == SCB_E_BAD_RESPONSE ||
+    if (scb_error_family(rc) == SCB_FAMILY_TRANSPORT || rc == SCB_E_BAD_RESPONSE ||
         rc == SCB_E_NOMEM || rc == SCB_E_INVALID_ARG || rc == SCB_E_UNSUPPORTED ||
         rc == SCB_E_INTERNAL)
         return rc;
@@ -298,6 +302,11 @@ static bool sm_active(const scb_card_t *card)
     return card->sm_state != NULL && card->sm_channel == card->channel;
 }
 
+int scb__sm_level(const scb_card_t *card)
+{
+    return sm_active(card) ? card->sm->level(card->sm_state) : -1;
+}
+
 size_t scb__max_read_chunk(const scb_card_t *card)
 {
     if (sm_active(card))
@@ -319,7 +328,7 @@ size_t scb__max_write_chunk(const scb_card_t *card)
 /* Send the encoded command in card->cmdbuf; collect the full response
  * (data + final SW) in card->rbuf, following 61xx and 6Cxx. */
 static int exchange(scb_card_t *card, scb_apdu_t *w, size_t *rlen, bool mask_cmd,
-                    bool mask_resp)
+                    bool mask_resp, bool resend_6c)
 {
     size_t clen = SCB__CMD_MAX;
     int rc = scb__apdu_encode(w, card->cmdbuf, &clen);
@@ -331,9 +340,11 @@ static int exchange(scb_card_t *card, scb_apdu_t *w, size_t *rlen, bool mask_cmd
     if (rc != SCB_OK)
         return rc;
 
-    /* 6Cxx: wrong Le, resend with Le = xx (ISO 7816-4 5.1.3, TS 102 221 7.3.1.1.5).
-     * Le is outside the C-MAC, so a wrapped command may be resent as is. */
-    for (int resend = 0; card->rbuf[n - 2] == 0x6C; resend++) {
+    /* 6Cxx: wrong Le, resend with Le = xx (ISO 7816-4 5.1.3, TS 102 221
+     * 7.3.1.1.5). Here only when the command goes out as it is: in clear,
+     * or on T=0, where 6Cxx is the transmission protocol's answer and the
+     * card's application never saw the command (resent unchanged but Le). */
+    for (int resend = 0; resend_6c && card->rbuf[n - 2] == 0x6C; resend++) {
         if (resend >= SCB__MAX_6C_RESENDS)
             return scb__fail(card, SCB_E_GET_RESPONSE_LIMIT,
                              "card keeps answering 6Cxx after %d resends", resend);
@@ -377,6 +388,39 @@ static int exchange(scb_card_t *card, scb_apdu_t *w, size_t *rlen, bool mask_cmd
     return SCB_OK;
 }
 
+/* The command as it goes on the wire: wrapped when use_sm, channel in CLA,
+ * refused when it needs extended length the transport lacks. */
+static int wrap_command(scb_card_t *card, const scb_apdu_t *a, scb_apdu_t *w, bool use_sm,
+                        bool mask_cmd)
+{
+    *w = *a;
+    if (use_sm) {
+        /* Trace the plain command (as the caller built it). */
+        if (card->has_trace) {
+            size_t plen = SCB__CMD_MAX;
+            if (scb__apdu_encode(a, card->cmdbuf, &plen) == SCB_OK)
+                scb__trace(card, SCB_TRACE_PLAIN_CMD, card->cmdbuf, plen, mask_cmd);
+        }
+        int rc = card->sm->wrap(card, card->sm_state, a, w, card->smbuf, SCB__CMD_MAX);
+        if (rc != SCB_OK) {
+            if (rc != SCB_E_SCP_TOO_LONG && rc != SCB_E_INVALID_ARG)
+                scb__sm_abort(card);
+            return rc;
+        }
+    }
+    if ((a->flags & SCB__APDU_RAW_CLA) == 0)
+        w->cla = scb__cla_for_channel(w->cla, card->channel);
+    const bool ext = w->extended || w->lc > 255 || (w->has_le && w->ne > 256);
+    if (ext && (card->tp.flags & SCB_TP_EXTENDED_LENGTH) == 0) {
+        if (use_sm)
+            scb__sm_abort(card); /* the MAC chain advanced for a command never sent */
+        return scb__fail(card, use_sm ? SCB_E_SCP_TOO_LONG : SCB_E_UNSUPPORTED,
+                         "command needs extended length (Lc %zu, Ne %zu), which this "
+                         "transport does not carry", w->lc, w->has_le ? w->ne : 0);
+    }
+    return SCB_OK;
+}
+
 int scb__transmit(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *resp_len,
                   uint16_t *sw)
 {
@@ -390,38 +434,34 @@ int scb__transmit(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *
     const bool mask_cmd = (a->flags & SCB__APDU_SENSITIVE_CMD) != 0;
     const bool mask_resp = (a->flags & SCB__APDU_SENSITIVE_RESP) != 0;
 
-    scb_apdu_t w = *a;
-    if (use_sm) {
-        /* Trace the plain command (as the caller built it). */
-        if (card->has_trace) {
-            size_t plen = SCB__CMD_MAX;
-            if (scb__apdu_encode(a, card->cmdbuf, &plen) == SCB_OK)
-                scb__trace(card, SCB_TRACE_PLAIN_CMD, card->cmdbuf, plen, mask_cmd);
-        }
-        int rc = card->sm->wrap(card, card->sm_state, a, &w, card->smbuf, SCB__CMD_MAX);
+    /* Under secure messaging on T=1 a 6Cxx comes from a card that verified
+     * the command's C-MAC and chained it (GP Amd D 6.2.4): the command is
+     * wrapped again with Le = xx, as the next command of the session. */
+    const bool resend_as_is = !use_sm || (card->tp.flags & SCB_TP_T0) != 0;
+    scb_apdu_t plain = *a;
+    scb_apdu_t w;
+    size_t rlen = 0;
+    for (int rewrap = 0;; rewrap++) {
+        int rc = wrap_command(card, &plain, &w, use_sm, mask_cmd);
+        if (rc != SCB_OK)
+            return rc;
+        rc = exchange(card, &w, &rlen, mask_cmd, mask_resp, resend_as_is);
         if (rc != SCB_OK) {
-            if (rc != SCB_E_SCP_TOO_LONG && rc != SCB_E_INVALID_ARG)
-                scb__sm_abort(card);
+            if (use_sm && sm_active(card))
+                scb__sm_abort(card); /* the card's MAC chain is now unknown */
             return rc;
         }
-    }
-    if ((a->flags & SCB__APDU_RAW_CLA) == 0)
-        w.cla = scb__cla_for_channel(w.cla, card->channel);
-    const bool ext = w.extended || w.lc > 255 || (w.has_le && w.ne > 256);
-    if (ext && (card->tp.flags & SCB_TP_EXTENDED_LENGTH) == 0) {
-        if (use_sm)
-            scb__sm_abort(card); /* the MAC chain advanced for a command never sent */
-        return scb__fail(card, use_sm ? SCB_E_SCP_TOO_LONG : SCB_E_UNSUPPORTED,
-                         "command needs extended length (Lc %zu, Ne %zu), which this "
-                         "transport does not carry", w.lc, w.has_le ? w.ne : 0);
-    }
-
-    size_t rlen = 0;
-    int rc = exchange(card, &w, &rlen, mask_cmd, mask_resp);
-    if (rc != SCB_OK) {
-        if (use_sm && sm_active(card))
-            scb__sm_abort(card); /* the card's MAC chain is now unknown */
-        return rc;
+        if (resend_as_is || card->rbuf[rlen - 2] != 0x6C)
+            break;
+        if (rewrap >= SCB__MAX_6C_RESENDS) {
+            scb__sm_abort(card);
+            return scb__fail(card, SCB_E_GET_RESPONSE_LIMIT,
+                             "card keeps answering 6Cxx after %d resends", rewrap);
+        }
+        const uint8_t xx = card->rbuf[rlen - 1];
+        plain.has_le = true;
+        plain.ne = xx == 0 ? 256 : xx;
+        plain.extended = false;
     }
     const uint16_t rsw = (uint16_t)(card->rbuf[rlen - 2] << 8 | card->rbuf[rlen - 1]);
     const size_t dlen = rlen - 2;
@@ -431,7 +471,7 @@ int scb__transmit(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *
          * whole ciphertext, which is longer than the plaintext the caller
          * sized its buffer for; an empty plaintext needs no caller buffer. */
         size_t plen = SCB__CMD_MAX;
-        rc = card->sm->unwrap(card, card->sm_state, card->rbuf, dlen, rsw, card->smbuf, &plen);
+        int rc = card->sm->unwrap(card, card->sm_state, card->rbuf, dlen, rsw, card->smbuf, &plen);
         if (rc != SCB_OK) {
             scb__sm_abort(card);
             return rc;
@@ -471,9 +511,9 @@ int scb__transmit(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *
 static int transmit_bytes(scb_card_t *card, const uint8_t *apdu, size_t apdu_len,
                           uint8_t *resp, size_t *resp_len, unsigned flags)
 {
-    if (card == NULL || apdu == NULL || resp == NULL || resp_len == NULL)
-        return SCB_E_INVALID_ARG;
-    scb__clear_error(card);
+    SCB__ENTER(card);
+    if (apdu == NULL || resp == NULL || resp_len == NULL)
+        return scb__fail(card, SCB_E_INVALID_ARG, "transmit: no command or no response buffer");
     scb_apdu_t a;
     if (scb__apdu_parse(apdu, apdu_len, &a) != SCB_OK)
         return scb__fail(card, SCB_E_INVALID_ARG,
@@ -543,17 +583,15 @@ void scb__end(scb_card_t *card)
 
 int scb_card_begin(scb_card_t *card)
 {
-    if (card == NULL)
-        return SCB_E_INVALID_ARG;
+    SCB__ENTER(card);
     return scb__begin(card);
 }
 
 int scb_card_end(scb_card_t *card)
 {
-    if (card == NULL)
-        return SCB_E_INVALID_ARG;
+    SCB__ENTER(card);
     if (card->txn_depth <= 0)
-        return SCB_E_STATE;
+        return scb__fail(card, SCB_E_STATE, "scb_card_end without scb_card_begin");
     scb__end(card);
     return SCB_OK;
 }

@@ -5,62 +5,74 @@
 
 typedef struct {
     int code;
+    int family;
     const char *name;
     const char *text;
 } scb_error_entry_t;
 
+#define OTHER SCB_FAMILY_OTHER
+#define USAGE SCB_FAMILY_USAGE
+#define TRANSPORT SCB_FAMILY_TRANSPORT
+#define CARD SCB_FAMILY_CARD
+#define SECURE SCB_FAMILY_SECURE
+#define DATA SCB_FAMILY_DATA
+#define WRITE SCB_FAMILY_WRITE
+
 static const scb_error_entry_t scb_errors[] = {
-    {SCB_OK, "SCB_OK", "success"},
-    {SCB_E_INVALID_ARG, "SCB_E_INVALID_ARG", "invalid argument"},
-    {SCB_E_NOMEM, "SCB_E_NOMEM", "out of memory"},
-    {SCB_E_BUFFER_TOO_SMALL, "SCB_E_BUFFER_TOO_SMALL", "buffer too small"},
-    {SCB_E_UNSUPPORTED, "SCB_E_UNSUPPORTED", "operation not supported"},
-    {SCB_E_INTERNAL, "SCB_E_INTERNAL", "internal error"},
-    {SCB_E_CRYPTO, "SCB_E_CRYPTO", "cryptographic library failure"},
-    {SCB_E_STATE, "SCB_E_STATE", "operation not valid in the current state"},
-    {SCB_E_TRANSPORT, "SCB_E_TRANSPORT", "transport failure"},
-    {SCB_E_NO_SERVICE, "SCB_E_NO_SERVICE", "PC/SC service not available (is pcscd running?)"},
-    {SCB_E_NO_READER, "SCB_E_NO_READER", "no such reader"},
-    {SCB_E_NO_CARD, "SCB_E_NO_CARD", "no card in the reader"},
-    {SCB_E_CARD_REMOVED, "SCB_E_CARD_REMOVED", "card removed"},
-    {SCB_E_CARD_RESET, "SCB_E_CARD_RESET", "card was reset; session state lost"},
-    {SCB_E_TIMEOUT, "SCB_E_TIMEOUT", "timeout"},
-    {SCB_E_SHARING, "SCB_E_SHARING", "reader in exclusive use by another process"},
-    {SCB_E_MODEM, "SCB_E_MODEM", "modem answered ERROR"},
-    {SCB_E_MODEM_CME, "SCB_E_MODEM_CME", "modem answered +CME ERROR"},
-    {SCB_E_STATUS, "SCB_E_STATUS", "card returned an unexpected status word"},
-    {SCB_E_BAD_RESPONSE, "SCB_E_BAD_RESPONSE", "malformed response from the card"},
-    {SCB_E_GET_RESPONSE_LIMIT, "SCB_E_GET_RESPONSE_LIMIT",
+    {SCB_OK, SCB_FAMILY_OK, "SCB_OK", "success"},
+    {SCB_E_INVALID_ARG, USAGE, "SCB_E_INVALID_ARG", "invalid argument"},
+    {SCB_E_NOMEM, OTHER, "SCB_E_NOMEM", "out of memory"},
+    {SCB_E_BUFFER_TOO_SMALL, USAGE, "SCB_E_BUFFER_TOO_SMALL", "buffer too small"},
+    {SCB_E_UNSUPPORTED, OTHER, "SCB_E_UNSUPPORTED", "operation not supported"},
+    {SCB_E_INTERNAL, OTHER, "SCB_E_INTERNAL", "internal error"},
+    {SCB_E_CRYPTO, OTHER, "SCB_E_CRYPTO", "cryptographic library failure"},
+    {SCB_E_STATE, USAGE, "SCB_E_STATE", "operation not valid in the current state"},
+    {SCB_E_TRANSPORT, TRANSPORT, "SCB_E_TRANSPORT", "transport failure"},
+    {SCB_E_NO_SERVICE, TRANSPORT, "SCB_E_NO_SERVICE", "PC/SC service not available (is pcscd running?)"},
+    {SCB_E_NO_READER, TRANSPORT, "SCB_E_NO_READER", "no such reader"},
+    {SCB_E_NO_CARD, TRANSPORT, "SCB_E_NO_CARD", "no card in the reader"},
+    {SCB_E_CARD_REMOVED, TRANSPORT, "SCB_E_CARD_REMOVED", "card removed"},
+    {SCB_E_CARD_RESET, TRANSPORT, "SCB_E_CARD_RESET", "card was reset; session state lost"},
+    {SCB_E_TIMEOUT, TRANSPORT, "SCB_E_TIMEOUT", "timeout"},
+    {SCB_E_SHARING, TRANSPORT, "SCB_E_SHARING", "reader in exclusive use by another process"},
+    {SCB_E_MODEM, TRANSPORT, "SCB_E_MODEM", "modem answered ERROR"},
+    {SCB_E_MODEM_CME, TRANSPORT, "SCB_E_MODEM_CME", "modem answered +CME ERROR"},
+    {SCB_E_STATUS, CARD, "SCB_E_STATUS", "card returned an unexpected status word"},
+    {SCB_E_BAD_RESPONSE, CARD, "SCB_E_BAD_RESPONSE", "malformed response from the card"},
+    {SCB_E_GET_RESPONSE_LIMIT, CARD, "SCB_E_GET_RESPONSE_LIMIT",
      "too many GET RESPONSE / resend rounds"},
-    {SCB_E_NOT_FOUND, "SCB_E_NOT_FOUND", "file or application not found"},
-    {SCB_E_SECURITY_STATUS, "SCB_E_SECURITY_STATUS", "security status not satisfied"},
-    {SCB_E_NO_CHANNEL, "SCB_E_NO_CHANNEL", "no logical channel available"},
-    {SCB_E_WRONG_LENGTH, "SCB_E_WRONG_LENGTH", "wrong length"},
-    {SCB_E_FILE_TOO_LARGE, "SCB_E_FILE_TOO_LARGE", "file too large"},
-    {SCB_E_PIN_REQUIRED, "SCB_E_PIN_REQUIRED", "PIN verification required"},
-    {SCB_E_PIN_WRONG, "SCB_E_PIN_WRONG", "PIN rejected or blocked"},
-    {SCB_E_SCP_CARD_CRYPTOGRAM, "SCB_E_SCP_CARD_CRYPTOGRAM",
+    {SCB_E_NOT_FOUND, CARD, "SCB_E_NOT_FOUND", "file or application not found"},
+    {SCB_E_SECURITY_STATUS, CARD, "SCB_E_SECURITY_STATUS", "security status not satisfied"},
+    {SCB_E_NO_CHANNEL, CARD, "SCB_E_NO_CHANNEL", "no logical channel available"},
+    {SCB_E_WRONG_LENGTH, CARD, "SCB_E_WRONG_LENGTH", "wrong length"},
+    {SCB_E_FILE_TOO_LARGE, DATA, "SCB_E_FILE_TOO_LARGE", "file too large"},
+    {SCB_E_PIN_REQUIRED, CARD, "SCB_E_PIN_REQUIRED", "PIN verification required"},
+    {SCB_E_PIN_WRONG, CARD, "SCB_E_PIN_WRONG", "PIN rejected or blocked"},
+    {SCB_E_SCP_CARD_CRYPTOGRAM, SECURE, "SCB_E_SCP_CARD_CRYPTOGRAM",
      "card cryptogram mismatch: wrong keys or key version?"},
-    {SCB_E_SCP_RMAC, "SCB_E_SCP_RMAC", "response MAC (R-MAC) verification failed"},
-    {SCB_E_SCP_PADDING, "SCB_E_SCP_PADDING", "invalid padding in encrypted response"},
-    {SCB_E_SCP_PROTOCOL, "SCB_E_SCP_PROTOCOL", "secure channel protocol error"},
-    {SCB_E_SCP_KVN, "SCB_E_SCP_KVN", "card answered with another key version"},
-    {SCB_E_SCP_LEVEL, "SCB_E_SCP_LEVEL", "security level not supported by the card"},
-    {SCB_E_SCP_MODE, "SCB_E_SCP_MODE", "S8/S16 mode mismatch between host and card"},
-    {SCB_E_SCP_CHALLENGE, "SCB_E_SCP_CHALLENGE",
+    {SCB_E_SCP_RMAC, SECURE, "SCB_E_SCP_RMAC", "response MAC (R-MAC) verification failed"},
+    {SCB_E_SCP_PADDING, SECURE, "SCB_E_SCP_PADDING", "invalid padding in encrypted response"},
+    {SCB_E_SCP_PROTOCOL, SECURE, "SCB_E_SCP_PROTOCOL", "secure channel protocol error"},
+    {SCB_E_SCP_KVN, SECURE, "SCB_E_SCP_KVN", "card answered with another key version"},
+    {SCB_E_SCP_LEVEL, SECURE, "SCB_E_SCP_LEVEL", "security level not supported by the card"},
+    {SCB_E_SCP_MODE, SECURE, "SCB_E_SCP_MODE", "S8/S16 mode mismatch between host and card"},
+    {SCB_E_SCP_CHALLENGE, SECURE, "SCB_E_SCP_CHALLENGE",
      "pseudo-random card challenge does not match"},
-    {SCB_E_SCP_NO_SESSION, "SCB_E_SCP_NO_SESSION",
+    {SCB_E_SCP_NO_SESSION, SECURE, "SCB_E_SCP_NO_SESSION",
      "no secure channel session (closed after a failure)"},
-    {SCB_E_SCP_AUTH_REJECTED, "SCB_E_SCP_AUTH_REJECTED", "card rejected EXTERNAL AUTHENTICATE"},
-    {SCB_E_SCP_KCV, "SCB_E_SCP_KCV", "key check value mismatch"},
-    {SCB_E_SCP_TOO_LONG, "SCB_E_SCP_TOO_LONG", "APDU too long for the secure channel"},
-    {SCB_E_SCP_KEY, "SCB_E_SCP_KEY", "key set unusable"},
-    {SCB_E_PARSE, "SCB_E_PARSE", "malformed card data"},
-    {SCB_E_NO_BOOTSTRAP, "SCB_E_NO_BOOTSTRAP", "no LwM2M bootstrap entry on the card"},
-    {SCB_E_VALIDATION, "SCB_E_VALIDATION", "invalid input"},
-    {SCB_E_WRITE_INCOMPLETE, "SCB_E_WRITE_INCOMPLETE",
+    {SCB_E_SCP_AUTH_REJECTED, SECURE, "SCB_E_SCP_AUTH_REJECTED", "card rejected EXTERNAL AUTHENTICATE"},
+    {SCB_E_SCP_KCV, SECURE, "SCB_E_SCP_KCV", "key check value mismatch"},
+    {SCB_E_SCP_TOO_LONG, SECURE, "SCB_E_SCP_TOO_LONG", "APDU too long for the secure channel"},
+    {SCB_E_SCP_KEY, SECURE, "SCB_E_SCP_KEY", "key set unusable"},
+    {SCB_E_SCP_NO_KEYSET, SECURE, "SCB_E_SCP_NO_KEYSET",
+     "the card has no key set with that version"},
+    {SCB_E_PARSE, DATA, "SCB_E_PARSE", "malformed card data"},
+    {SCB_E_NO_BOOTSTRAP, DATA, "SCB_E_NO_BOOTSTRAP", "no LwM2M bootstrap entry on the card"},
+    {SCB_E_VALIDATION, USAGE, "SCB_E_VALIDATION", "invalid input"},
+    {SCB_E_DATA_TOO_LARGE, USAGE, "SCB_E_DATA_TOO_LARGE", "data larger than the bootstrap EF"},
+    {SCB_E_WRITE_INCOMPLETE, WRITE, "SCB_E_WRITE_INCOMPLETE",
      "write interrupted: the card must be re-provisioned"},
-    {SCB_E_VERIFY_MISMATCH, "SCB_E_VERIFY_MISMATCH", "read-back after write differs"},
+    {SCB_E_VERIFY_MISMATCH, WRITE, "SCB_E_VERIFY_MISMATCH", "read-back after write differs"},
 };
 
 static const scb_error_entry_t *find(int rc)
@@ -81,6 +93,21 @@ const char *scb_error_name(int rc)
 {
     const scb_error_entry_t *e = find(rc);
     return e != NULL ? e->name : "SCB_E_UNKNOWN";
+}
+
+int scb_error_family(int rc)
+{
+    const scb_error_entry_t *e = find(rc);
+    return e != NULL ? e->family : SCB_FAMILY_OTHER;
+}
+
+const char *scb_error_family_name(int family)
+{
+    static const char *const names[] = {"ok",   "other", "usage", "transport", "card",
+                                        "secure", "data", "write", "keystore"};
+    if (family < 0 || (size_t)family >= SCB_ARRAY_LEN(names))
+        return "other";
+    return names[family];
 }
 
 const char *scb_version(void)

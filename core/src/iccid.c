@@ -5,17 +5,17 @@
 
 int scb_read_iccid(scb_card_t *card, char *out, size_t out_len)
 {
-    if (card == NULL || out == NULL || out_len < 21)
-        return SCB_E_INVALID_ARG;
+    SCB__ENTER(card);
+    if (out == NULL || out_len < 21)
+        return scb__fail(card, SCB_E_INVALID_ARG, "ICCID: a buffer of at least 21 bytes");
     out[0] = 0;
-    scb__clear_error(card);
     int rc = scb__begin(card);
     if (rc != SCB_OK)
         return rc;
     const uint8_t path[2] = {0x2F, 0xE2};
     uint8_t raw[10];
     size_t n = sizeof(raw);
-    rc = scb_select_path(card, path, sizeof(path), 1, SCB_SEL_NO_RESP, NULL);
+    rc = scb__select_path(card, path, sizeof(path), true, SCB_SEL_NO_RESP, NULL);
     if (rc == SCB_OK)
         rc = scb__read_binary(card, sizeof(raw), raw, &n, 0);
     scb__end(card);

@@ -10,6 +10,9 @@
 #define SCB_INTERNAL_H
 
 #include "scboot.h"
+#include "scboot/apdu.h"
+#include "scboot/pkcs15.h"
+#include "scboot/transport.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -67,7 +70,7 @@ bool scb__cla_has_sm(uint8_t cla);
 typedef struct scb_sm_ops {
     /* Wrap plain command `in` into `out`; wrapped data goes into buf (cap).
      * The CLA in `in` has no channel bits; wrap may consult card->channel
-     * (SCB_SCP_MAC_CLA_AS_SENT). */
+     * (SCB__SCP_MAC_CLA_AS_SENT). */
     int (*wrap)(scb_card_t *card, void *state, const scb_apdu_t *in, scb_apdu_t *out,
                 uint8_t *buf, size_t cap);
     /* Verify/decrypt the response: rdata/rlen is the wire response data
@@ -78,6 +81,8 @@ typedef struct scb_sm_ops {
      * level in force (short APDUs), for chunking READ/UPDATE BINARY. */
     size_t (*max_plain_resp)(void *state);
     size_t (*max_plain_cmd)(void *state);
+    /* The security level in force (EXTERNAL AUTHENTICATE P1). */
+    int (*level)(void *state);
     /* Wipe and free the session. */
     void (*destroy)(void *state);
 } scb_sm_ops_t;
@@ -139,6 +144,23 @@ int scb__transmit(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *
                   uint16_t *sw);
 /* Map a status word to an error code and record it (with what = the command). */
 int scb__sw_error(scb_card_t *card, uint16_t sw, const char *what);
+/* A normal ending: 90 00, 91 xx, 92 xx (TS 102 221 10.2.1). */
+bool scb__sw_ok(uint16_t sw);
+
+/*
+ * Entry points and workers. Every public scb_* call on a card handle
+ * starts with SCB__ENTER (clear the handle's error, refuse NULL), validates
+ * its arguments, takes the transaction (scb__begin / scb__end) when it
+ * talks to the card, and calls internal workers (scb__*). Workers never
+ * clear the error state and never take the transaction, so a job built
+ * from them reports the failure of the step that failed.
+ */
+#define SCB__ENTER(card)                                                                           \
+    do {                                                                                           \
+        if ((card) == NULL)                                                                        \
+            return SCB_E_INVALID_ARG;                                                              \
+        scb__clear_error(card);                                                                    \
+    } while (0)
 
 /* Exclusive access around one high-level operation (nesting-safe). */
 int scb__begin(scb_card_t *card);
@@ -146,6 +168,13 @@ void scb__end(scb_card_t *card);
 
 /* Random bytes through the handle's RNG hook. */
 int scb__random(scb_card_t *card, uint8_t *buf, size_t len);
+
+/* scp03.c and putkey.c workers. */
+int scb__scp03_open(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opts);
+int scb__scp03_probe(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opts);
+int scb__put_keys(scb_card_t *card, const scb_keys_t *new_keys, uint8_t replace_kvn);
+/* Level of the session in force on the current channel, -1 when none. */
+int scb__sm_level(const scb_card_t *card);
 
 /* Install / remove a secure-messaging session on the current channel. */
 void scb__sm_install(scb_card_t *card, const scb_sm_ops_t *ops, void *state);
@@ -157,14 +186,44 @@ void scb__sm_close(scb_card_t *card);
 size_t scb__max_read_chunk(const scb_card_t *card);
 size_t scb__max_write_chunk(const scb_card_t *card);
 
-/* iso7816.c: the loops with APDU flags (SCB__APDU_SENSITIVE_* for secret
- * files). *written (may be NULL) counts the bytes the card accepted. */
+/* iso7816.c workers (see scboot/apdu.h for what each does). */
+int scb__channel_open(scb_card_t *card, uint8_t *channel);
+int scb__channel_close(scb_card_t *card);
+int scb__select_aid(scb_card_t *card, const uint8_t *aid, size_t aid_len, unsigned flags,
+                    scb_fcp_t *fcp);
+int scb__select_fid(scb_card_t *card, uint16_t fid, unsigned flags, scb_fcp_t *fcp);
+int scb__select_path(scb_card_t *card, const uint8_t *path, size_t path_len, bool from_mf,
+                     unsigned flags, scb_fcp_t *fcp);
+/* READ RECORD rec of the EF with short identifier sfi (0: the current EF);
+ * any status word is returned in *sw with 0. */
+int scb__read_record(scb_card_t *card, uint8_t sfi, uint8_t rec, uint8_t *buf, size_t *len,
+                     uint16_t *sw);
+int scb__verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pin_len);
+
+/* The loops, with APDU flags (SCB__APDU_SENSITIVE_* for secret files).
+ * *written (may be NULL) counts the bytes the card accepted. */
 int scb__read_binary(scb_card_t *card, size_t size, uint8_t *buf, size_t *len, unsigned flags);
 /* From offset: size bytes (0 = until the end of the file). */
 int scb__read_binary_at(scb_card_t *card, size_t offset, size_t size, uint8_t *buf, size_t *len,
                         unsigned flags);
 int scb__update_binary(scb_card_t *card, size_t offset, const uint8_t *data, size_t len,
                        unsigned flags, size_t *written);
+
+/* ------------------------------------------------------------------------ */
+/* Options (opts.c)                                                          */
+/* ------------------------------------------------------------------------ */
+/* The value of an option, its default when unset or when o is NULL. */
+long long scb__opt_int(const scb_opts_t *o, int id);
+bool scb__opt_bool(const scb_opts_t *o, int id);
+/* The bytes of a set bytes option (in o), NULL with *len 0 when unset. */
+const uint8_t *scb__opt_bytes(const scb_opts_t *o, int id, size_t *len);
+/* SCB_E_INVALID_ARG (detail: "option 'pad' does not apply to <call>") when
+ * o has an option set outside scope. */
+int scb__opts_scope(const scb_opts_t *o, unsigned scope, const char *call, char *detail,
+                    size_t detail_len);
+/* A copy of o for a handshake with a rotated key set: key version kvn, no
+ * KDF3 (the new keys are the card's own). Free with scb_opts_free. */
+int scb__opts_for_new_keys(const scb_opts_t *o, uint8_t kvn, scb_opts_t **out);
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */

@@ -7,12 +7,6 @@
 
 #include <string.h>
 
-/* TS 102 221 10.2.1: 90 00 and 91 xx / 92 xx are normal endings. */
-static bool sw_ok(uint16_t sw)
-{
-    return sw == 0x9000 || (sw & 0xFF00) == 0x9100 || (sw & 0xFF00) == 0x9200;
-}
-
 static void apdu_init(scb_apdu_t *a, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2)
 {
     memset(a, 0, sizeof(*a));
@@ -25,11 +19,8 @@ static void apdu_init(scb_apdu_t *a, uint8_t cla, uint8_t ins, uint8_t p1, uint8
 /* ------------------------------------------------------------------------ */
 /* Logical channels (ISO 7816-4 11.1.2, TS 102 221 11.1.17)                  */
 /* ------------------------------------------------------------------------ */
-int scb_channel_open(scb_card_t *card, uint8_t *channel)
+int scb__channel_open(scb_card_t *card, uint8_t *channel)
 {
-    if (card == NULL || channel == NULL)
-        return SCB_E_INVALID_ARG;
-    scb__clear_error(card);
     /* Issued from the basic channel: 00 70 00 00 01, the card picks the number. */
     scb_apdu_t a;
     apdu_init(&a, 0x00, 0x70, 0x00, 0x00);
@@ -39,18 +30,14 @@ int scb_channel_open(scb_card_t *card, uint8_t *channel)
     uint8_t r[4];
     size_t rlen = sizeof(r);
     uint16_t sw = 0;
-    int rc = scb__begin(card);
-    if (rc != SCB_OK)
-        return rc;
-    rc = scb__transmit(card, &a, r, &rlen, &sw);
-    scb__end(card);
+    int rc = scb__transmit(card, &a, r, &rlen, &sw);
     if (rc != SCB_OK)
         return rc;
     if (sw == 0x6A81 || sw == 0x6881)
         return scb__fail(card, SCB_E_NO_CHANNEL,
                          "MANAGE CHANNEL open: card answered %04X (no logical channel "
                          "available)", sw);
-    if (!sw_ok(sw))
+    if (!scb__sw_ok(sw))
         return scb__sw_error(card, sw, "MANAGE CHANNEL open");
     if (rlen != 1 || r[0] == 0 || r[0] > 19)
         return scb__fail(card, SCB_E_BAD_RESPONSE,
@@ -62,39 +49,58 @@ int scb_channel_open(scb_card_t *card, uint8_t *channel)
     return SCB_OK;
 }
 
-int scb_channel_close(scb_card_t *card)
+int scb__channel_close(scb_card_t *card)
 {
-    if (card == NULL)
-        return SCB_E_INVALID_ARG;
     if (card->channel == 0)
         return scb__fail(card, SCB_E_STATE, "the basic channel 0 cannot be closed");
     const uint8_t ch = card->channel;
-    if (card->sm_channel == ch) {
+    if (card->sm_channel == ch)
         scb__sm_close(card);
-    }
     scb_apdu_t a;
     apdu_init(&a, 0x00, 0x70, 0x80, ch);
     a.flags = SCB__APDU_NO_SM | SCB__APDU_RAW_CLA;
     card->channel = 0;            /* whatever happens, the handle is back on 0 */
     size_t rlen = 0;
     uint16_t sw = 0;
-    int rc = scb__begin(card);
+    int rc = scb__transmit(card, &a, NULL, &rlen, &sw);
     if (rc != SCB_OK)
         return rc;
-    rc = scb__transmit(card, &a, NULL, &rlen, &sw);
-    scb__end(card);
-    if (rc != SCB_OK)
-        return rc;
-    if (!sw_ok(sw))
+    if (!scb__sw_ok(sw))
         return scb__sw_error(card, sw, "MANAGE CHANNEL close");
     scb__note(card, "logical channel %u closed", (unsigned)ch);
     return SCB_OK;
 }
 
+int scb_channel_open(scb_card_t *card, uint8_t *channel)
+{
+    SCB__ENTER(card);
+    if (channel == NULL)
+        return scb__fail(card, SCB_E_INVALID_ARG, "scb_channel_open: channel is NULL");
+    int rc = scb__begin(card);
+    if (rc != SCB_OK)
+        return rc;
+    rc = scb__channel_open(card, channel);
+    scb__end(card);
+    return rc;
+}
+
+int scb_channel_close(scb_card_t *card)
+{
+    SCB__ENTER(card);
+    int rc = scb__begin(card);
+    if (rc != SCB_OK)
+        return rc;
+    rc = scb__channel_close(card);
+    scb__end(card);
+    return rc;
+}
+
 int scb_channel_select(scb_card_t *card, uint8_t channel)
 {
-    if (card == NULL || channel > 19)
-        return SCB_E_INVALID_ARG;
+    SCB__ENTER(card);
+    if (channel > 19)
+        return scb__fail(card, SCB_E_INVALID_ARG, "logical channel %u: at most 19",
+                         (unsigned)channel);
     card->channel = channel;
     return SCB_OK;
 }
@@ -212,9 +218,6 @@ int scb_fcp_parse(const uint8_t *fcp, size_t len, scb_fcp_t *out)
 static int do_select(scb_card_t *card, uint8_t p1, unsigned flags, const uint8_t *data,
                      size_t dlen, scb_fcp_t *fcp, const char *what)
 {
-    if (card == NULL || (dlen > 0 && data == NULL) || dlen > 255)
-        return SCB_E_INVALID_ARG;
-    scb__clear_error(card);
     const bool no_resp = (flags & SCB_SEL_NO_RESP) != 0;
     scb_apdu_t a;
     apdu_init(&a, 0x00, 0xA4, p1, (uint8_t)((no_resp ? 0x0C : 0x04) | ((flags & SCB_SEL_NEXT) ? 0x02 : 0x00)));
@@ -230,7 +233,7 @@ static int do_select(scb_card_t *card, uint8_t p1, unsigned flags, const uint8_t
     int rc = scb__transmit(card, &a, r, &rlen, &sw);
     if (rc != SCB_OK)
         return rc;
-    if (!sw_ok(sw))
+    if (!scb__sw_ok(sw))
         return scb__sw_error(card, sw, what);
     if (fcp != NULL && !no_resp && rlen > 0 && scb_fcp_parse(r, rlen, fcp) != SCB_OK) {
         memset(fcp, 0, sizeof(*fcp));
@@ -246,36 +249,66 @@ static void fcp_clear(scb_fcp_t *fcp)
         memset(fcp, 0, sizeof(*fcp));
 }
 
-int scb_select_aid(scb_card_t *card, const uint8_t *aid, size_t aid_len, unsigned flags,
-                   scb_fcp_t *fcp)
+int scb__select_aid(scb_card_t *card, const uint8_t *aid, size_t aid_len, unsigned flags,
+                    scb_fcp_t *fcp)
 {
     fcp_clear(fcp);
-    if (aid == NULL || aid_len < 1 || aid_len > 16)
-        return SCB_E_INVALID_ARG;
     return do_select(card, 0x04, flags, aid, aid_len, fcp, "SELECT by AID");
 }
 
-int scb_select_fid(scb_card_t *card, uint16_t fid, unsigned flags, scb_fcp_t *fcp)
+int scb__select_fid(scb_card_t *card, uint16_t fid, unsigned flags, scb_fcp_t *fcp)
 {
     fcp_clear(fcp);
     const uint8_t f[2] = {(uint8_t)(fid >> 8), (uint8_t)fid};
     return do_select(card, 0x00, flags, f, 2, fcp, "SELECT by FID");
 }
 
-int scb_select_path(scb_card_t *card, const uint8_t *path, size_t path_len, int from_mf,
-                    unsigned flags, scb_fcp_t *fcp)
+int scb__select_path(scb_card_t *card, const uint8_t *path, size_t path_len, bool from_mf,
+                     unsigned flags, scb_fcp_t *fcp)
 {
     fcp_clear(fcp);
-    if (path == NULL || path_len < 2 || path_len % 2 != 0 || path_len > 32)
-        return SCB_E_INVALID_ARG;
     if (from_mf && path[0] == 0x3F && path[1] == 0x00) {
         path += 2;   /* P1 08: the path starts below the MF */
         path_len -= 2;
         if (path_len == 0)
-            return scb_select_fid(card, 0x3F00, flags, fcp);
+            return scb__select_fid(card, 0x3F00, flags, fcp);
     }
     return do_select(card, from_mf ? 0x08 : 0x09, flags, path, path_len, fcp,
                      "SELECT by path");
+}
+
+/* A public SELECT: the common entry, then the worker inside a transaction. */
+#define SELECT_ENTRY(card, fcp, valid, call)                                                      \
+    do {                                                                                           \
+        fcp_clear(fcp);                                                                            \
+        SCB__ENTER(card);                                                                          \
+        if (!(valid))                                                                              \
+            return scb__fail(card, SCB_E_INVALID_ARG, "%s", "SELECT: invalid arguments");         \
+        int rc_ = scb__begin(card);                                                                \
+        if (rc_ != SCB_OK)                                                                         \
+            return rc_;                                                                            \
+        rc_ = (call);                                                                              \
+        scb__end(card);                                                                            \
+        return rc_;                                                                                \
+    } while (0)
+
+int scb_select_aid(scb_card_t *card, const uint8_t *aid, size_t aid_len, unsigned flags,
+                   scb_fcp_t *fcp)
+{
+    SELECT_ENTRY(card, fcp, aid != NULL && aid_len >= 1 && aid_len <= 16,
+                 scb__select_aid(card, aid, aid_len, flags, fcp));
+}
+
+int scb_select_fid(scb_card_t *card, uint16_t fid, unsigned flags, scb_fcp_t *fcp)
+{
+    SELECT_ENTRY(card, fcp, true, scb__select_fid(card, fid, flags, fcp));
+}
+
+int scb_select_path(scb_card_t *card, const uint8_t *path, size_t path_len, int from_mf,
+                    unsigned flags, scb_fcp_t *fcp)
+{
+    SELECT_ENTRY(card, fcp, path != NULL && path_len >= 2 && path_len % 2 == 0 && path_len <= 32,
+                 scb__select_path(card, path, path_len, from_mf != 0, flags, fcp));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -320,7 +353,7 @@ int scb__read_binary_at(scb_card_t *card, size_t offset, size_t size, uint8_t *b
             off += got; /* end of file */
             break;
         }
-        if (!sw_ok(sw))
+        if (!scb__sw_ok(sw))
             return scb__sw_error(card, sw, "READ BINARY");
         if (got == 0)
             return scb__fail(card, SCB_E_BAD_RESPONSE,
@@ -340,9 +373,9 @@ int scb__read_binary(scb_card_t *card, size_t size, uint8_t *buf, size_t *len, u
 
 int scb_read_binary(scb_card_t *card, size_t size, uint8_t *buf, size_t *len)
 {
-    if (card == NULL)
-        return SCB_E_INVALID_ARG;
-    scb__clear_error(card);
+    SCB__ENTER(card);
+    if (buf == NULL || len == NULL)
+        return scb__fail(card, SCB_E_INVALID_ARG, "READ BINARY: no buffer");
     int rc = scb__begin(card);
     if (rc != SCB_OK)
         return rc;
@@ -351,22 +384,31 @@ int scb_read_binary(scb_card_t *card, size_t size, uint8_t *buf, size_t *len)
     return rc;
 }
 
-int scb_read_record(scb_card_t *card, uint8_t record, uint8_t *buf, size_t *len)
+int scb__read_record(scb_card_t *card, uint8_t sfi, uint8_t rec, uint8_t *buf, size_t *len,
+                     uint16_t *sw)
 {
-    if (card == NULL || buf == NULL || len == NULL || record == 0)
-        return SCB_E_INVALID_ARG;
-    scb__clear_error(card);
     scb_apdu_t a;
-    apdu_init(&a, 0x00, 0xB2, record, 0x04); /* absolute record number */
+    /* P2: SFI in bits 8-4 (0: the current EF), 100 = record number in P1 */
+    apdu_init(&a, 0x00, 0xB2, rec, (uint8_t)(sfi << 3 | 0x04));
     a.has_le = true;
     a.ne = 256;
+    return scb__transmit(card, &a, buf, len, sw);
+}
+
+int scb_read_record(scb_card_t *card, uint8_t record, uint8_t *buf, size_t *len)
+{
+    SCB__ENTER(card);
+    if (buf == NULL || len == NULL || record == 0)
+        return scb__fail(card, SCB_E_INVALID_ARG, "READ RECORD: record 1..255 and a buffer");
     uint16_t sw = 0;
-    int rc = scb__transmit(card, &a, buf, len, &sw);
+    int rc = scb__begin(card);
     if (rc != SCB_OK)
         return rc;
-    if (!sw_ok(sw))
-        return scb__sw_error(card, sw, "READ RECORD");
-    return SCB_OK;
+    rc = scb__read_record(card, 0, record, buf, len, &sw);
+    scb__end(card);
+    if (rc == SCB_OK && !scb__sw_ok(sw))
+        rc = scb__sw_error(card, sw, "READ RECORD");
+    return rc;
 }
 
 int scb__update_binary(scb_card_t *card, size_t offset, const uint8_t *data, size_t len,
@@ -394,7 +436,7 @@ int scb__update_binary(scb_card_t *card, size_t offset, const uint8_t *data, siz
         int rc = scb__transmit(card, &a, NULL, &rlen, &sw);
         if (rc != SCB_OK)
             return rc;
-        if (!sw_ok(sw))
+        if (!scb__sw_ok(sw))
             return scb__sw_error(card, sw, "UPDATE BINARY");
         done += n;
         if (written != NULL)
@@ -405,9 +447,9 @@ int scb__update_binary(scb_card_t *card, size_t offset, const uint8_t *data, siz
 
 int scb_update_binary(scb_card_t *card, size_t offset, const uint8_t *data, size_t len)
 {
-    if (card == NULL)
-        return SCB_E_INVALID_ARG;
-    scb__clear_error(card);
+    SCB__ENTER(card);
+    if (data == NULL && len > 0)
+        return scb__fail(card, SCB_E_INVALID_ARG, "UPDATE BINARY: no data");
     int rc = scb__begin(card);
     if (rc != SCB_OK)
         return rc;
@@ -416,11 +458,8 @@ int scb_update_binary(scb_card_t *card, size_t offset, const uint8_t *data, size
     return rc;
 }
 
-int scb_verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pin_len)
+int scb__verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pin_len)
 {
-    if (card == NULL || pin == NULL || pin_len == 0 || pin_len > 8)
-        return SCB_E_INVALID_ARG;
-    scb__clear_error(card);
     /* TS 102 221 9.5.1: a UICC PIN is 8 bytes, padded with FF. */
     uint8_t block[8];
     memset(block, 0xFF, sizeof(block));
@@ -439,7 +478,20 @@ int scb_verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pin
     if ((sw & 0xFFF0) == 0x63C0)
         return scb__fail(card, SCB_E_PIN_WRONG, "VERIFY: PIN rejected, %u tries left",
                          (unsigned)(sw & 0x0F));
-    if (!sw_ok(sw))
+    if (!scb__sw_ok(sw))
         return scb__sw_error(card, sw, "VERIFY");
     return SCB_OK;
+}
+
+int scb_verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pin_len)
+{
+    SCB__ENTER(card);
+    if (pin == NULL || pin_len == 0 || pin_len > 8)
+        return scb__fail(card, SCB_E_INVALID_ARG, "VERIFY: a PIN of 1..8 bytes");
+    int rc = scb__begin(card);
+    if (rc != SCB_OK)
+        return rc;
+    rc = scb__verify_pin(card, ref, pin, pin_len);
+    scb__end(card);
+    return rc;
 }

@@ -298,7 +298,7 @@ static int manage_channel(modem_tp_t *m, const uint8_t *cmd, size_t len, uint8_t
             const size_t used = strlen(m->detail);
             snprintf(m->detail + used, sizeof(m->detail) - used,
                      "; the modem offers no AT+CCHO/+CGLA either: use the basic channel "
-                     "(SCB_ACCESS_NO_LOGICAL_CHANNEL)");
+                     "(the no_logical_channel option)");
         }
         return rc; /* the modem's refusal, or the card's status word as it came */
     }
@@ -450,26 +450,17 @@ static void modem_close(void *user)
     modem_free(m, true);
 }
 
-void scb_modem_opts_init(scb_modem_opts_t *o)
-{
-    if (o == NULL)
-        return;
-    memset(o, 0, sizeof(*o));
-    o->version = SCB_MODEM_OPTS_VERSION;
-    o->channels = SCB_MODEM_CH_AUTO;
-}
-
 /* Make sure the modem answers, then switch echo off, verbose result codes
  * on and +CME errors numeric. Only "AT" itself must succeed: the rest is
  * tolerated either way by the parser. */
-static int modem_init(modem_tp_t *m, unsigned flags)
+static int modem_init(modem_tp_t *m, bool no_init)
 {
     int rc = scb__at_command(m->at, "AT", NULL, SCB__AT_NUMERIC_OK, NULL, 0);
     if (rc == SCB_E_MODEM || rc == SCB_E_MODEM_CME) /* a half line left in the modem */
         rc = scb__at_command(m->at, "AT", NULL, SCB__AT_NUMERIC_OK, NULL, 0);
     if (rc != SCB_OK)
         return fail(m, rc, "the modem does not answer AT: %s", scb__at_detail(m->at));
-    if ((flags & SCB_MODEM_NO_INIT) != 0)
+    if (no_init)
         return SCB_OK;
     const char *const setup[] = {"ATE0V1", "AT+CMEE=1"};
     for (size_t i = 0; i < SCB_ARRAY_LEN(setup); i++) {
@@ -480,29 +471,24 @@ static int modem_init(modem_tp_t *m, unsigned flags)
     return SCB_OK;
 }
 
-static int modem_open(scb_card_t **out, const scb_at_channel_t *ch, const scb_modem_opts_t *opts,
+static int modem_open(scb_card_t **out, const scb_at_channel_t *ch, const scb_opts_t *opts,
                       bool own_channel, char *detail, size_t detail_len)
 {
-    scb_modem_opts_t dflt;
-    scb_modem_opts_init(&dflt);
-    if (opts == NULL)
-        opts = &dflt;
-    const bool ext = (opts->flags & SCB_MODEM_EXTENDED_LENGTH) != 0;
+    const bool ext = scb__opt_bool(opts, SCB_OPT_EXTENDED_LENGTH);
     modem_tp_t *m = calloc(1, sizeof(*m));
     if (m == NULL) {
         if (own_channel && ch->close != NULL)
             ch->close(ch->user);
         return SCB_E_NOMEM;
     }
-    m->channels = opts->channels;
+    m->channels = (int)scb__opt_int(opts, SCB_OPT_MODEM_CHANNELS);
     m->cme = -1;
     m->max_cmd = ext ? SCB__CMD_MAX : MODEM_SHORT_CMD_MAX;
     m->max_resp = ext ? MODEM_EXT_RESP_MAX : MODEM_SHORT_RESP_MAX;
     m->line_cap = 2 * (m->max_cmd > m->max_resp ? m->max_cmd : m->max_resp) + MODEM_LINE_EXTRA;
     m->cmd = malloc(m->line_cap);
     m->info = malloc(m->line_cap);
-    const unsigned timeout = opts->timeout_ms != 0 ? opts->timeout_ms
-                                                   : SCB_MODEM_DEFAULT_TIMEOUT_MS;
+    const unsigned timeout = (unsigned)scb__opt_int(opts, SCB_OPT_MODEM_TIMEOUT_MS);
     int rc = m->cmd != NULL && m->info != NULL ? scb__at_new(&m->at, ch, timeout, m->line_cap)
                                                : SCB_E_NOMEM;
     if (rc != SCB_OK) {
@@ -511,7 +497,7 @@ static int modem_open(scb_card_t **out, const scb_at_channel_t *ch, const scb_mo
         modem_free(m, false);
         return rc;
     }
-    rc = modem_init(m, opts->flags);
+    rc = modem_init(m, scb__opt_bool(opts, SCB_OPT_MODEM_NO_INIT));
     if (rc == SCB_OK) {
         scb_transport_t tp = {0};
         tp.version = SCB_TRANSPORT_VERSION;
@@ -534,22 +520,8 @@ static int modem_open(scb_card_t **out, const scb_at_channel_t *ch, const scb_mo
     return SCB_OK;
 }
 
-static int check_opts(const scb_modem_opts_t *opts, char *detail, size_t detail_len)
-{
-    if (opts == NULL)
-        return SCB_OK;
-    if (opts->version != SCB_MODEM_OPTS_VERSION)
-        return scb__detail(detail, detail_len, SCB_E_INVALID_ARG,
-                           "scb_modem_opts_t version %u (this library knows %u)", opts->version,
-                           SCB_MODEM_OPTS_VERSION);
-    if (opts->channels < SCB_MODEM_CH_AUTO || opts->channels > SCB_MODEM_CH_CGLA)
-        return scb__detail(detail, detail_len, SCB_E_INVALID_ARG,
-                           "unknown logical channel strategy %d", opts->channels);
-    return SCB_OK;
-}
-
-int scb_card_open_at(scb_card_t **out, const scb_at_channel_t *channel,
-                     const scb_modem_opts_t *opts, char *detail, size_t detail_len)
+int scb_card_open_at(scb_card_t **out, const scb_at_channel_t *channel, const scb_opts_t *opts,
+                     char *detail, size_t detail_len)
 {
     if (out == NULL)
         return SCB_E_INVALID_ARG;
@@ -559,14 +531,18 @@ int scb_card_open_at(scb_card_t **out, const scb_at_channel_t *channel,
         return scb__detail(detail, detail_len, SCB_E_INVALID_ARG,
                            "AT channel: version %u expected, write and read required, begin and "
                            "end both or neither", SCB_AT_CHANNEL_VERSION);
-    int rc = check_opts(opts, detail, detail_len);
+    int rc = scb__opts_scope(opts, SCB_SCOPE_MODEM, "a modem", detail, detail_len);
+    if (rc == SCB_OK && (scb_opts_is_set(opts, SCB_OPT_BAUD) || scb_opts_is_set(opts, SCB_OPT_RTSCTS)))
+        rc = scb__detail(detail, detail_len, SCB_E_INVALID_ARG,
+                         "options 'baud' and 'rtscts' apply to a serial device, not to an AT "
+                         "channel");
     if (rc != SCB_OK)
         return rc;
     return modem_open(out, channel, opts, false, detail, detail_len);
 }
 
-int scb_card_open_modem(scb_card_t **out, const char *device, unsigned baud,
-                        const scb_modem_opts_t *opts, char *detail, size_t detail_len)
+int scb_card_open_modem(scb_card_t **out, const char *device, const scb_opts_t *opts,
+                        char *detail, size_t detail_len)
 {
     if (out == NULL)
         return SCB_E_INVALID_ARG;
@@ -575,15 +551,14 @@ int scb_card_open_modem(scb_card_t **out, const char *device, unsigned baud,
         detail[0] = 0;
     if (device == NULL || *device == 0)
         return scb__detail(detail, detail_len, SCB_E_INVALID_ARG, "no modem device given");
-    int rc = check_opts(opts, detail, detail_len);
+    int rc = scb__opts_scope(opts, SCB_SCOPE_MODEM, "a modem", detail, detail_len);
     if (rc != SCB_OK)
         return rc;
-    const unsigned timeout = opts != NULL && opts->timeout_ms != 0 ? opts->timeout_ms
-                                                                   : SCB_MODEM_DEFAULT_TIMEOUT_MS;
-    const bool rtscts = opts != NULL && (opts->flags & SCB_MODEM_RTSCTS) != 0;
     scb_at_channel_t ch;
-    rc = scb__tty_channel_open(&ch, device, baud != 0 ? baud : SCB_MODEM_DEFAULT_BAUD, rtscts,
-                               timeout, detail, detail_len);
+    rc = scb__tty_channel_open(&ch, device, (unsigned)scb__opt_int(opts, SCB_OPT_BAUD),
+                               scb__opt_bool(opts, SCB_OPT_RTSCTS),
+                               (unsigned)scb__opt_int(opts, SCB_OPT_MODEM_TIMEOUT_MS), detail,
+                               detail_len);
     if (rc != SCB_OK)
         return rc;
     rc = modem_open(out, &ch, opts, true, detail, detail_len);

@@ -528,3 +528,29 @@ int scb_pkcs15_find_bootstrap(const uint8_t *data, size_t len, scb_dodf_entry_t 
                        "object(s)",
                        n);
 }
+
+/* A Path inside the PKCS#15 application (ISO 7816-15 Path, LwM2M Core
+ * Appendix G): a 2-byte FID is relative to the ADF; 7FFF is "the current
+ * application" and is dropped; 3F00.. starts at the MF; anything else is
+ * relative to the current DF. */
+int scb_pkcs15_path_select(const uint8_t *path, size_t len, scb_path_select_t *out)
+{
+    if (out == NULL)
+        return SCB_E_INVALID_ARG;
+    memset(out, 0, sizeof(*out));
+    if (path == NULL || len < 2 || len % 2 != 0 || len > sizeof(out->path))
+        return SCB_E_PARSE;
+    if (len >= 4 && path[0] == 0x7F && path[1] == 0xFF) {
+        path += 2;
+        len -= 2;
+    }
+    if (len == 2) {
+        out->by_fid = 1;
+        out->fid = (uint16_t)(path[0] << 8 | path[1]);
+        return SCB_OK;
+    }
+    out->from_mf = path[0] == 0x3F && path[1] == 0x00;
+    memcpy(out->path, path, len);
+    out->path_len = len;
+    return SCB_OK;
+}

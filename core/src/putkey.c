@@ -39,11 +39,8 @@ static int build_key(scb_aes_t *dek, const uint8_t *key, size_t key_len, uint8_t
     return SCB_OK;
 }
 
-int scb_put_keys(scb_card_t *card, const scb_keys_t *new_keys, uint8_t replace_kvn)
+int scb__put_keys(scb_card_t *card, const scb_keys_t *new_keys, uint8_t replace_kvn)
 {
-    if (card == NULL)
-        return SCB_E_INVALID_ARG;
-    scb__clear_error(card);
     if (new_keys == NULL)
         return scb__fail(card, SCB_E_INVALID_ARG, "PUT KEY: no key set");
     if (!scb_scp03_is_open(card))
@@ -116,6 +113,17 @@ int scb_put_keys(scb_card_t *card, const scb_keys_t *new_keys, uint8_t replace_k
                              "PUT KEY: the card's KCV of the new %s key does not match", names[i]);
     scb__note(card, "PUT KEY: key version %02X %s", new_kvn, replace_kvn ? "replaced" : "added");
     return SCB_OK;
+}
+
+int scb_put_keys(scb_card_t *card, const scb_keys_t *new_keys, uint8_t replace_kvn)
+{
+    SCB__ENTER(card);
+    int rc = scb__begin(card);
+    if (rc != SCB_OK)
+        return rc;
+    rc = scb__put_keys(card, new_keys, replace_kvn);
+    scb__end(card);
+    return rc;
 }
 
 /* ---- card side ---- */

@@ -8,43 +8,46 @@
 
 #include <string.h>
 
-#define KNOWN_FLAGS                                                                                \
-    (SCB_SCP_S16 | SCB_SCP_COUNT_DATA_ONLY | SCB_SCP_MAC_CLA_AS_SENT | SCB_SCP_KDF3 |              \
-     SCB_SCP_NO_EXTAUTH)
-
 /* The "i" parameter of the key information (scp03.md "Handshake"). */
 #define I_S16        0x01u
 #define I_PSEUDO_RND 0x10u
 #define I_RMAC       0x20u
 #define I_RENC       0x60u /* R-MAC and R-ENC */
 
-void scb_scp03_params_init(scb_scp03_params_t *p)
-{
-    if (p == NULL)
-        return;
-    memset(p, 0, sizeof(*p));
-    p->version = SCB_SCP03_PARAMS_VERSION;
-    p->level = SCB_SL_DEFAULT;
-}
+/* The secure-channel options of one handshake, read once from the options. */
+typedef struct scp_params {
+    uint8_t level;
+    uint8_t kvn;              /* 0: the key set's own */
+    unsigned flags;           /* SCB__SCP_* */
+    const uint8_t *host_challenge;
+    size_t host_challenge_len;
+    const uint8_t *sd_aid;
+    size_t sd_aid_len;
+} scp_params_t;
 
-static bool level_valid(uint8_t level)
+static int read_params(scb_card_t *card, const scb_opts_t *o, scp_params_t *p)
 {
-    switch (level) {
-    case 0x00:
-    case 0x01:
-    case 0x03:
-    case 0x11:
-    case 0x13:
-    case 0x33: return true;
-    default: return false;
-    }
+    memset(p, 0, sizeof(*p));
+    p->level = (uint8_t)scb__opt_int(o, SCB_OPT_LEVEL);
+    p->kvn = (uint8_t)scb__opt_int(o, SCB_OPT_KVN);
+    p->flags = (scb__opt_bool(o, SCB_OPT_S16) ? SCB__SCP_S16 : 0u) |
+               (scb__opt_bool(o, SCB_OPT_COUNT_DATA_ONLY) ? SCB__SCP_COUNT_DATA_ONLY : 0u) |
+               (scb__opt_bool(o, SCB_OPT_MAC_CLA_AS_SENT) ? SCB__SCP_MAC_CLA_AS_SENT : 0u) |
+               (scb__opt_bool(o, SCB_OPT_KDF3) ? SCB__SCP_KDF3 : 0u);
+    p->host_challenge = scb__opt_bytes(o, SCB_OPT_HOST_CHALLENGE, &p->host_challenge_len);
+    p->sd_aid = scb__opt_bytes(o, SCB_OPT_SD_AID, &p->sd_aid_len);
+    const size_t chal_len = (p->flags & SCB__SCP_S16) ? 16 : 8;
+    if (p->host_challenge != NULL && p->host_challenge_len != chal_len)
+        return scb__fail(card, SCB_E_INVALID_ARG, "host challenge of %zu bytes; %s mode needs %zu",
+                         p->host_challenge_len, (p->flags & SCB__SCP_S16) ? "S16" : "S8",
+                         chal_len);
+    return SCB_OK;
 }
 
 /* A hint for the status words INITIALIZE UPDATE typically fails with. */
 static const char *iu_sw_hint(uint16_t sw)
 {
     switch (sw) {
-    case 0x6A88: return " (no key set with this version?)";
     case 0x6700: return " (wrong length: S8/S16 host challenge?)";
     case 0x6982: return " (security status: wrong Security Domain selected?)";
     case 0x6983: return " (keys blocked?)";
@@ -114,10 +117,12 @@ static int parse_iu_response(scb_card_t *card, const uint8_t *r, size_t rlen, bo
     return SCB_OK;
 }
 
-static int handshake(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_params_t *p,
+/* INITIALIZE UPDATE, its checks and, unless probe, EXTERNAL AUTHENTICATE
+ * and the session's installation. */
+static int handshake(scb_card_t *card, const scb_keys_t *keys, const scp_params_t *p, bool probe,
                      handshake_t *h)
 {
-    bool s16 = (p->flags & SCB_SCP_S16) != 0;
+    bool s16 = (p->flags & SCB__SCP_S16) != 0;
     size_t chal_len = s16 ? 16 : 8;
     uint8_t kvn = p->kvn != 0 ? p->kvn : scb_keys_kvn(keys); /* 0: card default */
     uint8_t host_challenge[16];
@@ -150,6 +155,12 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_p
                          "INITIALIZE UPDATE response is longer than %zu bytes", sizeof(r));
     if (rc != SCB_OK)
         return rc;
+    /* 6A88 "referenced data not found": no key set with this version
+     * (GPCS 11.7.3); a code of its own so that callers need not read SWs. */
+    if (sw == 0x6A88)
+        return scb__fail(card, SCB_E_SCP_NO_KEYSET,
+                         "INITIALIZE UPDATE: the card has no key set with version %02X (%04X): "
+                         "check the key version", kvn, sw);
     if (sw != 0x9000)
         return scb__fail(card, SCB_E_SCP_PROTOCOL,
                          "INITIALIZE UPDATE (key version %02X) answered %04X%s", kvn, sw,
@@ -163,7 +174,7 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_p
 
     /* KDF3: the given keys are master keys, diversified with the KDD. */
     const scb_keys_t *static_keys = keys;
-    if (p->flags & SCB_SCP_KDF3) {
+    if (p->flags & SCB__SCP_KDF3) {
         rc = scb_keys_diversify_kdf3(keys, info->kdd, &h->diversified);
         if (rc != SCB_OK)
             return scb__fail(card, rc, "KDF3 diversification failed");
@@ -197,10 +208,11 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_p
         return scb__fail(card, SCB_E_SCP_CARD_CRYPTOGRAM,
                          "card cryptogram does not verify: wrong keys for key version %02X%s",
                          info->kvn,
-                         (p->flags & SCB_SCP_KDF3) ? " (keys diversified with KDF3)"
+                         (p->flags & SCB__SCP_KDF3) ? " (keys diversified with KDF3)"
                                                    : " (master keys needing KDF3?)");
-    if (p->flags & SCB_SCP_NO_EXTAUTH) {
-        scb__note(card, "SCP03: card cryptogram verified; EXTERNAL AUTHENTICATE not sent");
+    if (probe) {
+        scb__note(card, "SCP03 key probe: card cryptogram verified; EXTERNAL AUTHENTICATE not "
+                        "sent");
         return SCB_OK;
     }
 
@@ -254,57 +266,81 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_p
     return SCB_OK;
 }
 
-int scb_scp03_open(scb_card_t *card, const scb_keys_t *keys, const scb_scp03_params_t *params)
+/* One handshake on the current channel: any session there ends first
+ * (INITIALIZE UPDATE ends it on the card too). */
+static int open_or_probe(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opts,
+                         bool probe)
 {
-    if (card == NULL)
-        return SCB_E_INVALID_ARG;
-    scb__clear_error(card);
-    if (keys == NULL || params == NULL)
-        return scb__fail(card, SCB_E_INVALID_ARG, "scb_scp03_open: keys and params are required");
-    if (params->version != SCB_SCP03_PARAMS_VERSION)
-        return scb__fail(card, SCB_E_INVALID_ARG, "scb_scp03_open: params version %u, expected %u",
-                         params->version, (unsigned)SCB_SCP03_PARAMS_VERSION);
-    if (params->flags & ~(unsigned)KNOWN_FLAGS)
-        return scb__fail(card, SCB_E_INVALID_ARG, "scb_scp03_open: unknown flags %#x",
-                         params->flags & ~(unsigned)KNOWN_FLAGS);
-    if (!level_valid(params->level))
-        return scb__fail(card, SCB_E_INVALID_ARG,
-                         "security level %02X is not one of 00 01 03 11 13 33", params->level);
-    size_t chal_len = (params->flags & SCB_SCP_S16) ? 16 : 8;
-    if (params->host_challenge != NULL && params->host_challenge_len != chal_len)
-        return scb__fail(card, SCB_E_INVALID_ARG, "host challenge of %zu bytes; %s mode needs %zu",
-                         params->host_challenge_len, (params->flags & SCB_SCP_S16) ? "S16" : "S8",
-                         chal_len);
-    if (params->sd_aid != NULL && (params->sd_aid_len < 5 || params->sd_aid_len > 16))
-        return scb__fail(card, SCB_E_INVALID_ARG, "Security Domain AID of %zu bytes (5..16)",
-                         params->sd_aid_len);
-
-    int rc = scb__begin(card);
+    if (keys == NULL)
+        return scb__fail(card, SCB_E_INVALID_ARG, "SCP03: no key set");
+    scp_params_t p;
+    int rc = read_params(card, opts, &p);
     if (rc != SCB_OK)
         return rc;
-    /* INITIALIZE UPDATE ends any session the card had; so does the host. */
     scb__sm_close(card);
     card->has_scp_info = false;
     handshake_t h;
     memset(&h, 0, sizeof(h));
-    rc = handshake(card, keys, params, &h);
+    rc = handshake(card, keys, &p, probe, &h);
     handshake_wipe(&h);
-    if (rc != SCB_OK) {
+    if (rc != SCB_OK && !probe) {
         /* No session; secured transmits on this channel are refused until a
          * new one opens, also when none was open before (scb__sm_abort only
-         * marks a handle that had a session): never fall back to clear. */
+         * marks a handle that had a session): never fall back to clear. A
+         * failed probe asked for no session, so it leaves the channel as
+         * usable in clear as a successful one does. */
         scb__sm_abort(card);
         card->sm_broken = true;
         card->sm_channel = card->channel;
     }
+    return rc;
+}
+
+int scb__scp03_open(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opts)
+{
+    return open_or_probe(card, keys, opts, false);
+}
+
+int scb__scp03_probe(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opts)
+{
+    return open_or_probe(card, keys, opts, true);
+}
+
+static int scp_entry(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opts, bool probe)
+{
+    int rc = scb__opts_scope(opts, SCB_SCOPE_SCP, probe ? "a key probe" : "a secure channel",
+                             card->errmsg, sizeof(card->errmsg));
+    if (rc != SCB_OK)
+        return rc;
+    rc = scb__begin(card);
+    if (rc != SCB_OK)
+        return rc;
+    rc = open_or_probe(card, keys, opts, probe);
     scb__end(card);
+    return rc;
+}
+
+int scb_scp03_open(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opts)
+{
+    SCB__ENTER(card);
+    return scp_entry(card, keys, opts, false);
+}
+
+int scb_scp03_probe(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opts,
+                    scb_scp03_info_t *info)
+{
+    SCB__ENTER(card);
+    if (info != NULL)
+        memset(info, 0, sizeof(*info));
+    int rc = scp_entry(card, keys, opts, true);
+    if (info != NULL && card->has_scp_info)
+        *info = card->scp_info;
     return rc;
 }
 
 int scb_scp03_close(scb_card_t *card)
 {
-    if (card == NULL)
-        return SCB_E_INVALID_ARG;
+    SCB__ENTER(card);
     scb__sm_close(card);
     return SCB_OK;
 }

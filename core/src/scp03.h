@@ -9,6 +9,12 @@
 #include "crypto.h"
 #include "internal.h"
 
+/* Session flags (the secure-channel options as the session keeps them). */
+#define SCB__SCP_S16             0x0001u /* 16-byte challenges, cryptograms and MACs */
+#define SCB__SCP_COUNT_DATA_ONLY 0x0002u /* the card counts only commands with data */
+#define SCB__SCP_MAC_CLA_AS_SENT 0x0004u /* MAC the CLA with its channel bits */
+#define SCB__SCP_KDF3            0x0008u /* the key set holds KDF3 master keys */
+
 /* ---- static key sets (keys.c) ---- */
 /* The key of one type (SCB_KEY_ENC/MAC/DEK), scb_keys_length() bytes;
  * NULL for a missing DEK or a bad type. Points into the key set. */
@@ -55,7 +61,7 @@ int scb__scp03_card_challenge(const uint8_t *enc, size_t key_len, const uint8_t 
 typedef struct scb__scp03_session scb__scp03_session_t;
 
 /* A session at `level` from derived keys; dek (key_len bytes, may be NULL)
- * is the static DEK kept for PUT KEY. flags: SCB_SCP_* (S16,
+ * is the static DEK kept for PUT KEY. flags: SCB__SCP_* (S16,
  * COUNT_DATA_ONLY, MAC_CLA_AS_SENT are used). Makes every cipher context
  * once, so wrap/unwrap allocate nothing. */
 int scb__scp03_session_new(scb__scp03_session_t **out, const scb__scp03_derived_t *keys,

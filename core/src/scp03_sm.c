@@ -21,7 +21,7 @@ struct scb__scp03_session {
     uint64_t counter; /* encryption counter of the last command (0: none yet) */
     uint8_t level;    /* EXTERNAL AUTHENTICATE P1 */
     size_t mac_len;   /* 8 (S8) or 16 (S16) */
-    unsigned flags;   /* SCB_SCP_* */
+    unsigned flags;   /* SCB__SCP_* */
 };
 
 void scb__scp03_session_free(scb__scp03_session_t **sess)
@@ -81,13 +81,13 @@ scb_aes_t *scb__scp03_session_dek(scb__scp03_session_t *sess)
  * the same MAC whatever channel the session runs on, which is what
  * GlobalPlatform specifies (scp03.md "Logical channels": the spec MACs CLA'
  * with the channel bits cleared). On channel 0 both choices agree, which is
- * why the recorded traces cannot tell them apart. SCB_SCP_MAC_CLA_AS_SENT
+ * why the recorded traces cannot tell them apart. SCB__SCP_MAC_CLA_AS_SENT
  * MACs the wire CLA unchanged, as several widespread hosts (and the cards
  * they were tested with) do.
  */
 uint8_t scb__scp03_mac_cla(const scb__scp03_session_t *sess, uint8_t wire_cla)
 {
-    if (sess->flags & SCB_SCP_MAC_CLA_AS_SENT)
+    if (sess->flags & SCB__SCP_MAC_CLA_AS_SENT)
         return wire_cla;
     return (wire_cla & 0x40) ? (uint8_t)(wire_cla & 0xF0) : (uint8_t)(wire_cla & 0xFC);
 }
@@ -144,7 +144,7 @@ int scb__scp03_wrap(scb__scp03_session_t *sess, const scb_apdu_t *in, uint8_t ma
      * AUTHENTICATE, for every command (or, with COUNT_DATA_ONLY, only for
      * commands with data: a known card deviation). */
     uint64_t counter = sess->counter;
-    if (!handshake && (!(sess->flags & SCB_SCP_COUNT_DATA_ONLY) || in->lc > 0))
+    if (!handshake && (!(sess->flags & SCB__SCP_COUNT_DATA_ONLY) || in->lc > 0))
         counter++;
 
     int rc = SCB_OK;
@@ -349,6 +349,11 @@ static size_t sm_max_plain_cmd(void *state)
     return scb__scp03_max_plain_cmd(state);
 }
 
+static int sm_level(void *state)
+{
+    return scb__scp03_session_level(state);
+}
+
 static void sm_destroy(void *state)
 {
     scb__scp03_session_t *sess = state;
@@ -360,5 +365,6 @@ const scb_sm_ops_t scb__scp03_sm_ops = {
     .unwrap = sm_unwrap,
     .max_plain_resp = sm_max_plain_resp,
     .max_plain_cmd = sm_max_plain_cmd,
+    .level = sm_level,
     .destroy = sm_destroy,
 };

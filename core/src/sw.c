@@ -60,3 +60,8 @@ const char *scb_sw_text(uint16_t sw)
             return sw_table[i].text;
     return "unknown status";
 }
+
+bool scb__sw_ok(uint16_t sw)
+{
+    return sw == 0x9000 || (sw & 0xFF00) == 0x9100 || (sw & 0xFF00) == 0x9200;
+}

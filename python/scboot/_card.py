@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple, Unio
 
 from . import _scboot as _c
 from ._bootstrap import Bootstrap
-from ._errors import StateError, check, error_for
+from ._errors import InvalidArgumentError, StateError, check, error_for
 from ._keys import Keys
 from ._types import AccessInfo, Fcp, Level, ScpInfo, TraceKind
 from ._util import Closing, BytesLike, opt_bytes, to_bytes
@@ -74,7 +74,14 @@ class Card(Closing):
         for logical channels when the modem refuses MANAGE CHANNEL). AT
         errors surface as :class:`TransportError` with the +CME ERROR number
         in the message."""
-        rc, handle, detail = _c.scb_card_open_modem(str(device), int(baud), None)
+        rc, opts = _c.scb_opts_new()
+        if rc == 0 and baud != 115200:
+            rc = _c.scb_opts_set_int(opts, _c.SCB_OPT_BAUD, int(baud))
+        if rc != 0:
+            _c.scb_opts_free(opts)
+            raise InvalidArgumentError(f"baud {baud}: expected 9600..4000000")
+        rc, handle, detail = _c.scb_card_open_modem(str(device), opts)
+        _c.scb_opts_free(opts)
         check(rc, detail)
         return cls(handle)
 

@@ -1,7 +1,6 @@
 /*
  * The bootstrap job against the virtual card, in process: the read flow as
- * the LwM2M appendix lays it out, its APDU budget (issue 4: cold <= 12,
- * warm <= 8), every fallback (no EF.DIR, mis-encoded OID, paths), the
+ * the LwM2M appendix lays it out, its APDU budget (cold <= 12, warm <= 8), every fallback (no EF.DIR, mis-encoded OID, paths), the
  * channel closed after errors, faults, writing and key rotation.
  */
 #include "internal.h"
@@ -35,10 +34,16 @@ static void rig_free(rig_t *r)
     scb_keys_free(&r->keys);
 }
 
-static void opts(scb_access_opts_t *o, const scb_keys_t *keys)
+/* The options and keys of the next job (one object at a time, freed by
+ * the next call and at the end). */
+static scb_opts_t *g_opts;
+static const scb_keys_t *g_keys;
+static scb_opts_t *opts(const scb_keys_t *keys)
 {
-    scb_access_opts_init(o);
-    o->keys = keys;
+    scb_opts_free(&g_opts);
+    TK_EQ_RC(scb_opts_new(&g_opts), SCB_OK);
+    g_keys = keys;
+    return g_opts;
 }
 
 /* After any operation the card has no logical channel open but the basic
@@ -55,11 +60,10 @@ static void check_channels_closed(scb_card_t *card)
 static void test_cold_and_warm_read(void)
 {
     rig_t r = rig(NULL);
-    scb_access_opts_t o;
-    opts(&o, r.keys);
+    scb_opts_t *o = opts(r.keys);
     scb_bootstrap_t *bs = NULL;
     scb_access_info_t info;
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_OK);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_OK);
     fprintf(stderr, "  cold read: %lu APDUs\n", info.apdus);
     TK_CHECK(info.apdus <= 12);
     TK_EQ_INT(info.used_efdir, 1);
@@ -88,13 +92,11 @@ static void test_cold_and_warm_read(void)
     check_channels_closed(r.card);
 
     /* warm: the path and AID remembered from the first read */
-    o.path = info.path;
-    o.path_len = info.path_len;
-    o.aid = info.aid;
-    o.aid_len = info.aid_len;
+    TK_EQ_RC(scb_opts_set_bytes(o, SCB_OPT_PATH, info.path, info.path_len), SCB_OK);
+    TK_EQ_RC(scb_opts_set_bytes(o, SCB_OPT_AID, info.aid, info.aid_len), SCB_OK);
     scb_bootstrap_t *bs2 = NULL;
     scb_access_info_t info2;
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs2, &info2), SCB_OK);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs2, &info2), SCB_OK);
     fprintf(stderr, "  warm read: %lu APDUs\n", info2.apdus);
     TK_CHECK(info2.apdus <= 8);
     uint8_t d1[32], d2[32];
@@ -125,13 +127,12 @@ static void test_no_efdir_and_oid_forms(void)
     };
     for (size_t i = 0; i < SCB_ARRAY_LEN(cases); i++) {
         rig_t r = rig(cases[i].profile);
-        scb_access_opts_t o;
-        opts(&o, r.keys);
+        scb_opts_t *o = opts(r.keys);
         if (strstr(cases[i].profile, "0x71") != NULL)
-            o.scp.flags |= SCB_SCP_S16;
+            scb_opts_set_int(o, SCB_OPT_S16, 1);
         scb_bootstrap_t *bs = NULL;
         scb_access_info_t info;
-        int rc = scb_read_bootstrap(r.card, &o, &bs, &info);
+        int rc = scb_read_bootstrap(r.card, g_keys, o, &bs, &info);
         TK_EQ_RC(rc, SCB_OK);
         if (rc != SCB_OK)
             fprintf(stderr, "  %s: %s\n", cases[i].profile, scb_card_errmsg(r.card));
@@ -155,11 +156,10 @@ static void test_path_forms(void)
         char profile[200];
         snprintf(profile, sizeof(profile), "{\"dodf\": {\"path\": \"%s\"}}", paths[i]);
         rig_t r = rig(profile);
-        scb_access_opts_t o;
-        opts(&o, r.keys);
+        scb_opts_t *o = opts(r.keys);
         scb_bootstrap_t *bs = NULL;
         scb_access_info_t info;
-        int rc = scb_read_bootstrap(r.card, &o, &bs, &info);
+        int rc = scb_read_bootstrap(r.card, g_keys, o, &bs, &info);
         TK_EQ_RC(rc, SCB_OK);
         if (rc != SCB_OK)
             fprintf(stderr, "  path %s: %s\n", paths[i], scb_card_errmsg(r.card));
@@ -173,44 +173,48 @@ static void test_failures_close_the_channel(void)
 {
     /* wrong keys: card cryptogram mismatch, nothing left open */
     rig_t r = rig(NULL);
-    scb_access_opts_t o;
+    scb_opts_t *o = NULL;
     uint8_t k[16];
     memset(k, 0x11, sizeof(k));
     scb_keys_t *wrong = NULL;
     TK_EQ_RC(scb_keys_new(&wrong, k, k, k, 16, 0x30), SCB_OK);
-    opts(&o, wrong);
+    o = opts(wrong);
     scb_bootstrap_t *bs = NULL;
     scb_access_info_t info;
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_SCP_CARD_CRYPTOGRAM);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_SCP_CARD_CRYPTOGRAM);
     TK_CHECK(bs == NULL);
     TK_CHECK(strstr(scb_card_errmsg(r.card), "cryptogram") != NULL);
     check_channels_closed(r.card);
     scb_keys_free(&wrong);
 
     /* no keys and no explicit choice */
-    opts(&o, NULL);
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_INVALID_ARG);
+    o = opts(NULL);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_INVALID_ARG);
     check_channels_closed(r.card);
     /* without the secure channel the card protects the EF */
-    o.flags = SCB_ACCESS_NO_SECURE_CHANNEL;
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_SECURITY_STATUS);
+    scb_opts_set_int(o, SCB_OPT_NO_SECURE_CHANNEL, 1);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_SECURITY_STATUS);
     TK_EQ_INT(scb_card_last_sw(r.card), 0x6982);
     check_channels_closed(r.card);
     /* a level below the profile's requirement */
-    opts(&o, r.keys);
-    o.scp.level = 0x13;
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_SECURITY_STATUS);
+    o = opts(r.keys);
+    scb_opts_set_int(o, SCB_OPT_LEVEL, 0x13);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_SECURITY_STATUS);
     check_channels_closed(r.card);
-    /* unversioned options */
-    o.version = 99;
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_INVALID_ARG);
+    /* an option that does not apply to a read is refused before any APDU */
+    o = opts(r.keys);
+    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_PAD, 1), SCB_OK);
+    unsigned long apdus = scb_card_apdu_count(r.card);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_INVALID_ARG);
+    TK_CHECK(strstr(scb_card_errmsg(r.card), "'pad' does not apply to a read") != NULL);
+    TK_EQ_INT(scb_card_apdu_count(r.card), apdus);
     rig_free(&r);
 
     /* a card whose EF is readable in clear, read by explicit choice */
     r = rig("{\"bootstrap\": {\"read\": \"always\"}}");
-    opts(&o, NULL);
-    o.flags = SCB_ACCESS_NO_SECURE_CHANNEL;
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_OK);
+    o = opts(NULL);
+    scb_opts_set_int(o, SCB_OPT_NO_SECURE_CHANNEL, 1);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_OK);
     TK_EQ_INT(info.scp_level, -1);
     scb_bootstrap_free(&bs);
     rig_free(&r);
@@ -220,8 +224,8 @@ static void test_failures_close_the_channel(void)
         char profile[200];
         snprintf(profile, sizeof(profile), "{\"faults\": {\"sw_at\": %lu, \"sw\": \"0x6F00\"}}", at);
         r = rig(profile);
-        opts(&o, r.keys);
-        int rc = scb_read_bootstrap(r.card, &o, &bs, &info);
+        o = opts(r.keys);
+        int rc = scb_read_bootstrap(r.card, g_keys, o, &bs, &info);
         /* APDU 1 is EF.DIR through its SFI: 6F00 there means "not reachable
          * that way" and the read goes on through SELECT 2F00. APDU 12 is
          * MANAGE CHANNEL close: the data was read, the read succeeds (and
@@ -248,40 +252,39 @@ static void test_failures_close_the_channel(void)
     }
     /* R-MAC corrupted on the ODF read (APDU 7): own error, session gone */
     r = rig("{\"faults\": {\"corrupt_rmac_at\": 7}}");
-    opts(&o, r.keys);
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_SCP_RMAC);
+    o = opts(r.keys);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_SCP_RMAC);
     check_channels_closed(r.card);
     rig_free(&r);
     r = rig("{\"faults\": {\"bad_padding_at\": 11}}");
-    opts(&o, r.keys);
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_SCP_PADDING);
+    o = opts(r.keys);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_SCP_PADDING);
     rig_free(&r);
     /* the card disappears */
     r = rig("{\"faults\": {\"disconnect_after\": 5}}");
-    opts(&o, r.keys);
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_CARD_REMOVED);
+    o = opts(r.keys);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_CARD_REMOVED);
     rig_free(&r);
 }
 
 static void test_dodf_problems(void)
 {
     rig_t r = rig("{\"dodf\": {\"hex\": \"A1 30 30 00\"}}");
-    scb_access_opts_t o;
-    opts(&o, r.keys);
+    scb_opts_t *o = opts(r.keys);
     scb_bootstrap_t *bs = NULL;
     scb_access_info_t info;
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_PARSE);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_PARSE);
     TK_CHECK(strstr(scb_card_errmsg(r.card), "DODF") != NULL);
     check_channels_closed(r.card);
     rig_free(&r);
     r = rig("{\"dodf\": {\"hex\": \"FFFFFFFF\"}}");
-    opts(&o, r.keys);
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_NO_BOOTSTRAP);
+    o = opts(r.keys);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_NO_BOOTSTRAP);
     rig_free(&r);
     /* size field larger than the EF */
     r = rig("{\"bootstrap\": {\"size\": 16, \"hex\": \"0001 0100 0000 00 0000 FFFFFFFFFFFFFF\"}}");
-    opts(&o, r.keys);
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_PARSE);
+    o = opts(r.keys);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_PARSE);
     TK_CHECK(strstr(scb_card_errmsg(r.card), "size field") != NULL);
     rig_free(&r);
 }
@@ -289,18 +292,16 @@ static void test_dodf_problems(void)
 static void test_private_entry(void)
 {
     rig_t r = rig("{\"dodf\": {\"private\": true}, \"pin\": {\"ref\": 1, \"value\": \"1234\"}}");
-    scb_access_opts_t o;
-    opts(&o, r.keys);
+    scb_opts_t *o = opts(r.keys);
     scb_bootstrap_t *bs = NULL;
     scb_access_info_t info;
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_PIN_REQUIRED);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_PIN_REQUIRED);
     check_channels_closed(r.card);
-    o.pin = (const uint8_t *)"1234";
-    o.pin_len = 4;
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_OK);
+    TK_EQ_RC(scb_opts_set_bytes(o, SCB_OPT_PIN, (const uint8_t *)"1234", 4), SCB_OK);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_OK);
     scb_bootstrap_free(&bs);
-    o.pin = (const uint8_t *)"9999";
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_E_PIN_WRONG);
+    TK_EQ_RC(scb_opts_set_bytes(o, SCB_OPT_PIN, (const uint8_t *)"9999", 4), SCB_OK);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_PIN_WRONG);
     rig_free(&r);
 }
 
@@ -328,11 +329,10 @@ static void test_write(void)
     uint8_t data[512];
     size_t len = sizeof(data);
     encode_json(new_accounts, data, &len);
-    scb_access_opts_t o;
-    opts(&o, r.keys);
-    o.flags = SCB_ACCESS_PAD_FF;
+    scb_opts_t *o = opts(r.keys);
+    scb_opts_set_int(o, SCB_OPT_PAD, 1);
     scb_access_info_t info;
-    TK_EQ_RC(scb_write_bootstrap(r.card, &o, data, len, &info), SCB_OK);
+    TK_EQ_RC(scb_write_bootstrap(r.card, g_keys, o, data, len, &info), SCB_OK);
     fprintf(stderr, "  write + verify: %lu APDUs\n", info.apdus);
     check_channels_closed(r.card);
     uint8_t file[1024];
@@ -344,34 +344,38 @@ static void test_write(void)
     TK_EQ_INT(file[len], 0xFF);
     /* read back through the library: same bytes */
     scb_bootstrap_t *bs = NULL;
-    opts(&o, r.keys);
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_OK);
+    o = opts(r.keys);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_OK);
     const uint8_t *raw;
     size_t rawlen;
     scb_bootstrap_raw(bs, &raw, &rawlen);
     TK_EQ_MEM(raw, rawlen, data, len);
     scb_bootstrap_free(&bs);
 
-    /* never in clear, never below C-DEC + C-MAC */
-    o.scp.level = 0x01;
-    TK_EQ_RC(scb_write_bootstrap(r.card, &o, data, len, &info), SCB_E_SCP_LEVEL);
-    opts(&o, r.keys);
-    o.flags = SCB_ACCESS_NO_SECURE_CHANNEL;
-    TK_EQ_RC(scb_write_bootstrap(r.card, &o, data, len, &info), SCB_E_SCP_LEVEL);
+    /* never in clear, never below C-DEC + C-MAC: refused before any APDU */
+    unsigned long apdus = scb_card_apdu_count(r.card);
+    o = opts(r.keys);
+    scb_opts_set_int(o, SCB_OPT_LEVEL, 0x01);
+    TK_EQ_RC(scb_write_bootstrap(r.card, g_keys, o, data, len, &info), SCB_E_INVALID_ARG);
+    TK_CHECK(strstr(scb_card_errmsg(r.card), "needs a higher secure channel level") != NULL);
+    o = opts(r.keys);
+    scb_opts_set_int(o, SCB_OPT_NO_SECURE_CHANNEL, 1);
+    TK_EQ_RC(scb_write_bootstrap(r.card, g_keys, o, data, len, &info), SCB_E_INVALID_ARG);
+    TK_EQ_INT(scb_card_apdu_count(r.card), apdus);
     /* garbage is refused before the card is touched */
-    opts(&o, r.keys);
+    o = opts(r.keys);
     unsigned long before = scb_card_apdu_count(r.card);
     const uint8_t junk[] = {0x00, 0x01, 0x00, 0x09, 0x00, 0x00};
-    TK_EQ_RC(scb_write_bootstrap(r.card, &o, junk, sizeof(junk), &info), SCB_E_VALIDATION);
+    TK_EQ_RC(scb_write_bootstrap(r.card, g_keys, o, junk, sizeof(junk), &info), SCB_E_VALIDATION);
     TK_EQ_INT(scb_card_apdu_count(r.card), before);
     rig_free(&r);
 
     /* larger than the EF: refused before writing (the EF is unchanged) */
     r = rig("{\"bootstrap\": {\"size\": 64, \"hex\": \"00000000\"}}");
-    opts(&o, r.keys);
+    o = opts(r.keys);
     flen = sizeof(file);
     TK_EQ_RC(scb_sim_read_file(r.sim, p, sizeof(p), file, &flen), SCB_OK);
-    TK_EQ_RC(scb_write_bootstrap(r.card, &o, data, len, &info), SCB_E_FILE_TOO_LARGE);
+    TK_EQ_RC(scb_write_bootstrap(r.card, g_keys, o, data, len, &info), SCB_E_DATA_TOO_LARGE);
     uint8_t after[64];
     size_t alen = sizeof(after);
     TK_EQ_RC(scb_sim_read_file(r.sim, p, sizeof(p), after, &alen), SCB_OK);
@@ -384,14 +388,16 @@ static void test_write(void)
         char profile[100];
         snprintf(profile, sizeof(profile), "{\"faults\": {\"disconnect_after\": %lu}}", at);
         r = rig(profile);
-        opts(&o, r.keys);
-        o.flags = SCB_ACCESS_PAD_FF;
-        int rc = scb_write_bootstrap(r.card, &o, data, len, &info);
+        o = opts(r.keys);
+        scb_opts_set_int(o, SCB_OPT_PAD, 1);
+        int rc = scb_write_bootstrap(r.card, g_keys, o, data, len, &info);
         if (at < 15) {
             TK_EQ_RC(rc, SCB_E_WRITE_INCOMPLETE);
             TK_CHECK(strstr(scb_card_errmsg(r.card), "re-provisioning") != NULL);
         } else {
-            TK_EQ_RC(rc, SCB_E_CARD_REMOVED);
+            /* everything was written: a read-back that fails is a write
+             * that is not verified (the write family), not a transport error */
+            TK_EQ_RC(rc, SCB_E_VERIFY_MISMATCH);
             TK_CHECK(strstr(scb_card_errmsg(r.card), "not verified") != NULL);
         }
         rig_free(&r);
@@ -409,29 +415,90 @@ static void test_rotate_keys(void)
     }
     scb_keys_t *fresh = NULL;
     TK_EQ_RC(scb_keys_new(&fresh, k[0], k[1], k[2], 16, 0x31), SCB_OK);
-    scb_access_opts_t o;
-    opts(&o, r.keys);
+    scb_opts_t *o = opts(r.keys);
     scb_access_info_t info;
-    TK_EQ_RC(scb_rotate_keys(r.card, &o, fresh, 0, &info), SCB_OK);
+    TK_EQ_RC(scb_rotate_keys(r.card, g_keys, fresh, o, &info), SCB_OK);
     check_channels_closed(r.card);
     /* the new set reads the bootstrap data */
-    opts(&o, fresh);
+    o = opts(fresh);
     scb_bootstrap_t *bs = NULL;
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_OK);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_OK);
     scb_bootstrap_free(&bs);
     /* replacing 0x30 with 0x32 removes the old set */
     scb_keys_t *third = NULL;
     TK_EQ_RC(scb_keys_new(&third, k[2], k[1], k[0], 16, 0x32), SCB_OK);
-    opts(&o, r.keys);
-    TK_EQ_RC(scb_rotate_keys(r.card, &o, third, 0x30, &info), SCB_OK);
-    opts(&o, r.keys);
-    TK_CHECK(scb_read_bootstrap(r.card, &o, &bs, &info) != SCB_OK);
-    opts(&o, third);
-    TK_EQ_RC(scb_read_bootstrap(r.card, &o, &bs, &info), SCB_OK);
+    o = opts(r.keys);
+    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_REPLACE_KVN, 0x30), SCB_OK);
+    TK_EQ_RC(scb_rotate_keys(r.card, g_keys, third, o, &info), SCB_OK);
+    o = opts(r.keys);
+    TK_CHECK(scb_read_bootstrap(r.card, g_keys, o, &bs, &info) != SCB_OK);
+    o = opts(third);
+    TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_OK);
     scb_bootstrap_free(&bs);
     scb_keys_free(&fresh);
     scb_keys_free(&third);
     rig_free(&r);
+}
+
+/* Counts the commands that touch file contents or keys (READ BINARY,
+ * UPDATE BINARY, PUT KEY) on the wire. */
+static void count_file_commands(void *user, const scb_trace_event_t *ev)
+{
+    unsigned *n = user;
+    if (ev->kind == SCB_TRACE_WIRE_CMD && ev->len >= 2 &&
+        (ev->data[1] == 0xB0 || ev->data[1] == 0xD6 || ev->data[1] == 0xD8))
+        (*n)++;
+}
+
+/* A job runs on a secure channel session at the level asked for, or stops
+ * with a secure-channel error before any command reaches a file or a key:
+ * wrong keys, a card that rejects EXTERNAL AUTHENTICATE, a card that cannot
+ * do the level (no R-ENC), for read, write and rotation alike. */
+static void test_no_job_without_a_session(void)
+{
+    static const struct {
+        const char *profile;
+        const char *why;
+    } cards[] = {
+        {"{\"scp03\": {\"i\": \"0x10\"}}", "no R-MAC / R-ENC for level 0x33"},
+        {"{\"faults\": {\"sw_at\": 5, \"sw\": 25344}}", "EXTERNAL AUTHENTICATE "
+         "rejected"},
+        {"{\"faults\": {\"bad_card_cryptogram\": true}}", "card cryptogram wrong"},
+    };
+    for (size_t c = 0; c < SCB_ARRAY_LEN(cards); c++) {
+        for (int job = 0; job < 3; job++) {
+            rig_t r = rig(cards[c].profile);
+            unsigned touched = 0;
+            scb_trace_t t = {SCB_TRACE_VERSION, &touched, count_file_commands};
+            TK_EQ_RC(scb_card_set_trace(r.card, &t), SCB_OK);
+            scb_opts_t *o = opts(r.keys);
+            scb_access_info_t info;
+            scb_bootstrap_t *bs = NULL;
+            const uint8_t data[] = {0x00, 0x00, 0x00, 0x00};
+            int rc;
+            if (job == 0) {
+                rc = scb_read_bootstrap(r.card, g_keys, o, &bs, &info);
+            } else if (job == 1) {
+                rc = scb_write_bootstrap(r.card, g_keys, o, data, sizeof(data), &info);
+            } else {
+                scb_keys_t *fresh = NULL;
+                const uint8_t k[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+                TK_EQ_RC(scb_keys_new(&fresh, k, k, k, 16, 0x31), SCB_OK);
+                rc = scb_rotate_keys(r.card, g_keys, fresh, o, &info);
+                scb_keys_free(&fresh);
+            }
+            TK_EQ_INT(scb_error_family(rc), SCB_FAMILY_SECURE);
+            TK_EQ_INT(touched, 0);
+            TK_EQ_INT(info.scp_level, -1);
+            TK_CHECK(bs == NULL);
+            if (scb_error_family(rc) != SCB_FAMILY_SECURE || touched != 0)
+                fprintf(stderr, "  %s, job %d: %s (%s)\n", cards[c].why, job,
+                        scb_error_name(rc), scb_card_errmsg(r.card));
+            scb_card_set_trace(r.card, NULL);
+            check_channels_closed(r.card);
+            rig_free(&r);
+        }
+    }
 }
 
 static void test_iccid(void)
@@ -455,5 +522,7 @@ int main(void)
     TK_RUN(test_private_entry);
     TK_RUN(test_write);
     TK_RUN(test_rotate_keys);
+    TK_RUN(test_no_job_without_a_session);
+    scb_opts_free(&g_opts);
     return tk_done();
 }

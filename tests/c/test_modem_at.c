@@ -32,6 +32,19 @@ static void check_no_msg(const char *file, int line, const char *text, const cha
     }
 }
 
+/* Modem options: a per-command timeout (0: the default) and one more
+ * option (id 0: none). */
+static scb_opts_t *modem_opts(int timeout_ms, int id, long long value)
+{
+    scb_opts_t *o = NULL;
+    TK_EQ_RC(scb_opts_new(&o), SCB_OK);
+    if (timeout_ms > 0)
+        TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_MODEM_TIMEOUT_MS, timeout_ms), SCB_OK);
+    if (id != 0)
+        TK_EQ_RC(scb_opts_set_int(o, id, value), SCB_OK);
+    return o;
+}
+
 static int xmit(scb_card_t *card, const char *hex, uint8_t *resp, size_t *rlen)
 {
     uint8_t cmd[700];
@@ -289,10 +302,9 @@ static void test_timeout_and_resync(void)
     as_late(s, "\r\nOK\r\n", 300);
     as_add(s, "AT+CSIM=10,\"00B0000001\"", "");
     as_late(s, "\r\n+CSIM: 6,\"5A9000\"\r\n\r\nOK\r\n", 200);
-    scb_modem_opts_t slow;
-    scb_modem_opts_init(&slow);
-    slow.timeout_ms = 400;
-    scb_card_t *c = as_card(s, &slow);
+    scb_opts_t *slow = modem_opts(400, 0, 0);
+    scb_card_t *c = as_card(s, slow);
+    scb_opts_free(&slow);
     uint8_t r[300];
     size_t rl = sizeof(r);
     struct timespec t0;
@@ -440,11 +452,9 @@ static void test_extended_length(void)
     s = as_new();
     as_add_init(s);
     as_add(s, "AT+CSIM=614,\"00D6000000012C1111*", "\r\n+CSIM: 4,\"9000\"\r\nOK\r\n");
-    scb_modem_opts_t o;
-    scb_modem_opts_init(&o);
-    o.flags = SCB_MODEM_EXTENDED_LENGTH;
-    o.timeout_ms = 200;
-    c = as_card(s, &o);
+    scb_opts_t *o = modem_opts(200, SCB_OPT_EXTENDED_LENGTH, 1);
+    c = as_card(s, o);
+    scb_opts_free(&o);
     rl = sizeof(r);
     TK_EQ_RC(scb_card_transmit(c, cmd, sizeof(cmd), r, &rl), SCB_OK);
     TK_EQ_HEX(r, rl, "9000");
@@ -495,9 +505,7 @@ static void test_open_variants(void)
 {
     char detail[256];
     scb_card_t *c = NULL;
-    scb_modem_opts_t o;
-    scb_modem_opts_init(&o);
-    o.timeout_ms = 100;
+    scb_opts_t *o = modem_opts(100, 0, 0);
 
     /* modem still in ATV0 (numeric result codes), and a half line left in
      * it that makes the first AT an ERROR */
@@ -507,7 +515,7 @@ static void test_open_variants(void)
     as_add(s, "ATE0V1", "0\r");
     as_add(s, "AT+CMEE=1", "\r\nERROR\r\n"); /* tolerated: verbose errors still parse */
     scb_at_channel_t ch = as_channel(s, true);
-    TK_EQ_RC(scb_card_open_at(&c, &ch, &o, detail, sizeof(detail)), SCB_OK);
+    TK_EQ_RC(scb_card_open_at(&c, &ch, o, detail, sizeof(detail)), SCB_OK);
     TK_CHECK(as_complete(s));
     /* begin/end reach the channel */
     TK_EQ_RC(scb_card_begin(c), SCB_OK);
@@ -522,23 +530,23 @@ static void test_open_variants(void)
     s = as_new();
     as_add(s, "AT", "\r\nOK\r\n");
     as_add(s, SELECT_MF, "\r\n+CSIM: 4,\"9000\"\r\nOK\r\n");
-    o.flags = SCB_MODEM_NO_INIT;
+    scb_opts_set_int(o, SCB_OPT_MODEM_NO_INIT, 1);
     ch = as_channel(s, false);
-    TK_EQ_RC(scb_card_open_at(&c, &ch, &o, detail, sizeof(detail)), SCB_OK);
+    TK_EQ_RC(scb_card_open_at(&c, &ch, o, detail, sizeof(detail)), SCB_OK);
     uint8_t r[300];
     size_t rl = sizeof(r);
     TK_EQ_RC(xmit(c, "00A4000C023F00", r, &rl), SCB_OK);
     TK_CHECK(as_complete(s));
     scb_card_free(&c);
     as_free(s);
-    o.flags = 0;
+    scb_opts_unset(o, SCB_OPT_MODEM_NO_INIT);
 
     /* a silent modem: timeout, the caller keeps its channel (no close) */
     s = as_new();
     as_add(s, "AT", NULL);
     ch = as_channel(s, false);
     detail[0] = 0;
-    TK_EQ_RC(scb_card_open_at(&c, &ch, &o, detail, sizeof(detail)), SCB_E_TIMEOUT);
+    TK_EQ_RC(scb_card_open_at(&c, &ch, o, detail, sizeof(detail)), SCB_E_TIMEOUT);
     TK_CHECK(c == NULL);
     CHECK_MSG(detail, "the modem does not answer AT: AT: no final result code within 100 ms");
     TK_EQ_INT(s->closes, 0);
@@ -549,7 +557,7 @@ static void test_open_variants(void)
     as_add(s, "AT", "\r\n+CME ERROR: 100\r\n");
     as_add(s, "AT", "\r\n+CME ERROR: 100\r\n");
     ch = as_channel(s, false);
-    TK_EQ_RC(scb_card_open_at(&c, &ch, &o, detail, sizeof(detail)), SCB_E_MODEM_CME);
+    TK_EQ_RC(scb_card_open_at(&c, &ch, o, detail, sizeof(detail)), SCB_E_MODEM_CME);
     CHECK_MSG(detail, "+CME ERROR: 100 (unknown)");
     as_free(s);
 
@@ -558,7 +566,7 @@ static void test_open_variants(void)
     as_add(s, "AT", "\r\nOK\r\n");
     as_add_error(s, "ATE0V1", "", SCB_E_CARD_REMOVED);
     ch = as_channel(s, false);
-    TK_EQ_RC(scb_card_open_at(&c, &ch, &o, detail, sizeof(detail)), SCB_E_CARD_REMOVED);
+    TK_EQ_RC(scb_card_open_at(&c, &ch, o, detail, sizeof(detail)), SCB_E_CARD_REMOVED);
     CHECK_MSG(detail, "modem set-up: ATE0V1: the modem went away");
     TK_EQ_INT(s->closes, 0);
     as_free(s);
@@ -566,24 +574,29 @@ static void test_open_variants(void)
     /* argument checks */
     s = as_new();
     ch = as_channel(s, false);
-    TK_EQ_RC(scb_card_open_at(NULL, &ch, &o, detail, sizeof(detail)), SCB_E_INVALID_ARG);
-    TK_EQ_RC(scb_card_open_at(&c, NULL, &o, detail, sizeof(detail)), SCB_E_INVALID_ARG);
+    TK_EQ_RC(scb_card_open_at(NULL, &ch, o, detail, sizeof(detail)), SCB_E_INVALID_ARG);
+    TK_EQ_RC(scb_card_open_at(&c, NULL, o, detail, sizeof(detail)), SCB_E_INVALID_ARG);
     scb_at_channel_t bad = ch;
     bad.read = NULL;
-    TK_EQ_RC(scb_card_open_at(&c, &bad, &o, detail, sizeof(detail)), SCB_E_INVALID_ARG);
+    TK_EQ_RC(scb_card_open_at(&c, &bad, o, detail, sizeof(detail)), SCB_E_INVALID_ARG);
     bad = ch;
     bad.version = 2;
-    TK_EQ_RC(scb_card_open_at(&c, &bad, &o, NULL, 0), SCB_E_INVALID_ARG);
+    TK_EQ_RC(scb_card_open_at(&c, &bad, o, NULL, 0), SCB_E_INVALID_ARG);
     bad = ch;
     bad.begin = as_channel(s, true).begin; /* begin without end */
-    TK_EQ_RC(scb_card_open_at(&c, &bad, &o, detail, sizeof(detail)), SCB_E_INVALID_ARG);
-    scb_modem_opts_t badopts = o;
-    badopts.version = 99;
-    TK_EQ_RC(scb_card_open_at(&c, &ch, &badopts, detail, sizeof(detail)), SCB_E_INVALID_ARG);
-    CHECK_MSG(detail, "version 99");
-    badopts = o;
-    badopts.channels = 7;
-    TK_EQ_RC(scb_card_open_at(&c, &ch, &badopts, detail, sizeof(detail)), SCB_E_INVALID_ARG);
+    TK_EQ_RC(scb_card_open_at(&c, &bad, o, detail, sizeof(detail)), SCB_E_INVALID_ARG);
+    /* options: a strategy that does not exist, a serial option, a job's option */
+    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_MODEM_CHANNELS, 7), SCB_E_INVALID_ARG);
+    TK_EQ_RC(scb_opts_set_text(o, SCB_OPT_MODEM_CHANNELS, "usb"), SCB_E_INVALID_ARG);
+    CHECK_MSG(scb_opts_errmsg(o), "not one of auto|csim|cgla");
+    scb_opts_t *bado = modem_opts(100, SCB_OPT_BAUD, 9600);
+    TK_EQ_RC(scb_card_open_at(&c, &ch, bado, detail, sizeof(detail)), SCB_E_INVALID_ARG);
+    CHECK_MSG(detail, "apply to a serial device");
+    scb_opts_free(&bado);
+    bado = modem_opts(100, SCB_OPT_KVN, 0x30);
+    TK_EQ_RC(scb_card_open_at(&c, &ch, bado, detail, sizeof(detail)), SCB_E_INVALID_ARG);
+    CHECK_MSG(detail, "option 'kvn' does not apply to a modem");
+    scb_opts_free(&bado);
     TK_EQ_INT(s->commands, 0);
     as_free(s);
 
@@ -596,7 +609,7 @@ static void test_open_variants(void)
     TK_EQ_INT(scb_card_modem_channels(plain), -1);
     scb_card_free(&plain);
     tk_script_free(ts);
-    scb_modem_opts_init(NULL); /* NULL-safe */
+    scb_opts_free(&o);
 }
 
 /* The serial-device constructor's own argument and device checks. */
@@ -604,17 +617,18 @@ static void test_open_modem_device_errors(void)
 {
     scb_card_t *c = NULL;
     char detail[256] = "";
-    TK_EQ_RC(scb_card_open_modem(&c, "/nonexistent/ttyUSB9", 0, NULL, detail, sizeof(detail)),
+    TK_EQ_RC(scb_card_open_modem(&c, "/nonexistent/ttyUSB9", NULL, detail, sizeof(detail)),
              SCB_E_NO_READER);
     CHECK_MSG(detail, "modem device /nonexistent/ttyUSB9");
-    TK_EQ_RC(scb_card_open_modem(&c, "/dev/null", 0, NULL, detail, sizeof(detail)),
+    TK_EQ_RC(scb_card_open_modem(&c, "/dev/null", NULL, detail, sizeof(detail)),
              SCB_E_INVALID_ARG);
     CHECK_MSG(detail, "is not a serial port");
-    TK_EQ_RC(scb_card_open_modem(&c, "/dev/null", 12345, NULL, detail, sizeof(detail)),
-             SCB_E_INVALID_ARG);
+    scb_opts_t *o = modem_opts(0, SCB_OPT_BAUD, 12345);
+    TK_EQ_RC(scb_card_open_modem(&c, "/dev/null", o, detail, sizeof(detail)), SCB_E_INVALID_ARG);
     CHECK_MSG(detail, "baud rate 12345");
-    TK_EQ_RC(scb_card_open_modem(&c, "", 0, NULL, detail, sizeof(detail)), SCB_E_INVALID_ARG);
-    TK_EQ_RC(scb_card_open_modem(&c, NULL, 0, NULL, NULL, 0), SCB_E_INVALID_ARG);
+    scb_opts_free(&o);
+    TK_EQ_RC(scb_card_open_modem(&c, "", NULL, detail, sizeof(detail)), SCB_E_INVALID_ARG);
+    TK_EQ_RC(scb_card_open_modem(&c, NULL, NULL, NULL, 0), SCB_E_INVALID_ARG);
     TK_CHECK(c == NULL);
 }
 

@@ -26,11 +26,13 @@ static void check_msg(const char *file, int line, const char *text, const char *
 
 static scb_card_t *card_with(at_script_t *s, int channels)
 {
-    scb_modem_opts_t o;
-    scb_modem_opts_init(&o);
-    o.timeout_ms = 200;
-    o.channels = channels;
-    return as_card(s, &o);
+    scb_opts_t *o = NULL;
+    TK_EQ_RC(scb_opts_new(&o), SCB_OK);
+    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_MODEM_TIMEOUT_MS, 200), SCB_OK);
+    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_MODEM_CHANNELS, channels), SCB_OK);
+    scb_card_t *card = as_card(s, o);
+    scb_opts_free(&o);
+    return card;
 }
 
 static int xmit(scb_card_t *card, const char *hex, uint8_t *resp, size_t *rlen)
@@ -155,7 +157,7 @@ static void test_refused_without_alternative(void)
     TK_EQ_RC(scb_channel_open(c, &ch), SCB_E_MODEM_CME);
     TK_EQ_INT(scb_card_modem_cme(c), 3);
     CHECK_MSG(scb_card_errmsg(c), "AT+CSIM: modem answered +CME ERROR: 3");
-    CHECK_MSG(scb_card_errmsg(c), "SCB_ACCESS_NO_LOGICAL_CHANNEL");
+    CHECK_MSG(scb_card_errmsg(c), "no_logical_channel");
     TK_EQ_INT(scb_card_modem_channels(c), SCB_MODEM_CH_CSIM);
     TK_EQ_INT(scb_card_channel(c), 0);
     TK_EQ_RC(scb_channel_open(c, &ch), SCB_E_MODEM_CME);

@@ -28,12 +28,12 @@ static scb_card_t *open_samsung(tk_script_t *s, oracle_t *o, oracle_answer_fn an
     tk_unhex(tk_json_str(e, "host_challenge"), hc, 8);
     scb_keys_t *keys = NULL;
     TK_EQ_RC(scb_keys_new(&keys, enc, mac, dek, 16, 0x30), SCB_OK);
-    scb_scp03_params_t p;
-    scb_scp03_params_init(&p);
-    p.host_challenge = hc;
-    p.host_challenge_len = 8;
+    scb_opts_t *p = NULL;
+    TK_EQ_RC(scb_opts_new(&p), SCB_OK);
+    TK_EQ_RC(scb_opts_set_bytes(p, SCB_OPT_HOST_CHALLENGE, hc, 8), SCB_OK);
     scb_card_t *card = tk_card(s);
-    TK_EQ_RC(scb_scp03_open(card, keys, &p), SCB_OK);
+    TK_EQ_RC(scb_scp03_open(card, keys, p), SCB_OK);
+    scb_opts_free(&p);
     TK_EQ_INT(scb_scp03_level(card), 0x33);
     if (keys_out != NULL)
         *keys_out = keys;

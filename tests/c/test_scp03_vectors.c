@@ -12,12 +12,15 @@
  *
  * Optional entry fields beyond scp03.json (used by generated traces):
  * "channel" (logical channel the session runs on), "scb_flags" (names of
- * SCB_SCP_* flags without the prefix), "transport_extended" (bool),
+ * boolean secure-channel options in capitals: S16, KDF3, MAC_CLA_AS_SENT,
+ * COUNT_DATA_ONLY), "transport_extended" (bool),
  * "open_error" (error name scb_scp03_open must return) and, per exchange,
  * "expect_error" (error name that transmit must return; the replay then
  * checks that the handle refuses secured transmits).
  */
 #include "testkit.h"
+
+#include <ctype.h>
 
 #include <stdint.h>
 
@@ -27,21 +30,28 @@ static json_object *get(json_object *o, const char *key)
     return json_object_object_get_ex(o, key, &v) ? v : NULL;
 }
 
-static unsigned flag_named(const char *name)
+/* The boolean option a "scb_flags" name stands for ("MAC_CLA_AS_SENT" is
+ * the option "mac_cla_as_sent"). */
+static int flag_named(const char *name)
 {
-    static const struct {
-        const char *name;
-        unsigned flag;
-    } flags[] = {{"S16", SCB_SCP_S16},
-                 {"COUNT_DATA_ONLY", SCB_SCP_COUNT_DATA_ONLY},
-                 {"MAC_CLA_AS_SENT", SCB_SCP_MAC_CLA_AS_SENT},
-                 {"KDF3", SCB_SCP_KDF3},
-                 {"NO_EXTAUTH", SCB_SCP_NO_EXTAUTH}};
-    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-        if (strcmp(flags[i].name, name) == 0)
-            return flags[i].flag;
-    fprintf(stderr, "unknown flag name '%s'\n", name);
-    abort();
+    char lower[64];
+    size_t i = 0;
+    for (; name[i] != 0 && i + 1 < sizeof(lower); i++)
+        lower[i] = (char)tolower((unsigned char)name[i]);
+    lower[i] = 0;
+    int id = scb_opt_find(lower);
+    scb_opt_info_t info;
+    if (id <= 0 || scb_opt_info(id, &info) != SCB_OK || info.type != SCB_OPT_T_BOOL) {
+        fprintf(stderr, "unknown flag name '%s'\n", name);
+        abort();
+    }
+    return id;
+}
+
+static bool on(const scb_opts_t *p, int id)
+{
+    long long v = 0;
+    return scb_opts_get_int(p, id, &v) == SCB_OK && v != 0;
 }
 
 /* Rewrite the channel bits of a recorded channel-0 command's CLA. */
@@ -61,7 +71,7 @@ static void move_to_channel(char *hex, uint8_t channel)
 
 typedef struct replay_opts {
     int channel;          /* -1: from the entry (default 0) */
-    unsigned extra_flags; /* added to the entry's */
+    int extra_opt;        /* a boolean option added to the entry's (0: none) */
     bool move_cla;        /* rewrite recorded CLAs for the channel */
     bool expect_mismatch; /* the wire must differ from the recording */
 } replay_opts_t;
@@ -101,27 +111,29 @@ static bool replay(json_object *e, const replay_opts_t *o)
     scb_keys_t *keys = NULL;
     TK_EQ_RC(scb_keys_new(&keys, enc, mac, dek, klen, s->steps[0].cmd[2]), SCB_OK);
 
-    scb_scp03_params_t p;
-    scb_scp03_params_init(&p);
-    p.level = (uint8_t)tk_json_int(e, "level", 0x33);
+    scb_opts_t *p = NULL;
+    TK_EQ_RC(scb_opts_new(&p), SCB_OK);
+    TK_EQ_RC(scb_opts_set_int(p, SCB_OPT_LEVEL, tk_json_int(e, "level", 0x33)), SCB_OK);
     json_object *s16 = get(e, "s16");
     if (s16 != NULL && json_object_get_boolean(s16))
-        p.flags |= SCB_SCP_S16;
+        TK_EQ_RC(scb_opts_set_int(p, SCB_OPT_S16, 1), SCB_OK);
     json_object *fl = get(e, "scb_flags");
     for (size_t i = 0; fl != NULL && i < json_object_array_length(fl); i++)
-        p.flags |= flag_named(json_object_get_string(json_object_array_get_idx(fl, i)));
-    p.flags |= o->extra_flags;
+        TK_EQ_RC(scb_opts_set_int(p, flag_named(json_object_get_string(
+                                         json_object_array_get_idx(fl, i))), 1), SCB_OK);
+    if (o->extra_opt != 0)
+        TK_EQ_RC(scb_opts_set_int(p, o->extra_opt, 1), SCB_OK);
     uint8_t hc[16], aid[16];
-    p.host_challenge = hc;
-    p.host_challenge_len = tk_unhex(tk_json_str(e, "host_challenge"), hc, sizeof(hc));
-    if (tk_json_str(e, "sd_aid") != NULL) {
-        p.sd_aid = aid;
-        p.sd_aid_len = tk_unhex(tk_json_str(e, "sd_aid"), aid, sizeof(aid));
+    size_t hlen = tk_unhex(tk_json_str(e, "host_challenge"), hc, sizeof(hc));
+    TK_EQ_RC(scb_opts_set_bytes(p, SCB_OPT_HOST_CHALLENGE, hc, hlen), SCB_OK);
+    const bool with_aid = tk_json_str(e, "sd_aid") != NULL;
+    if (with_aid) {
+        size_t alen = tk_unhex(tk_json_str(e, "sd_aid"), aid, sizeof(aid));
+        TK_EQ_RC(scb_opts_set_bytes(p, SCB_OPT_SD_AID, aid, alen), SCB_OK);
     }
-
     scb_card_t *card = tk_card(s);
     TK_EQ_RC(scb_channel_select(card, (uint8_t)channel), SCB_OK);
-    int rc = scb_scp03_open(card, keys, &p);
+    int rc = scb_scp03_open(card, keys, p);
     const char *open_error = tk_json_str(e, "open_error");
     if (open_error != NULL) {
         TK_CHECK(strcmp(scb_error_name(rc), open_error) == 0);
@@ -133,12 +145,11 @@ static bool replay(json_object *e, const replay_opts_t *o)
         TK_EQ_RC(rc, SCB_OK);
         if (rc != SCB_OK)
             fprintf(stderr, "  %s: %s\n", name, scb_card_errmsg(card));
-        if (!(p.flags & SCB_SCP_NO_EXTAUTH))
-            TK_EQ_INT(scb_scp03_level(card), p.level);
+        TK_EQ_INT(scb_scp03_level(card), tk_json_int(e, "level", 0x33));
         scb_scp03_info_t info;
         TK_EQ_RC(scb_scp03_info(card, &info), SCB_OK);
-        TK_EQ_INT(info.s16, (p.flags & SCB_SCP_S16) != 0);
-        TK_EQ_INT(info.challenge_verified, p.sd_aid != NULL && info.has_seq_counter);
+        TK_EQ_INT(info.s16, on(p, SCB_OPT_S16));
+        TK_EQ_INT(info.challenge_verified, with_aid && info.has_seq_counter);
     }
 
     for (size_t i = 2; rc == SCB_OK && i < n; i++) {
@@ -177,7 +188,8 @@ static bool replay(json_object *e, const replay_opts_t *o)
     scb_keys_free(&keys);
     tk_script_free(s);
     fprintf(stderr, "%s %s (channel %d%s)\n", tk_failures == before ? "ok  " : "FAIL", name,
-            channel, p.flags & SCB_SCP_MAC_CLA_AS_SENT ? ", CLA as sent" : "");
+            channel, on(p, SCB_OPT_MAC_CLA_AS_SENT) ? ", CLA as sent" : "");
+    scb_opts_free(&p);
     return true;
 }
 
@@ -207,7 +219,7 @@ int main(int argc, char **argv)
     /* Every recorded trace, as recorded (channel 0). */
     TK_EQ_INT(replay_all(v, &plain), 5);
     /* On channel 0 the two CLA choices agree: the recording verifies both ways. */
-    replay_opts_t as_sent0 = {.channel = 0, .extra_flags = SCB_SCP_MAC_CLA_AS_SENT};
+    replay_opts_t as_sent0 = {.channel = 0, .extra_opt = SCB_OPT_MAC_CLA_AS_SENT};
     TK_EQ_INT(replay_all(v, &as_sent0), 5);
     /* On channels 1..3 and 4..19 the default (channel bits cleared in the
      * MAC, as GlobalPlatform specifies) keeps the recorded MACs valid once
@@ -218,7 +230,7 @@ int main(int argc, char **argv)
     }
     /* ... whereas MACing the CLA as sent cannot reproduce them. */
     replay_opts_t as_sent2 = {.channel = 2,
-                              .extra_flags = SCB_SCP_MAC_CLA_AS_SENT,
+                              .extra_opt = SCB_OPT_MAC_CLA_AS_SENT,
                               .move_cla = true,
                               .expect_mismatch = true};
     TK_EQ_INT(replay_all(v, &as_sent2), 5);

@@ -22,7 +22,7 @@ static scb__scp03_session_t *session(uint8_t level, bool s16, size_t key_len, un
     d.key_len = key_len;
     d.cryptogram_len = s16 ? 16 : 8;
     scb__scp03_session_t *s = NULL;
-    TK_EQ_RC(scb__scp03_session_new(&s, &d, NULL, level, flags | (s16 ? SCB_SCP_S16 : 0)), SCB_OK);
+    TK_EQ_RC(scb__scp03_session_new(&s, &d, NULL, level, flags | (s16 ? SCB__SCP_S16 : 0)), SCB_OK);
     return s;
 }
 
@@ -181,13 +181,13 @@ static void test_counter_modes(void)
     scb_apdu_t nodata = cmd(0x80, 0xF2, NULL, 0, true);
     scb_apdu_t withdata = cmd(0x80, 0xE2, data, 3, false);
     mac_after(0x03, 0, &nodata, &withdata, false, x, &xl);
-    mac_after(0x03, SCB_SCP_COUNT_DATA_ONLY, &nodata, &withdata, false, y, &yl);
+    mac_after(0x03, SCB__SCP_COUNT_DATA_ONLY, &nodata, &withdata, false, y, &yl);
     mac_after(0x03, 0, NULL, &withdata, false, z, &zl);
     TK_EQ_MEM(y, 16, z, 16);
     TK_CHECK(memcmp(x, z, 16) != 0);
     /* two data commands: both modes count alike */
     mac_after(0x03, 0, &withdata, &withdata, false, x, &xl);
-    mac_after(0x03, SCB_SCP_COUNT_DATA_ONLY, &withdata, &withdata, false, y, &yl);
+    mac_after(0x03, SCB__SCP_COUNT_DATA_ONLY, &withdata, &withdata, false, y, &yl);
     TK_EQ_MEM(x, xl, y, yl);
     /* the EXTERNAL AUTHENTICATE wrap does not count */
     scb__scp03_session_t *s = session(0x03, false, 16, 0);
@@ -209,7 +209,7 @@ static void test_counter_modes(void)
 static void test_mac_cla(void)
 {
     scb__scp03_session_t *spec = session(0x01, false, 16, 0);
-    scb__scp03_session_t *sent = session(0x01, false, 16, SCB_SCP_MAC_CLA_AS_SENT);
+    scb__scp03_session_t *sent = session(0x01, false, 16, SCB__SCP_MAC_CLA_AS_SENT);
     /* first interindustry: channel in b2-b1 */
     TK_EQ_INT(scb__scp03_mac_cla(spec, 0x84), 0x84);
     TK_EQ_INT(scb__scp03_mac_cla(spec, 0x87), 0x84);

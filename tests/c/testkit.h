@@ -6,6 +6,9 @@
 #define SCB_TESTKIT_H
 
 #include "scboot.h"
+#include "scboot/apdu.h"
+#include "scboot/pkcs15.h"
+#include "scboot/transport.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>

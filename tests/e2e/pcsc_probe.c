@@ -8,6 +8,7 @@
  * Every failure prints "rc=SCB_E_NAME detail" and exits 2.
  */
 #include "scboot.h"
+#include "scboot/apdu.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  *   open READER     -> "open rc=SCB_OK ms=.. msg=.."
  *   read            -> "read rc=<name> apdus=N ms=.. msg=.."   (cold read, level 33)
  *   write FILE      -> "write rc=<name> apdus=N ms=.. msg=.."  (FILE: bootstrap bytes)
- *   writepad FILE   -> the same, the rest of the EF filled with FF (SCB_ACCESS_PAD_FF)
+ *   writepad FILE   -> the same, the rest of the EF filled with FF (SCB_OPT_PAD)
  *   close           -> "close rc=SCB_OK"
  *   quit
  * Keys: the virtual card's default set (ENC = MAC = DEK = 40..4F, KVN 30).
@@ -74,17 +74,17 @@ int main(int argc, char **argv)
                    strncmp(line, "writepad ", 9) == 0) {
             const int write = line[0] == 'w';
             const char *file = strchr(line, ' ') != NULL ? strchr(line, ' ') + 1 : "";
-            scb_access_opts_t o;
-            scb_access_opts_init(&o);
-            o.keys = keys;
-            if (strncmp(line, "writepad ", 9) == 0)
-                o.flags |= SCB_ACCESS_PAD_FF;
+            /* the defaults (level 33), and for writepad the padding */
+            scb_opts_t *o = NULL;
+            if (strncmp(line, "writepad ", 9) == 0 &&
+                (scb_opts_new(&o) != SCB_OK || scb_opts_set_int(o, SCB_OPT_PAD, 1) != SCB_OK))
+                return 1;
             scb_access_info_t info;
             memset(&info, 0, sizeof(info));
             int rc = SCB_E_STATE;
             if (card != NULL && !write) {
                 scb_bootstrap_t *bs = NULL;
-                rc = scb_read_bootstrap(card, &o, &bs, &info);
+                rc = scb_read_bootstrap(card, keys, o, &bs, &info);
                 scb_bootstrap_free(&bs);
             } else if (card != NULL) {
                 FILE *f = fopen(file, "rb");
@@ -92,8 +92,10 @@ int main(int argc, char **argv)
                 size_t n = f != NULL ? fread(data, 1, sizeof(data), f) : 0;
                 if (f != NULL)
                     fclose(f);
-                rc = f != NULL ? scb_write_bootstrap(card, &o, data, n, &info) : SCB_E_INVALID_ARG;
+                rc = f != NULL ? scb_write_bootstrap(card, keys, o, data, n, &info)
+                               : SCB_E_INVALID_ARG;
             }
+            scb_opts_free(&o);
             report(write ? "write" : "read", rc, card, info.apdus, now_ms() - t0);
         } else if (strcmp(line, "close") == 0) {
             scb_card_free(&card);

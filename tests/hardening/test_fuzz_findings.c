@@ -65,7 +65,7 @@ static void test_read_binary_end_of_file_longer_than_asked(void)
     tk_script_free(s);
 }
 
-/* fuzz_read_bootstrap: a write with FF padding (SCB_ACCESS_PAD_FF) filled
+/* fuzz_read_bootstrap: a write with FF padding (SCB_OPT_PAD) filled
  * its 32 KB work buffer with FF up to the EF size the card's FCP claimed,
  * which was never held against the 32 KB limit: a card claiming a larger
  * bootstrap EF overflowed the heap (ASan: heap-buffer-overflow in memset). */
@@ -99,16 +99,15 @@ static void test_write_padding_to_an_oversized_ef(void)
     int updates = 0;
     scb_trace_t t = {SCB_TRACE_VERSION, &updates, count_updates};
     TK_EQ_RC(scb_card_set_trace(card, &t), SCB_OK);
-    scb_access_opts_t o;
-    scb_access_opts_init(&o);
-    o.keys = keys;
-    o.aid = scb_pkcs15_default_aid();
-    o.aid_len = SCB_PKCS15_AID_LEN;
-    o.path = path;
-    o.path_len = sizeof(path);
-    o.flags = SCB_ACCESS_PAD_FF;
-    TK_EQ_RC(scb_write_bootstrap(card, &o, empty_file, sizeof(empty_file), NULL),
+    scb_opts_t *o = NULL;
+    TK_EQ_RC(scb_opts_new(&o), SCB_OK);
+    TK_EQ_RC(scb_opts_set_bytes(o, SCB_OPT_AID, scb_pkcs15_default_aid(), SCB_PKCS15_AID_LEN),
+             SCB_OK);
+    TK_EQ_RC(scb_opts_set_bytes(o, SCB_OPT_PATH, path, sizeof(path)), SCB_OK);
+    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_PAD, 1), SCB_OK);
+    TK_EQ_RC(scb_write_bootstrap(card, keys, o, empty_file, sizeof(empty_file), NULL),
              SCB_E_FILE_TOO_LARGE);
+    scb_opts_free(&o);
     TK_CHECK(strstr(scb_card_errmsg(card), "98304") != NULL);
     TK_EQ_INT(updates, 0); /* nothing written */
     scb_card_free(&card);

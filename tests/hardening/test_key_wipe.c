@@ -252,7 +252,7 @@ typedef struct {
 } samsung_t;
 
 /* A handle with the Samsung session open (or not: open_rc). */
-static int samsung_open(samsung_t *x, oracle_answer_fn answer, unsigned flags, const char *iu_patch)
+static int samsung_open(samsung_t *x, oracle_answer_fn answer, bool kdf3, const char *iu_patch)
 {
     json_object *e = scp03_entry(vectors, "samsung_aes128_s8_sl33");
     memset(x, 0, sizeof(*x));
@@ -270,18 +270,20 @@ static int samsung_open(samsung_t *x, oracle_answer_fn answer, unsigned flags, c
     scb__cleanse(enc, 16);
     scb__cleanse(mac, 16);
     scb__cleanse(dek, 16);
-    scb_scp03_params_t p;
-    scb_scp03_params_init(&p);
-    p.host_challenge = hc;
-    p.host_challenge_len = 8;
-    p.flags = flags;
+    scb_opts_t *p = NULL;
+    TK_EQ_RC(scb_opts_new(&p), SCB_OK);
+    TK_EQ_RC(scb_opts_set_bytes(p, SCB_OPT_HOST_CHALLENGE, hc, sizeof(hc)), SCB_OK);
+    if (kdf3)
+        TK_EQ_RC(scb_opts_set_int(p, SCB_OPT_KDF3, 1), SCB_OK);
     if (iu_patch != NULL) { /* a scripted INITIALIZE UPDATE answer; EXTERNAL AUTHENTICATE refused */
         x->s->responder = NULL;
         tk_script_add(x->s, NULL, iu_patch);
         tk_script_add(x->s, NULL, "6300");
     }
     x->card = tk_card(x->s);
-    return scb_scp03_open(x->card, x->keys, &p);
+    int rc = scb_scp03_open(x->card, x->keys, p);
+    scb_opts_free(&p);
+    return rc;
 }
 
 static void samsung_free(samsung_t *x)
@@ -316,7 +318,7 @@ static void test_samsung_session(void)
     samsung_t x;
 
     /* normal close, then free */
-    TK_EQ_RC(samsung_open(&x, answer_ok, 0, NULL), SCB_OK);
+    TK_EQ_RC(samsung_open(&x, answer_ok, false, NULL), SCB_OK);
     TK_EQ_RC(send_hex(x.card, GET_STATUS), SCB_OK);
     TK_EQ_RC(scb_scp03_close(x.card), SCB_OK);
     phase_check("after scb_scp03_close");
@@ -324,7 +326,7 @@ static void test_samsung_session(void)
     phase_check("after scb_card_free (closed session)");
 
     /* free with the session still open */
-    TK_EQ_RC(samsung_open(&x, answer_ok, 0, NULL), SCB_OK);
+    TK_EQ_RC(samsung_open(&x, answer_ok, false, NULL), SCB_OK);
     TK_EQ_RC(send_hex(x.card, GET_STATUS), SCB_OK);
     samsung_free(&x);
     phase_check("after scb_card_free (open session)");
@@ -341,7 +343,7 @@ static void test_samsung_session(void)
         {answer_short, SCB_E_SCP_RMAC, "response too short for the R-MAC"},
     };
     for (size_t i = 0; i < SCB_ARRAY_LEN(failures); i++) {
-        TK_EQ_RC(samsung_open(&x, failures[i].answer, 0, NULL), SCB_OK);
+        TK_EQ_RC(samsung_open(&x, failures[i].answer, false, NULL), SCB_OK);
         TK_EQ_RC(send_hex(x.card, GET_STATUS), failures[i].rc);
         TK_CHECK(!scb_scp03_is_open(x.card));
         phase_check(failures[i].what);
@@ -349,7 +351,7 @@ static void test_samsung_session(void)
         phase_check(failures[i].what);
     }
     /* the card goes away mid-session */
-    TK_EQ_RC(samsung_open(&x, answer_ok, 0, NULL), SCB_OK);
+    TK_EQ_RC(samsung_open(&x, answer_ok, false, NULL), SCB_OK);
     x.s->responder = removed;
     TK_EQ_RC(send_hex(x.card, GET_STATUS), SCB_E_CARD_REMOVED);
     phase_check("card removed");
@@ -363,10 +365,11 @@ static void test_samsung_session(void)
     /* ... card cryptogram, sequence counter (3 bytes), SW: flip the
      * cryptogram's last nibble ('0'..'F' xor 1 stays a hex digit) */
     iu[strlen(iu) - 4 - 6 - 1] ^= 0x01;
-    TK_EQ_RC(samsung_open(&x, answer_ok, 0, iu), SCB_E_SCP_CARD_CRYPTOGRAM);
+    TK_EQ_RC(samsung_open(&x, answer_ok, false, iu), SCB_E_SCP_CARD_CRYPTOGRAM);
     phase_check("card cryptogram mismatch");
     samsung_free(&x);
-    TK_EQ_RC(samsung_open(&x, answer_ok, 0, scp03_exchange(e, 0, "r")), SCB_E_SCP_AUTH_REJECTED);
+    TK_EQ_RC(samsung_open(&x, answer_ok, false, scp03_exchange(e, 0, "r")),
+             SCB_E_SCP_AUTH_REJECTED);
     phase_check("EXTERNAL AUTHENTICATE refused");
     samsung_free(&x);
     /* what KDF3 makes of the Samsung keys with the card's KDD: the handle
@@ -386,7 +389,7 @@ static void test_samsung_session(void)
     scb_keys_free(&div);
     scb_keys_free(&master);
     phase_check("KDF3 set-up");
-    TK_EQ_RC(samsung_open(&x, answer_ok, SCB_SCP_KDF3, NULL), SCB_E_SCP_CARD_CRYPTOGRAM);
+    TK_EQ_RC(samsung_open(&x, answer_ok, true, NULL), SCB_E_SCP_CARD_CRYPTOGRAM);
     phase_check("KDF3 handshake refused");
     samsung_free(&x);
     phase_check("KDF3 handshake, freed");
@@ -403,7 +406,7 @@ static void test_samsung_session(void)
     add_secret("PUT KEY new DEK", nk[2], 16);
     TK_EQ_RC(scb_keys_new(&put_keys_new, nk[0], nk[1], nk[2], 16, 0x31), SCB_OK);
     scb__cleanse(nk, sizeof(nk));
-    TK_EQ_RC(samsung_open(&x, answer_put_key, 0, NULL), SCB_OK);
+    TK_EQ_RC(samsung_open(&x, answer_put_key, false, NULL), SCB_OK);
     TK_EQ_RC(scb_put_keys(x.card, put_keys_new, 0), SCB_OK);
     phase_check("PUT KEY");
     samsung_free(&x);
@@ -450,11 +453,11 @@ static void test_virtual_card_flows(void)
     const uint8_t *enc = scb__keys_key(keys, SCB_KEY_ENC);
     const uint8_t *mac = scb__keys_key(keys, SCB_KEY_MAC);
     TK_EQ_RC(scb_card_open_sim_owned(&card, sim), SCB_OK);
-    scb_access_opts_t o;
-    scb_access_opts_init(&o);
-    o.keys = keys;
-    o.scp.host_challenge = host_challenge;
-    o.scp.host_challenge_len = sizeof(host_challenge);
+    /* one options object for every job here: the pinned host challenge */
+    scb_opts_t *o = NULL;
+    TK_EQ_RC(scb_opts_new(&o), SCB_OK);
+    TK_EQ_RC(scb_opts_set_bytes(o, SCB_OPT_HOST_CHALLENGE, host_challenge, sizeof(host_challenge)),
+             SCB_OK);
 
     /* a bootstrap file whose PSK secret keys are known */
     static const uint8_t psk[2][16] = {
@@ -479,11 +482,11 @@ static void test_virtual_card_flows(void)
 
     add_next_session(sim, 0, enc, mac, "write session");
     scb_access_info_t info;
-    TK_EQ_RC(scb_write_bootstrap(card, &o, file, flen, &info), SCB_OK);
+    TK_EQ_RC(scb_write_bootstrap(card, keys, o, file, flen, &info), SCB_OK);
     scb__cleanse(file, sizeof(file));
     phase_check("write");
     add_next_session(sim, 0, enc, mac, "read session");
-    TK_EQ_RC(scb_read_bootstrap(card, &o, &bs, &info), SCB_OK);
+    TK_EQ_RC(scb_read_bootstrap(card, keys, o, &bs, &info), SCB_OK);
     TK_EQ_INT(scb_bootstrap_security_count(bs), 2);
     phase_check("read");
     scb_bootstrap_free(&bs);
@@ -500,7 +503,7 @@ static void test_virtual_card_flows(void)
         f.disconnect_after = i == 2 ? at : 0;
         TK_EQ_RC(scb_sim_set_faults(sim, &f), SCB_OK);
         add_next_session(sim, 0, enc, mac, "fault session");
-        TK_CHECK(scb_read_bootstrap(card, &o, &bs, &info) != SCB_OK);
+        TK_CHECK(scb_read_bootstrap(card, keys, o, &bs, &info) != SCB_OK);
         TK_CHECK(bs == NULL);
         char what[64];
         snprintf(what, sizeof(what), "%s %lu", faults[i], at);
@@ -519,16 +522,15 @@ static void test_virtual_card_flows(void)
     TK_EQ_RC(scb_keys_new(&fresh, nk, nk, nk, 16, 0x31), SCB_OK);
     add_next_session(sim, 0, enc, mac, "rotation session");
     add_next_session(sim, 1, nk, nk, "proof session");
-    TK_EQ_RC(scb_rotate_keys(card, &o, fresh, 0, &info), SCB_OK);
+    TK_EQ_RC(scb_rotate_keys(card, keys, fresh, o, &info), SCB_OK);
     phase_check("rotation");
-    scb_access_opts_t o2 = o;
-    o2.keys = fresh;
     add_next_session(sim, 0, nk, nk, "new-key read session");
-    TK_EQ_RC(scb_read_bootstrap(card, &o2, &bs, &info), SCB_OK);
+    TK_EQ_RC(scb_read_bootstrap(card, fresh, o, &bs, &info), SCB_OK);
     scb_bootstrap_free(&bs);
     scb__cleanse(nk, sizeof(nk));
     phase_check("read with the rotated keys");
 
+    scb_opts_free(&o);
     scb_card_free(&card); /* frees the virtual card too */
     scb_keys_free(&fresh);
     scb_keys_free(&keys);

@@ -213,10 +213,10 @@ static void rig_free(rig_t *r)
 }
 
 /* One read; its errmsg and (without secrets) its JSON join what was shown. */
-static int read_and_show(rig_t *r, const scb_access_opts_t *o)
+static int read_and_show(rig_t *r, const scb_keys_t *keys, const scb_opts_t *o)
 {
     scb_bootstrap_t *bs = NULL;
-    int rc = scb_read_bootstrap(r->card, o, &bs, NULL);
+    int rc = scb_read_bootstrap(r->card, keys, o, &bs, NULL);
     append(&r->shown, scb_card_errmsg(r->card));
     append(&r->shown, scb_strerror(rc));
     if (bs != NULL) {
@@ -237,13 +237,16 @@ static int read_and_show(rig_t *r, const scb_access_opts_t *o)
     return rc;
 }
 
-static void opts(scb_access_opts_t *o, const scb_keys_t *keys, uint8_t level)
+/* The options of a job at level; with_pin: the PIN too (a read or a
+ * write; a key rotation takes none). Free with scb_opts_free. */
+static scb_opts_t *job_opts(uint8_t level, bool with_pin)
 {
-    scb_access_opts_init(o);
-    o->keys = keys;
-    o->scp.level = level;
-    o->pin = PIN_BLOCK;
-    o->pin_len = 4;
+    scb_opts_t *o = NULL;
+    TK_EQ_RC(scb_opts_new(&o), SCB_OK);
+    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_LEVEL, level), SCB_OK);
+    if (with_pin)
+        TK_EQ_RC(scb_opts_set_bytes(o, SCB_OPT_PIN, PIN_BLOCK, 4), SCB_OK);
+    return o;
 }
 
 static void test_good_runs(void)
@@ -251,32 +254,36 @@ static void test_good_runs(void)
     static const uint8_t levels[] = {0x01, 0x03, 0x11, 0x13, 0x33};
     rig_t r;
     rig_open(&r, NULL);
-    scb_access_opts_t o;
+    scb_opts_t *o = NULL;
     for (size_t i = 0; i < SCB_ARRAY_LEN(levels); i++) {
-        opts(&o, r.keys, levels[i]);
-        TK_EQ_RC(read_and_show(&r, &o), SCB_OK);
+        o = job_opts(levels[i], true);
+        TK_EQ_RC(read_and_show(&r, r.keys, o), SCB_OK);
+        scb_opts_free(&o);
         check_shown(&r.shown, "read");
     }
     /* write the file back, at the lowest level that may write */
-    opts(&o, r.keys, 0x03);
+    o = job_opts(0x03, true);
     uint8_t file[1024];
     size_t flen = sizeof(file);
     const uint8_t path[] = {0x50, 0x15, 0x64, 0x32};
     TK_EQ_RC(scb_sim_read_file(r.sim, path, sizeof(path), file, &flen), SCB_OK);
     flen = 4 + (size_t)(file[2] << 8 | file[3]);
-    TK_EQ_RC(scb_write_bootstrap(r.card, &o, file, flen, NULL), SCB_OK);
+    TK_EQ_RC(scb_write_bootstrap(r.card, r.keys, o, file, flen, NULL), SCB_OK);
+    scb_opts_free(&o);
     append(&r.shown, scb_card_errmsg(r.card));
     scb__cleanse(file, sizeof(file));
     check_shown(&r.shown, "write");
     /* rotate to a new key set and read with it */
     scb_keys_t *fresh = NULL;
     TK_EQ_RC(scb_keys_new(&fresh, NEW_KEY, NEW_KEY, NEW_KEY, 16, 0x31), SCB_OK);
-    opts(&o, r.keys, 0x33);
-    TK_EQ_RC(scb_rotate_keys(r.card, &o, fresh, 0, NULL), SCB_OK);
+    o = job_opts(0x33, false);
+    TK_EQ_RC(scb_rotate_keys(r.card, r.keys, fresh, o, NULL), SCB_OK);
+    scb_opts_free(&o);
     append(&r.shown, scb_card_errmsg(r.card));
     r.shown.keys = fresh;
-    opts(&o, fresh, 0x33);
-    TK_EQ_RC(read_and_show(&r, &o), SCB_OK);
+    o = job_opts(0x33, true);
+    TK_EQ_RC(read_and_show(&r, fresh, o), SCB_OK);
+    scb_opts_free(&o);
     check_shown(&r.shown, "rotation");
     TK_CHECK(r.shown.sessions >= 8); /* every handshake's keys were searched for */
     scb_keys_free(&fresh);
@@ -292,12 +299,12 @@ static void test_failures(void)
     rig_open(&r, NULL);
     scb_keys_t *wrong = NULL;
     TK_EQ_RC(scb_keys_new(&wrong, NEW_KEY, NEW_KEY, NEW_KEY, 16, 0x30), SCB_OK);
-    scb_access_opts_t o;
-    opts(&o, wrong, 0x33);
-    TK_EQ_RC(read_and_show(&r, &o), SCB_E_SCP_CARD_CRYPTOGRAM);
+    scb_opts_t *o = job_opts(0x33, true);
+    TK_EQ_RC(read_and_show(&r, wrong, o), SCB_E_SCP_CARD_CRYPTOGRAM);
     check_shown(&r.shown, "wrong keys");
-    o.scp.flags = SCB_SCP_KDF3;
-    TK_EQ_RC(read_and_show(&r, &o), SCB_E_SCP_CARD_CRYPTOGRAM);
+    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_KDF3, 1), SCB_OK);
+    TK_EQ_RC(read_and_show(&r, wrong, o), SCB_E_SCP_CARD_CRYPTOGRAM);
+    scb_opts_free(&o);
     check_shown(&r.shown, "KDF3 keys");
     scb_keys_free(&wrong);
     rig_free(&r);
@@ -318,8 +325,9 @@ static void test_failures(void)
             snprintf(extra, sizeof(extra), "\"faults\": {%s, \"rmac_on_error\": %s}", fault,
                      at % 2 ? "true" : "false");
             rig_open(&r, extra);
-            opts(&o, r.keys, 0x33);
-            (void)read_and_show(&r, &o);
+            o = job_opts(0x33, true);
+            (void)read_and_show(&r, r.keys, o);
+            scb_opts_free(&o);
             check_shown(&r.shown, extra);
             rig_free(&r);
             cases++;

@@ -39,13 +39,18 @@ typedef struct {
 static int read_once(scb_card_t *card, const scb_keys_t *keys, bool s16, uint8_t digest[32],
                      char *err, size_t err_len)
 {
-    scb_access_opts_t o;
-    scb_access_opts_init(&o);
-    o.keys = keys;
-    if (s16)
-        o.scp.flags |= SCB_SCP_S16;
+    scb_opts_t *o = NULL;
+    int rc = scb_opts_new(&o);
+    if (rc == SCB_OK && s16)
+        rc = scb_opts_set_int(o, SCB_OPT_S16, 1);
+    if (rc != SCB_OK) {
+        snprintf(err, err_len, "options: %s: %s", scb_error_name(rc), scb_opts_errmsg(o));
+        scb_opts_free(&o);
+        return rc;
+    }
     scb_bootstrap_t *bs = NULL;
-    int rc = scb_read_bootstrap(card, &o, &bs, NULL);
+    rc = scb_read_bootstrap(card, keys, o, &bs, NULL);
+    scb_opts_free(&o);
     if (rc == SCB_OK)
         rc = scb_bootstrap_digest(bs, digest);
     else

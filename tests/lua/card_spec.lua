@@ -128,7 +128,7 @@ describe("failures return nil, message, code", function()
   it("a level the card refuses, and a key version it does not have", function()
     local card <close> = assert(scboot.sim{ scp03 = { i = "0x00" } })   -- no R-MAC
     assert(card:transmit(env.SELECT_PKCS15))
-    local msg = env.assert_failure(scboot.E.SCP_PROTOCOL, card:open_scp03(env.keys{ kvn = 0x31 }))
+    local msg = env.assert_failure(scboot.E.SCP_NO_KEYSET, card:open_scp03(env.keys{ kvn = 0x31 }))
     assert.matches("6A88", msg)
     env.assert_failure(scboot.E.SCP_LEVEL, card:open_scp03(env.keys(), 0x33))
     env.assert_failure(scboot.E.INVALID_ARG, card:open_scp03(env.keys(), 0x1FF))

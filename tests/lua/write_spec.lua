@@ -108,7 +108,7 @@ describe("card:write_bootstrap", function()
     env.assert_failure(scboot.E.VALIDATION, card:write_bootstrap{ data = redacted, keys = env.keys() })
     assert.are.equal(count, card.sim:apdu_count())
     -- larger than the EF (or 32 KB): refused before anything is written
-    env.assert_failure(scboot.E.FILE_TOO_LARGE,
+    env.assert_failure(scboot.E.DATA_TOO_LARGE,
                        card:write_bootstrap{ data = string.rep("\x00", 40000), keys = env.keys() })
     -- a wrong MAC key: the handshake fails (the card cryptogram is an S-MAC one)
     env.assert_failure(scboot.E.SCP_CARD_CRYPTOGRAM,
@@ -117,8 +117,8 @@ describe("card:write_bootstrap", function()
     -- commands (C-DEC) and refuses them
     env.assert_failure(scboot.E.SECURITY_STATUS,
                        card:write_bootstrap{ data = t, keys = env.keys{ enc = string.rep("11", 16) } })
-    -- a level without C-DEC is not enough for a write
-    env.assert_failure(scboot.E.SCP_LEVEL,
+    -- a level without C-DEC is not enough for a write: refused before the card
+    env.assert_failure(scboot.E.INVALID_ARG,
                        card:write_bootstrap{ data = t, keys = env.keys(), level = scboot.level.CMAC })
     assert.are.equal(before, ef_bytes(card))
     -- the card goes away half-way: the card holds a partial file
@@ -150,7 +150,7 @@ describe("card:rotate_keys", function()
     assert(card:read_bootstrap{ keys = new_keys })
     local _, msg, code = card:read_bootstrap{ keys = env.keys() }
     assert.is_not_nil(code, msg)
-    assert.is_true(code == scboot.E.SCP_KVN or code == scboot.E.SCP_PROTOCOL
+    assert.is_true(code == scboot.E.SCP_KVN or code == scboot.E.SCP_NO_KEYSET
                    or code == scboot.E.SCP_CARD_CRYPTOGRAM or code == scboot.E.STATUS, msg)
   end)
 
@@ -158,7 +158,7 @@ describe("card:rotate_keys", function()
     local card <close> = assert(scboot.sim())
     local new_keys <close> = assert(scboot.keys(new_spec))
     -- the current keys must carry the DEK that wraps the new ones
-    env.assert_failure(scboot.E.SCP_KEY,
+    env.assert_failure(scboot.E.INVALID_ARG,
                        card:rotate_keys{ keys = assert(scboot.keys{ enc = env.KEY, mac = env.KEY, kvn = 0x30 }),
                                          new_keys = new_keys, replace_kvn = 0x30 })
     env.assert_failure(scboot.E.SCP_CARD_CRYPTOGRAM,

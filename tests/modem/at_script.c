@@ -241,15 +241,22 @@ bool as_complete(const at_script_t *s)
     return s->pos == s->count && s->mismatches == 0 && s->overruns == 0;
 }
 
-scb_card_t *as_card(at_script_t *s, const scb_modem_opts_t *opts)
+scb_card_t *as_card(at_script_t *s, const scb_opts_t *opts)
 {
-    scb_modem_opts_t o;
-    scb_modem_opts_init(&o);
-    o.timeout_ms = 200;
+    scb_opts_t *o = NULL;
+    if (opts == NULL) {
+        if (scb_opts_new(&o) != SCB_OK ||
+            scb_opts_set_int(o, SCB_OPT_MODEM_TIMEOUT_MS, 200) != SCB_OK) {
+            fprintf(stderr, "as_card: options: %s\n", scb_opts_errmsg(o));
+            abort();
+        }
+        opts = o;
+    }
     scb_at_channel_t ch = as_channel(s, false);
     scb_card_t *card = NULL;
     char detail[256] = "";
-    int rc = scb_card_open_at(&card, &ch, opts != NULL ? opts : &o, detail, sizeof(detail));
+    int rc = scb_card_open_at(&card, &ch, opts, detail, sizeof(detail));
+    scb_opts_free(&o);
     if (rc != 0) {
         fprintf(stderr, "as_card: %s: %s\n", scb_error_name(rc), detail);
         abort();

@@ -8,6 +8,7 @@
 #define SCB_AT_SCRIPT_H
 
 #include "scboot.h"
+#include "scboot/transport.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -65,6 +66,6 @@ scb_at_channel_t as_channel(at_script_t *s, bool with_lock);
 bool as_complete(const at_script_t *s);
 /* A modem handle over the script with opts (NULL = defaults plus a 200 ms
  * timeout); aborts the test when opening fails. */
-scb_card_t *as_card(at_script_t *s, const scb_modem_opts_t *opts);
+scb_card_t *as_card(at_script_t *s, const scb_opts_t *opts);
 
 #endif /* SCB_AT_SCRIPT_H */

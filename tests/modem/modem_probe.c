@@ -11,6 +11,8 @@
  * A failed open prints "open-modem rc=<name> detail=<text>" and exits 2.
  */
 #include "scboot.h"
+#include "scboot/apdu.h"
+#include "scboot/transport.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -89,39 +91,49 @@ static void run_op(scb_card_t *card, const char *op)
     }
 }
 
+/* "--flag VALUE" options by their option id (values as text: the
+ * library's own parser and messages). */
+static int set_opt(scb_opts_t *opts, int id, const char *value)
+{
+    int rc = scb_opts_set_text(opts, id, value);
+    if (rc != SCB_OK)
+        fprintf(stderr, "%s\n", scb_opts_errmsg(opts));
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    scb_modem_opts_t opts;
-    scb_modem_opts_init(&opts);
-    unsigned baud = 0;
-    int i = 1;
-    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+    scb_opts_t *opts = NULL;
+    if (scb_opts_new(&opts) != SCB_OK)
+        return 1;
+    int i = 1, rc = SCB_OK;
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0 && rc == SCB_OK; i++) {
         if (strcmp(argv[i], "--baud") == 0 && i + 1 < argc)
-            baud = (unsigned)atoi(argv[++i]);
+            rc = set_opt(opts, SCB_OPT_BAUD, argv[++i]);
         else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
-            opts.timeout_ms = (unsigned)atoi(argv[++i]);
-        else if (strcmp(argv[i], "--channels") == 0 && i + 1 < argc) {
-            const char *m = argv[++i];
-            opts.channels = strcmp(m, "csim") == 0   ? SCB_MODEM_CH_CSIM
-                            : strcmp(m, "cgla") == 0 ? SCB_MODEM_CH_CGLA
-                                                     : SCB_MODEM_CH_AUTO;
-        } else if (strcmp(argv[i], "--no-init") == 0)
-            opts.flags |= SCB_MODEM_NO_INIT;
+            rc = set_opt(opts, SCB_OPT_MODEM_TIMEOUT_MS, argv[++i]);
+        else if (strcmp(argv[i], "--channels") == 0 && i + 1 < argc)
+            rc = set_opt(opts, SCB_OPT_MODEM_CHANNELS, argv[++i]);
+        else if (strcmp(argv[i], "--no-init") == 0)
+            rc = scb_opts_set_int(opts, SCB_OPT_MODEM_NO_INIT, 1);
         else if (strcmp(argv[i], "--ext") == 0)
-            opts.flags |= SCB_MODEM_EXTENDED_LENGTH;
+            rc = scb_opts_set_int(opts, SCB_OPT_EXTENDED_LENGTH, 1);
         else {
             fprintf(stderr, "unknown option %s\n", argv[i]);
-            return 1;
+            rc = SCB_E_INVALID_ARG;
         }
     }
-    if (i >= argc) {
-        fprintf(stderr, "usage: modem_probe [options] DEVICE OP...\n");
+    if (rc != SCB_OK || i >= argc) {
+        if (rc == SCB_OK)
+            fprintf(stderr, "usage: modem_probe [options] DEVICE OP...\n");
+        scb_opts_free(&opts);
         return 1;
     }
     const char *device = argv[i++];
     scb_card_t *card = NULL;
     char detail[256] = "";
-    int rc = scb_card_open_modem(&card, device, baud, &opts, detail, sizeof(detail));
+    rc = scb_card_open_modem(&card, device, opts, detail, sizeof(detail));
+    scb_opts_free(&opts);
     if (rc != SCB_OK) {
         printf("open-modem rc=%s detail=%s\n", scb_error_name(rc), detail);
         return 2;

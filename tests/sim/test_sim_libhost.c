@@ -37,30 +37,35 @@ static void rig_close(rig_t *r)
     scb_sim_free(&r->sim);
 }
 
-/* Logical channel, SELECT the PKCS#15 ADF, open SCP03 (checking the
- * pseudo-random challenge against the default SD AID unless no_sd_aid). */
-static int rig_session_x(rig_t *r, uint8_t level, unsigned flags, bool channel, bool no_sd_aid)
+/* Logical channel, SELECT the PKCS#15 ADF, open SCP03 at level with the
+ * boolean option flag set (SCB_OPT_S16, SCB_OPT_KDF3, ...; 0: none),
+ * checking the pseudo-random challenge against the default SD AID unless
+ * no_sd_aid. */
+static int rig_session_x(rig_t *r, uint8_t level, int flag, bool channel, bool no_sd_aid)
 {
-    scb_scp03_params_t p;
     uint8_t ch = 0;
     if (channel)
         TK_EQ_RC(scb_channel_open(r->card, &ch), SCB_OK);
     TK_EQ_RC(scb_select_aid(r->card, scb_pkcs15_default_aid(), SCB_PKCS15_AID_LEN,
                             SCB_SEL_NO_RESP, NULL),
              SCB_OK);
-    scb_scp03_params_init(&p);
-    p.level = level;
-    p.flags = flags;
-    if (!no_sd_aid) {
-        p.sd_aid = scb_pkcs15_default_aid(); /* the default SD AID */
-        p.sd_aid_len = SCB_PKCS15_AID_LEN;
-    }
-    return scb_scp03_open(r->card, r->keys, &p);
+    scb_opts_t *o = NULL;
+    TK_EQ_RC(scb_opts_new(&o), SCB_OK);
+    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_LEVEL, level), SCB_OK);
+    if (flag != 0)
+        TK_EQ_RC(scb_opts_set_int(o, flag, 1), SCB_OK);
+    if (!no_sd_aid) /* the default SD AID */
+        TK_EQ_RC(scb_opts_set_bytes(o, SCB_OPT_SD_AID, scb_pkcs15_default_aid(),
+                                    SCB_PKCS15_AID_LEN),
+                 SCB_OK);
+    int rc = scb_scp03_open(r->card, r->keys, o);
+    scb_opts_free(&o);
+    return rc;
 }
 
-static int rig_session(rig_t *r, uint8_t level, unsigned flags, bool channel)
+static int rig_session(rig_t *r, uint8_t level, int flag, bool channel)
 {
-    return rig_session_x(r, level, flags, channel, false);
+    return rig_session_x(r, level, flag, channel, false);
 }
 
 /* SELECT the bootstrap EF and read it with READ BINARY APDUs through
@@ -124,7 +129,7 @@ static void test_levels_modes_keys(void)
                          "{\"enc\": \"%s\", \"mac\": \"%s\", \"dek\": \"%s\"}}}",
                          s16 ? "true" : "false", levels[l], keys[k], keys[k], keys[k]);
                 rig_open(&r, profile, key, klen, 0x30);
-                int rc = rig_session(&r, levels[l], s16 ? SCB_SCP_S16 : 0, l % 2 == 0);
+                int rc = rig_session(&r, levels[l], s16 ? SCB_OPT_S16 : 0, l % 2 == 0);
                 TK_EQ_RC(rc, SCB_OK);
                 if (rc != 0)
                     fprintf(stderr, "  key %zu s16 %d level %02X: %s\n", klen, s16, levels[l],
@@ -203,12 +208,12 @@ static void test_channel_variants(void)
     /* MAC over the CLA: the card's choice vs the host's flag, on channel 1 */
     static const struct {
         const char *mode;
-        unsigned flags;
+        int flag;
         bool ok;
     } m[] = {{"cleared", 0, true},
-             {"as_sent", SCB_SCP_MAC_CLA_AS_SENT, true},
-             {"either", SCB_SCP_MAC_CLA_AS_SENT, true},
-             {"cleared", SCB_SCP_MAC_CLA_AS_SENT, false}};
+             {"as_sent", SCB_OPT_MAC_CLA_AS_SENT, true},
+             {"either", SCB_OPT_MAC_CLA_AS_SENT, true},
+             {"cleared", SCB_OPT_MAC_CLA_AS_SENT, false}};
     for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
         char profile[128];
         uint8_t buf[1024];
@@ -216,7 +221,7 @@ static void test_channel_variants(void)
         rig_t r;
         snprintf(profile, sizeof(profile), "{\"scp03\": {\"mac_cla\": \"%s\"}}", m[i].mode);
         rig_open(&r, profile, GP, 16, 0x30);
-        int rc = rig_session(&r, 0x33, m[i].flags, true);
+        int rc = rig_session(&r, 0x33, m[i].flag, true);
         TK_EQ_INT(rc == SCB_OK, m[i].ok);
         if (rc == SCB_OK)
             TK_EQ_RC(read_bootstrap(&r, buf, &n), SCB_OK);
@@ -228,7 +233,7 @@ static void test_channel_variants(void)
         size_t n = sizeof(buf);
         rig_t r;
         rig_open(&r, card ? "{\"scp03\": {\"counter_data_only\": true}}" : NULL, GP, 16, 0x30);
-        TK_EQ_RC(rig_session(&r, 0x33, card ? SCB_SCP_COUNT_DATA_ONLY : 0, true), SCB_OK);
+        TK_EQ_RC(rig_session(&r, 0x33, card ? SCB_OPT_COUNT_DATA_ONLY : 0, true), SCB_OK);
         TK_EQ_RC(read_bootstrap(&r, buf, &n), SCB_OK);
         TK_EQ_MEM(buf, sim_default_bootstrap_len, sim_default_bootstrap, sim_default_bootstrap_len);
         rig_close(&r);
@@ -278,7 +283,7 @@ static void test_kdf3(void)
     /* master 40..4F on the card; the host diversifies with the card's KDD */
     rig_open(&r, "{\"scp03\": {\"keys\": {\"master\": \"404142434445464748494A4B4C4D4E4F\"}}}",
              GP, 16, 0x30);
-    TK_EQ_RC(rig_session(&r, 0x33, SCB_SCP_KDF3, true), SCB_OK);
+    TK_EQ_RC(rig_session(&r, 0x33, SCB_OPT_KDF3, true), SCB_OK);
     TK_EQ_RC(read_bootstrap(&r, buf, &n), SCB_OK);
     rig_close(&r);
 }

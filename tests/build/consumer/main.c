@@ -1,6 +1,8 @@
 /* A user program built against the installed library (pkg-config or
  * find_package): callback transport, one APDU, error texts. */
 #include <scboot.h>
+#include <scboot/apdu.h>
+#include <scboot/transport.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -1,10 +1,10 @@
 -- LuaRocks package of the Lua module, built by the project's CMake (the C
 -- library is linked into the module statically, so the rock installs just
 -- scboot.lua and scboot/core.so). From a source checkout:
---   luarocks --lua-version 5.4 make lua/scboot-0.1.0-1.rockspec
+--   luarocks --lua-version 5.4 make lua/scboot-0.2.0-1.rockspec
 rockspec_format = "3.0"
 package = "scboot"
-version = "0.1.0-1"
+version = "0.2.0-1"
 source = {
   -- `luarocks make` builds the checkout it runs in; a packed source rock
   -- would point here at the project's release archive.
