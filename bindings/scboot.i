@@ -96,7 +96,8 @@
     scb_fcp_t *fcp, scb_fcp_t *out, scb_scp03_info_t *out, scb_app_template_t *out,
     scb_dodf_entry_t *out, scb_bs_object_t *out, scb_bs_instance_t *out,
     scb_bs_resource_t *out, scb_resource_info_t *info, scb_access_info_t *info,
-    scb_sim_faults_t *out
+    scb_sim_faults_t *out, scb_scp03_info_t *info, scb_opt_info_t *out,
+    scb_path_select_t *out
 };
 %apply unsigned char *OUTPUT { uint8_t *channel };
 %apply unsigned short *OUTPUT { uint16_t *id, uint16_t *resource_id, uint16_t *obj,
@@ -128,6 +129,12 @@ SCB_BLOCKING(scb_update_binary);
 SCB_BLOCKING(scb_verify_pin);
 SCB_BLOCKING(scb_bind_transmit_loop);
 SCB_BLOCKING(scb_bind_scp03_open);
+SCB_BLOCKING(scb_scp03_open);
+SCB_BLOCKING(scb_scp03_probe);
+SCB_BLOCKING(scb_read_bootstrap);
+SCB_BLOCKING(scb_write_bootstrap);
+SCB_BLOCKING(scb_app_open);
+SCB_BLOCKING(scb_rotate_keys);
 SCB_BLOCKING(scb_put_keys);
 SCB_BLOCKING(scb_bind_read_bootstrap);
 SCB_BLOCKING(scb_bind_write_bootstrap);
@@ -140,12 +147,6 @@ SCB_BLOCKING(scb_bind_sim_serve_vpcd);
 
 /* ---- replaced by scb_bind.h (function pointers, pointer-holding structs) */
 %ignore scb_keys_new;
-%ignore scb_scp03_open;
-%ignore scb_scp03_probe;
-%ignore scb_read_bootstrap;
-%ignore scb_write_bootstrap;
-%ignore scb_app_open;
-%ignore scb_rotate_keys;
 %ignore scb_transport;
 %ignore scb_card_open_transport;
 %ignore scb_at_channel;
