@@ -412,10 +412,14 @@ static int decode_objects(decoder_t *d, scb_bootstrap_t *bs, size_t len)
         return scb__detail(d->detail, d->detail_len, SCB_E_PARSE,
                            "header: %zu byte(s), need 4 (object count, size)", len);
     unsigned nobjects = be16(data), size = be16(data + 2);
+    if (all_ff(data, len))
+        return scb__detail(d->detail, d->detail_len, SCB_E_PARSE,
+                           "header: the file is blank (all %zu bytes FF)", len);
+    if (scb__bs_header_incomplete(data))
+        return scb__detail(d->detail, d->detail_len, SCB_E_PARSE,
+                           "header FF FF FF FF: the file is marked incomplete (a write was "
+                           "interrupted): write it again");
     if (size > len - 4) {
-        if (all_ff(data, len))
-            return scb__detail(d->detail, d->detail_len, SCB_E_PARSE,
-                               "header: the file is blank (all %zu bytes FF)", len);
         return scb__detail(d->detail, d->detail_len, SCB_E_PARSE,
                            "header: size %u runs past the end of the data (%zu bytes after "
                            "the header)",

@@ -429,6 +429,9 @@ static int read_bootstrap_bytes(scb_card_t *card, const scb_fcp_t *fcp, const sc
         return rc;
     if (got < 4)
         return scb__fail(card, SCB_E_PARSE, "bootstrap EF: %zu bytes read, no header", got);
+    if (scb__bs_header_incomplete(buf))
+        return scb__fail(card, SCB_E_PARSE, "the bootstrap file is marked incomplete (header FF "
+                         "FF FF FF): it was never written, or a write was interrupted");
     size_t need = 4 + ((size_t)buf[2] << 8 | buf[3]);
     if (need > ef)
         return scb__fail(card, SCB_E_PARSE, "bootstrap file: size field says %zu bytes, the EF "
@@ -549,26 +552,43 @@ static int check_write(scb_card_t *card, const scb_keys_t *keys, const scb_opts_
     return SCB_OK;
 }
 
-/* UPDATE BINARY the data (then FF up to total); a partial write is
- * reported as incomplete: the card is then not usable. */
+/* UPDATE BINARY the data (then FF up to total) so that no interruption can
+ * leave a mixture of two files: the header is invalidated first (one
+ * UPDATE BINARY, which a UICC performs atomically), then the body and the
+ * padding are written, the real header last. A reader sees the old file
+ * until the first APDU, a file it refuses as incomplete until the last,
+ * and the new file after it. A partial write is reported as incomplete. */
 static int write_bytes(scb_card_t *card, ef_job_t *j, const uint8_t *data, size_t len,
                        size_t total)
 {
+    static const uint8_t incomplete[SCB__BS_HEADER_LEN] = {0xFF, 0xFF, 0xFF, 0xFF};
     const size_t base = j->range.has_range ? j->range.index : 0;
-    size_t written = 0;
-    int rc = scb__update_binary(card, base, data, len, SCB__APDU_SENSITIVE_CMD, &written);
+    const size_t hdr = SCB__BS_HEADER_LEN;
+    size_t written = 0, n = 0;
+    int rc = scb__update_binary(card, base, incomplete, hdr, 0, &n);
+    bool touched = n > 0;
+    if (rc == SCB_OK) {
+        rc = scb__update_binary(card, base + hdr, data + hdr, len - hdr, SCB__APDU_SENSITIVE_CMD,
+                                &n);
+        written = n;
+        touched = touched || n > 0;
+    }
     if (rc == SCB_OK && total > len) {
         memset(j->buf, 0xFF, total - len);
-        size_t pad = 0;
-        rc = scb__update_binary(card, base + len, j->buf, total - len, 0, &pad);
-        written += pad;
+        rc = scb__update_binary(card, base + len, j->buf, total - len, 0, &n);
+        written += n;
+    }
+    if (rc == SCB_OK) {
+        rc = scb__update_binary(card, base, data, hdr, 0, &n);
+        written += n;
     }
     /* A transport failure leaves unknown whether the card took the APDU. */
     const bool transport_lost = scb_error_family(rc) == SCB_FAMILY_TRANSPORT;
-    if (rc != SCB_OK && (written > 0 || transport_lost))
+    if (rc != SCB_OK && (touched || transport_lost))
         rc = scb__fail(card, SCB_E_WRITE_INCOMPLETE,
-                       "write interrupted after %zu of %zu bytes (%s): the card needs "
-                       "re-provisioning", written, total, scb_error_name(rc));
+                       "write interrupted after %zu of %zu bytes (%s): the card holds a file "
+                       "marked incomplete and needs re-provisioning", written, total,
+                       scb_error_name(rc));
     return rc;
 }
 

@@ -210,6 +210,19 @@ int scb__update_binary(scb_card_t *card, size_t offset, const uint8_t *data, siz
                        unsigned flags, size_t *written);
 
 /* ------------------------------------------------------------------------ */
+/* The bootstrap file                                                        */
+/* ------------------------------------------------------------------------ */
+/* A write puts this header first, the body next and the real header last,
+ * so an interrupted write leaves the old file, the new one, or a file that
+ * every reader refuses: object count FFFF, size FFFF (the file claims more
+ * than any EF holds, like an erased EF's FF bytes). */
+#define SCB__BS_HEADER_LEN 4
+static inline bool scb__bs_header_incomplete(const uint8_t h[SCB__BS_HEADER_LEN])
+{
+    return h[0] == 0xFF && h[1] == 0xFF && h[2] == 0xFF && h[3] == 0xFF;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Options (opts.c)                                                          */
 /* ------------------------------------------------------------------------ */
 /* The value of an option, its default when unset or when o is NULL. */

@@ -382,26 +382,83 @@ static void test_write(void)
     TK_EQ_MEM(after, alen, file, flen);
     rig_free(&r);
 
-    /* the card goes away at each APDU of the write: APDUs 11..15 are the
-     * UPDATE BINARY commands (data, then FF padding), 16 the read-back */
-    for (unsigned long at = 10; at <= 15; at++) {
+}
+
+/* What the bootstrap EF of a sim holds: 0 the old file, 1 the new one, 2 a
+ * file the decoder refuses as incomplete, -1 anything else (a mixture). */
+static int ef_state(scb_sim_t *sim, const uint8_t old_digest[32], const uint8_t *data,
+                    size_t len)
+{
+    const uint8_t p[] = {0x50, 0x15, 0x64, 0x32};
+    uint8_t file[1024];
+    size_t flen = sizeof(file);
+    TK_EQ_RC(scb_sim_read_file(sim, p, sizeof(p), file, &flen), SCB_OK);
+    scb_bootstrap_t *bs = NULL;
+    char detail[200] = "";
+    int rc = scb_bootstrap_decode(&bs, file, flen, detail, sizeof(detail));
+    if (rc != SCB_OK)
+        return strstr(detail, "marked incomplete") != NULL ? 2 : -1;
+    uint8_t d[32];
+    TK_EQ_RC(scb_bootstrap_digest(bs, d), SCB_OK);
+    scb_bootstrap_free(&bs);
+    if (memcmp(d, old_digest, 32) == 0)
+        return 0;
+    return flen >= len && memcmp(file, data, len) == 0 ? 1 : -1;
+}
+
+/* The card goes away after each APDU of a write, from the first to the
+ * last (the read-back included): the card then holds the old file, the new
+ * one, or one every reader refuses as incomplete - never a mixture - and
+ * the result says which. */
+static void test_write_never_tears(void)
+{
+    uint8_t data[512];
+    size_t len = sizeof(data);
+    encode_json(new_accounts, data, &len);
+    rig_t r = rig(NULL);
+    uint8_t old[32];
+    scb_bootstrap_t *bs = NULL;
+    scb_access_info_t info;
+    TK_EQ_RC(scb_read_bootstrap(r.card, r.keys, NULL, &bs, &info), SCB_OK);
+    TK_EQ_RC(scb_bootstrap_digest(bs, old), SCB_OK);
+    scb_bootstrap_free(&bs);
+    /* the APDUs of a whole write on a fresh card */
+    scb_opts_t *o = opts(r.keys);
+    scb_opts_set_int(o, SCB_OPT_PAD, 1);
+    TK_EQ_RC(scb_write_bootstrap(r.card, g_keys, o, data, len, &info), SCB_OK);
+    const unsigned long total = info.apdus;
+    rig_free(&r);
+    int seen[3] = {0, 0, 0};
+    for (unsigned long at = 1; at < total; at++) {
         char profile[100];
         snprintf(profile, sizeof(profile), "{\"faults\": {\"disconnect_after\": %lu}}", at);
         r = rig(profile);
         o = opts(r.keys);
         scb_opts_set_int(o, SCB_OPT_PAD, 1);
         int rc = scb_write_bootstrap(r.card, g_keys, o, data, len, &info);
-        if (at < 15) {
+        int state = ef_state(r.sim, old, data, len);
+        TK_CHECK(state >= 0);
+        if (state == 2)
             TK_EQ_RC(rc, SCB_E_WRITE_INCOMPLETE);
+        if (state == 1) /* written; the read-back (or only the channel close) lost */
+            TK_CHECK(rc == SCB_E_VERIFY_MISMATCH || rc == SCB_OK);
+        if (state == 0) /* nothing written, or an UPDATE BINARY lost in flight */
+            TK_CHECK(scb_error_family(rc) == SCB_FAMILY_TRANSPORT ||
+                     rc == SCB_E_WRITE_INCOMPLETE);
+        if (rc == SCB_E_WRITE_INCOMPLETE)
             TK_CHECK(strstr(scb_card_errmsg(r.card), "re-provisioning") != NULL);
-        } else {
-            /* everything was written: a read-back that fails is a write
-             * that is not verified (the write family), not a transport error */
-            TK_EQ_RC(rc, SCB_E_VERIFY_MISMATCH);
+        if (rc == SCB_E_VERIFY_MISMATCH)
             TK_CHECK(strstr(scb_card_errmsg(r.card), "not verified") != NULL);
-        }
+        if (state >= 0)
+            seen[state]++;
+        else
+            fprintf(stderr, "  cut after APDU %lu: the EF holds a mixture (%s)\n", at,
+                    scb_error_name(rc));
         rig_free(&r);
     }
+    fprintf(stderr, "  %lu cut points: old file %d, incomplete %d, new file %d\n", total - 1,
+            seen[0], seen[2], seen[1]);
+    TK_CHECK(seen[0] > 0 && seen[1] > 0 && seen[2] > 0);
 }
 
 static void test_rotate_keys(void)
@@ -521,6 +578,7 @@ int main(void)
     TK_RUN(test_dodf_problems);
     TK_RUN(test_private_entry);
     TK_RUN(test_write);
+    TK_RUN(test_write_never_tears);
     TK_RUN(test_rotate_keys);
     TK_RUN(test_no_job_without_a_session);
     scb_opts_free(&g_opts);

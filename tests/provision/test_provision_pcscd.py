@@ -288,5 +288,6 @@ def test_benchmark_script_runs(pcscd):
         assert values[f"provision_cards_per_min_{n}"].endswith(" cards/min")
         assert float(values[f"provision_cards_per_min_{n}"].split()[0]) > 0
     assert values["provision_speedup_4"].endswith(" x")
-    # the budget: ICCID 2, cold read <= 12, warm write 8
-    assert int(values["provision_apdus_per_card"].split()[0]) <= 22
+    # the budget: ICCID 2, cold read <= 12, warm write 10 (the header is
+    # invalidated first and written last, so that a cut write never tears)
+    assert int(values["provision_apdus_per_card"].split()[0]) <= 24
