@@ -97,7 +97,8 @@ static void table(text_t *t, const scb_bootstrap_t *bs, const scb_access_info_t 
             info->used_efdir ? "from EF.DIR" : "default AID, no EF.DIR template",
             (unsigned)info->channel);
     if (info->scp_level >= 0)
-        tprintf(t, "Secure:     SCP03, security level 0x%02X\n", (unsigned)info->scp_level);
+        tprintf(t, "Secure:     SCP03, security level 0x%02X, %s\n", (unsigned)info->scp_level,
+                info->s16 ? "S16" : "S8");
     else
         tprintf(t, "Secure:     none (--no-secure-channel)\n");
     const uint8_t *raw = NULL;
@@ -189,6 +190,9 @@ static char *json_output(const scb_bootstrap_t *bs, const scb_access_info_t *inf
     json_object_object_add(r, "scp_level", info->scp_level >= 0
                                                ? json_object_new_int(info->scp_level)
                                                : NULL);
+    json_object_object_add(r, "scp_mode", info->scp_level >= 0
+                                              ? json_object_new_string(info->s16 ? "S16" : "S8")
+                                              : NULL);
     json_object_object_add(r, "path", json_object_new_string(path));
     json_object_object_add(r, "ef_size", json_object_new_int64((int64_t)info->ef_size));
     json_object_object_add(r, "oid_form", json_object_new_string(oid_form_name(info->oid_form)));

@@ -232,6 +232,7 @@ typedef struct scb_access_info {
     uint8_t path[16]; size_t path_len; /* the bootstrap EF path: pass back as "path" */
     size_t ef_size;               /* EF size from FCP (0 if unknown) */
     int scp_level;                /* level in force, -1 none */
+    int s16;                      /* the session's mode: 1 S16, 0 S8 (detected unless "s16" was given) */
     unsigned long apdus;          /* APDUs on the wire for this operation */
     char label[64];
 } scb_access_info_t;

@@ -190,6 +190,7 @@ static int enter_app(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t 
     if (rc != SCB_OK)
         return rc;
     info->scp_level = scb__sm_level(card);
+    info->s16 = card->scp_info.s16;
     return SCB_OK;
 }
 

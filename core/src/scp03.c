@@ -19,6 +19,7 @@ typedef struct scp_params {
     uint8_t level;
     uint8_t kvn;              /* 0: the key set's own */
     unsigned flags;           /* SCB__SCP_* */
+    bool s16_auto;            /* mode not forced: S8, then S16 on 6700 */
     const uint8_t *host_challenge;
     size_t host_challenge_len;
     const uint8_t *sd_aid;
@@ -36,6 +37,13 @@ static int read_params(scb_card_t *card, const scb_opts_t *o, scp_params_t *p)
                (scb__opt_bool(o, SCB_OPT_KDF3) ? SCB__SCP_KDF3 : 0u);
     p->host_challenge = scb__opt_bytes(o, SCB_OPT_HOST_CHALLENGE, &p->host_challenge_len);
     p->sd_aid = scb__opt_bytes(o, SCB_OPT_SD_AID, &p->sd_aid_len);
+    /* Without "s16" the mode is the card's: a given host challenge says it
+     * by its length, otherwise S8 first and S16 when the card asks. */
+    if (!scb_opts_is_set(o, SCB_OPT_S16)) {
+        if (p->host_challenge != NULL && p->host_challenge_len == 16)
+            p->flags |= SCB__SCP_S16;
+        p->s16_auto = p->host_challenge == NULL;
+    }
     const size_t chal_len = (p->flags & SCB__SCP_S16) ? 16 : 8;
     if (p->host_challenge != NULL && p->host_challenge_len != chal_len)
         return scb__fail(card, SCB_E_INVALID_ARG, "host challenge of %zu bytes; %s mode needs %zu",
@@ -48,7 +56,7 @@ static int read_params(scb_card_t *card, const scb_opts_t *o, scp_params_t *p)
 static const char *iu_sw_hint(uint16_t sw)
 {
     switch (sw) {
-    case 0x6700: return " (wrong length: S8/S16 host challenge?)";
+    case 0x6700: return " (wrong length: does the card run the other mode? unless s16 is given, the mode is detected)";
     case 0x6982: return " (security status: wrong Security Domain selected?)";
     case 0x6983: return " (keys blocked?)";
     case 0x6985: return " (conditions of use not satisfied)";
@@ -117,54 +125,80 @@ static int parse_iu_response(scb_card_t *card, const uint8_t *r, size_t rlen, bo
     return SCB_OK;
 }
 
+/* INITIALIZE UPDATE: 80 50 KVN 00 Lc <host challenge> 00, always in clear.
+ * A card in S16 mode answers 6700 to an 8-byte challenge (Amd D 1.2 7.1.1:
+ * Lc is 08 or 10 by mode); unless a mode was forced the command is sent
+ * once more with 16 bytes, as established hosts do: a failed INITIALIZE
+ * UPDATE opens no session and does not count toward the Security Domain's
+ * lock. The answer's length and i parameter are then checked against the
+ * mode (parse_iu_response). */
+static int initialize_update(scb_card_t *card, const scp_params_t *p, uint8_t kvn, bool *s16,
+                             uint8_t host_challenge[16], uint8_t *r, size_t *rlen)
+{
+    const size_t cap = *rlen;
+    for (int attempt = 0;; attempt++) {
+        const size_t chal_len = *s16 ? 16 : 8;
+        int rc;
+        if (p->host_challenge != NULL) {
+            memcpy(host_challenge, p->host_challenge, chal_len);
+        } else {
+            rc = scb__random(card, host_challenge, chal_len);
+            if (rc != SCB_OK)
+                return scb__fail(card, rc, "no random bytes for the host challenge");
+        }
+        scb_apdu_t iu = {.cla = 0x80,
+                         .ins = 0x50,
+                         .p1 = kvn,
+                         .p2 = 0x00,
+                         .data = host_challenge,
+                         .lc = chal_len,
+                         .ne = 256,
+                         .has_le = true,
+                         .flags = SCB__APDU_NO_SM};
+        uint16_t sw = 0;
+        *rlen = cap;
+        rc = scb__transmit(card, &iu, r, rlen, &sw);
+        if (rc == SCB_E_BUFFER_TOO_SMALL)
+            return scb__fail(card, SCB_E_SCP_PROTOCOL,
+                             "INITIALIZE UPDATE response is longer than %zu bytes", cap);
+        if (rc != SCB_OK)
+            return rc;
+        if (sw == 0x6700 && p->s16_auto && !*s16 && attempt == 0) {
+            scb__note(card, "INITIALIZE UPDATE: 6700 to an 8-byte host challenge; the card "
+                            "runs S16: again with 16 bytes");
+            *s16 = true;
+            continue;
+        }
+        /* 6A88 "referenced data not found": no key set with this version
+         * (GPCS 11.7.3); a code of its own so that callers need not read SWs. */
+        if (sw == 0x6A88)
+            return scb__fail(card, SCB_E_SCP_NO_KEYSET,
+                             "INITIALIZE UPDATE: the card has no key set with version %02X "
+                             "(%04X): check the key version", kvn, sw);
+        if (sw != 0x9000)
+            return scb__fail(card, SCB_E_SCP_PROTOCOL,
+                             "INITIALIZE UPDATE (key version %02X, %s) answered %04X%s", kvn,
+                             *s16 ? "S16" : "S8", sw, iu_sw_hint(sw));
+        return SCB_OK;
+    }
+}
+
 /* INITIALIZE UPDATE, its checks and, unless probe, EXTERNAL AUTHENTICATE
  * and the session's installation. */
 static int handshake(scb_card_t *card, const scb_keys_t *keys, const scp_params_t *p, bool probe,
                      handshake_t *h)
 {
     bool s16 = (p->flags & SCB__SCP_S16) != 0;
-    size_t chal_len = s16 ? 16 : 8;
+    size_t chal_len;
     uint8_t kvn = p->kvn != 0 ? p->kvn : scb_keys_kvn(keys); /* 0: card default */
     uint8_t host_challenge[16];
-    int rc;
-
-    if (p->host_challenge != NULL) {
-        memcpy(host_challenge, p->host_challenge, chal_len);
-    } else {
-        rc = scb__random(card, host_challenge, chal_len);
-        if (rc != SCB_OK)
-            return scb__fail(card, rc, "no random bytes for the host challenge");
-    }
-
-    /* INITIALIZE UPDATE: 80 50 KVN 00 Lc <host challenge> 00, always in clear. */
     uint8_t r[300];
     size_t rlen = sizeof(r);
-    uint16_t sw = 0;
-    scb_apdu_t iu = {.cla = 0x80,
-                     .ins = 0x50,
-                     .p1 = kvn,
-                     .p2 = 0x00,
-                     .data = host_challenge,
-                     .lc = chal_len,
-                     .ne = 256,
-                     .has_le = true,
-                     .flags = SCB__APDU_NO_SM};
-    rc = scb__transmit(card, &iu, r, &rlen, &sw);
-    if (rc == SCB_E_BUFFER_TOO_SMALL)
-        return scb__fail(card, SCB_E_SCP_PROTOCOL,
-                         "INITIALIZE UPDATE response is longer than %zu bytes", sizeof(r));
+    int rc = initialize_update(card, p, kvn, &s16, host_challenge, r, &rlen);
     if (rc != SCB_OK)
         return rc;
-    /* 6A88 "referenced data not found": no key set with this version
-     * (GPCS 11.7.3); a code of its own so that callers need not read SWs. */
-    if (sw == 0x6A88)
-        return scb__fail(card, SCB_E_SCP_NO_KEYSET,
-                         "INITIALIZE UPDATE: the card has no key set with version %02X (%04X): "
-                         "check the key version", kvn, sw);
-    if (sw != 0x9000)
-        return scb__fail(card, SCB_E_SCP_PROTOCOL,
-                         "INITIALIZE UPDATE (key version %02X) answered %04X%s", kvn, sw,
-                         iu_sw_hint(sw));
+    chal_len = s16 ? 16 : 8;
+    uint16_t sw;
     rc = parse_iu_response(card, r, rlen, s16, kvn);
     if (rc != SCB_OK)
         return rc;

@@ -376,9 +376,11 @@ static void test_params(void)
     TK_EQ_RC(scb_opts_set_bytes(h.p, SCB_OPT_HOST_CHALLENGE, h.hc, 9), SCB_E_INVALID_ARG);
     scb_opts_t *p = NULL;
     TK_EQ_RC(scb_opts_new(&p), SCB_OK);
-    /* a 16-byte challenge with S8 */
+    /* a 16-byte challenge with S8 forced */
     TK_EQ_RC(scb_opts_set_bytes(p, SCB_OPT_HOST_CHALLENGE, h.hc, 16), SCB_OK);
+    TK_EQ_RC(scb_opts_set_int(p, SCB_OPT_S16, 0), SCB_OK);
     TK_EQ_RC(scb_scp03_open(h.card, h.keys, p), SCB_E_INVALID_ARG);
+    TK_EQ_RC(scb_opts_unset(p, SCB_OPT_S16), SCB_OK);
     /* an option that is not the secure channel's */
     TK_EQ_RC(scb_opts_unset(p, SCB_OPT_HOST_CHALLENGE), SCB_OK);
     TK_EQ_RC(scb_opts_set_int(p, SCB_OPT_PAD, 1), SCB_OK);

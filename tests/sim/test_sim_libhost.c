@@ -68,6 +68,20 @@ static int rig_session(rig_t *r, uint8_t level, int flag, bool channel)
     return rig_session_x(r, level, flag, channel, false);
 }
 
+/* A session forced into S8 mode ("s16" set to false). */
+static int rig_session_s8(rig_t *r)
+{
+    TK_EQ_RC(scb_select_aid(r->card, scb_pkcs15_default_aid(), SCB_PKCS15_AID_LEN,
+                            SCB_SEL_NO_RESP, NULL),
+             SCB_OK);
+    scb_opts_t *o = NULL;
+    TK_EQ_RC(scb_opts_new(&o), SCB_OK);
+    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_S16, 0), SCB_OK);
+    int rc = scb_scp03_open(r->card, r->keys, o);
+    scb_opts_free(&o);
+    return rc;
+}
+
 /* SELECT the bootstrap EF and read it with READ BINARY APDUs through
  * scb_card_transmit (Le 00: the card sizes each chunk for the level). */
 static int read_bootstrap(rig_t *r, uint8_t *buf, size_t *len)
@@ -197,9 +211,17 @@ static void test_refusals(void)
     rig_open(&r, "{\"scp03\": {\"i\": \"0x10\"}}", GP, 16, 0x30);
     TK_EQ_RC(rig_session(&r, 0x33, 0, true), SCB_E_SCP_LEVEL);
     rig_close(&r);
-    /* S8 host, S16 card */
+    /* an S16 card: a host forced into S8 gets 6700 to its 8-byte challenge;
+     * a host that leaves the mode open finds S16 (6700, then 16 bytes) */
     rig_open(&r, "{\"scp03\": {\"s16\": true}}", GP, 16, 0x30);
-    TK_CHECK(rig_session(&r, 0x33, 0, true) != SCB_OK);
+    TK_CHECK(rig_session_s8(&r) != SCB_OK);
+    TK_EQ_INT(scb_card_last_sw(r.card), 0x6700);
+    rig_close(&r);
+    rig_open(&r, "{\"scp03\": {\"s16\": true}}", GP, 16, 0x30);
+    TK_EQ_RC(rig_session(&r, 0x33, 0, true), SCB_OK);
+    scb_scp03_info_t info;
+    TK_EQ_RC(scb_scp03_info(r.card, &info), SCB_OK);
+    TK_EQ_INT(info.s16, 1);
     rig_close(&r);
 }
 
