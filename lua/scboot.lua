@@ -9,9 +9,10 @@
 --     local bs = assert(card:read_bootstrap{keys = keys})  -- SCP03 level 0x33
 --     print(bs.servers[1].lifetime, bs.digest)
 --
--- Failures of the card, the channel or the data return nil, message, code
--- (code: a negative number, scboot.E.<NAME>); only programming errors
--- (wrong argument types, unknown option names) raise. Byte strings
+-- Failures of the card, the channel or the data, and option values the
+-- library refuses, return nil, message, code (code: a negative number,
+-- scboot.E.<NAME>; scboot.family(code) names its kind); only programming
+-- errors (wrong argument types, unknown option names) raise. Byte strings
 -- (APDUs, responses, AIDs, paths, file contents) are Lua strings of any
 -- bytes. This layer holds no protocol logic: that lives in C (scboot.core).
 local core = require "scboot.core"
@@ -52,8 +53,19 @@ local function fail(code, detail)
   return nil, M.message(code, detail), code
 end
 
+--- The family of a code, as the C library groups codes
+-- (scb_error_family): "usage", "transport", "card", "secure", "data",
+-- "write", "keystore" or "other" ("ok" for 0, "other" for a number that
+-- is no code). Act on the family rather than on ranges of numbers.
+function M.family(code)
+  if math.type(code) ~= "integer" then error("family: the code must be an integer", 2) end
+  -- scb_error_family takes a C int: a number beyond one is no code
+  if code < -0x80000000 or code > 0x7FFFFFFF then code = -0x7FFFFFFF end
+  return core.scb_error_family_name(core.scb_error_family(code))
+end
+
 local function is_transport_code(code)
-  return code <= E.TRANSPORT and code >= E.MODEM_CME
+  return core.scb_error_family(code) == core.SCB_FAMILY_TRANSPORT
 end
 
 local function check_type(value, expected, what, level)
@@ -97,40 +109,84 @@ end
 local Keys = { __name = "scboot.keys" }
 Keys.__index = Keys
 
--- A key given as 32/48/64 hex digits is hex; anything else is the key's
--- bytes (a 16/24/32-byte binary key made only of hex digit characters
--- would be taken for hex: the odds are below 2^-100).
-local function key_bytes(value, name)
-  if value == nil then return nil end
-  check_type(value, "string", "keys: " .. name, 3)
-  if (#value == 32 or #value == 48 or #value == 64) and not value:find("%X") then
-    return (M.unhex(value))
+-- A key set's fields; enc and mac are required, dek only for PUT KEY.
+local key_fields = { enc = true, mac = true, dek = true, kvn = true }
+
+-- Digit counts of hex AES-128, -192 and -256 keys.
+local hex_key_digits = { [32] = true, [48] = true, [64] = true }
+
+-- The bytes of a key given as hex (white space between digits allowed),
+-- or nil and why not. The key's text is never part of the reason.
+local function key_from_hex(value, name)
+  local digits = value:gsub("%s", "")
+  if digits:find("%X") or not hex_key_digits[#digits] then
+    return nil, string.format("scboot.keys: %s must be hex, 32, 48 or 64 hex digits "
+                              .. "(AES-128/192/256; key bytes go to scboot.keys_raw)", name)
+  end
+  return (digits:gsub("%x%x", function(b) return string.char(tonumber(b, 16)) end))
+end
+
+-- A key given as its bytes, or nil and why not: text that is all hex digits
+-- of a key's length is hex someone meant for scboot.keys (a random 32-byte
+-- key looks like that with odds below 2^-110). Never guessed either way.
+local function key_from_raw(value, name)
+  if hex_key_digits[#value] and not value:find("%X") then
+    return nil, string.format("scboot.keys_raw: %s must be the key's 16, 24 or 32 bytes, "
+                              .. "not hex text (hex goes to scboot.keys)", name)
   end
   return value
 end
 
-local key_fields = { enc = true, mac = true, dek = true, kvn = true }
-
---- An SCP03 static key set: scboot.keys{enc = ..., mac = ..., dek = ..., kvn = ...}
--- (keys as hex or binary strings of 16, 24 or 32 bytes, one length for
--- all; dek optional, needed for PUT KEY only; kvn 0..255, default 0), or
--- the JSON key set text of core/json/FORMAT.md. Returns the key set, or
--- nil, message, code. The keys live in C only and are wiped on close.
-function M.keys(spec)
-  local rc, h, detail
-  if type(spec) == "string" then
-    rc, h, detail = core.scbj_keys_from_json(spec)
-  else
-    check_type(spec, "table", "keys", 2)
-    check_options(spec, key_fields, "keys")
-    local kvn = spec.kvn or 0
-    if math.type(kvn) ~= "integer" then error("keys: kvn must be an integer 0..255", 2) end
-    rc, h = core.scb_bind_keys_new(key_bytes(spec.enc, "enc"), key_bytes(spec.mac, "mac"),
-                                   key_bytes(spec.dek, "dek"), kvn)
-    detail = "enc and mac (and dek) must be 16, 24 or 32 bytes each, of one length; kvn 0..255"
+-- A key set from a table of keys in one form (convert: key_from_hex or
+-- key_from_raw), or nil, message, code.
+local function keys_from_table(spec, what, convert)
+  check_type(spec, "table", what, 3)
+  for k in pairs(spec) do
+    if not key_fields[k] then error(string.format("%s: unknown field %q", what, tostring(k)), 3) end
   end
-  if rc ~= 0 then return fail(rc, detail) end
+  local kvn = spec.kvn or 0
+  if math.type(kvn) ~= "integer" then error(what .. ": kvn must be an integer 0..255", 3) end
+  local bytes = {}
+  for _, name in ipairs{ "enc", "mac", "dek" } do
+    local value = spec[name]
+    if value ~= nil then
+      check_type(value, "string", what .. ": " .. name, 3)
+      local why
+      bytes[name], why = convert(value, name)
+      if bytes[name] == nil then return fail(E.INVALID_ARG, why) end
+    end
+  end
+  local rc, h = core.scb_bind_keys_new(bytes.enc, bytes.mac, bytes.dek, kvn)
+  if rc ~= 0 then
+    return fail(rc, what .. ": enc and mac (and dek) must be present, 16, 24 or 32 bytes each, "
+                    .. "of one length; kvn 0..255")
+  end
   return setmetatable({ _h = h, _in_use = 0 }, Keys)
+end
+
+--- An SCP03 static key set from hex: scboot.keys{enc = ..., mac = ...,
+-- dek = ..., kvn = ...}, each key 32, 48 or 64 hex digits (AES-128/192/256,
+-- one length for all; white space between digits allowed); dek optional,
+-- needed for PUT KEY only; kvn 0..255, default 0. Or the JSON key set text
+-- of core/json/FORMAT.md. Key bytes: scboot.keys_raw. Returns the key set,
+-- or nil, message, code (scboot.E.INVALID_ARG for a key that is not hex;
+-- messages never show key material). The keys live in C only and are
+-- wiped on close.
+function M.keys(spec)
+  if type(spec) == "string" then
+    local rc, h, detail = core.scbj_keys_from_json(spec)
+    if rc ~= 0 then return fail(rc, detail) end
+    return setmetatable({ _h = h, _in_use = 0 }, Keys)
+  end
+  return keys_from_table(spec, "scboot.keys", key_from_hex)
+end
+
+--- An SCP03 static key set from key bytes: scboot.keys_raw{enc = ...,
+-- mac = ..., dek = ..., kvn = ...}, each key a string of 16, 24 or 32
+-- bytes; otherwise as scboot.keys. Hex text is refused (it belongs to
+-- scboot.keys).
+function M.keys_raw(spec)
+  return keys_from_table(spec, "scboot.keys_raw", key_from_raw)
 end
 
 function Keys:kvn() return self._h and core.scb_keys_kvn(self._h) end
@@ -160,23 +216,127 @@ function Keys:__tostring()
                        core.scb_keys_kvn(self._h))
 end
 
-local function keys_handle(keys, what)
+-- The C handle of a key set argument; raises (at the caller of the
+-- function calling this) for anything else.
+local function keys_handle(keys, what, name)
   if getmetatable(keys) ~= Keys then
-    error(what .. ": keys must come from scboot.keys", 3)
+    error(string.format("%s: %s must be a key set made by scboot (scboot.keys, "
+                        .. "scboot.keys_raw)", what, name or "keys"), 3)
   end
-  if keys._h == nil then error(what .. ": the key set is closed", 3) end
+  if keys._h == nil then
+    error(string.format("%s: the key set %s is closed", what, name or "keys"), 3)
+  end
   return keys._h
 end
 
--- fn(...) with keys (may be nil) held open for the call: a transport or
--- trace function must not free them under the library.
-local function with_keys(keys, fn, ...)
-  if keys == nil then return fn(...) end
-  keys._in_use = keys._in_use + 1
+-- fn(...) with the key sets (either may be nil) held open for the call (a
+-- transport or trace function must not free them under the library), and
+-- the options object o (may be nil) freed afterwards, whatever happens: it
+-- may hold a PIN, which scb_opts_free wipes.
+local function with_keys(keys, new_keys, o, fn, ...)
+  if keys ~= nil then keys._in_use = keys._in_use + 1 end
+  if new_keys ~= nil then new_keys._in_use = new_keys._in_use + 1 end
   local result = table.pack(pcall(fn, ...))
-  keys._in_use = keys._in_use - 1
+  if keys ~= nil then keys._in_use = keys._in_use - 1 end
+  if new_keys ~= nil then new_keys._in_use = new_keys._in_use - 1 end
+  if o ~= nil then core.scb_opts_free(o) end
   if not result[1] then error(result[2], 0) end
   return table.unpack(result, 2, result.n)
+end
+
+-- ---------------------------------------------------------------------------
+-- options of the card operations
+-- ---------------------------------------------------------------------------
+
+-- The C library names every option once (name, type, scope, range:
+-- scb_opt_find / scb_opt_info), and an option table is mapped through
+-- that table alone: every option of the library reaches Lua under its C
+-- name, and none is dropped. Besides them a call takes only the arguments
+-- of this layer (keys, new_keys, data, secrets).
+
+-- What a value of each option type must be in Lua, and how it is said.
+local lua_type_of = {
+  [core.SCB_OPT_T_INT] = "integer", [core.SCB_OPT_T_BOOL] = "boolean",
+  [core.SCB_OPT_T_BYTES] = "string", [core.SCB_OPT_T_ENUM] = "string",
+}
+local function expected_value(info)
+  if info.type == core.SCB_OPT_T_INT then return "an integer" end
+  if info.type == core.SCB_OPT_T_BOOL then return "a boolean" end
+  if info.type == core.SCB_OPT_T_ENUM then return "one of " .. info.arg .. " (a string)" end
+  return "a byte string"
+end
+
+-- Option names of earlier releases of this module, named in the error
+-- that refuses them.
+local replaced = {
+  secure = "no_secure_channel = true",
+  logical_channel = "no_logical_channel = true",
+  verify = "no_verify = true",
+  no_extauth = "card:probe_keys(keys, opts) is the key probe; no job skips EXTERNAL "
+               .. "AUTHENTICATE",
+}
+
+-- The C options of an option table (every key but the call's own),
+-- checked by name and Lua type, as a list of {id, type, value}. Raises for
+-- a programming error (a name the library does not know, a value of the
+-- wrong type) at the caller of the public function that called this;
+-- values are never shown (a PIN may be one).
+local function c_options(what, opts, own)
+  if opts == nil then return {} end
+  check_type(opts, "table", what, 3)
+  local list = {}
+  for name, value in pairs(opts) do
+    if not own[name] then
+      local id = E.NOT_FOUND
+      if type(name) == "string" and not name:find("\0", 1, true) then
+        id = core.scb_opt_find(name)
+      end
+      local rc, info
+      if id > 0 then rc, info = core.scb_opt_info(id) end
+      if rc ~= 0 then
+        local hint = replaced[name]
+        error(string.format("%s: unknown option %q%s", what, tostring(name),
+                            hint and (" (now: " .. hint .. ")") or ""), 3)
+      end
+      local want = lua_type_of[info.type]
+      local fits = type(value) == want
+      if want == "integer" then fits = math.type(value) == "integer" end
+      if not fits then
+        error(string.format("%s: option %s takes %s, not a %s", what, name, expected_value(info),
+                            math.type(value) or type(value)), 3)
+      end
+      list[#list + 1] = { id, info.type, value }
+    end
+  end
+  return list
+end
+
+-- A scb_opts_t holding the options of c_options, or nil, message, code
+-- when the library refuses a value (out of range, a wrong length: its
+-- message names the option and never a secret value). Whether an option
+-- applies to the call is the call's own check. The caller frees it.
+local function make_opts(list)
+  local rc, o = core.scb_opts_new()
+  if rc ~= 0 then return fail(rc) end
+  for _, option in ipairs(list) do
+    local id, t, value = option[1], option[2], option[3]
+    if t == core.SCB_OPT_T_BYTES then
+      rc = core.scb_opts_set_bytes(o, id, value)
+    elseif t == core.SCB_OPT_T_ENUM then
+      -- by name; a name with a NUL in it is none (C would see only its start)
+      rc = core.scb_opts_set_text(o, id, value:find("\0", 1, true) and "" or value)
+    elseif t == core.SCB_OPT_T_BOOL then
+      rc = core.scb_opts_set_int(o, id, value and 1 or 0)
+    else
+      rc = core.scb_opts_set_int(o, id, value)
+    end
+    if rc ~= 0 then
+      local detail = core.scb_opts_errmsg(o)
+      core.scb_opts_free(o)
+      return fail(rc, detail)
+    end
+  end
+  return o
 end
 
 -- ---------------------------------------------------------------------------
@@ -315,19 +475,21 @@ function M.open(reader)
   return new_card(h)
 end
 
---- The UICC in a cellular modem, through its AT interface (AT+CSIM;
--- logical channels emulated with +CCHO/+CGLA when the modem refuses MANAGE
--- CHANNEL): device e.g. "/dev/ttyUSB2", baud nil = 115200 (ignored by USB
--- modems). A modem that goes away gives scboot.E.CARD_REMOVED.
-function M.open_modem(device, baud)
+--- The UICC in a cellular modem, through its AT interface (3GPP TS 27.007
+-- AT+CSIM; logical channels through +CCHO / +CGLA / +CCHC where the modem
+-- offers them): device e.g. "/dev/ttyUSB2". opts: the library's modem
+-- options, baud (default 115200; USB modems ignore it), rtscts,
+-- modem_channels ("auto" | "csim" | "cgla"), modem_timeout_ms,
+-- modem_no_init, extended_length. The port is held exclusively until the
+-- card is closed (another program's port: scboot.E.SHARING). A modem that
+-- goes away gives scboot.E.CARD_REMOVED.
+function M.open_modem(device, opts)
   check_type(device, "string", "open_modem", 2)
-  if baud ~= nil and math.type(baud) ~= "integer" then error("open_modem: baud must be an integer", 2) end
-  local rc, o = core.scb_opts_new()
-  if rc == 0 and baud ~= nil then rc = core.scb_opts_set_int(o, core.SCB_OPT_BAUD, baud) end
-  if rc ~= 0 then
-    core.scb_opts_free(o)
-    return fail(core.SCB_E_INVALID_ARG, "open_modem: baud must be 9600..4000000")
+  if opts ~= nil and type(opts) ~= "table" then
+    error("open_modem: opts must be a table of modem options, e.g. {baud = 115200}", 2)
   end
+  local o, msg, code = make_opts(c_options("open_modem", opts, {}))
+  if o == nil then return nil, msg, code end
   local rc, h, detail = core.scb_card_open_modem(device, o)
   core.scb_opts_free(o)
   if rc ~= 0 then return fail(rc, detail) end
@@ -469,33 +631,52 @@ function Card:select_channel(channel)
   return true
 end
 
-local scp_options = {
-  kvn = true, s16 = true, kdf3 = true, count_data_only = true, mac_cla_as_sent = true,
-  no_extauth = true, host_challenge = true, sd_aid = true,
-}
-
-local function scp_flags(opts)
-  return (opts.s16 and core.SCB_SCP_S16 or 0)
-       | (opts.kdf3 and core.SCB_SCP_KDF3 or 0)
-       | (opts.count_data_only and core.SCB_SCP_COUNT_DATA_ONLY or 0)
-       | (opts.mac_cla_as_sent and core.SCB_SCP_MAC_CLA_AS_SENT or 0)
-       | (opts.no_extauth and core.SCB_SCP_NO_EXTAUTH or 0)
-end
-
 --- Open an SCP03 secure channel with the Security Domain selected on the
--- current channel. level: scboot.level.* combination (default 0x33).
--- opts: kvn (default: the key set's), s16, kdf3 (keys are master keys),
--- count_data_only, mac_cla_as_sent, no_extauth, host_challenge, sd_aid
--- (see scboot.h). Returns true, or nil, message, code.
+-- current channel. level: scboot.level.* combination (default 0x33; or
+-- opts.level). opts: the library's secure-channel options, kvn (default:
+-- the key set's), s16, kdf3 (keys are master keys), count_data_only,
+-- mac_cla_as_sent, host_challenge, sd_aid (see scboot/apdu.h). Returns
+-- true, or nil, message, code.
 function Card:open_scp03(keys, level, opts)
   local kh = keys_handle(keys, "open_scp03")
-  opts = check_options(opts, scp_options, "open_scp03")
+  local list = c_options("open_scp03", opts, {})
+  if level ~= nil then
+    if opts ~= nil and opts.level ~= nil then error("open_scp03: level given twice", 2) end
+    if math.type(level) ~= "integer" then error("open_scp03: level must be an integer", 2) end
+    list[#list + 1] = { core.SCB_OPT_LEVEL, core.SCB_OPT_T_INT, level }
+  end
   local h, why = handle(self)
   if h == nil then return why() end
-  local rc = with_keys(keys, core.scb_bind_scp03_open, h, kh, level or M.level.DEFAULT,
-                       opts.kvn or -1, scp_flags(opts), opts.host_challenge, opts.sd_aid)
+  local o, msg, code = make_opts(list)
+  if o == nil then return nil, msg, code end
+  local rc = with_keys(keys, nil, o, core.scb_scp03_open, h, kh, o)
   if rc ~= 0 then return card_fail(self, rc) end
   return true
+end
+
+--- A key probe with the Security Domain selected on the current channel:
+-- INITIALIZE UPDATE and the check of the card cryptogram (and, with
+-- opts.sd_aid, of a pseudo-random card challenge), but no EXTERNAL
+-- AUTHENTICATE, so a wrong key set never counts against the card's
+-- authentication limit. opts as open_scp03 (level does not matter here).
+-- Returns what the card said, {kvn, i (its i parameter), s16, kdd (bytes),
+-- sequence_counter (nil when the card sends none), challenge_verified},
+-- when it proved it holds these keys; else nil, message, code. No session
+-- is open afterwards, whatever the result.
+function Card:probe_keys(keys, opts)
+  local kh = keys_handle(keys, "probe_keys")
+  local list = c_options("probe_keys", opts, {})
+  local h, why = handle(self)
+  if h == nil then return why() end
+  local o, msg, code = make_opts(list)
+  if o == nil then return nil, msg, code end
+  local rc, info = with_keys(keys, nil, o, core.scb_scp03_probe, h, kh, o)
+  if rc ~= 0 then return card_fail(self, rc) end
+  return {
+    kvn = info.kvn, i = info.i_param, s16 = info.s16 == 1, kdd = info.kdd,
+    sequence_counter = info.has_seq_counter == 1 and string.unpack(">I3", info.seq_counter) or nil,
+    challenge_verified = info.challenge_verified == 1,
+  }
 end
 
 --- Close the secure channel (no APDU; the session keys are wiped).
@@ -513,14 +694,6 @@ function Card:scp03_level()
   return level >= 0 and level or nil
 end
 
-local read_options = {
-  keys = true, level = true, path = true, aid = true, pin = true, pin_ref = true,
-  secure = true, skip_efdir = true, logical_channel = true, secrets = true,
-}
-for k in pairs(scp_options) do
-  if k ~= "host_challenge" and k ~= "sd_aid" then read_options[k] = true end
-end
-
 local function access_info(info)
   return {
     channel = info.channel, scp_level = info.scp_level >= 0 and info.scp_level or nil,
@@ -529,42 +702,51 @@ local function access_info(info)
   }
 end
 
--- The key handle (nil for secure = false) and SCB_ACCESS_* flags of the
--- options a read or an application open share; raises for missing keys.
-local function access_keys_flags(opts, what, verb)
-  local kh
-  if opts.keys ~= nil then
-    kh = keys_handle(opts.keys, what)
-  elseif opts.secure ~= false then
-    error(what .. ": give keys, or secure = false to " .. verb .. " without a secure channel", 3)
+-- The key handle of a job that may run without a secure channel (nil
+-- then); raises, at the caller of the public function, when keys are
+-- missing and running in the clear was not asked for.
+local function job_keys(opts, what, verb)
+  if opts.keys ~= nil then return keys_handle(opts.keys, what) end
+  if opts.no_secure_channel ~= true then
+    error(string.format("%s: give keys, or no_secure_channel = true to %s without a secure "
+                        .. "channel", what, verb), 3)
   end
-  local flags = (kh == nil and core.SCB_ACCESS_NO_SECURE_CHANNEL or 0)
-              | (opts.skip_efdir and core.SCB_ACCESS_SKIP_EFDIR or 0)
-              | (opts.logical_channel == false and core.SCB_ACCESS_NO_LOGICAL_CHANNEL or 0)
-  return kh, flags
+  return nil
 end
+
+-- The arguments of this layer, per call; everything else in an option
+-- table is an option of the C library.
+local read_own = { keys = true, secrets = true }
+local write_own = { keys = true, data = true }
+local rotate_own = { keys = true, new_keys = true }
+local app_own = { keys = true }
 
 --- Read the LwM2M bootstrap file: find the PKCS#15 application (EF.DIR or
 -- the default AID), open a logical channel and SCP03 (level 0x33 unless
 -- opts.level), follow ODF and DODF to the bootstrap EF, read and decode it.
--- opts: keys (scboot.keys; or secure = false to read without a secure
--- channel), level, the SCP03 options of open_scp03, path and aid (from an
--- earlier read: skip the search), pin / pin_ref (VERIFY first),
--- skip_efdir, logical_channel = false (stay on channel 0), secrets
--- (unredacted secret resources). Returns the table of scboot.decode plus
--- path and aid (pass them back for a warm read) and info (channel,
--- scp_level, apdus, used_efdir, label, ef_size, oid_form), or nil,
--- message, code.
+-- opts: keys (scboot.keys; or no_secure_channel = true to read without a
+-- secure channel), secrets (unredacted secret resources), and the
+-- library's options of a read: the secure-channel options of open_scp03
+-- (level, kvn, sd_aid, ...), aid, skip_efdir, no_logical_channel (stay on
+-- channel 0), path (from an earlier read: skip the search), pin / pin_ref
+-- (VERIFY first). Returns the table of scboot.decode plus path and aid
+-- (pass them back for a warm read) and info (channel, scp_level, apdus,
+-- used_efdir, label, ef_size, oid_form), or nil, message, code (also for
+-- an option that does not apply to a read, or a value out of its range).
+-- The job fails with a secure-channel error, before the bootstrap EF is
+-- touched, unless a session at the level asked for is in force.
 function Card:read_bootstrap(opts)
-  opts = check_options(opts, read_options, "read_bootstrap")
-  local kh, flags = access_keys_flags(opts, "read_bootstrap", "read")
+  local list = c_options("read_bootstrap", opts, read_own)
+  opts = opts or {}
+  local kh = job_keys(opts, "read_bootstrap", "read")
   local h, why = handle(self)
   if h == nil then return why() end
-  local rc, bs, info = with_keys(opts.keys, core.scb_bind_read_bootstrap, h, kh, flags,
-                                 opts.level or -1, scp_flags(opts), opts.path, opts.aid,
-                                 opts.pin, opts.pin_ref or 0)
+  local o, msg, code = make_opts(list)
+  if o == nil then return nil, msg, code end
+  local rc, bs, info = with_keys(opts.keys, nil, o, core.scb_read_bootstrap, h, kh, o)
   if rc ~= 0 then return card_fail(self, rc) end
-  local t, msg, code = bootstrap_table(bs, opts.secrets)
+  local t
+  t, msg, code = bootstrap_table(bs, opts.secrets)
   if t == nil then return nil, msg, code end
   t.path = info.path:sub(1, info.path_len)
   t.aid = info.aid:sub(1, info.aid_len)
@@ -572,90 +754,77 @@ function Card:read_bootstrap(opts)
   return t
 end
 
-local write_options = {
-  data = true, keys = true, level = true, path = true, aid = true, pad = true, verify = true,
-  skip_efdir = true, kdf3 = true, s16 = true, count_data_only = true, mac_cla_as_sent = true,
-}
-
 --- Write a bootstrap file to the card's bootstrap EF inside a secure
 -- channel of at least C-DEC + C-MAC (level default 0x33), then read it
 -- back to verify. opts: data (a table of the scboot.decode format with
 -- secrets as values, e.g. a read_bootstrap{secrets = true} result, or the
--- file's bytes as a string), keys (required), level, path and aid (from an
--- earlier read), pad (fill the rest of the EF with FF), verify = false
--- (skip the read-back), skip_efdir, and the SCP03 flags of open_scp03.
--- Data larger than the EF is refused before anything is written. Returns
--- the info table (channel, scp_level, apdus, ...), or nil, message, code;
--- scboot.E.WRITE_INCOMPLETE means the card holds a partial file.
+-- file's bytes as a string), keys (required), and the library's options
+-- of a write: those of read_bootstrap but pin, plus pad (fill the rest of
+-- the EF with FF) and no_verify (skip the read-back). Data larger than the
+-- EF is refused before anything is written (scboot.E.DATA_TOO_LARGE).
+-- Returns the info table (channel, scp_level, apdus, ...), or nil,
+-- message, code; scboot.E.WRITE_INCOMPLETE means the card holds a partial
+-- file.
 function Card:write_bootstrap(opts)
   check_type(opts, "table", "write_bootstrap", 2)
-  opts = check_options(opts, write_options, "write_bootstrap")
+  local list = c_options("write_bootstrap", opts, write_own)
   local kh = keys_handle(opts.keys, "write_bootstrap")
   local raw = opts.data
-  if type(raw) == "table" then
-    local msg, code
-    raw, msg, code = M.encode(raw)
-    if raw == nil then return nil, msg, code end
-  elseif type(raw) ~= "string" then
+  if type(raw) ~= "table" and type(raw) ~= "string" then
     error("write_bootstrap: data must be a bootstrap table or the file's bytes", 2)
   end
-  local flags = (opts.skip_efdir and core.SCB_ACCESS_SKIP_EFDIR or 0)
-              | (opts.pad and core.SCB_ACCESS_PAD_FF or 0)
-              | (opts.verify == false and core.SCB_ACCESS_NO_VERIFY or 0)
   local h, why = handle(self)
   if h == nil then return why() end
-  local rc, info = with_keys(opts.keys, core.scb_bind_write_bootstrap, h, kh, flags,
-                             opts.level or -1, scp_flags(opts), opts.path, opts.aid, raw)
+  local msg, code
+  if type(raw) == "table" then
+    raw, msg, code = M.encode(raw)
+    if raw == nil then return nil, msg, code end
+  end
+  local o
+  o, msg, code = make_opts(list)
+  if o == nil then return nil, msg, code end
+  local rc, info = with_keys(opts.keys, nil, o, core.scb_write_bootstrap, h, kh, o, raw)
   if rc ~= 0 then return card_fail(self, rc) end
   return access_info(info)
 end
-
-local rotate_options = {
-  keys = true, new_keys = true, replace_kvn = true, level = true, aid = true, skip_efdir = true,
-  kdf3 = true, s16 = true, count_data_only = true, mac_cla_as_sent = true,
-}
 
 --- Key rotation in one call: open the application with opts.keys (the
 -- current set, with its DEK), PUT KEY opts.new_keys (added, or replacing
 -- the set opts.replace_kvn), check the card's key check values, prove the
--- new keys with a fresh handshake, close everything. Returns the info
--- table, or nil, message, code (the card keeps its old keys unless the
--- PUT KEY itself succeeded: scboot.E.SCP_KCV when the card's check values
--- disagree).
+-- new keys with a fresh handshake, close everything. Other options: those
+-- of the library for the application and its secure channel (level, kvn:
+-- the version the current keys are known by, sd_aid, aid, skip_efdir,
+-- ...). Returns the info table, or nil, message, code (the card keeps its
+-- old keys unless the PUT KEY itself succeeded: scboot.E.SCP_KCV when the
+-- card's check values disagree).
 function Card:rotate_keys(opts)
   check_type(opts, "table", "rotate_keys", 2)
-  opts = check_options(opts, rotate_options, "rotate_keys")
+  local list = c_options("rotate_keys", opts, rotate_own)
   local kh = keys_handle(opts.keys, "rotate_keys")
-  local nh = keys_handle(opts.new_keys, "rotate_keys")
-  local replace = opts.replace_kvn or 0
-  if math.type(replace) ~= "integer" or replace < 0 or replace > 255 then
-    error("rotate_keys: replace_kvn must be an integer 0..255", 2)
-  end
-  local flags = opts.skip_efdir and core.SCB_ACCESS_SKIP_EFDIR or 0
+  local nh = keys_handle(opts.new_keys, "rotate_keys", "new_keys")
   local h, why = handle(self)
   if h == nil then return why() end
-  local rc, info = with_keys(opts.keys, with_keys, opts.new_keys, core.scb_bind_rotate_keys, h,
-                             kh, flags, opts.level or -1, scp_flags(opts), opts.aid, nh, replace)
+  local o, msg, code = make_opts(list)
+  if o == nil then return nil, msg, code end
+  local rc, info = with_keys(opts.keys, opts.new_keys, o, core.scb_rotate_keys, h, kh, nh, o)
   if rc ~= 0 then return card_fail(self, rc) end
   return access_info(info)
 end
 
-local app_options = {
-  keys = true, secure = true, level = true, aid = true, skip_efdir = true,
-  logical_channel = true, kdf3 = true, s16 = true, count_data_only = true, mac_cla_as_sent = true,
-}
-
 --- Open the PKCS#15 application as read_bootstrap does (EF.DIR or opts.aid,
--- a logical channel, SELECT, SCP03 with opts.keys; secure = false for no
--- secure channel): later card:transmit calls go to it, secured. Returns
--- the info table (with aid), or nil, message, code. Undo with close_app.
+-- a logical channel, SELECT, SCP03 with opts.keys; no_secure_channel =
+-- true for none; the library's options of the application and its secure
+-- channel): later card:transmit calls go to it, secured. Returns the info
+-- table (with aid), or nil, message, code. Undo with close_app.
 function Card:open_app(opts)
-  opts = check_options(opts, app_options, "open_app")
-  local kh, flags = access_keys_flags(opts, "open_app", "open")
+  local list = c_options("open_app", opts, app_own)
+  opts = opts or {}
+  local kh = job_keys(opts, "open_app", "open it")
   local h, why = handle(self)
   if h == nil then return why() end
-  local rc, info = with_keys(opts.keys, core.scb_bind_app_open, h, kh, flags, opts.level or -1,
-                             scp_flags(opts), opts.aid)
+  local o, msg, code = make_opts(list)
+  if o == nil then return nil, msg, code end
+  local rc, info = with_keys(opts.keys, nil, o, core.scb_app_open, h, kh, o)
   if rc ~= 0 then return card_fail(self, rc) end
   local t = access_info(info)
   t.aid = info.aid:sub(1, info.aid_len)

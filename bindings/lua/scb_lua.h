@@ -27,8 +27,8 @@ typedef int scb_lua_nret;
 typedef struct scb_lua_callback scb_lua_callback_t;
 /* The function at fn_index is called as fn(command) and returns the response
  * (data + SW1 SW2, a string), or nil, message [, code] when the exchange
- * failed; code, if given, must be a transport code (SCB_E_TRANSPORT ..
- * SCB_E_MODEM_CME, e.g. SCB_E_CARD_REMOVED) and is what the engine sees,
+ * failed; code, if given, must be a code of the transport family
+ * (scb_error_family, e.g. SCB_E_CARD_REMOVED) and is what the engine sees,
  * else SCB_E_TRANSPORT. An error raised by fn is caught (lua_pcall) and
  * reported as SCB_E_TRANSPORT. Either way the message is kept for
  * scb_lua_callback_take_error. flags: SCB_TP_*. Raises a Lua error when

@@ -66,11 +66,12 @@ function M.pcsc(reader)
 end
 
 --- The UICC of a cellular modem (AT+CSIM); presence shows in its answers.
-function M.modem(device, baud)
+-- opts: the modem options of scboot.open_modem ({baud = 115200, ...}).
+function M.modem(device, opts)
   return {
     name = "modem " .. device,
     present = function() return nil end,
-    open = function() return scboot.open_modem(device, baud) end,
+    open = function() return scboot.open_modem(device, opts) end,
   }
 end
 
@@ -149,26 +150,28 @@ local function monotonic_clock()
 end
 
 local known_options = {
-  source = true, keys = true, secure = true, level = true, recheck = true, clock = true,
+  source = true, keys = true, no_secure_channel = true, level = true, recheck = true,
+  clock = true,
   on_accounts = true, on_removed = true, on_error = true,
 }
 
---- A plugin. opts: source (required), keys (scboot.keys; or secure = false
--- for cards without a secure channel), level (SCP03 level, default 0x33),
--- recheck (seconds between digest re-checks while present; nil: only on
--- Register/Update), clock (seconds, default monotonic), and the host's
--- callbacks on_accounts(accounts, why), on_removed(why), on_error(message,
--- code).
+--- A plugin. opts: source (required), keys (scboot.keys; or
+-- no_secure_channel = true for cards without a secure channel), level
+-- (SCP03 level, default 0x33), recheck (seconds between digest re-checks
+-- while present; nil: only on Register/Update), clock (seconds, default
+-- monotonic), and the host's callbacks on_accounts(accounts, why),
+-- on_removed(why), on_error(message, code).
 function M.new(opts)
   for k in pairs(opts) do
     if not known_options[k] then error("gateway_plugin: unknown option " .. tostring(k), 2) end
   end
   assert(opts.source, "gateway_plugin: a source is required")
-  assert(opts.keys or opts.secure == false, "gateway_plugin: keys, or secure = false")
+  assert(opts.keys or opts.no_secure_channel, "gateway_plugin: keys, or no_secure_channel = true")
   assert(type(opts.on_accounts) == "function", "gateway_plugin: on_accounts is required")
   return setmetatable({
     source = opts.source,
-    read_opts = { keys = opts.keys, secure = opts.secure, level = opts.level, secrets = true },
+    read_opts = { keys = opts.keys, no_secure_channel = opts.no_secure_channel, level = opts.level,
+                  secrets = true },
     recheck = opts.recheck,
     clock = opts.clock or monotonic_clock(),
     on_accounts = opts.on_accounts,
@@ -388,13 +391,11 @@ local function main(argv)
   end
   local keys = load_keys(o)
   local source = o.sim and M.sim(o.profile)
-              or o.modem and M.modem(o.modem, o.baud)
+              or o.modem and M.modem(o.modem, { baud = o.baud })
               or M.pcsc(o.reader ~= "" and o.reader or nil)
   local events, failed = 0, false
-  local secure = nil
-  if keys == nil then secure = false end
   local plugin = M.new{
-    source = source, keys = keys, secure = secure, level = o.level,
+    source = source, keys = keys, no_secure_channel = keys == nil or nil, level = o.level,
     recheck = o.recheck,
     on_accounts = function(accounts, why)
       events = events + 1

@@ -173,6 +173,18 @@ describe("the gateway plugin", function()
     source.close()
   end)
 
+  it("reads a card without a secure channel when told to (no_secure_channel)", function()
+    local source = gateway.sim{ bootstrap = { read = "always" } }
+    local h = host()
+    local plugin <close> = gateway.new{ source = source, no_secure_channel = true,
+                                        on_accounts = h.on_accounts, on_error = h.on_error }
+    plugin:poll()
+    assert.are.equal(1, #h.events)
+    assert.are.equal("inserted", h.events[1][1], tostring(h.events[1][2]))
+    assert.are.equal("coaps://bs.example.com:5684", h.events[1][2].bootstrap.uri)
+    source.close()
+  end)
+
   it("refuses a plugin without keys or callbacks (programming errors)", function()
     assert.has_error(function() gateway.new{ source = gateway.pcsc(), on_accounts = print } end)
     assert.has_error(function() gateway.new{ source = gateway.pcsc(), keys = env.keys() } end)
@@ -205,6 +217,12 @@ describe("the gateway plugin program", function()
     local out, status = run("--sim --interval 0.05 --unplug-after 0.2 --count 2")
     assert.are.equal(0, status, out)
     assert.matches("accounts inserted.*accounts forgotten: card removed", out)
+  end)
+
+  it("reads without SCP03 with --no-scp03: the card's access rule refuses it", function()
+    local out, status = run("--sim --no-scp03 --once")
+    assert.are.equal(1, status, out)
+    assert.matches("SCB_E_SECURITY_STATUS", out)
   end)
 
   it("explains its usage", function()

@@ -1,6 +1,6 @@
 -- scboot.open_modem against the fake modem of tests/modem (AT on a
--- pseudo-terminal, refusing MANAGE CHANNEL so that the transport emulates
--- channels with +CCHO/+CGLA) in front of the virtual card (sim_stdio).
+-- pseudo-terminal, refusing MANAGE CHANNEL inside AT+CSIM and offering
+-- +CCHO/+CGLA) in front of the virtual card (sim_stdio).
 local scboot = require "scboot"
 local env = require "testenv"
 
@@ -36,8 +36,22 @@ describe("a card in a modem", function()
     assert.are.equal(t.digest, warm.digest)
   end)
 
+  it("takes the library's modem options by name", function()
+    -- csim: logical channels only through MANAGE CHANNEL in AT+CSIM, which
+    -- this modem refuses with +CME ERROR
+    local csim <close> = assert(scboot.open_modem(device, { modem_channels = "csim",
+                                                            modem_timeout_ms = 3000 }))
+    local t, msg, code = csim:read_bootstrap{ keys = env.keys() }
+    assert.is_nil(t)
+    assert.are.equal("transport", scboot.family(code), msg)
+    assert.matches("CME ERROR", msg)
+    csim:close()   -- the port is held exclusively while open
+    local cgla <close> = assert(scboot.open_modem(device, { modem_channels = "cgla", baud = 115200 }))
+    assert.are.equal(86400, assert(cgla:read_bootstrap{ keys = env.keys() }).servers[1].lifetime)
+  end)
+
   it("reports a modem that goes away as a removed card", function()
-    local card <close> = assert(scboot.open_modem(device, 115200))
+    local card <close> = assert(scboot.open_modem(device, { baud = 115200 }))
     assert(card:read_bootstrap{ keys = env.keys() })
     env.kill(pid)
     local gone = env.wait_until(function()
