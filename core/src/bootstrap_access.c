@@ -216,11 +216,18 @@ static void leave_app(scb_card_t *card, int rc)
     }
 }
 
-/* Every job: the handle, the scope of the options it was given. */
-static int job_entry(scb_card_t *card, const scb_opts_t *o, unsigned scope, const char *call)
+/* What every job refuses before it touches the card: options outside its
+ * scope, and a missing key set unless running without SCP03 was asked. */
+static int job_entry(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *o,
+                     unsigned scope, const char *call)
 {
-    return scb__opts_scope(o, SCB_SCOPE_SCP | SCB_SCOPE_APP | scope, call, card->errmsg,
-                           sizeof(card->errmsg));
+    int rc = scb__opts_scope(o, SCB_SCOPE_SCP | SCB_SCOPE_APP | scope, call, card->errmsg,
+                             sizeof(card->errmsg));
+    if (rc == SCB_OK && keys == NULL && !scb__opt_bool(o, SCB_OPT_NO_SECURE_CHANNEL))
+        rc = scb__fail(card, SCB_E_INVALID_ARG,
+                       "no SCP03 keys given (running without a secure channel must be asked "
+                       "for explicitly: the option no_secure_channel)");
+    return rc;
 }
 
 /* Find the application and enter it; on failure leave nothing open. */
@@ -241,7 +248,7 @@ int scb_app_open(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opt
                  scb_access_info_t *info)
 {
     SCB__ENTER(card);
-    int rc = job_entry(card, opts, 0, "opening the application");
+    int rc = job_entry(card, keys, opts, 0, "opening the application");
     if (rc != SCB_OK)
         return rc;
     scb_access_info_t tmp;
@@ -509,7 +516,7 @@ int scb_read_bootstrap(scb_card_t *card, const scb_keys_t *keys, const scb_opts_
     if (out == NULL)
         return scb__fail(card, SCB_E_INVALID_ARG, "scb_read_bootstrap: out is NULL");
     *out = NULL;
-    int rc = job_entry(card, opts, SCB_SCOPE_EF, "a read");
+    int rc = job_entry(card, keys, opts, SCB_SCOPE_EF, "a read");
     if (rc != SCB_OK)
         return rc;
     ef_job_t j;
@@ -599,7 +606,7 @@ int scb_write_bootstrap(scb_card_t *card, const scb_keys_t *keys, const scb_opts
     SCB__ENTER(card);
     if (data == NULL)
         return scb__fail(card, SCB_E_INVALID_ARG, "scb_write_bootstrap: no data");
-    int rc = job_entry(card, opts, SCB_SCOPE_EF | SCB_SCOPE_WRITE, "a write");
+    int rc = job_entry(card, keys, opts, SCB_SCOPE_EF | SCB_SCOPE_WRITE, "a write");
     if (rc == SCB_OK)
         rc = check_write(card, keys, opts, data, len);
     if (rc != SCB_OK)
@@ -647,7 +654,7 @@ int scb_rotate_keys(scb_card_t *card, const scb_keys_t *keys, const scb_keys_t *
                     const scb_opts_t *opts, scb_access_info_t *info_out)
 {
     SCB__ENTER(card);
-    int rc = job_entry(card, opts, SCB_SCOPE_ROTATE, "a key rotation");
+    int rc = job_entry(card, keys, opts, SCB_SCOPE_ROTATE, "a key rotation");
     if (rc != SCB_OK)
         return rc;
     /* PUT KEY sends ENC, MAC and DEK encrypted under the current DEK. */

@@ -189,7 +189,9 @@ static void test_failures_close_the_channel(void)
 
     /* no keys and no explicit choice */
     o = opts(NULL);
+    unsigned long sent = scb_card_apdu_count(r.card);
     TK_EQ_RC(scb_read_bootstrap(r.card, g_keys, o, &bs, &info), SCB_E_INVALID_ARG);
+    TK_EQ_INT(scb_card_apdu_count(r.card), sent); /* refused before the card */
     check_channels_closed(r.card);
     /* without the secure channel the card protects the EF */
     scb_opts_set_int(o, SCB_OPT_NO_SECURE_CHANNEL, 1);
