@@ -416,6 +416,7 @@ static const char *hint(int rc)
     case SCB_E_SCP_AUTH_REJECTED: return "the card rejected our cryptogram: check the keys";
     case SCB_E_SCP_KVN: return "the card has another key version: check --kvn";
     case SCB_E_SCP_NO_KEYSET: return "check --kvn and the keys' \"kvn\"";
+    case SCB_E_SCP_REJECTED: return "check the ENC key in --keys";
     case SCB_E_SCP_LEVEL: return "try a lower --level the card supports";
     case SCB_E_SCP_MODE: return "toggle --s16 to match the card";
     case SCB_E_SECURITY_STATUS: return "the file needs a secure channel or a PIN";

@@ -477,6 +477,7 @@ enum scb_error {
     SCB_E_SCP_TOO_LONG = -41,     /* command/response does not fit once wrapped */
     SCB_E_SCP_KEY = -42,          /* key set unusable (missing DEK, wrong length) */
     SCB_E_SCP_NO_KEYSET = -43,    /* the card has no key set with that version (6A88) */
+    SCB_E_SCP_REJECTED = -44,     /* the card refused the first encrypted command (ENC key?) */
 
     /* PKCS#15 / bootstrap data */
     SCB_E_PARSE = -50,            /* malformed card data (DER, PKCS#15, TLV); detail says what and where */

@@ -66,6 +66,8 @@ static const scb_error_entry_t scb_errors[] = {
     {SCB_E_SCP_KEY, SECURE, "SCB_E_SCP_KEY", "key set unusable"},
     {SCB_E_SCP_NO_KEYSET, SECURE, "SCB_E_SCP_NO_KEYSET",
      "the card has no key set with that version"},
+    {SCB_E_SCP_REJECTED, SECURE, "SCB_E_SCP_REJECTED",
+     "the card refused the first encrypted command of the session"},
     {SCB_E_PARSE, DATA, "SCB_E_PARSE", "malformed card data"},
     {SCB_E_NO_BOOTSTRAP, DATA, "SCB_E_NO_BOOTSTRAP", "no LwM2M bootstrap entry on the card"},
     {SCB_E_VALIDATION, USAGE, "SCB_E_VALIDATION", "invalid input"},

@@ -22,6 +22,8 @@ struct scb__scp03_session {
     uint8_t level;    /* EXTERNAL AUTHENTICATE P1 */
     size_t mac_len;   /* 8 (S8) or 16 (S16) */
     unsigned flags;   /* SCB__SCP_* */
+    bool encrypted;   /* a command with encrypted data was wrapped */
+    bool first_enc;   /* the command wrapped last was the first one encrypted */
 };
 
 void scb__scp03_session_free(scb__scp03_session_t **sess)
@@ -190,6 +192,8 @@ int scb__scp03_wrap(scb__scp03_session_t *sess, const scb_apdu_t *in, uint8_t ma
     memcpy(buf + body, mac, sess->mac_len);
     memcpy(sess->mcv, mac, sizeof(mac)); /* the new MCV is all 16 bytes */
     sess->counter = counter;
+    sess->first_enc = encrypt && !sess->encrypted;
+    sess->encrypted = sess->encrypted || encrypt;
 
     *out = *in;
     out->cla = (uint8_t)(in->cla | 0x04);
@@ -332,6 +336,16 @@ static int sm_wrap(scb_card_t *card, void *state, const scb_apdu_t *in, scb_apdu
 static int sm_unwrap(scb_card_t *card, void *state, const uint8_t *rdata, size_t rlen, uint16_t sw,
                      uint8_t *out, size_t *out_len)
 {
+    const scb__scp03_session_t *sess = state;
+    /* The card cryptogram proved the MAC key; a card that cannot decrypt a
+     * command answers 6982 and ends the session (Amd D 6.2.6). A 6982 to
+     * the session's first encrypted command is therefore the channel
+     * failing, most likely over the ENC key, not a file's access rule. */
+    if (sess->first_enc && sw == 0x6982)
+        return scb__fail(card, SCB_E_SCP_REJECTED,
+                         "the card did not accept the first encrypted command of the session "
+                         "(6982): the ENC key is the likely cause (the MAC key is right: the "
+                         "card cryptogram verified)");
     char detail[160];
     int rc = scb__scp03_unwrap(state, rdata, rlen, sw, out, out_len, detail, sizeof(detail));
     if (rc != SCB_OK)

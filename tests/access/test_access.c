@@ -560,6 +560,30 @@ static void test_no_job_without_a_session(void)
     }
 }
 
+/* The right MAC key and a wrong ENC key: the handshake succeeds (the card
+ * cryptogram is an S-MAC one), the card cannot decrypt the first encrypted
+ * command and refuses it: a secure-channel failure that names the ENC key. */
+static void test_wrong_enc_key(void)
+{
+    rig_t r = rig(NULL);
+    uint8_t gp[16], wrong[16];
+    for (int i = 0; i < 16; i++) {
+        gp[i] = (uint8_t)(0x40 + i);
+        wrong[i] = 0x11;
+    }
+    scb_keys_t *k = NULL;
+    TK_EQ_RC(scb_keys_new(&k, wrong, gp, gp, 16, 0x30), SCB_OK);
+    scb_bootstrap_t *bs = NULL;
+    scb_access_info_t info;
+    TK_EQ_RC(scb_read_bootstrap(r.card, k, NULL, &bs, &info), SCB_E_SCP_REJECTED);
+    TK_EQ_INT(scb_error_family(SCB_E_SCP_REJECTED), SCB_FAMILY_SECURE);
+    TK_CHECK(strstr(scb_card_errmsg(r.card), "the ENC key is the likely cause") != NULL);
+    TK_CHECK(!scb_scp03_is_open(r.card));
+    check_channels_closed(r.card);
+    scb_keys_free(&k);
+    rig_free(&r);
+}
+
 static void test_iccid(void)
 {
     rig_t r = rig("{\"iccid\": \"8988300000000000013\"}");
@@ -583,6 +607,7 @@ int main(void)
     TK_RUN(test_write_never_tears);
     TK_RUN(test_rotate_keys);
     TK_RUN(test_no_job_without_a_session);
+    TK_RUN(test_wrong_enc_key);
     scb_opts_free(&g_opts);
     return tk_done();
 }

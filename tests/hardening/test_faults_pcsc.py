@@ -274,6 +274,8 @@ def expected_for_sw(at, sw):
                 9: ("SCB_E_NO_BOOTSTRAP", "no LwM2M bootstrap entry"),
                 10: ("SCB_E_NOT_FOUND", "bootstrap EF not found"),
                 11: ("SCB_E_NOT_FOUND", "READ BINARY: card answered 6A82")}[at]
+    if at == 6 and sw == "6982":  # the session's first encrypted command refused
+        return "SCB_E_SCP_REJECTED", "did not accept the first encrypted command"
     return {"6982": "SCB_E_SECURITY_STATUS", "6F00": "SCB_E_STATUS"}[sw], f"answered {sw}"
 
 

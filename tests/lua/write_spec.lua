@@ -114,8 +114,8 @@ describe("card:write_bootstrap", function()
     env.assert_failure(scboot.E.SCP_CARD_CRYPTOGRAM,
                        card:write_bootstrap{ data = t, keys = env.keys{ mac = string.rep("11", 16) } })
     -- a wrong ENC key passes the handshake; the card cannot decrypt the
-    -- commands (C-DEC) and refuses them
-    env.assert_failure(scboot.E.SECURITY_STATUS,
+    -- first encrypted command and refuses it: a secure-channel failure
+    env.assert_failure(scboot.E.SCP_REJECTED,
                        card:write_bootstrap{ data = t, keys = env.keys{ enc = string.rep("11", 16) } })
     -- a level without C-DEC is not enough for a write: refused before the card
     env.assert_failure(scboot.E.INVALID_ARG,
