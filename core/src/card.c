@@ -246,9 +246,17 @@ int scb__wire(scb_card_t *card, const uint8_t *cmd, size_t cmd_len, bool mask_cm
             card->channel = 0;
         }
         *resp_len = 0;
+        /* name the step the failure interrupted */
+        const char *step = cmd_len >= 2 ? scb__ins_name(cmd[1]) : NULL;
+        char what[48];
+        if (step != NULL)
+            snprintf(what, sizeof(what), "%s", step);
+        else
+            snprintf(what, sizeof(what), "command %02X", cmd_len >= 2 ? cmd[1] : 0);
+        const char *hint = rc == SCB_E_CARD_REMOVED ? " (the card went away)" : "";
         if (card->tp_detail != NULL && card->tp_detail[0] != 0)
-            return scb__fail(card, rc, "transport: %s", card->tp_detail);
-        return scb__fail(card, rc, "transport: %s", scb_strerror(rc));
+            return scb__fail(card, rc, "%s: %s%s", what, card->tp_detail, hint);
+        return scb__fail(card, rc, "%s: %s%s", what, scb_strerror(rc), hint);
     }
     if (n > cap)
         return scb__fail(card, SCB_E_BAD_RESPONSE, "transport returned more than the buffer");

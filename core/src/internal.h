@@ -146,6 +146,8 @@ int scb__transmit(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *
 int scb__sw_error(scb_card_t *card, uint16_t sw, const char *what);
 /* A normal ending: 90 00, 91 xx, 92 xx (TS 102 221 10.2.1). */
 bool scb__sw_ok(uint16_t sw);
+/* "READ BINARY" for B0 and so on; NULL for an INS the library does not send. */
+const char *scb__ins_name(uint8_t ins);
 
 /*
  * Entry points and workers. Every public scb_* call on a card handle

@@ -20,6 +20,7 @@ typedef struct pcsc_tp {
     SCARDHANDLE h;
     DWORD proto;
     char *reader;
+    char detail[160];     /* why the last call failed (the card handle's tp_detail) */
 } pcsc_tp_t;
 
 /* PC/SC result -> SCB_E_*. */
@@ -252,11 +253,21 @@ static int pcsc_transmit(void *user, const uint8_t *cmd, size_t cmd_len, uint8_t
     pcsc_tp_t *t = user;
     const SCARD_IO_REQUEST *pci = t->proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
     DWORD rlen = (DWORD)*resp_len;
+    t->detail[0] = 0;
     LONG rv = SCardTransmit(t->h, pci, cmd, (DWORD)cmd_len, NULL, resp, &rlen);
     if (rv == SCARD_W_RESET_CARD)
         reconnect(t);
-    if (rv != SCARD_S_SUCCESS)
-        return map_rv(rv);
+    if (rv != SCARD_S_SUCCESS) {
+        int rc = map_rv(rv);
+        /* A card pulled mid-command shows as one of several failures
+         * (SCARD_E_NOT_TRANSACTED, SCARD_W_UNPOWERED_CARD, ...) depending on
+         * the reader driver; the reader's state tells what happened. */
+        if (rc == SCB_E_TRANSPORT && empty_response(t) == SCB_E_CARD_REMOVED)
+            rc = SCB_E_CARD_REMOVED;
+        snprintf(t->detail, sizeof(t->detail), "%s (PC/SC: %s)", scb_strerror(rc),
+                 pcsc_stringify_error(rv));
+        return rc;
+    }
     if (rlen == 0)
         return empty_response(t);
     *resp_len = rlen;
@@ -353,5 +364,6 @@ int scb_card_open_pcsc(scb_card_t **out, const char *reader, char *detail, size_
         return rc;
     }
     (*out)->reader_name = t->reader;
+    (*out)->tp_detail = t->detail;
     return SCB_OK;
 }

@@ -65,3 +65,24 @@ bool scb__sw_ok(uint16_t sw)
 {
     return sw == 0x9000 || (sw & 0xFF00) == 0x9100 || (sw & 0xFF00) == 0x9200;
 }
+
+/* The command an INS byte stands for (ISO 7816-4, TS 102 221, GPCS), so that
+ * a failure on the wire names the step it interrupted. */
+const char *scb__ins_name(uint8_t ins)
+{
+    switch (ins) {
+    case 0x70: return "MANAGE CHANNEL";
+    case 0xA4: return "SELECT";
+    case 0xB0: return "READ BINARY";
+    case 0xB2: return "READ RECORD";
+    case 0xD6: return "UPDATE BINARY";
+    case 0x20: return "VERIFY";
+    case 0xC0: return "GET RESPONSE";
+    case 0xCA: return "GET DATA";
+    case 0x50: return "INITIALIZE UPDATE";
+    case 0x82: return "EXTERNAL AUTHENTICATE";
+    case 0xD8: return "PUT KEY";
+    case 0xF2: return "GET STATUS";
+    default: return NULL;
+    }
+}
