@@ -39,11 +39,13 @@ deps() {
     $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+# Everything but the command's own output goes to stderr, so that
+# `./project.sh run --json > out.json` is valid JSON.
 build() {
     say "building in $BUILD_DIR"
     # shellcheck disable=SC2086
-    cmake -S "$SRC" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${SCB_CMAKE_ARGS:-} >/dev/null
-    cmake --build "$BUILD_DIR" -j "$JOBS"
+    cmake -S "$SRC" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${SCB_CMAKE_ARGS:-} >&2
+    cmake --build "$BUILD_DIR" -j "$JOBS" >&2
 }
 
 # The tests' PC/SC world. Where the machine allows namespaces (root with

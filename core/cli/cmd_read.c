@@ -8,6 +8,9 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,12 +211,24 @@ static char *json_output(const scb_bootstrap_t *bs, const scb_access_info_t *inf
     return out;
 }
 
-static int emit(const cli_opts_t *o, const void *data, size_t len)
+/* The output, to -o FILE or stdout. A file that receives secrets (the raw
+ * file, --show-secrets) is created 0600, and made 0600 if it existed. */
+static int emit(const cli_opts_t *o, const void *data, size_t len, bool secret)
 {
-    FILE *f = o->output != NULL ? fopen(o->output, "wb") : stdout;
-    if (f == NULL) {
-        fprintf(stderr, "scboot: cannot write %s: %s\n", o->output, strerror(errno));
-        return EXIT_USAGE;
+    FILE *f = stdout;
+    if (o->output != NULL) {
+        int fd = open(o->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, secret ? 0600 : 0666);
+        if (fd >= 0 && secret && fchmod(fd, 0600) != 0) {
+            close(fd);
+            fd = -1;
+        }
+        f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+        if (f == NULL) {
+            fprintf(stderr, "scboot: cannot write %s: %s\n", o->output, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return EXIT_USAGE;
+        }
     }
     bool ok = fwrite(data, 1, len, f) == len;
     ok = (f == stdout ? fflush(f) == 0 : fclose(f) == 0) && ok;
@@ -232,6 +247,12 @@ int cmd_read(cli_opts_t *o)
     }
     if (o->raw && o->json) {
         fprintf(stderr, "scboot read: choose --json or --raw\n");
+        return EXIT_USAGE;
+    }
+    /* The raw file is binary and holds the secret keys: never on a screen. */
+    if (o->raw && o->output == NULL && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "scboot read: --raw writes the file's bytes (binary, secret keys "
+                        "included): give -o FILE or a pipe, not a terminal\n");
         return EXIT_USAGE;
     }
     scb_keys_t *keys = NULL;
@@ -253,7 +274,7 @@ int cmd_read(cli_opts_t *o)
         const uint8_t *raw = NULL;
         size_t len = 0;
         scb_bootstrap_raw(bs, &raw, &len);
-        ret = emit(o, raw, len);
+        ret = emit(o, raw, len, true);
     } else if (o->json) {
         char *js = json_output(bs, &info, card_name, o->show_secrets);
         if (js == NULL) {
@@ -261,14 +282,15 @@ int cmd_read(cli_opts_t *o)
         } else {
             size_t n = strlen(js);
             js[n] = '\n';
-            ret = emit(o, js, n + 1);
+            ret = emit(o, js, n + 1, o->show_secrets);
             js[n] = 0;
             scbj_free(js);
         }
     } else {
         text_t t = {0};
         table(&t, bs, &info, card_name, o->show_secrets);
-        ret = t.s != NULL ? emit(o, t.s, t.len) : cli_fail("rendering", SCB_E_NOMEM, NULL);
+        ret = t.s != NULL ? emit(o, t.s, t.len, o->show_secrets)
+                          : cli_fail("rendering", SCB_E_NOMEM, NULL);
         if (t.s != NULL)
             memset(t.s, 0, t.cap);
         free(t.s);

@@ -41,9 +41,10 @@ static const own_opt_t own_opts[] = {
      "standard input (or SCBOOT_KEY_ENC/MAC/DEK/KVN; never as arguments)"},
     {"debug", 'd', ARG_NONE, NULL, "APDU trace on stderr (secrets masked)"},
     {"json", 0, ARG_NONE, NULL, "print JSON (the form `write` takes)"},
-    {"raw", 0, ARG_NONE, NULL, "read: print the file's bytes (use with -o); write: FILE holds "
-     "the file's bytes, not JSON"},
-    {"output", 'o', ARG_REQ, "FILE", "write the output to FILE"},
+    {"raw", 0, ARG_NONE, NULL, "read: the file's bytes, binary, secret keys included (to -o "
+     "FILE, created 0600, or a pipe; never a terminal); write: FILE holds the file's bytes, "
+     "not JSON"},
+    {"output", 'o', ARG_REQ, "FILE", "write the output to FILE (0600 when it holds secrets)"},
     {"show-secrets", 0, ARG_NONE, NULL, "include secret keys (never shown otherwise)"},
     {"secure", 0, ARG_NONE, NULL,
      "select the PKCS#15 application on a logical channel, open SCP03 and send through it"},
