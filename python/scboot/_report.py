@@ -7,7 +7,7 @@ import io
 import json
 import os
 import threading
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 __all__ = ["FIELDS", "Report", "ReportError"]
 
@@ -35,7 +35,7 @@ class Report:
         if self.fmt not in ("csv", "jsonl"):
             raise ReportError(f"{self.fmt}: unknown report format (csv, jsonl)")
         self._lock = threading.Lock()
-        self.fields = FIELDS
+        self.fields: Tuple[str, ...] = FIELDS
         self.previous = self._read()
         try:
             self._file = open(path, "a", encoding="utf-8", newline="")

@@ -10,7 +10,19 @@ import subprocess
 import tempfile
 import time
 
-PG_BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
+def _pg_bin():
+    """SCB_PG_BIN, else the newest Debian server (postgresql-15 on Debian 12)."""
+    given = os.environ.get("SCB_PG_BIN")
+    if given:
+        return pathlib.Path(given)
+    found = sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+                   key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    if not found:
+        raise RuntimeError("no PostgreSQL server (apt-get install postgresql)")
+    return found[-1].parent
+
+
+PG_BIN = _pg_bin()
 SETPRIV = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"]
 
 

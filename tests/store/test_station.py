@@ -172,7 +172,8 @@ def test_an_interrupted_write_is_written_again(sqlite_uri, tmp_path):
 
 
 def test_keys_rotated_by_reference(store_uri, raw, tmp_path):
-    new = {"enc": "11" * 16, "mac": "22" * 16, "dek": "33" * 16, "kvn": 49}
+    new = {"enc": "9D3E1A7705C24B6F8E21D0A4B7C35E19", "mac": "E6204BD1937A58C2F0148E6B2D9A7C31",
+           "dek": "2B8F6D40C1E97A35D2067B9E4F18A3C5", "kvn": 49}
     (tmp_path / "new").mkdir()
     key_file(tmp_path / "new" / f"{iccid(0)}.json", new)
     import_rows(store_uri, tmp_path, [{"iccid": iccid(0), "bootstrap": account(0),
