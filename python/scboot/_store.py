@@ -37,7 +37,8 @@ import os
 import re
 import socket
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type
+from typing import (Any, ContextManager, Dict, Iterator, List, Mapping, Optional, Sequence,
+                    Tuple, Type)
 
 from ._report import FIELDS
 
@@ -218,6 +219,11 @@ class Store(abc.ABC):
     def _lock_schema(self) -> None:
         """Serialise schema creation between processes (inside the transaction)."""
 
+    def _pipeline(self) -> ContextManager[Any]:
+        """Statements of a transaction sent without waiting for each answer
+        (until one is read): a round trip saved per statement."""
+        return contextlib.nullcontext()
+
     def __enter__(self) -> "Store":
         return self
 
@@ -251,14 +257,15 @@ class Store(abc.ABC):
     def _tx(self, write: bool = True) -> Iterator[None]:
         """One transaction; database errors leave as StoreError."""
         try:
-            self._begin(write)
-            try:
-                yield
-                self._cursor().execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    self._cursor().execute("ROLLBACK")
-                raise
+            with self._pipeline():
+                self._begin(write)
+                try:
+                    yield
+                    self._cursor().execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        self._cursor().execute("ROLLBACK")
+                    raise
         except StoreError:
             raise
         except Exception as e:
@@ -365,7 +372,7 @@ class Store(abc.ABC):
         with self._tx():
             c = self._run("UPDATE scboot_leases SET renewed = {now}, expires = {now} + ? "
                           "WHERE id = ? AND ended IS NULL AND expires > {now}", (ttl, lease))
-            return bool(c.rowcount == 1)
+        return bool(c.rowcount == 1)   # known once the transaction is through
 
     def _release(self, row: int, iccid: str, lease: int, station: str, reader: str,
                  why: str) -> None:
@@ -449,13 +456,18 @@ class Store(abc.ABC):
                      previous=str(state), lease=lease)
 
     def _append(self, row: Optional[int], iccid: str, station: str, lease: Optional[int],
-                result: Mapping[str, Any], error: str) -> None:
+                result: Mapping[str, Any], error: str, state: str = "",
+                lost: Optional[str] = None) -> None:
+        """Append a result; its error is ``lost`` instead when the row is
+        not released in ``state`` (then the claim had been lost)."""
         self._run("INSERT INTO scboot_results (row_id, iccid, station, reader, lease_id, "
-                  "outcome, digest, keys, error, apdus, seconds, time) VALUES (?, ?, ?, ?, ?, "
-                  "?, ?, ?, ?, ?, ?, {now})",
+                  "outcome, digest, keys, error, apdus, seconds, time) VALUES (?, ?, ?, ?, ?, ?, "
+                  "?, ?, CASE WHEN EXISTS (SELECT 1 FROM scboot_rows WHERE id = ? AND lease_id "
+                  "IS NULL AND state = ?) THEN ? ELSE ? END, ?, ?, {now})",
                   (row, iccid, station, str(result.get("reader") or ""), lease,
                    str(result["outcome"]), str(result.get("digest") or ""),
-                   str(result.get("keys") or ""), error, int(result.get("apdus") or 0),
+                   str(result.get("keys") or ""), row, state, error,
+                   error if lost is None else lost, int(result.get("apdus") or 0),
                    float(result.get("seconds") or 0.0)))
 
     def finish(self, claim: Claim, station: str, result: Mapping[str, Any]) -> bool:
@@ -468,18 +480,20 @@ class Store(abc.ABC):
         # A card found holding its data stays "written" if it was: done is done.
         state = claim.previous if outcome == "skipped" and claim.previous in _DONE else outcome
         error = str(result.get("error") or "")
+        lost = (error + "; " if error else "") + ("the claim was lost (the lease expired and "
+                                                  "another station took the row): the row is "
+                                                  "not changed")
+        # Two statements, neither waiting for an answer: whether the row was
+        # still this claim's, the INSERT sees itself (the UPDATE has just
+        # released it, or another station holds it).
         with self._tx():
             c = self._run("UPDATE scboot_rows SET state = ?, previous = NULL, lease_id = NULL, "
                           "reader = NULL, claimed = NULL WHERE id = ? AND iccid = ? AND "
                           "(lease_id = ? AND state = 'claimed' OR lease_id IS NULL AND "
                           "state = 'pending')", (state, claim.row, claim.iccid, claim.lease))
-            kept = c.rowcount == 1
-            if not kept:
-                error = (error + "; " if error else "") + ("the claim was lost (the lease "
-                                                           "expired and another station took "
-                                                           "the row): the row is not changed")
-            self._append(claim.row, claim.iccid, station, claim.lease, result, error)
-        return kept
+            self._append(claim.row, claim.iccid, station, claim.lease, result, error, state,
+                         lost)
+        return bool(c.rowcount == 1)
 
     def record_unmatched(self, iccid: str, station: str, lease: Optional[int],
                          result: Mapping[str, Any]) -> None:

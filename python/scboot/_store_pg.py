@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import selectors
 import time
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, ContextManager, Dict, Optional, Sequence, Tuple
 
 import psycopg
 import psycopg.errors
@@ -72,7 +72,6 @@ class PgStore(Store):
         super().__init__()
         self.uri = uri
         self._conn = conn
-        self._c = conn.cursor()
 
     @classmethod
     def connect(cls, uri: str, create: bool) -> "PgStore":
@@ -110,10 +109,14 @@ class PgStore(Store):
         return store
 
     def _cursor(self) -> Any:
-        return self._c
+        # one per statement: in a pipeline each keeps its own answer
+        return self._conn.cursor()
+
+    def _pipeline(self) -> ContextManager[Any]:
+        return self._conn.pipeline()
 
     def _begin(self, write: bool) -> None:
-        self._c.execute("BEGIN")
+        self._cursor().execute("BEGIN")
 
     def _map_error(self, e: Exception) -> Optional[StoreError]:
         if not isinstance(e, psycopg.Error):
@@ -130,14 +133,13 @@ class PgStore(Store):
         return StoreError(f"{self.uri}: {text}")
 
     def _has_schema(self) -> bool:
-        self._c.execute("SELECT to_regclass('scboot_meta') IS NOT NULL")
-        row = self._c.fetchone()
+        row = self._one("SELECT to_regclass('scboot_meta') IS NOT NULL")
         return bool(row and row[0])
 
     def _lock_schema(self) -> None:
         # Two stations creating the tables at once: the second waits, then
         # finds them (a transaction-scoped lock, gone at COMMIT).
-        self._c.execute("SELECT pg_advisory_xact_lock(hashtext('scboot job store'))")
+        self._run("SELECT pg_advisory_xact_lock(hashtext('scboot job store'))")
 
     def _triggers(self) -> Sequence[str]:
         def refuse(name: str, when: str, table: str, why: str, condition: str = "") -> str:

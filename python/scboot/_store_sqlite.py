@@ -58,7 +58,7 @@ class SqliteStore(Store):
         return store
 
     def _cursor(self) -> Any:
-        return self._c
+        return self._conn.cursor()
 
     def _begin(self, write: bool) -> None:
         self._c.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -80,9 +80,8 @@ class SqliteStore(Store):
         return StoreError(f"{self.uri}: {text}")
 
     def _has_schema(self) -> bool:
-        self._c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                        "name = 'scboot_meta'")
-        return self._c.fetchone() is not None
+        return self._one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                         "name = 'scboot_meta'") is not None
 
     def _triggers(self) -> Sequence[str]:
         appended = "results are appended, never changed"
