@@ -2,7 +2,13 @@
 
     python3 -m scboot.provision JOB [--template FILE] [--keys FILE] [--kdf3]
                                 [--new-keys FILE] [--new-kdf3] [--replace KVN]
-                                [--readers NAMES] [--report FILE] [--pad] ...
+                                [--readers NAMES] [--report FILE] [--pad]
+                                [--store URI] [--station NAME] ...
+
+One station, one command: the job is imported into a job store next to it
+(``cards.csv`` -> ``sqlite:cards.store.sqlite``, once; ``--store`` for
+another) and every card now in the readers is provisioned from there. A
+line of stations shares one store (see "Job stores and stations" below).
 
 Every reader with a card (or those named with ``--readers``) is worked at
 the same time, each by its own thread. For each card:
@@ -21,22 +27,26 @@ the same time, each by its own thread. For each card:
    Keys are tried without EXTERNAL AUTHENTICATE first, so a wrong guess
    never counts against the card's authentication limit.
 
-Each card's result is appended to the report as soon as it is known (and
-synced to disk): ``time, reader, iccid, row, outcome, digest, keys, error,
-apdus, seconds``, as JSON lines or CSV (default: next to the job, e.g.
-``cards.csv`` -> ``cards.report.csv``). ``outcome`` is ``written``,
+Each card's result is recorded in the store and appended to the report as
+soon as it is known (and synced to disk): ``time, reader, iccid, row,
+outcome, digest, keys, error, apdus, seconds, station``, as JSON lines or
+CSV (default: next to the job, e.g. ``cards.csv`` -> ``cards.report.csv``). ``outcome`` is ``written``,
 ``skipped``, ``interrupted`` (the write broke off: the card holds a partial
 file and must be provisioned again; never reported as success) or
 ``failed``; ``error`` says what went wrong (never key material). A failing
 card does not stop the others. Rows without an ICCID that an earlier run
-gave to a card (the report says which) go to the same card again.
+gave to a card go to the same card again (the store binds them; a report
+of a run before the store existed is read when the job is first imported).
+A job file that differs from the job its store holds is refused (a store's
+rows never change).
 
 The job (JSON lines or CSV, by extension or ``--job-format``) has a row per
 card: ``iccid``; ``bootstrap`` (the JSON of ``scboot read --json
 --show-secrets``) or ``bootstrap_hex`` (the file's bytes), or fields for a
 ``--template`` (a bootstrap JSON with ``${field}`` placeholders, e.g. the
 identity, secret key and server URI per card); optionally ``keys``,
-``new_keys`` (key set objects; CSV columns ``keys.enc``, ``keys.mac``,
+``new_keys`` (a key file path or ``pkcs11:`` URI, ``${iccid}`` filled in
+per card; or key set objects: CSV columns ``keys.enc``, ``keys.mac``,
 ``keys.dek``, ``keys.kvn``, ``new_keys.enc``, ...) and ``replace_kvn``. See
 ``scboot._job`` for the details. Keys given in a row override ``--keys`` /
 ``--new-keys``; ``--kdf3`` / ``--new-kdf3`` say the keys are KDF3 master
@@ -57,8 +67,49 @@ redrawn in place under the finished cards' lines; otherwise plain lines, one
 when a card starts and one when it ends; a summary at the end.
 
 Exit status: 0 every card written or skipped; 1 a card failed or was
-interrupted (see the report); 2 usage, job, template, key or report file
-error (no card touched); 3 no PC/SC service, or no reader with a card.
+interrupted (see the report); 2 usage, job, template, key, report file or
+store error (no card touched); 3 no PC/SC service, or no reader with a
+card; 4 the store went away during the run (the station stopped).
+
+Job stores and stations
+-----------------------
+
+    python3 -m scboot.provision import JOB --store URI [--template FILE]
+                                [--keys REF] [--new-keys REF]
+    python3 -m scboot.provision run --store URI [--station NAME] [--keys FILE]
+                                [--readers NAMES] [--lease SECONDS] [--once] ...
+    python3 -m scboot.provision status --store URI [--json]
+    python3 -m scboot.provision report --store URI [--format jsonl|csv]
+
+``URI`` is ``sqlite:PATH`` (one station) or a libpq URI
+``postgresql://user@host/db`` (a line of stations; psycopg 3). ``import``
+validates every row (a bad row is refused with its row number and nothing
+is imported) and adds them in one transaction; rows name their keys by
+reference only (a key file path, relative to the job, or a ``pkcs11:``
+URI; ``--keys REF`` for rows naming none): no key material is ever stored.
+``run`` provisions every card put into the station's readers (default:
+all) until every row is written or skipped (Ctrl-C or SIGTERM: the cards in
+progress are finished, then it stops; ``--once``: the cards there now);
+``--keys FILE`` serves rows without a reference. ``status`` prints the
+batch's counts (pending, claimed per station, written, skipped, failed,
+interrupted), ``report`` every result in order (the store's audit table,
+with ``released`` lines for claims whose station stopped).
+
+What the store guarantees, each in one transaction: a card claims the row
+naming its ICCID, else the next free row, which is bound to its ICCID at
+once (no identity reaches two cards; a card seen again gets its row); its
+result (outcome, digest, station, reader, time, error) is appended, never
+rewritten, as the claim ends. A station holds a lease (``--lease``,
+default 20 s) that a heartbeat renews; when it stops answering (killed, cut
+off), its claims go back to the pool once the lease has run out, and the
+station that sees such a card next checks it by digest (skipped when it
+holds its row's data, written otherwise); ``interrupted`` rows are written
+again. Every wait on the database is bounded; the database going away
+stops the station (exit 4), and a card whose result could not be recorded
+is found holding its data when next seen (nothing is recorded as written
+that was not). ``Provisioner`` works from a store through
+:class:`scboot._station.Station` (or from a ``Job`` in memory, without
+these guarantees).
 
 The protocol work (ICCID, secure channel, read, write, verify, PUT KEY) is
 the C library's; card I/O runs without the GIL, so the threads overlap.
