@@ -18,10 +18,12 @@ BUILD_DIR=${BUILD_DIR:-$SRC/build}
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 # Debian packages the build and the tests need (Debian's python3, not pip).
+# postgresql + python3-psycopg: the job store's PostgreSQL backend; its tests
+# run a server of their own (never the system's cluster).
 PACKAGES="cmake make gcc pkg-config libssl-dev libpcsclite-dev libjson-c-dev pcscd \
 vsmartcard-vpcd swig python3 python3-dev python3-pytest python3-setuptools python3-pip \
 python3-cryptography python3-pyscard liblua5.4-dev lua5.4 lua-busted clang \
-libfuzzer-14-dev libclang-rt-14-dev valgrind opensc openssl procps"
+libfuzzer-14-dev libclang-rt-14-dev valgrind opensc openssl procps postgresql python3-psycopg"
 
 say() { printf '== %s\n' "$*" >&2; }
 

@@ -18,6 +18,14 @@
 #   provision_cards_per_min_1/_2/_4, provision_speedup_4
 #                                 bench/bench_provision.py --quick (four vpcd
 #     readers of the running pcscd; the full 3.2x check runs without --quick)
+#   provision_store_cards_per_min_pg_1/_2/_3, provision_store_speedup_pg_3,
+#   provision_store_ms_per_card_pg_1/_3, provision_file_job_cards_per_min_1,
+#   provision_store_cards_per_min_sqlite_1, provision_store_sqlite_vs_file,
+#   provision_store_ms_per_card_sqlite_1
+#                                 bench/bench_provision.py --stations --quick:
+#     stations of four readers, each in a PC/SC world of its own, on a
+#     PostgreSQL of its own and on SQLite (the targets are checked without
+#     --quick)
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 B=$(cd "${1:-$SRC/build}" 2>/dev/null && pwd) || { echo "bench/run.sh: no build directory ${1:-}" >&2; exit 2; }
@@ -107,5 +115,10 @@ elif ! "$B/tests/e2e/pcsc_probe" list >/dev/null 2>&1; then
     echo "provision_cards_per_min_4: not measured (pcscd is not running; ./project.sh bench starts it)"
 else
     /usr/bin/python3 "$SRC/bench/bench_provision.py" "$B" --quick || status=1
+fi
+if ls "$B"/python/scboot/_scboot*.so >/dev/null 2>&1; then
+    /usr/bin/python3 "$SRC/bench/bench_provision.py" "$B" --stations --quick || status=1
+else
+    absent provision_store_cards_per_min_pg_3 "the Python module is not built in $B"
 fi
 exit $status

@@ -14,8 +14,12 @@ one row per card). Each row may hold:
     the encoded file's bytes instead (like ``scboot write --raw``).
 ``keys``, ``new_keys``
     the card's current SCP03 keys and the keys to rotate to after the
-    write, as key set JSON objects ``{"enc", "mac", "dek", "kvn"}``; in
-    CSV, the columns ``keys.enc``, ``keys.mac``, ... ``new_keys.kvn``.
+    write: a reference (text: a key file path, relative to the job file, or
+    a ``pkcs11:`` URI; ``${iccid}`` is filled in per card; see
+    ``scboot._keyref``), or a key set JSON object ``{"enc", "mac", "dek",
+    "kvn"}``; in CSV, a ``keys`` / ``new_keys`` column with a reference, or
+    the columns ``keys.enc``, ``keys.mac``, ... ``new_keys.kvn``. A job
+    store holds references only.
 ``replace_kvn``
     rotate by replacing this key set instead of adding one.
 
@@ -34,6 +38,7 @@ from __future__ import annotations
 import collections
 import csv
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -41,7 +46,9 @@ from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Set, Tup
 
 from ._bootstrap import Bootstrap
 from ._errors import Error
+from ._keyref import KeyRefError, canonical
 from ._keys import Keys
+from ._store import Claim
 
 __all__ = ["JobError", "CardJob", "Job", "job_format", "parse_kvn"]
 
@@ -79,14 +86,18 @@ def parse_kvn(text: Any, what: str) -> int:
 
 @dataclass
 class CardJob:
-    """What one card gets: ``row`` is the 1-based data row of the job."""
+    """What one card gets: ``row`` is the 1-based data row of the job (or
+    the row's number in a job store, whose ``claim`` it then carries)."""
     row: int
     iccid: Optional[str]
     data: bytes                    # the encoded bootstrap file
     digest: bytes                  # SHA-256 the card's file must have afterwards
-    keys: Optional[Keys]           # None: the job-wide keys
-    new_keys: Optional[Keys]       # None: the job-wide new keys (if any)
+    keys: Optional[Keys]           # None: keys_ref, else the job-wide keys
+    new_keys: Optional[Keys]       # None: new_keys_ref, else the job-wide new keys (if any)
     replace_kvn: Optional[int]     # None: the job-wide choice
+    keys_ref: Optional[str] = None       # a key reference (scboot._keyref)
+    new_keys_ref: Optional[str] = None
+    claim: Optional[Claim] = None
 
 
 # ---- reading rows ---------------------------------------------------------
@@ -142,7 +153,11 @@ def _nest_csv(flat: Dict[str, str]) -> Dict[str, Any]:
             continue
         group, dot, field = name.partition(".")
         if dot and group in _KEY_SETS:
+            if isinstance(row.get(group), str):
+                raise JobError(f"{group} and {name}: a reference or the keys, not both")
             row.setdefault(group, {})[field] = cell
+        elif name in _KEY_SETS and isinstance(row.get(name), dict):
+            raise JobError(f"{name} and {name}.*: a reference or the keys, not both")
         elif name == "bootstrap":
             try:
                 row[name] = json.loads(cell)
@@ -258,10 +273,11 @@ class Template:
 # ---- one row ---------------------------------------------------------------
 
 def _keys(value: Any, what: str) -> Optional[Keys]:
-    if value is None:
+    if value is None or isinstance(value, str):   # a reference: _key_ref
         return None
     if not isinstance(value, dict):
-        raise JobError(f"{what}: expected a key set object {{enc, mac, dek, kvn}}")
+        raise JobError(f"{what}: expected a key reference (text) or a key set object "
+                       f"{{enc, mac, dek, kvn}}")
     unknown = set(value) - set(_KEY_FIELDS)
     if unknown:
         raise JobError(f"{what}.{sorted(unknown)[0]}: unknown key set field "
@@ -273,6 +289,15 @@ def _keys(value: Any, what: str) -> Optional[Keys]:
         return Keys.from_json(json.dumps(doc))
     except Error as e:
         raise JobError(f"{what}.{e.detail or e}") from None
+
+
+def _key_ref(value: Any, base_dir: str, what: str) -> Optional[str]:
+    if not isinstance(value, str):
+        return None
+    try:
+        return canonical(value, base_dir, what)
+    except KeyRefError as e:
+        raise JobError(str(e)) from None
 
 
 def _bootstrap(row: Mapping[str, Any], template: Optional[Template]) -> Tuple[bytes, bytes]:
@@ -312,7 +337,7 @@ def _bootstrap(row: Mapping[str, Any], template: Optional[Template]) -> Tuple[by
 
 
 def _card_job(number: int, row: Dict[str, Any], template: Optional[Template],
-              need_keys: bool) -> CardJob:
+              need_keys: bool, base_dir: str = ".") -> CardJob:
     extra = [k for k in row if k not in RESERVED]
     if template is None and extra:
         raise JobError(f"{extra[0]}: unknown field (without a template a row has only "
@@ -329,12 +354,15 @@ def _card_job(number: int, row: Dict[str, Any], template: Optional[Template],
         row = dict(row, iccid=iccid)   # as a template sees it, too
     data, digest = _bootstrap(row, template)
     keys = _keys(row.get("keys"), "keys")
-    if keys is None and need_keys:
+    keys_ref = _key_ref(row.get("keys"), base_dir, "keys")
+    if keys is None and keys_ref is None and need_keys:
         raise JobError("no keys: give keys in the row or --keys for the whole job")
     replace = row.get("replace_kvn")
     return CardJob(row=number, iccid=iccid, data=data, digest=digest, keys=keys,
                    new_keys=_keys(row.get("new_keys"), "new_keys"),
-                   replace_kvn=None if replace is None else parse_kvn(replace, "replace_kvn"))
+                   replace_kvn=None if replace is None else parse_kvn(replace, "replace_kvn"),
+                   keys_ref=keys_ref,
+                   new_keys_ref=_key_ref(row.get("new_keys"), base_dir, "new_keys"))
 
 
 # ---- the job ----------------------------------------------------------------
@@ -379,7 +407,8 @@ class Job:
                 try:
                     if fmt == "csv":
                         row = _nest_csv(row)
-                    rows.append(_card_job(number, row, tpl, need_keys))
+                    rows.append(_card_job(number, row, tpl, need_keys,
+                                          os.path.dirname(os.path.abspath(path))))
                 except JobError as e:
                     errors.append(f"{path} row {number}: {e}")
                     if len(errors) >= _MAX_ERRORS:
@@ -417,6 +446,11 @@ class Job:
             if got is None and self._free:
                 got = self._given[iccid] = self._free.popleft()
             return got
+
+    def assignments(self) -> Dict[int, str]:
+        """Rows without an ICCID handed to a card so far: row -> ICCID."""
+        with self._lock:
+            return {cj.row: iccid for iccid, cj in self._given.items()}
 
     def close(self) -> None:
         """Wipe the rows' key sets."""

@@ -42,7 +42,8 @@ def result_line(r: Mapping[str, Any]) -> str:
 
 class Progress:
     """``mode``: "auto" (tty when the stream is a terminal), "tty",
-    "plain" or "off". Safe to call from the reader threads."""
+    "plain" or "off"; ``total``: the cards expected (0: unknown). Safe to
+    call from the reader threads."""
 
     def __init__(self, readers: Sequence[str], stream: Optional[TextIO] = None,
                  mode: str = "auto") -> None:
@@ -76,7 +77,8 @@ class Progress:
 
     def _status(self) -> str:
         c = self._counts
-        head = (f"[{self._done}/{self.total}] {c['written']} written, {c['skipped']} skipped, "
+        count = f"{self._done}/{self.total}" if self.total else f"{self._done}"
+        head = (f"[{count}] {c['written']} written, {c['skipped']} skipped, "
                 f"{c['interrupted'] + c['failed']} failed")
         busy = [f"{self._short[r]}: {s}" for r, s in self._steps.items() if s]
         text = head + (" | " + "; ".join(busy) if busy else "")

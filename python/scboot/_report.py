@@ -7,16 +7,17 @@ import io
 import json
 import os
 import threading
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 __all__ = ["FIELDS", "Report", "ReportError"]
 
 # One card's result. outcome: written | skipped (the card already held the
 # data) | interrupted (a write broke off: re-provision the card) | failed.
 # keys: "" (no rotation asked) | rotated | already (an earlier run did it) |
-# failed.
+# failed. station: who provisioned it (last: reports of earlier versions
+# have the other fields only, and are still appended to as they are).
 FIELDS = ("time", "reader", "iccid", "row", "outcome", "digest", "keys", "error", "apdus",
-          "seconds")
+          "seconds", "station")
 
 
 class ReportError(ValueError):
@@ -34,13 +35,14 @@ class Report:
         if self.fmt not in ("csv", "jsonl"):
             raise ReportError(f"{self.fmt}: unknown report format (csv, jsonl)")
         self._lock = threading.Lock()
+        self.fields: Tuple[str, ...] = FIELDS
         self.previous = self._read()
         try:
             self._file = open(path, "a", encoding="utf-8", newline="")
         except OSError as e:
             raise ReportError(f"{path}: {e.strerror or e}") from None
         if self.fmt == "csv" and self._file.tell() == 0:
-            self._append(",".join(FIELDS) + "\r\n")
+            self._append(",".join(self.fields) + "\r\n")
         elif self._torn:
             self._append("\n")   # a line cut short by a crash stays on its own line
 
@@ -59,10 +61,11 @@ class Report:
             rows = list(csv.reader(io.StringIO(text)))
             if not rows:
                 return []
-            if tuple(rows[0]) != FIELDS:
+            if tuple(rows[0]) not in (FIELDS, FIELDS[:-1]):
                 raise ReportError(f"{self.path}: not a provisioning report (its header is not "
                                   f"{','.join(FIELDS)})")
-            return [dict(zip(FIELDS, r)) for r in rows[1:] if len(r) == len(FIELDS)]
+            self.fields = tuple(rows[0])
+            return [dict(zip(self.fields, r)) for r in rows[1:] if len(r) == len(self.fields)]
         out = []
         for line in text.splitlines():
             try:
@@ -80,10 +83,11 @@ class Report:
 
     def write(self, result: Mapping[str, Any]) -> None:
         """Append one card's result (keys of :data:`FIELDS`)."""
-        record = {k: result.get(k) for k in FIELDS}
+        record = {k: result.get(k) for k in self.fields}
         if self.fmt == "csv":
             buf = io.StringIO()
-            csv.writer(buf).writerow(["" if record[k] is None else record[k] for k in FIELDS])
+            csv.writer(buf).writerow(["" if record[k] is None else record[k]
+                                      for k in self.fields])
             text = buf.getvalue()
         else:
             text = json.dumps(record) + "\n"

@@ -10,6 +10,10 @@ import struct
 def _recv_exact(sock, n):
     buf = b""
     while len(buf) < n:
+        # vpcd sends the length and the payload in two writes: without a
+        # quick ACK (Linux clears it after each ACK) the second waits for
+        # the delayed ACK, ~40 ms per command
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         chunk = sock.recv(n - len(buf))
         if not chunk:
             raise EOFError

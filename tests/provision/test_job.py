@@ -226,7 +226,8 @@ def test_assignment_by_iccid_then_in_order_and_restored(tmp_path):
 # ---- the report -----------------------------------------------------------------
 
 RESULT = {"time": "t", "reader": "R, 1", "iccid": "8988", "row": 3, "outcome": "written",
-          "digest": "ab" * 32, "keys": "", "error": "", "apdus": 20, "seconds": 0.5}
+          "digest": "ab" * 32, "keys": "", "error": "", "apdus": 20, "seconds": 0.5,
+          "station": "line-1"}
 
 
 def test_report_jsonl_appends_and_reads_back(tmp_path):

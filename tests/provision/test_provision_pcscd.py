@@ -201,6 +201,12 @@ def test_key_rotation_after_the_write(cards, keys_file, tmp_path):
     old = subprocess.run([str(SCBOOT), "read", "--reader", READERS[0], "--keys", str(keys_file)],
                          capture_output=True, timeout=60)
     assert old.returncode == 5   # the old key set is gone
+    # The job's key sets stay in the job: its store only says "inline".
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("job.store.sqlite*"))
+    assert stored and b"inline" in stored
+    for k in new:
+        for part in ("enc", "mac", "dek"):
+            assert k[part].encode() not in stored and bytes.fromhex(k[part]) not in stored
 
     again = run_provision(job, "--keys", keys_file, "--replace", "0x30")
     assert again.returncode == 0, again.stderr
