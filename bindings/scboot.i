@@ -67,6 +67,7 @@
     (const uint8_t *sd_aid, size_t sd_aid_len),
     (const uint8_t *value, size_t value_len),
     (const uint8_t *value, size_t len),
+    (const uint8_t *path, size_t len),
     (const uint8_t *cmd, size_t len),
     (const uint8_t *challenge, size_t len)
 };

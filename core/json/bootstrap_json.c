@@ -123,6 +123,18 @@ static json_object *render_value(const scb_resource_info_t *info, bool typed, co
     return j != NULL ? j : hex_form(v, len);
 }
 
+/* The value of resource rid of object obj_id (one instance of it when the
+ * file holds it as multiple): typed when the table knows the resource with
+ * that multiplicity. */
+static json_object *resource_value(uint16_t obj_id, uint16_t rid, bool multiple,
+                                   const uint8_t *v, size_t len, unsigned flags)
+{
+    scb_resource_info_t info;
+    bool known = scb_lwm2m_resource_info(obj_id, rid, &info) == SCB_OK;
+    return render_value(known ? &info : NULL, known && (info.multiple != 0) == multiple, v, len,
+                        flags);
+}
+
 static int render_resource(json_object *target, const scb_bootstrap_t *bs, uint16_t obj_id,
                            size_t oi, size_t ii, size_t ri, unsigned flags)
 {
@@ -136,9 +148,7 @@ static int render_resource(json_object *target, const scb_bootstrap_t *bs, uint1
     snprintf(num, sizeof(num), "%u", r.id);
     const char *key = known ? info.key : num;
     if (!r.multiple)
-        return put(target, key,
-                   render_value(known ? &info : NULL, known && !info.multiple, r.value,
-                                r.value_len, flags));
+        return put(target, key, resource_value(obj_id, r.id, false, r.value, r.value_len, flags));
     json_object *m = json_object_new_object();
     if ((rc = put(target, key, m)) != SCB_OK)
         return rc;
@@ -149,7 +159,7 @@ static int render_resource(json_object *target, const scb_bootstrap_t *bs, uint1
         if ((rc = scb_bootstrap_resource_instance(bs, oi, ii, ri, k, &id, &v, &len)) != SCB_OK)
             return rc;
         snprintf(num, sizeof(num), "%u", id);
-        rc = put(m, num, render_value(known ? &info : NULL, known && info.multiple, v, len, flags));
+        rc = put(m, num, resource_value(obj_id, r.id, true, v, len, flags));
         if (rc != SCB_OK)
             return rc;
     }
@@ -281,15 +291,10 @@ int scbj_bootstrap_to_object(const scb_bootstrap_t *bs, unsigned flags, json_obj
     return SCB_OK;
 }
 
-int scbj_bootstrap_to_json(const scb_bootstrap_t *bs, unsigned flags, char **out)
+/* A json-c tree as text in *out (malloc'd); the tree and its own copy of
+ * the text are wiped and released (they may hold secrets). */
+static int tree_text(json_object *root, unsigned flags, char **out)
 {
-    if (out == NULL)
-        return SCB_E_INVALID_ARG;
-    *out = NULL;
-    json_object *root;
-    int rc = scbj_bootstrap_to_object(bs, flags, &root);
-    if (rc != SCB_OK)
-        return rc;
     int fmt = JSON_C_TO_STRING_NOSLASHESCAPE |
               ((flags & SCBJ_COMPACT) ? JSON_C_TO_STRING_PLAIN
                                       : JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
@@ -299,10 +304,35 @@ int scbj_bootstrap_to_json(const scb_bootstrap_t *bs, unsigned flags, char **out
         *out = malloc(len + 1);
         if (*out != NULL)
             memcpy(*out, s, len + 1);
-        scbj__wipe_bytes((char *)s, len); /* the tree's own copy of the text */
+        scbj__wipe_bytes((char *)s, len);
     }
     scbj__wipe_put(root);
     return *out != NULL ? SCB_OK : SCB_E_NOMEM;
+}
+
+int scbj_bootstrap_to_json(const scb_bootstrap_t *bs, unsigned flags, char **out)
+{
+    if (out == NULL)
+        return SCB_E_INVALID_ARG;
+    *out = NULL;
+    json_object *root;
+    int rc = scbj_bootstrap_to_object(bs, flags, &root);
+    if (rc != SCB_OK)
+        return rc;
+    return tree_text(root, flags, out);
+}
+
+int scbj_value_to_json(uint16_t object_id, uint16_t resource_id, int multiple, const uint8_t *v,
+                       size_t len, unsigned flags, char **out)
+{
+    if (out == NULL)
+        return SCB_E_INVALID_ARG;
+    *out = NULL;
+    if ((v == NULL && len != 0) || len > SCB_MAX_FILE_SIZE) /* no file holds a larger value */
+        return SCB_E_INVALID_ARG;
+    json_object *j = resource_value(object_id, resource_id, multiple != 0,
+                                    v != NULL ? v : (const uint8_t *)"", len, flags);
+    return j != NULL ? tree_text(j, flags, out) : SCB_E_NOMEM;
 }
 
 void scbj_free(char *s)

@@ -35,6 +35,15 @@ struct json_object;
 /* Model -> JSON text. *out: malloc'd, NUL-terminated; release it with
  * scbj_free (it may hold secrets with SCBJ_SHOW_SECRETS). */
 int scbj_bootstrap_to_json(const scb_bootstrap_t *bs, unsigned flags, char **out);
+/* One resource value as scbj_bootstrap_to_json renders it (FORMAT.md,
+ * "Values"): the bytes v of resource resource_id of object object_id, a
+ * single-instance resource (multiple 0) or one instance of a
+ * multiple-instance one (multiple 1). *out: the JSON text of the value
+ * (typed, or {"hex": ...} when the bytes are not a value of the resource's
+ * type and range); release it with scbj_free. Language bindings type a
+ * resource's value with it, so their view and the JSON never differ. */
+int scbj_value_to_json(uint16_t object_id, uint16_t resource_id, int multiple, const uint8_t *v,
+                       size_t len, unsigned flags, char **out);
 /* JSON text -> model (SCB_E_VALIDATION with detail on bad input;
  * SCB_E_FILE_TOO_LARGE when the file would exceed 32 KB). The result
  * encodes in canonical order: Security, Server, then "objects" in order. */

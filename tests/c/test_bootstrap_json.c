@@ -513,6 +513,52 @@ static void test_decoded_round_trips(void)
     TK_CHECK(checked > 500);
 }
 
+/* One value as the document renders it: typed, or {"hex"} when the bytes
+ * are not a value of the resource's type, range or multiplicity. */
+static void test_value_to_json(void)
+{
+    static const struct {
+        uint16_t obj, res;
+        int multiple;
+        const char *hex;
+        unsigned flags;
+        const char *want;
+    } cases[] = {
+        {0, 0, 0, "636f6170", 0, "\"coap\""},
+        {0, 0, 0, "fffe", 0, "{\"hex\":\"fffe\"}"},        /* not UTF-8 */
+        {0, 2, 0, "03", 0, "3"},
+        {0, 2, 0, "07", 0, "{\"hex\":\"07\"}"},            /* Security Mode 0..4 */
+        {0, 11, 0, "000001", 0, "{\"hex\":\"000001\"}"},   /* a 3-byte integer */
+        {0, 1, 0, "01", 0, "true"},
+        {0, 3, 0, "6964", 0, "\"6964\""},                    /* opaque: hex text */
+        {0, 5, 0, "0011", 0, "\"<redacted>\""},
+        {0, 5, 0, "0011", SCBJ_SHOW_SECRETS, "\"0011\""},
+        {0, 17, 0, "00150003", 0, "\"21:3\""},
+        {0, 16, 1, "c0a8", 0, "49320"},
+        {0, 16, 0, "c0a8", 0, "{\"hex\":\"c0a8\"}"},      /* single: not the table's */
+        {2, 2, 0, "0f", 0, "{\"hex\":\"0f\"}"},
+        {2, 2, 1, "0f", 0, "15"},
+        {0, 1000, 0, "aa", 0, "{\"hex\":\"aa\"}"},         /* unknown resource */
+        {1, 7, 0, "", 0, "\"\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t v[16];
+        size_t len = tk_unhex(cases[i].hex, v, sizeof(v));
+        char *s = NULL;
+        TK_EQ_RC(scbj_value_to_json(cases[i].obj, cases[i].res, cases[i].multiple, v, len,
+                                    cases[i].flags | SCBJ_COMPACT, &s),
+                 SCB_OK);
+        TK_CHECK(s != NULL && strcmp(s, cases[i].want) == 0);
+        if (s != NULL && strcmp(s, cases[i].want) != 0)
+            fprintf(stderr, "case %zu: got %s, want %s\n", i, s, cases[i].want);
+        scbj_free(s);
+    }
+    char *s = NULL;
+    TK_EQ_RC(scbj_value_to_json(0, 0, 0, NULL, 1, 0, &s), SCB_E_INVALID_ARG);
+    TK_CHECK(s == NULL);
+    TK_EQ_RC(scbj_value_to_json(0, 0, 0, NULL, 0, 0, NULL), SCB_E_INVALID_ARG);
+}
+
 int main(void)
 {
     TK_RUN(test_nordic);
@@ -523,5 +569,6 @@ int main(void)
     TK_RUN(test_embedded_object);
     TK_RUN(test_validation);
     TK_RUN(test_decoded_round_trips);
+    TK_RUN(test_value_to_json);
     return tk_done();
 }
