@@ -1,8 +1,25 @@
-"""Exceptions: one class per family of the library's SCB_E_* codes.
+"""Exceptions: one class per family of the library's SCB_E_* codes, and
+subclasses for the codes worth catching on their own.
+
+The family of a code is the library's (``scb_error_family``), the one
+source the command line's exit codes and the Lua binding use too:
+
+======================  ===================================================
+family                  class
+======================  ===================================================
+usage (exit code 2)     :class:`UsageError`
+transport (3)           :class:`TransportError`
+card (4)                :class:`CardStatusError`
+secure channel (5)      :class:`SecureChannelError`
+data (6)                :class:`DataError`
+write (7)               :class:`WriteError`
+key store (8)           :class:`KeystoreError`
+other (1)               :class:`Error`
+======================  ===================================================
 
 Every exception carries the C code (``code``), its stable symbolic name
 (``name``) and the library's detail text (``detail``, which never holds key
-material). Card-level errors also carry the last status word (``sw``).
+material). Card-family errors also carry the last status word (``sw``).
 """
 from __future__ import annotations
 
@@ -11,15 +28,16 @@ from typing import Dict, Optional, Type
 from . import _scboot as _c
 
 __all__ = [
-    "Error", "InvalidArgumentError", "StateError", "UnsupportedError",
+    "Error", "UsageError", "InvalidArgumentError", "StateError", "ValidationError",
+    "DataTooLargeError", "UnsupportedError",
     "TransportError", "NoServiceError", "NoReaderError", "NoCardError", "CardRemovedError",
     "CardResetError", "TransportTimeoutError", "SharingError", "ModemError",
     "CardStatusError", "BadResponseError", "NotFoundError", "SecurityStatusError",
-    "NoChannelError", "WrongLengthError", "FileTooLargeError", "PinRequiredError",
-    "PinWrongError",
+    "NoChannelError", "WrongLengthError", "PinRequiredError", "PinWrongError",
     "SecureChannelError", "CardCryptogramError", "RMacError", "PaddingError",
-    "SecurityLevelError", "AuthenticationRejectedError",
-    "ParseError", "NoBootstrapError", "ValidationError", "WriteError",
+    "SecurityLevelError", "AuthenticationRejectedError", "NoKeySetError",
+    "DataError", "ParseError", "NoBootstrapError", "FileTooLargeError",
+    "WriteError", "KeystoreError",
 ]
 
 
@@ -49,14 +67,34 @@ class Error(Exception):
         super().__init__(f"{text} ({self.name})")
 
 
-class InvalidArgumentError(Error, ValueError):
-    """An argument the library rejects (SCB_E_INVALID_ARG, SCB_E_BUFFER_TOO_SMALL)."""
+class UsageError(Error):
+    """The call or its input is wrong: nothing was sent that the input
+    could harm (the usage family: invalid arguments and options, invalid
+    input data, a call in the wrong state)."""
     code = _c.SCB_E_INVALID_ARG
 
 
-class StateError(Error):
+class InvalidArgumentError(UsageError, ValueError):
+    """An argument or option the library rejects: out of range, an unknown
+    option, an option outside the scope of the call (SCB_E_INVALID_ARG,
+    SCB_E_BUFFER_TOO_SMALL)."""
+    code = _c.SCB_E_INVALID_ARG
+
+
+class StateError(UsageError):
     """The call is not valid now: closed card, no session, ... (SCB_E_STATE)."""
     code = _c.SCB_E_STATE
+
+
+class ValidationError(UsageError, ValueError):
+    """Input model or JSON invalid; ``detail`` names the field and the reason."""
+    code = _c.SCB_E_VALIDATION
+
+
+class DataTooLargeError(UsageError, ValueError):
+    """The data to write is larger than the bootstrap EF (or 32 KB); nothing
+    was written."""
+    code = _c.SCB_E_DATA_TOO_LARGE
 
 
 class UnsupportedError(Error):
@@ -65,7 +103,7 @@ class UnsupportedError(Error):
 
 
 class TransportError(Error):
-    """The path to the card failed (PC/SC, a transport function)."""
+    """The path to the card failed (PC/SC, a transport function, a modem)."""
     code = _c.SCB_E_TRANSPORT
 
 
@@ -100,7 +138,7 @@ class TransportTimeoutError(TransportError):
 
 
 class SharingError(TransportError):
-    """Another process holds the reader exclusively."""
+    """Another process holds the reader (or the modem's port) exclusively."""
     code = _c.SCB_E_SHARING
 
 
@@ -145,11 +183,6 @@ class WrongLengthError(CardStatusError):
     code = _c.SCB_E_WRONG_LENGTH
 
 
-class FileTooLargeError(CardStatusError):
-    """File larger than the 32 KB limit."""
-    code = _c.SCB_E_FILE_TOO_LARGE
-
-
 class PinRequiredError(CardStatusError):
     """The object is private: verify a PIN first."""
     code = _c.SCB_E_PIN_REQUIRED
@@ -161,7 +194,8 @@ class PinWrongError(CardStatusError):
 
 
 class SecureChannelError(Error):
-    """SCP03 failed: handshake, secure messaging, or key handling."""
+    """SCP03 failed: handshake, secure messaging, key handling, or no session
+    at the level asked for."""
     code = _c.SCB_E_SCP_PROTOCOL
 
 
@@ -191,7 +225,18 @@ class AuthenticationRejectedError(SecureChannelError):
     code = _c.SCB_E_SCP_AUTH_REJECTED
 
 
-class ParseError(Error, ValueError):
+class NoKeySetError(SecureChannelError):
+    """The card has no key set with the version asked for (6A88 to
+    INITIALIZE UPDATE)."""
+    code = _c.SCB_E_SCP_NO_KEYSET
+
+
+class DataError(Error):
+    """No or invalid bootstrap data on the card (the data family)."""
+    code = _c.SCB_E_PARSE
+
+
+class ParseError(DataError, ValueError):
     """Malformed card data (DER, PKCS#15, TLV, bootstrap file); ``detail``
     says what and where."""
     code = _c.SCB_E_PARSE
@@ -202,9 +247,9 @@ class NoBootstrapError(ParseError):
     code = _c.SCB_E_NO_BOOTSTRAP
 
 
-class ValidationError(Error, ValueError):
-    """Input model or JSON invalid; ``detail`` names the field and the reason."""
-    code = _c.SCB_E_VALIDATION
+class FileTooLargeError(DataError):
+    """A file on the card is larger than the 32 KB limit."""
+    code = _c.SCB_E_FILE_TOO_LARGE
 
 
 class WriteError(Error):
@@ -212,44 +257,53 @@ class WriteError(Error):
     code = _c.SCB_E_WRITE_INCOMPLETE
 
 
-def _families() -> Dict[int, Type[Error]]:
-    table: Dict[int, Type[Error]] = {}
-    # Whole ranges first (scboot.h groups the codes), then the classes
-    # that name one code.
-    for code in range(-1, -10, -1):
-        table[code] = Error
-    for code in range(-10, -20, -1):
-        table[code] = TransportError
-    for code in range(-20, -30, -1):
-        table[code] = CardStatusError
-    for code in range(-30, -50, -1):
-        table[code] = SecureChannelError
-    for code in range(-50, -60, -1):
-        table[code] = ParseError
-    for code in range(-60, -70, -1):
-        table[code] = WriteError
-    specific = [InvalidArgumentError, StateError, UnsupportedError, NoServiceError,
-                NoReaderError, NoCardError, CardRemovedError, CardResetError,
-                TransportTimeoutError, SharingError, ModemError, BadResponseError,
-                NotFoundError, SecurityStatusError, NoChannelError, WrongLengthError,
-                FileTooLargeError, PinRequiredError, PinWrongError, CardCryptogramError,
+class KeystoreError(Error):
+    """A key store (a PKCS#11 token holding the keys) failed."""
+
+
+# The class of each family (scb_error_family); a code without a class of
+# its own gets its family's.
+_FAMILY: Dict[int, Type[Error]] = {
+    _c.SCB_FAMILY_OTHER: Error,
+    _c.SCB_FAMILY_USAGE: UsageError,
+    _c.SCB_FAMILY_TRANSPORT: TransportError,
+    _c.SCB_FAMILY_CARD: CardStatusError,
+    _c.SCB_FAMILY_SECURE: SecureChannelError,
+    _c.SCB_FAMILY_DATA: DataError,
+    _c.SCB_FAMILY_WRITE: WriteError,
+    _c.SCB_FAMILY_KEYSTORE: KeystoreError,
+}
+
+# Codes with a class of their own, by the code's stable name: every class
+# above that names a code, and the codes that share a class.
+_BY_NAME: Dict[str, Type[Error]] = {
+    _c.scb_error_name(cls.code): cls
+    for cls in (InvalidArgumentError, StateError, ValidationError, DataTooLargeError,
+                UnsupportedError, NoServiceError, NoReaderError, NoCardError, CardRemovedError,
+                CardResetError, TransportTimeoutError, SharingError, ModemError,
+                BadResponseError, NotFoundError, SecurityStatusError, NoChannelError,
+                WrongLengthError, PinRequiredError, PinWrongError, CardCryptogramError,
                 RMacError, PaddingError, SecurityLevelError, AuthenticationRejectedError,
-                NoBootstrapError, ValidationError]
-    for cls in specific:
-        table[cls.code] = cls
-    table[_c.SCB_E_BUFFER_TOO_SMALL] = InvalidArgumentError
-    table[_c.SCB_E_GET_RESPONSE_LIMIT] = BadResponseError
-    table[_c.SCB_E_MODEM_CME] = ModemError
-    return table
+                NoKeySetError, ParseError, NoBootstrapError, FileTooLargeError)
+}
+_BY_NAME.update({
+    "SCB_E_BUFFER_TOO_SMALL": InvalidArgumentError,
+    "SCB_E_GET_RESPONSE_LIMIT": BadResponseError,
+    "SCB_E_MODEM_CME": ModemError,
+})
 
 
-_BY_CODE = _families()
+def error_class(code: int) -> Type[Error]:
+    """The exception class of a negative SCB_E_* code: its own, else its
+    family's."""
+    own = _BY_NAME.get(_c.scb_error_name(code))
+    return own if own is not None else _FAMILY.get(_c.scb_error_family(code), Error)
 
 
 def error_for(code: int, detail: str = "", sw: Optional[int] = None) -> Error:
     """The exception for a negative SCB_E_* code."""
-    cls = _BY_CODE.get(code, Error)
-    if not issubclass(cls, CardStatusError):
+    cls = error_class(code)
+    if _c.scb_error_family(code) != _c.SCB_FAMILY_CARD:
         sw = None
     return cls(detail, code=code, sw=sw)
 
