@@ -14,11 +14,24 @@ Other ways to reach a card: ``Card.sim()`` (the virtual card, in process),
 ``Card.from_transmit(fn)`` (any Python function ``bytes -> bytes``) and
 ``Card.from_pyscard(connection)``. Lower levels are there too:
 ``card.transmit(apdu)``, ``card.open_channel()``, ``card.open_scp03(keys)``,
+``card.probe_keys(keys)`` (a key check without EXTERNAL AUTHENTICATE),
 ``card.select_aid(aid)``, ``card.read_binary()``.
 
-Errors are :class:`scboot.Error` subclasses (:class:`TransportError`,
+The operations take the library's options as keyword arguments, by the
+names ``scboot help COMMAND`` shows (``--sd-aid`` is ``sd_aid=``)::
+
+    card.read_bootstrap(keys, kvn=0x31, sd_aid="A000000063504B43532D3135")
+    card.write_bootstrap(data, keys, pad=True)
+
+An option the library does not know, or one that does not apply to the
+call, raises :class:`InvalidArgumentError` before the card is touched (see
+``scboot._opts`` for the value types).
+
+Errors are :class:`scboot.Error` subclasses, one per family of the
+library's error codes (:class:`UsageError`, :class:`TransportError`,
 :class:`CardStatusError` with ``.sw``, :class:`SecureChannelError`,
-:class:`ParseError`, ...); messages never contain key material.
+:class:`DataError`, :class:`WriteError`, :class:`KeystoreError`) with
+subclasses for single codes; messages never contain key material.
 
 The protocol logic lives in the C library; this package is a thin layer
 over it. Card I/O releases the GIL.

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import _scboot as _c
 from ._bootstrap import Bootstrap
 from ._errors import InvalidArgumentError, StateError, check, error_for
 from ._keys import Keys
-from ._types import AccessInfo, Fcp, Level, ScpInfo, TraceKind
-from ._util import Closing, BytesLike, opt_bytes, to_bytes
+from ._opts import OptionValue, c_options
+from ._types import AccessInfo, Fcp, ScpInfo, TraceKind
+from ._util import Closing, BytesLike, to_bytes
 
 __all__ = ["Card", "readers"]
 
 TransmitFn = Callable[[bytes], bytes]
 TraceFn = Callable[[TraceKind, str], Any]
+
+
+def _handle(keys: Optional[Keys]) -> Any:
+    """The C key set of keys (None: no keys)."""
+    return keys._handle() if keys is not None else None
 
 
 def readers() -> List[Tuple[str, bool]]:
@@ -68,20 +74,16 @@ class Card(Closing):
         return cls(handle)
 
     @classmethod
-    def open_modem(cls, device: str, baud: int = 115200) -> "Card":
+    def open_modem(cls, device: str, baud: Optional[int] = None, **opts: OptionValue) -> "Card":
         """A UICC inside a cellular modem, through the modem's AT interface
         on a serial device (3GPP TS 27.007 AT+CSIM; AT+CCHO / AT+CGLA / AT+CCHC
-        for logical channels when the modem refuses MANAGE CHANNEL). AT
-        errors surface as :class:`TransportError` with the +CME ERROR number
-        in the message."""
-        rc, opts = _c.scb_opts_new()
-        if rc == 0 and baud != 115200:
-            rc = _c.scb_opts_set_int(opts, _c.SCB_OPT_BAUD, int(baud))
-        if rc != 0:
-            _c.scb_opts_free(opts)
-            raise InvalidArgumentError(f"baud {baud}: expected 9600..4000000")
-        rc, handle, detail = _c.scb_card_open_modem(str(device), opts)
-        _c.scb_opts_free(opts)
+        for logical channels when the modem refuses MANAGE CHANNEL). ``opts``:
+        the library's modem options (``rtscts``, ``modem_channels="cgla"``,
+        ``modem_timeout_ms``, ``modem_no_init``, ``extended_length``; see
+        :mod:`scboot._opts` for the value types). AT errors surface as
+        :class:`TransportError` with the +CME ERROR number in the message."""
+        with c_options(dict(opts, baud=baud)) as o:
+            rc, handle, detail = _c.scb_card_open_modem(str(device), o)
         check(rc, detail)
         return cls(handle)
 
@@ -337,39 +339,49 @@ class Card(Closing):
         return iccid
 
     # ---- SCP03 -------------------------------------------------------------
-    def open_scp03(self, keys: Keys, level: int = Level.DEFAULT,
+    def open_scp03(self, keys: Keys, level: Optional[int] = None,
                    host_challenge: Optional[BytesLike] = None,
-                   sd_aid: Optional[BytesLike] = None, *, kvn: Optional[int] = None,
-                   s16: bool = False, kdf3: bool = False, authenticate: bool = True,
-                   count_data_only: bool = False, mac_cla_as_sent: bool = False) -> ScpInfo:
+                   sd_aid: Optional[BytesLike] = None, **opts: OptionValue) -> ScpInfo:
         """Open an SCP03 secure channel on the current logical channel with
         the Security Domain selected on it (INITIALIZE UPDATE, card
         cryptogram check, EXTERNAL AUTHENTICATE).
 
         ``level``: a :class:`Level` combination (0x01, 0x03, 0x11, 0x13,
-        0x33). ``host_challenge``: fixed challenge (tests; default random).
-        ``sd_aid``: the Security Domain AID, to verify a pseudo-random card
-        challenge. ``kvn``: key version to ask for (default: the key set's).
-        ``s16``: S16 mode; ``kdf3``: ``keys`` are master keys diversified
-        with the card's KDD. ``authenticate=False`` stops after checking the
-        card cryptogram: nothing is sent that a wrong key could make fail,
-        and no session remains (a safe key check). ``count_data_only`` and
-        ``mac_cla_as_sent`` adapt to cards that deviate from Amendment D.
+        0x33; default 0x33). ``host_challenge``: fixed challenge (tests;
+        default random). ``sd_aid``: the Security Domain AID, to verify a
+        pseudo-random card challenge. Other options of the library's secure
+        channel scope: ``kvn`` (key version to ask for; default the key
+        set's), ``s16``, ``kdf3`` (``keys`` are master keys diversified with
+        the card's KDD), ``count_data_only`` and ``mac_cla_as_sent`` (cards
+        that deviate from Amendment D). To check keys without EXTERNAL
+        AUTHENTICATE use :meth:`probe_keys`.
 
         Returns what the card said (:class:`ScpInfo`). Wrong keys raise
         :class:`CardCryptogramError` before EXTERNAL AUTHENTICATE is sent.
         """
-        flags = ((_c.SCB_SCP_S16 if s16 else 0) | (_c.SCB_SCP_KDF3 if kdf3 else 0)
-                 | (0 if authenticate else _c.SCB_SCP_NO_EXTAUTH)
-                 | (_c.SCB_SCP_COUNT_DATA_ONLY if count_data_only else 0)
-                 | (_c.SCB_SCP_MAC_CLA_AS_SENT if mac_cla_as_sent else 0))
-        hc = opt_bytes(host_challenge, "host_challenge")
-        aid = opt_bytes(sd_aid, "sd_aid")
-        rc = _c.scb_bind_scp03_open(self._h, keys._handle(), int(level),
-                                    -1 if kvn is None else kvn, flags, hc, aid)
+        with c_options(dict(opts, level=level, host_challenge=host_challenge,
+                            sd_aid=sd_aid)) as o:
+            rc = _c.scb_scp03_open(self._h, keys._handle(), o)
         if rc:
             self._fail(rc)
         return self._scp_info()
+
+    def probe_keys(self, keys: Keys, **opts: OptionValue) -> ScpInfo:
+        """Check ``keys`` against the card without risk: INITIALIZE UPDATE
+        and the card cryptogram only, on the current logical channel with
+        the Security Domain selected on it. Nothing is sent that wrong keys
+        could make fail, so nothing counts against the card's
+        authentication limit; no session remains. Takes the options of
+        :meth:`open_scp03` (``level``, ``kvn``, ``sd_aid``, ...).
+
+        Returns what the card said (:class:`ScpInfo`, ``level`` None).
+        Wrong keys raise :class:`CardCryptogramError`, a missing key
+        version :class:`NoKeySetError`."""
+        with c_options(opts) as o:
+            rc, info = _c.scb_scp03_probe(self._h, keys._handle(), o)
+        if rc:
+            self._fail(rc)
+        return ScpInfo._from_c(info, None)
 
     def _scp_info(self) -> ScpInfo:
         rc, info = _c.scb_scp03_info(self._h)
@@ -398,109 +410,116 @@ class Card(Closing):
         return self._scp_info()
 
     def put_keys(self, new_keys: Keys, replace_kvn: int = 0, *, keys: Optional[Keys] = None,
-                 level: int = Level.DEFAULT, aid: Optional[BytesLike] = None,
-                 skip_efdir: bool = False, kdf3: bool = False) -> Optional[AccessInfo]:
+                 **opts: OptionValue) -> Optional[AccessInfo]:
         """PUT KEY: add ``new_keys`` (``replace_kvn`` 0) or replace the key
         set ``replace_kvn``; the keys travel encrypted under the static DEK
         and the card's KCVs are checked.
 
         With ``keys`` (the card's current keys) this is the whole job of
-        ``scboot put-key``: open the PKCS#15 application with them (as
-        :meth:`open_app`), PUT KEY, check the KCVs, prove the new keys by
-        opening a session with them, close everything; returns what the
-        access found (the same as :meth:`rotate_keys`). Without ``keys`` the
-        command goes through the secure channel the caller opened (C-MAC
-        at least) and nothing else happens; returns None."""
+        ``scboot put-key``: :meth:`rotate_keys` with ``opts``; returns what
+        the access found. Without ``keys`` the command goes through the
+        secure channel the caller opened (C-MAC at least) and nothing else
+        happens (no options then); returns None."""
         if keys is not None:
-            return self.rotate_keys(keys, new_keys, replace_kvn, level, aid=aid,
-                                    skip_efdir=skip_efdir, kdf3=kdf3)
+            return self._rotate(keys, new_keys, dict(opts, replace_kvn=replace_kvn))
+        if opts:
+            raise InvalidArgumentError(f"option {sorted(opts)[0]!r}: options apply to the "
+                                       "whole job (put_keys with keys=...) only")
         rc = _c.scb_put_keys(self._h, new_keys._handle(), replace_kvn)
         if rc:
             self._fail(rc)
         return None
 
     # ---- the bootstrap job -------------------------------------------------
+    # Every job takes the library's options of its scope as keyword
+    # arguments (see scboot._opts): the secure channel's (level, kvn, s16,
+    # kdf3, host_challenge, sd_aid, count_data_only, mac_cla_as_sent), the
+    # application's (aid, skip_efdir, no_logical_channel, no_secure_channel)
+    # and the job's own. One given to a job it does not apply to is an
+    # InvalidArgumentError naming it, raised before the card is touched.
     @staticmethod
-    def _access_flags(keys: Optional[Keys], skip_efdir: bool, logical_channel: bool) -> int:
-        return ((_c.SCB_ACCESS_NO_SECURE_CHANNEL if keys is None else 0)
-                | (_c.SCB_ACCESS_SKIP_EFDIR if skip_efdir else 0)
-                | (0 if logical_channel else _c.SCB_ACCESS_NO_LOGICAL_CHANNEL))
+    def _app_opts(keys: Optional[Keys], logical_channel: bool,
+                  opts: Mapping[str, OptionValue]) -> Dict[str, OptionValue]:
+        """opts with what the Python signature says: no keys means no secure
+        channel; ``logical_channel=False`` is ``no_logical_channel``."""
+        out = dict(opts)
+        if keys is None:
+            out.setdefault("no_secure_channel", True)
+        if not logical_channel:
+            out.setdefault("no_logical_channel", True)
+        return out
 
-    def read_bootstrap(self, keys: Optional[Keys] = None, level: int = Level.DEFAULT,
-                       path: Optional[BytesLike] = None, *, aid: Optional[BytesLike] = None,
-                       pin: Optional[BytesLike] = None, pin_ref: int = 0,
-                       skip_efdir: bool = False, logical_channel: bool = True,
-                       kdf3: bool = False) -> Bootstrap:
+    def read_bootstrap(self, keys: Optional[Keys] = None, level: Optional[int] = None,
+                       path: Optional[BytesLike] = None, *, logical_channel: bool = True,
+                       **opts: OptionValue) -> Bootstrap:
         """Read and decode the LwM2M bootstrap file: EF.DIR -> PKCS#15 ADF
-        on a logical channel -> SCP03 (when ``keys`` are given) -> ODF ->
-        DODF -> bootstrap EF. ``path`` (and ``aid``), as returned in
-        ``Bootstrap.access``, skip the directory walk. ``keys=None`` reads
-        without a secure channel."""
-        flags = self._access_flags(keys, skip_efdir, logical_channel)
-        pin_b = pin.encode("ascii") if isinstance(pin, str) else opt_bytes(pin, "pin", True)
-        rc, bs, info = _c.scb_bind_read_bootstrap(
-            self._h, keys._handle() if keys is not None else None, flags, int(level),
-            _c.SCB_SCP_KDF3 if kdf3 else 0, opt_bytes(path, "path"),
-            opt_bytes(aid, "aid"), pin_b, pin_ref)
+        on a logical channel -> SCP03 (when ``keys`` are given; ``level``
+        default 0x33) -> ODF -> DODF -> bootstrap EF. ``path`` (and the
+        option ``aid``), as returned in ``Bootstrap.access``, skip the
+        directory walk. ``keys=None`` reads without a secure channel.
+        Options besides the secure channel's and the application's: ``pin``
+        (text or bytes) and ``pin_ref`` for a private entry."""
+        values = self._app_opts(keys, logical_channel, dict(opts, level=level, path=path))
+        with c_options(values) as o:
+            rc, bs, info = _c.scb_read_bootstrap(self._h, _handle(keys), o)
         if rc:
             self._fail(rc)
         return Bootstrap._adopt(bs, AccessInfo._from_c(info))
 
     def write_bootstrap(self, data: Union[Bootstrap, Mapping[str, Any], BytesLike], keys: Keys,
-                        level: int = Level.DEFAULT, path: Optional[BytesLike] = None, *,
-                        aid: Optional[BytesLike] = None, pad: bool = False,
-                        verify: bool = True, skip_efdir: bool = False,
-                        kdf3: bool = False) -> AccessInfo:
+                        level: Optional[int] = None, path: Optional[BytesLike] = None, *,
+                        verify: bool = True, **opts: OptionValue) -> AccessInfo:
         """Write a bootstrap file to the card's bootstrap EF inside a secure
         channel of at least C-DEC + C-MAC, then read it back to verify
         (unless ``verify`` is False). ``data``: a :class:`Bootstrap`, a dict
         in its JSON model (what ``to_dict(secrets=True)`` gives; invalid
         fields raise :class:`ValidationError` naming the field and the
-        reason), or the file's bytes. ``pad`` fills the rest of the EF with
-        FF. Data larger than the EF (or 32 KB) is refused before anything is
-        written; a write that breaks off raises :class:`WriteError`: the
-        card holds a partial file and needs provisioning again."""
+        reason), or the file's bytes. Options besides the secure channel's
+        and the application's: ``pad`` (fill the rest of the EF with FF).
+        A level without C-DEC + C-MAC is an :class:`InvalidArgumentError`,
+        data larger than the EF a :class:`DataTooLargeError`, both before
+        anything is written; a write that breaks off raises
+        :class:`WriteError`: the card holds a partial file and needs
+        provisioning again."""
         if isinstance(data, Mapping):
             with Bootstrap(data) as model:
                 raw = model.encode()
         else:
             raw = data.encode() if isinstance(data, Bootstrap) else to_bytes(data, "data")
-        flags = (self._access_flags(keys, skip_efdir, True)
-                 | (_c.SCB_ACCESS_PAD_FF if pad else 0)
-                 | (0 if verify else _c.SCB_ACCESS_NO_VERIFY))
-        rc, info = _c.scb_bind_write_bootstrap(
-            self._h, keys._handle(), flags, int(level), _c.SCB_SCP_KDF3 if kdf3 else 0,
-            opt_bytes(path, "path"), opt_bytes(aid, "aid"), raw)
+        values = self._app_opts(keys, True, dict(opts, level=level, path=path))
+        if not verify:
+            values.setdefault("no_verify", True)
+        with c_options(values) as o:
+            rc, info = _c.scb_write_bootstrap(self._h, _handle(keys), o, raw)
         if rc:
             self._fail(rc)
         return AccessInfo._from_c(info)
 
-    def rotate_keys(self, keys: Keys, new_keys: Keys, replace_kvn: int = 0,
-                    level: int = Level.DEFAULT, *, aid: Optional[BytesLike] = None,
-                    skip_efdir: bool = False, kdf3: bool = False) -> AccessInfo:
+    def rotate_keys(self, keys: Keys, new_keys: Keys, replace_kvn: Optional[int] = None,
+                    level: Optional[int] = None, **opts: OptionValue) -> AccessInfo:
         """Key rotation in one call: open the application with ``keys``,
         PUT KEY ``new_keys`` (added, or replacing the set ``replace_kvn``),
         check the card's KCVs, prove the new keys with a fresh handshake,
         close everything. The same as ``put_keys(new_keys, replace_kvn,
-        keys=keys, ...)``."""
-        flags = self._access_flags(keys, skip_efdir, True)
-        rc, info = _c.scb_bind_rotate_keys(
-            self._h, keys._handle(), flags, int(level), _c.SCB_SCP_KDF3 if kdf3 else 0,
-            opt_bytes(aid, "aid"), new_keys._handle(), replace_kvn)
+        keys=keys, ...)``. ``kvn`` and ``kdf3`` apply to ``keys``; the
+        proof uses the new set's version."""
+        return self._rotate(keys, new_keys, dict(opts, level=level, replace_kvn=replace_kvn))
+
+    def _rotate(self, keys: Keys, new_keys: Keys, opts: Mapping[str, OptionValue]) -> AccessInfo:
+        with c_options(self._app_opts(keys, True, opts)) as o:
+            rc, info = _c.scb_rotate_keys(self._h, _handle(keys), _handle(new_keys), o)
         if rc:
             self._fail(rc)
         return AccessInfo._from_c(info)
 
-    def open_app(self, keys: Optional[Keys] = None, level: int = Level.DEFAULT, *,
-                 aid: Optional[BytesLike] = None, skip_efdir: bool = False,
-                 logical_channel: bool = True, kdf3: bool = False) -> AccessInfo:
+    def open_app(self, keys: Optional[Keys] = None, level: Optional[int] = None, *,
+                 logical_channel: bool = True, **opts: OptionValue) -> AccessInfo:
         """Open the PKCS#15 application as a bootstrap read does (EF.DIR or
-        ``aid``, a logical channel, SELECT, SCP03 with ``keys``): later
-        commands go to it, secured. Undo with :meth:`close_app`."""
-        flags = self._access_flags(keys, skip_efdir, logical_channel)
-        rc, info = _c.scb_bind_app_open(
-            self._h, keys._handle() if keys is not None else None, flags, int(level),
-            _c.SCB_SCP_KDF3 if kdf3 else 0, opt_bytes(aid, "aid"))
+        the option ``aid``, a logical channel, SELECT, SCP03 with ``keys``):
+        later commands go to it, secured. Undo with :meth:`close_app`."""
+        values = self._app_opts(keys, logical_channel, dict(opts, level=level))
+        with c_options(values) as o:
+            rc, info = _c.scb_app_open(self._h, _handle(keys), o)
         if rc:
             self._fail(rc)
         return AccessInfo._from_c(info)

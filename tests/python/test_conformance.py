@@ -126,7 +126,9 @@ def test_wrong_rmac_fails_naming_it(tmp_path):
     assert rc == 0, output
     (lines,) = trace_by_test(trace).values()
     commands = wire_commands(lines)
-    ea = next(i for i, (apdu, _) in enumerate(commands) if apdu[1] == 0x82 and apdu[2] == 0x33)
+    # The first EXTERNAL AUTHENTICATE at 0x33 is the level check (claims),
+    # whose session is closed again; the second opens the one read through.
+    ea = [i for i, (apdu, _) in enumerate(commands) if apdu[1] == 0x82 and apdu[2] == 0x33][1]
     corrupt_at = ea + 2          # APDUs count from 1: the command after EA
     rc, output = run_suite(*sim({"faults": {"corrupt_rmac_at": corrupt_at}}),
                            "--scboot-keys", KEYS)
@@ -140,6 +142,16 @@ def test_card_cryptogram_that_never_verifies_fails_naming_it():
     rc, output = run_suite(*sim({"faults": {"bad_card_cryptogram": True}}), "--scboot-keys", KEYS)
     assert rc == 1, output
     assert "cryptogram does not verify" in output
+
+
+def test_a_level_the_card_does_not_claim_is_skipped_not_failed():
+    """i = 30: R-MAC but no R-ENC. The level checks learn that from the
+    library's handshake (before EXTERNAL AUTHENTICATE) and skip 0x33."""
+    profile = {"scp03": {"i": "0x30", "level_required": "0x13"}}
+    rc, output = run_suite(*sim(profile), "--scboot-keys", KEYS, "--scboot-level", "0x13")
+    assert rc == 0, output
+    assert "the card does not claim level 0x33 (i = 0x30)" in output
+    assert " failed" not in output, output
 
 
 def test_the_virtual_cards_own_keys_serve_without_a_key_file():
@@ -186,3 +198,4 @@ def test_without_keys_the_secure_channel_checks_are_skipped(served_card):
     assert rc == 0, output
     assert "needs the card's SCP03 keys" in output
     assert "keys: none" in output
+

@@ -68,8 +68,8 @@ def test_key_check_without_external_authenticate(v):
     script = Script(wire(v)[:1])
     with scboot.Card.from_transmit(script) as card:
         with keys_for(v) as keys:
-            info = card.open_scp03(keys, v["level"], host_challenge=v["host_challenge"],
-                                   sd_aid=v["sd_aid"], authenticate=False)
+            info = card.probe_keys(keys, level=v["level"], host_challenge=v["host_challenge"],
+                                   sd_aid=v["sd_aid"])
         assert info.kvn == bytes.fromhex(v["exchanges"][0]["r"])[10]
         assert card.scp03_level is None
     assert script.done()

@@ -23,11 +23,13 @@ def level_id(level):
 
 
 def claims(walk, level):
-    """Does the card claim `level` in INITIALIZE UPDATE? Runs the handshake
-    up to the card cryptogram only (nothing that can fail is sent)."""
+    """Does the card claim `level` in INITIALIZE UPDATE (its i parameter)?
+    The library checks the card cryptogram and the level against i before
+    it sends EXTERNAL AUTHENTICATE, so nothing that can fail is sent: wrong
+    keys or a level the card lacks stop the handshake on the host side."""
     walk.open_application()
     try:
-        walk.card.open_scp03(walk.keys, level, authenticate=False)
+        walk.card.open_scp03(walk.keys, level)
         return True
     except scboot.SecurityLevelError:
         return False
@@ -136,7 +138,7 @@ def test_wrong_keys_rejected_before_external_authenticate(walk, scboot_keys):
     wrong = scboot.Keys(os.urandom(n), os.urandom(n), None, scboot_keys.kvn)
     walk.open_application()
     try:
-        walk.card.open_scp03(wrong, walk.level, authenticate=False)
+        walk.card.probe_keys(wrong, level=walk.level)
     except scboot.CardCryptogramError:
         pass
     except scboot.Error as e:
