@@ -3,7 +3,8 @@ records, EF.ODF, EF.DODF. Malformed input raises :class:`scboot.ParseError`
 whose detail says what and where."""
 from __future__ import annotations
 
-from typing import List, Tuple
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
 
 from . import _scboot as _c
 from ._errors import check
@@ -11,7 +12,7 @@ from ._types import AppTemplate, DodfEntry, Path
 from ._util import BytesLike, to_bytes
 
 __all__ = ["DEFAULT_AID", "DATA_OBJECTS", "parse_dir", "parse_odf", "parse_odf_entries",
-           "find_bootstrap"]
+           "find_bootstrap", "PathSelect", "path_select"]
 
 #: The PKCS#15 application identifier A0 00 00 00 63 50 4B 43 53 2D 31 35.
 DEFAULT_AID: bytes = _c.scb_bind_pkcs15_default_aid()
@@ -59,3 +60,27 @@ def find_bootstrap(data: BytesLike) -> DodfEntry:
     rc, entry, detail = _c.scb_pkcs15_find_bootstrap(to_bytes(data, "data"))
     check(rc, detail)
     return DodfEntry._from_c(entry)
+
+
+@dataclass(frozen=True)
+class PathSelect:
+    """How to SELECT a PKCS#15 Path from inside the application: by FID
+    (``fid`` set), else by ``path`` from the MF (``from_mf``) or from the
+    current DF."""
+    fid: Optional[int]
+    path: bytes
+    from_mf: bool
+
+
+def path_select(path: BytesLike) -> PathSelect:
+    """The library's resolution of a PKCS#15 Path (the one its bootstrap
+    read uses): a 2-byte FID is relative to the ADF, a leading 7FFF (the
+    current application) is dropped, 3F00... starts at the MF, anything
+    else is relative to the current DF. :class:`scboot.ParseError` when the
+    bytes are not a list of FIDs."""
+    raw = to_bytes(path, "path")
+    rc, how = _c.scb_pkcs15_path_select(raw)
+    check(rc, f"a path of {len(raw)} bytes is not a list of 1..8 FIDs")
+    if how.by_fid:
+        return PathSelect(fid=how.fid, path=b"", from_mf=False)
+    return PathSelect(fid=None, path=how.path[:how.path_len], from_mf=bool(how.from_mf))

@@ -199,3 +199,52 @@ def test_without_keys_the_secure_channel_checks_are_skipped(served_card):
     assert "needs the card's SCP03 keys" in output
     assert "keys: none" in output
 
+
+# ---- the walk resolves paths as the library does ----------------------------
+
+@pytest.mark.parametrize("path,expect", [
+    ("6432", (0x6432, b"", False)),
+    ("7FFF6432", (0x6432, b"", False)),                 # the current ADF, then a FID
+    ("7FFF50156432", (None, bytes.fromhex("50156432"), False)),
+    ("3F0050156432", (None, bytes.fromhex("3F0050156432"), True)),
+    ("50156432", (None, bytes.fromhex("50156432"), False)),
+])
+def test_path_select(path, expect):
+    from scboot import pkcs15
+    how = pkcs15.path_select(path)
+    assert (how.fid, how.path, how.from_mf) == expect
+
+
+@pytest.mark.parametrize("bad", ["", "64", "643201", "11" * 18])
+def test_path_select_refuses_what_is_not_a_list_of_fids(bad):
+    from scboot import pkcs15
+    import scboot
+    with pytest.raises(scboot.ParseError):
+        pkcs15.path_select(bad)
+
+
+@pytest.mark.parametrize("path", ["6432", "7FFF6432", "3F00501564 32"])
+def test_walk_selects_the_bootstrap_ef_as_the_library_does(path):
+    """A DODF entry whose Path is 7FFF + FID: the walk sends the SELECT the
+    library's read sends (by FID), not a SELECT by path."""
+    import scboot
+    from scboot.conformance.walk import CardWalk
+    profile = {"bootstrap": {"read": "always"}, "dodf": {"path": path.replace(" ", "")}}
+
+    def selects_of_the_ef(run):
+        with scboot.Card.sim(profile) as card:
+            lines = []
+            card.set_trace(lambda kind, line: lines.append(line.split()[2:])
+                           if kind == scboot.TraceKind.WIRE_CMD else None)
+            run(card)
+        # SELECT (A4) commands whose data holds the bootstrap EF's FID
+        return [cmd for cmd in lines if cmd[0] == "A4" and "6432" in "".join(cmd[4:])]
+
+    def walk(card):
+        w = CardWalk(card, None, 0x33)
+        w.enter()
+        w.bootstrap_ef()
+
+    library = selects_of_the_ef(lambda card: card.read_bootstrap())
+    assert len(library) == 1
+    assert selects_of_the_ef(walk) == library

@@ -129,14 +129,18 @@ class CardWalk:
 
     # ---- files inside the application -----------------------------------------
     def select(self, path: bytes, what_file: str) -> scboot.Fcp:
-        """SELECT a PKCS#15 Path inside the application: a FID relative to
-        the ADF, 3F00... from the MF, 7FFF... from the current ADF."""
+        """SELECT a PKCS#15 Path inside the application as the library's
+        read does (pkcs15.path_select: a FID relative to the ADF, 3F00...
+        from the MF, 7FFF... from the current ADF)."""
         try:
-            if len(path) == 2:
-                return self.card.select_fid(int.from_bytes(path, "big"))
-            if path[:2] == b"\x7f\xff":
-                return self.card.select_path(path[2:], from_mf=False)
-            return self.card.select_path(path, from_mf=path[:2] == b"\x3f\x00")
+            how = pkcs15.path_select(path)
+        except scboot.ParseError as e:
+            fault(f"the path of {what_file} ({path.hex().upper()}) is not a list of FIDs: "
+                  f"{what(e)}")
+        try:
+            if how.fid is not None:
+                return self.card.select_fid(how.fid)
+            return self.card.select_path(how.path, from_mf=how.from_mf)
         except scboot.Error as e:
             fault(f"SELECT of {what_file} (path {path.hex().upper()}) failed: {what(e)}")
 
