@@ -26,26 +26,23 @@ def resource_info(object_id: int, resource_id: int) -> Optional[Dict[str, Any]]:
             "multiple": bool(info.multiple), "secret": bool(info.secret)}
 
 
-def _decode_value(value_type: int, raw: bytes) -> Value:
-    """A raw TLV value as the Python value of its OMA data type (the
-    conversions are the library's)."""
-    if value_type == _c.SCB_T_STRING:
-        return raw.decode("utf-8", "replace")
-    if value_type in (_c.SCB_T_INTEGER, _c.SCB_T_TIME):
-        rc, x = _c.scb_value_to_int(raw)
-    elif value_type == _c.SCB_T_UNSIGNED:
-        rc, x = _c.scb_value_to_uint(raw)
-    elif value_type == _c.SCB_T_BOOLEAN:
-        rc, x = _c.scb_value_to_bool(raw)
-        x = bool(x)
-    elif value_type == _c.SCB_T_FLOAT:
-        rc, x = _c.scb_value_to_float(raw)
-    elif value_type == _c.SCB_T_OBJLNK:
-        rc, obj, inst = _c.scb_value_to_objlnk(raw)
-        x = (obj, inst)
-    else:
-        return raw
-    return x if rc == 0 else raw
+def _typed_value(object_id: int, resource_id: int, multiple: bool, raw: bytes) -> Value:
+    """A raw TLV value as the Python value of its OMA data type, exactly as
+    the library's JSON renders it (to_dict): the library decides whether
+    the bytes are a valid value of the resource's type and range; bytes
+    that are not (and unknown resources, opaque values) stay ``raw``."""
+    rc, text = _c.scbj_value_to_json(object_id, resource_id, int(multiple), raw,
+                                     _c.SCBJ_SHOW_SECRETS | _c.SCBJ_COMPACT)
+    check(rc)
+    value = json.loads(text)
+    info = resource_info(object_id, resource_id)
+    if isinstance(value, dict) or info is None or info["type"] == _c.SCB_T_OPAQUE:
+        return raw          # {"hex": ...}, or an opaque value: its bytes
+    if info["type"] == _c.SCB_T_OBJLNK:
+        obj, inst = value.split(":")   # FORMAT.md: "object:instance"
+        return (int(obj), int(inst))
+    assert isinstance(value, (str, int, float, bool))
+    return value
 
 
 @dataclass
@@ -69,11 +66,17 @@ class Resource:
 
     @property
     def decoded(self) -> Union[Value, Dict[int, Value]]:
-        info = self.info
-        value_type = info["type"] if info else _c.SCB_T_OPAQUE
+        """The typed value (``{id: value}`` for a multiple resource), as
+        :meth:`Bootstrap.to_dict` shows it with ``secrets=True``: ``str``,
+        ``int``, ``float``, ``bool``, ``(object, instance)`` for an object
+        link; ``bytes`` for opaque values, unknown resources, and bytes that
+        are not a valid value of the resource's type (invalid UTF-8, a
+        3-byte integer, an integer out of the resource's range, a
+        multiplicity other than the object definition's)."""
         if self.instances is not None:
-            return {i: _decode_value(value_type, v) for i, v in self.instances.items()}
-        return _decode_value(value_type, self.value or b"")
+            return {i: _typed_value(self.object_id, self.id, True, v)
+                    for i, v in self.instances.items()}
+        return _typed_value(self.object_id, self.id, False, self.value or b"")
 
 
 @dataclass

@@ -167,3 +167,79 @@ def test_resource_info():
     assert info["key"] == "server_uri" and not info["secret"]
     assert scboot.resource_info(0, 5)["secret"]
     assert scboot.resource_info(0, 4242) is None
+
+
+# Values the library's JSON does not type (FORMAT.md "Values": not a valid
+# value of the resource's type or range, or another multiplicity than the
+# object definition's) next to ones it does.
+ODD = {
+    "security": [{
+        "server_uri": {"hex": "fffe"},                   # not UTF-8
+        "bootstrap_server": {"hex": "02"},               # not a boolean
+        "security_mode": {"hex": "07"},                  # Security Mode is 0..4
+        "short_server_id": {"hex": "0000"},              # SSID is 1..65534
+        "sms_server_number": {"hex": "61006263"},        # a NUL inside a string
+        "sni": {"hex": "3c72656461637465643e"},          # reads "<redacted>"
+        "client_hold_off_time": {"hex": "000001"},       # a 3-byte integer
+        "matching_type": {"hex": "05"},                  # unsigned 0..3
+        "oscore_security_mode": "21:3",                  # an object link
+        "dtls_tls_ciphersuite": {"0": 49320, "1": {"hex": "ffffffffff"}},
+        "secret_key": "00112233",
+        "1000": {"hex": "aa"},                           # unknown to the table
+    }],
+    "servers": [{"short_server_id": 1, "lifetime": 86400, "binding": "U"}],
+    "objects": [{"id": 2, "instances": [{"id": 0, "resources": {
+        "object_id": 1, "acl": {"hex": "0f"}}}]}],       # a single ACL (the table: multiple)
+}
+ODD_DECODED = {
+    (0, 0): b"\xff\xfe", (0, 1): b"\x02", (0, 2): b"\x07", (0, 10): b"\x00\x00",
+    (0, 9): b"a\x00bc", (0, 14): b"<redacted>", (0, 11): b"\x00\x00\x01", (0, 13): b"\x05",
+    (0, 17): (21, 3), (0, 16): {0: 49320, 1: b"\xff" * 5}, (0, 5): bytes.fromhex("00112233"),
+    (0, 1000): b"\xaa",
+    (1, 0): 1, (1, 1): 86400, (1, 7): "U",
+    (2, 0): 1, (2, 2): b"\x0f",
+}
+
+
+def json_form(decoded):
+    """A typed value written as the JSON model writes it (FORMAT.md: an
+    object link is "object:instance")."""
+    return f"{decoded[0]}:{decoded[1]}" if isinstance(decoded, tuple) else decoded
+
+
+def test_decoded_is_what_to_dict_shows():
+    with scboot.Bootstrap(ODD) as built:
+        bs = scboot.Bootstrap.parse(built.encode())
+    seen = {}
+    for obj in bs.objects:
+        for inst in obj.instances:
+            for r in inst.resources:
+                seen[(obj.id, r.id)] = r.decoded
+    assert seen == ODD_DECODED
+    d = bs.to_dict(secrets=True)
+    shown = dict(d["security"][0], **{"servers." + k: v for k, v in d["servers"][0].items()})
+    shown.update({"acl." + k: v for k, v in d["objects"][0]["instances"][0]["resources"].items()})
+    for (obj_id, res_id), decoded in seen.items():
+        info = scboot.resource_info(obj_id, res_id)
+        key = info["key"] if info else str(res_id)
+        key = {1: "servers.", 2: "acl."}.get(obj_id, "") + key
+        value = shown[key]
+        if isinstance(value, dict) and set(value) == {"hex"}:
+            assert decoded == bytes.fromhex(value["hex"]), key
+        elif isinstance(decoded, bytes):          # opaque: hex text in the JSON
+            assert value == decoded.hex() and info["type"] == scboot._scboot.SCB_T_OPAQUE, key
+        elif isinstance(decoded, dict):
+            for k, v in decoded.items():
+                w = value[str(k)]
+                assert (v == bytes.fromhex(w["hex"])) if isinstance(v, bytes) else v == w, key
+        else:
+            assert json_form(decoded) == value and type(json_form(decoded)) is type(value), key
+
+
+def test_decoded_of_a_resource_built_in_python():
+    assert scboot.Resource(0, 2, value=b"\x03").decoded == 3
+    assert scboot.Resource(0, 2, value=b"\x09").decoded == b"\x09"     # out of 0..4
+    assert scboot.Resource(0, 0, value="ü".encode()).decoded == "ü"
+    assert scboot.Resource(0, 16, instances={0: b"\x01", 1: b"\x01\x02\x03"}).decoded == {
+        0: 1, 1: b"\x01\x02\x03"}
+    assert scboot.Resource(0, 16, value=b"\x01").decoded == b"\x01"    # single: not the table's
