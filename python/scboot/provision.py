@@ -130,10 +130,11 @@ from typing import (Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequ
 from . import _scboot as _c
 from ._bootstrap import Bootstrap
 from ._card import Card, readers as list_readers
-from ._errors import CardCryptogramError, Error, ParseError, SecureChannelError
+from ._errors import CardCryptogramError, Error, NoKeySetError, ParseError
 from ._job import CardJob, Job, JobError, parse_kvn
 from ._keyref import KeyLoader, KeyRefError
 from ._keys import Keys
+from ._opts import c_options
 from ._progress import Progress
 from ._report import Report, ReportError
 from ._station import DEFAULT_LEASE, Station
@@ -164,23 +165,22 @@ def _now() -> str:
 
 
 def _level(text: str) -> int:
+    """A security level the library's option table accepts; whether it is
+    enough for writing (C-DEC + C-MAC) the library says at the write, before
+    anything is written."""
     try:
         level = int(text, 0)
-    except ValueError:
-        raise JobError(f"--level {text}: not a number (e.g. 0x33)") from None
-    if level & 0x03 != 0x03 or level > 0xFF:
-        raise JobError(f"--level {text}: writing needs C-DEC + C-MAC (0x03, 0x13 or 0x33)")
-    return level
+        with c_options({"level": level}):
+            return level
+    except ValueError as e:   # not a number, or InvalidArgumentError (a ValueError)
+        detail = e.detail if isinstance(e, Error) else "not a number (e.g. 0x33)"
+        raise JobError(f"--level {text}: {detail}") from None
 
 
-def _keys_absent(card: Card, e: Error) -> bool:
+def _keys_absent(_card: Card, e: Error) -> bool:
     """Whether a failed session attempt means "the card has no such key
     set" (as opposed to a broken card or channel)."""
-    if isinstance(e, CardCryptogramError) or e.code == _c.SCB_E_SCP_KVN:
-        return True
-    # INITIALIZE UPDATE names a key version the card lacks: 6A88 "referenced
-    # data not found" (GP Card Specification, INITIALIZE UPDATE responses)
-    return isinstance(e, SecureChannelError) and card.last_sw == 0x6A88
+    return isinstance(e, (CardCryptogramError, NoKeySetError)) or e.code == _c.SCB_E_SCP_KVN
 
 
 class Source(Protocol):

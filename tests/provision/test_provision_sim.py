@@ -107,6 +107,29 @@ def test_an_interrupted_write_is_never_success(tmp_path, keys):
     assert b.content("r0", len(encoded(big))) == encoded(big)
 
 
+def test_a_level_without_c_dec_is_refused_by_the_library(tmp_path):
+    """provision leaves the write's level rule to the library: a card that
+    can be read at 0x11 (C-MAC + R-MAC) is read, and the write at 0x11 is
+    refused before anything is written (a usage error, no UPDATE BINARY)."""
+    b = Batch(tmp_path, [{"iccid": ICCIDS[0], "bootstrap": account(0)}],
+              profiles={0: {"scp03": {"level_required": "0x11"}}}, level=0x11)
+    before = b.content("r0")
+    sent = []
+
+    def open_card(reader):
+        card = b.cards[reader].card()
+        card.set_trace(lambda kind, line: sent.append(line.split()[2])   # "A>> CLA INS .."
+                       if kind == scboot.TraceKind.WIRE_CMD else None)
+        return card
+
+    b.prov._open = open_card
+    res = b.run()["r0"]
+    assert res["outcome"] == "failed", res
+    assert "C-DEC and C-MAC" in res["error"] and "SCB_E_INVALID_ARG" in res["error"]
+    assert "B0" in sent and "D6" not in sent   # read, never written
+    assert b.content("r0") == before
+
+
 def test_key_rotation_added_then_already_done(tmp_path):
     rows = [{"iccid": ICCIDS[i], "bootstrap": account(i)} for i in range(2)]
     with scboot.Keys.from_json(json.dumps(NEW)) as new:
