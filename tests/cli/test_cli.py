@@ -163,6 +163,92 @@ def test_write_read_roundtrip_in_process(tmp_path):
     assert out.returncode == 2 and b"redacted" in out.stderr
 
 
+# ---- library options: kvn, sd-aid; unknown options ------------------------
+
+K2 = "202122232425262728292A2B2C2D2E2F"
+PKCS15_AID = "A000000063504B43532D3135"   # the virtual card's Security Domain AID
+OTHER_AID = "A000000151000000"
+
+
+@pytest.fixture
+def two_sets(tmp_path):
+    """A card with key sets 30 (the GP key) and 31 (K2); keys for the second
+    set that name no version, so only --kvn 0x31 reaches it."""
+    profile = tmp_path / "two_sets.json"
+    profile.write_text(json.dumps({"scp03": {"keys": [
+        {"kvn": 0x30, "enc": GP_KEY, "mac": GP_KEY, "dek": GP_KEY},
+        {"kvn": 0x31, "enc": K2, "mac": K2, "dek": K2}]}}))
+    keys = tmp_path / "k2.json"
+    keys.write_text(json.dumps({"enc": K2, "mac": K2, "dek": K2}))
+    new = tmp_path / "new.json"
+    new.write_text(json.dumps({"enc": "A0" * 16, "mac": "B1" * 16, "dek": "C2" * 16, "kvn": 50}))
+    doc = tmp_path / "doc.json"
+    doc.write_text(json.dumps({"security": [{"server_uri": "coaps://kvn.example.com",
+                                             "bootstrap_server": True, "security_mode": 3}]}))
+    return {"sim": f"--sim={profile}", "keys": keys, "new": new, "doc": doc}
+
+
+def jobs(t):
+    """read, write and put-key on the two-set card, as argument lists."""
+    return {"read": ["read", t["sim"], "--keys", t["keys"], "--json"],
+            "write": ["write", t["sim"], "--keys", t["keys"], t["doc"]],
+            "put-key": ["put-key", t["sim"], "--keys", t["keys"], "--new-keys", t["new"]]}
+
+
+def initialize_update_kvns(trace):
+    """P1 of every INITIALIZE UPDATE on the wire (-d trace: "A>> 8x 50 P1 ...")."""
+    return [int(line.split()[3], 16) for line in trace.decode().splitlines()
+            if line.startswith("A>> ") and line.split()[2] == "50"]
+
+
+@pytest.mark.parametrize("job", ["read", "write", "put-key"])
+def test_kvn_reaches_read_write_and_put_key(two_sets, job):
+    argv = jobs(two_sets)[job]
+    out = run(*argv)
+    assert out.returncode == 5 and b"cryptogram" in out.stderr, out.stderr   # 00: set 30
+    out = run(*argv, "--kvn", "0x31", "-d")
+    assert out.returncode == 0, out.stderr
+    kvns = initialize_update_kvns(out.stderr)
+    assert kvns[0] == 0x31 and kvns == ([0x31, 0x32] if job == "put-key" else [0x31])
+    no_secret_in(out.stderr)
+
+
+@pytest.mark.parametrize("job", ["read", "write", "put-key"])
+def test_sd_aid_reaches_read_write_and_put_key(two_sets, job):
+    """The card's challenge is pseudo-random (i = 70): --sd-aid is what it
+    is checked against; another AID is a secure-channel failure."""
+    argv = jobs(two_sets)[job] + ["--kvn", "0x31"]
+    out = run(*argv, "--sd-aid", OTHER_AID)
+    assert out.returncode == 5 and b"challenge" in out.stderr, out.stderr
+    assert out.stdout == b""
+    out = run(*argv, "--sd-aid", PKCS15_AID)
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["read", "--sim", "--frobnicate"],
+    ["read", "--sim", "--pad"],                         # a write's option
+    ["read", "--sim", "--replace", "0x30"],             # a key rotation's
+    ["write", "--sim", "--frobnicate=1", "x.json"],
+    ["write", "--sim", "--replace", "0x30", "x.json"],
+    ["put-key", "--sim", "--frobnicate", "--new-keys", "x.json"],
+    ["put-key", "--sim", "--pad", "--new-keys", "x.json"],
+    ["apdu", "--sim", "--path", "6432", "00A4000C023F00"],   # the EF's, not apdu's
+])
+def test_an_unknown_option_is_an_error(argv):
+    out = run(*argv)
+    assert out.returncode == 2, out.stderr
+    name = next(a for a in argv if a.startswith("--") and a != "--sim").split("=")[0]
+    assert f"unknown option '{name}'".encode() in out.stderr, out.stderr
+    assert out.stdout == b""
+
+
+def test_an_option_value_out_of_range_is_an_error():
+    for flag, value in (("--kvn", "256"), ("--sd-aid", "A000"), ("--level", "0x22")):
+        out = run("read", "--sim", flag, value)
+        assert out.returncode == 2 and flag.encode() in out.stderr, out.stderr
+
+
 # ---- through pcscd + vpcd ---------------------------------------------------
 
 def test_read_through_pcscd(pcscd, keys_file):
