@@ -315,7 +315,8 @@ bool cli_parse(const char *cmd, int argc, char **argv, cli_opts_t *o)
         if (d == NULL && lib == 0) {
             /* the name only: "--key-enc=..." must not echo what follows */
             int shown = (int)strcspn(a, "=");
-            if (strncmp(a, "--key-", 6) == 0 || strncmp(a, "--pin", 5) == 0)
+            if (strncmp(a, "--key-", 6) == 0 || strcmp(a, "--pin") == 0 ||
+                strncmp(a, "--pin=", 6) == 0)
                 fprintf(stderr, "scboot %s: secrets are not taken as arguments (the process "
                                 "list shows them to every user): use --keys FILE, --keys - "
                                 "(standard input), SCBOOT_KEY_ENC/MAC/DEK or SCBOOT_PIN\n", cmd);
