@@ -79,6 +79,8 @@ bool cli_flag(const cli_opts_t *o, int id);
 /* Report rc (with the handle's detail when there is one) on stderr as one
  * line with a hint; returns the exit code. */
 int cli_fail(const char *what, int rc, const char *detail);
+/* The same with a hint of the command's own instead of the code's. */
+int cli_fail_hint(const char *what, int rc, const char *detail, const char *hint);
 int cli_exit_code(int rc);
 
 /* Open the card the options name (--sim, --modem or PC/SC) and, unless

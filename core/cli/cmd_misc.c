@@ -99,7 +99,13 @@ int cmd_put_key(cli_opts_t *o)
         scb_access_info_t info;
         rc = scb_rotate_keys(card, keys, fresh, o->lib, &info);
         if (rc != SCB_OK) {
-            ret = cli_fail("PUT KEY", rc, scb_card_errmsg(card));
+            char h[64] = "";
+            /* 6A80 to an addition: the version most likely exists already */
+            if (scb_card_last_sw(card) == 0x6A80 && !cli_flag(o, SCB_OPT_REPLACE_KVN))
+                snprintf(h, sizeof(h), "to replace that key set: --replace 0x%02X",
+                         scb_keys_kvn(fresh));
+            ret = cli_fail_hint("rotating the keys", rc, scb_card_errmsg(card),
+                                h[0] != 0 ? h : NULL);
         } else {
             uint8_t kcv[3][3];
             scb_keys_kcv(fresh, SCB_KEY_ENC, kcv[0]);

@@ -53,19 +53,33 @@ static void hexstr(const uint8_t *d, size_t n, char *out, size_t cap)
     out[o < cap ? o : cap - 1] = 0;
 }
 
-/* Opaque identity: as text when printable, else hex. */
+/* Opaque identity for the table's column: as text when printable, else
+ * hex; longer than the column (a certificate) shortened with its size. */
+#define IDENT_COLUMN 24
 static void show_opaque(const uint8_t *d, size_t n, char *out, size_t cap)
 {
     bool printable = n > 0;
     for (size_t i = 0; i < n; i++)
         if (!isprint(d[i]))
             printable = false;
-    if (printable)
-        snprintf(out, cap, "\"%.*s\"", (int)(n < cap - 3 ? n : cap - 3), (const char *)d);
-    else if (n == 0)
+    if (n == 0) {
         snprintf(out, cap, "-");
-    else
+        return;
+    }
+    if (printable && n + 2 <= IDENT_COLUMN) {
+        snprintf(out, cap, "\"%.*s\"", (int)n, (const char *)d);
+        return;
+    }
+    if (!printable && 2 * n <= IDENT_COLUMN) {
         hexstr(d, n, out, cap);
+        return;
+    }
+    char head[IDENT_COLUMN];
+    if (printable)
+        snprintf(head, sizeof(head), "\"%.8s..\"", (const char *)d);
+    else
+        hexstr(d, 4, head, sizeof(head));
+    snprintf(out, cap, "%s%s (%zu bytes)", head, printable ? "" : "..", n);
 }
 
 static const char *mode_name(int64_t m)
@@ -190,9 +204,23 @@ static char *json_output(const scb_bootstrap_t *bs, const scb_access_info_t *inf
     json_object_object_add(r, "aid", json_object_new_string(aid));
     json_object_object_add(r, "aid_from_efdir", json_object_new_boolean(info->used_efdir));
     json_object_object_add(r, "channel", json_object_new_int(info->channel));
-    json_object_object_add(r, "scp_level", info->scp_level >= 0
-                                               ? json_object_new_int(info->scp_level)
-                                               : NULL);
+    /* the level as the README and --level write it, and what it means */
+    char level[8];
+    snprintf(level, sizeof(level), "0x%02X", (unsigned)(info->scp_level & 0xFF));
+    json_object_object_add(r, "scp_level", info->scp_level >= 0 ? json_object_new_string(level)
+                                                                : NULL);
+    if (info->scp_level >= 0) {
+        json_object *prot = json_object_new_array();
+        static const struct {
+            unsigned bit;
+            const char *name;
+        } bits[] = {{SCB_SL_CMAC, "C-MAC"}, {SCB_SL_CDEC, "C-DEC"}, {SCB_SL_RMAC, "R-MAC"},
+                    {SCB_SL_RENC, "R-ENC"}};
+        for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+            if ((unsigned)info->scp_level & bits[i].bit)
+                json_object_array_add(prot, json_object_new_string(bits[i].name));
+        json_object_object_add(r, "scp_protection", prot);
+    }
     json_object_object_add(r, "scp_mode", info->scp_level >= 0
                                               ? json_object_new_string(info->s16 ? "S16" : "S8")
                                               : NULL);
@@ -261,10 +289,14 @@ int cmd_read(cli_opts_t *o)
     if (ret != 0)
         return ret;
     char card_name[200];
-    snprintf(card_name, sizeof(card_name), "%s",
-             o->use_sim ? "built-in virtual card (in process)"
-             : o->modem != NULL ? o->modem
-             : scb_card_reader_name(card) != NULL ? scb_card_reader_name(card) : "?");
+    if (o->use_sim && o->sim_profile != NULL)
+        snprintf(card_name, sizeof(card_name), "virtual card, profile %s (in process)",
+                 o->sim_profile);
+    else
+        snprintf(card_name, sizeof(card_name), "%s",
+                 o->use_sim ? "built-in virtual card (in process)"
+                 : o->modem != NULL ? o->modem
+                 : scb_card_reader_name(card) != NULL ? scb_card_reader_name(card) : "?");
     scb_bootstrap_t *bs = NULL;
     scb_access_info_t info;
     int rc = scb_read_bootstrap(card, keys, o->lib, &bs, &info);

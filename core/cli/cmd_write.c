@@ -17,7 +17,7 @@ static int load_input(const cli_opts_t *o, uint8_t **data, size_t *len)
     if (text == NULL) {
         fprintf(stderr, "scboot write: cannot read %s: %s\n", o->args[0],
                 errno == EFBIG ? "larger than the 32 KB a bootstrap EF holds" : strerror(errno));
-        return errno == EFBIG ? EXIT_DATA : EXIT_USAGE;
+        return EXIT_USAGE; /* the input is wrong, whatever the card holds */
     }
     if (o->raw) {
         *data = (uint8_t *)text;
@@ -36,7 +36,7 @@ static int load_input(const cli_opts_t *o, uint8_t **data, size_t *len)
     free(text);
     if (rc != SCB_OK) {
         fprintf(stderr, "scboot write: %s: %s\n", o->args[0], detail);
-        return rc == SCB_E_FILE_TOO_LARGE ? EXIT_DATA : EXIT_USAGE;
+        return EXIT_USAGE;
     }
     uint8_t *buf = malloc(SCB_MAX_FILE_SIZE);
     size_t blen = SCB_MAX_FILE_SIZE;
@@ -47,7 +47,7 @@ static int load_input(const cli_opts_t *o, uint8_t **data, size_t *len)
         if (rc == SCB_E_BUFFER_TOO_SMALL)
             fprintf(stderr, "scboot write: %s encodes to %zu bytes, more than the %u bytes a "
                             "bootstrap EF holds\n", o->args[0], blen, SCB_MAX_FILE_SIZE);
-        return rc == SCB_E_BUFFER_TOO_SMALL ? EXIT_DATA : cli_fail("encoding", rc, NULL);
+        return rc == SCB_E_BUFFER_TOO_SMALL ? EXIT_USAGE : cli_fail("encoding", rc, NULL);
     }
     *data = buf;
     *len = blen;
@@ -82,6 +82,10 @@ int cmd_write(cli_opts_t *o)
                 snprintf(path + 2 * i, sizeof(path) - 2 * i, "%02X", info.path[i]);
             printf("wrote %zu bytes to bootstrap EF %s (%zu bytes)%s, %lu APDUs\n", len, path,
                    info.ef_size, cli_flag(o, SCB_OPT_NO_VERIFY) ? "" : ", read back and verified", info.apdus);
+            if (o->use_sim)
+                fprintf(stderr, "scboot write: note: the virtual card in process keeps nothing: "
+                                "the data is gone when this command ends (use `scboot sim` "
+                                "behind pcscd to keep a card)\n");
         }
     }
     scb_card_free(&card);

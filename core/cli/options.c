@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ------------------------------------------------------------------------ */
 /* The command's own options                                                 */
@@ -431,7 +432,16 @@ static const char *hint(int rc)
 
 int cli_fail(const char *what, int rc, const char *detail)
 {
-    const char *h = hint(rc);
+    return cli_fail_hint(what, rc, detail, NULL);
+}
+
+int cli_fail_hint(const char *what, int rc, const char *detail, const char *given)
+{
+    const char *h = given != NULL ? given : hint(rc);
+    /* the detail already says that the level, not a missing channel, is short */
+    if (given == NULL && rc == SCB_E_SECURITY_STATUS && detail != NULL &&
+        strstr(detail, "session's level") != NULL)
+        h = "a higher --level, e.g. 0x33";
     fprintf(stderr, "scboot: %s: %s%s%s%s\n", what,
             detail != NULL && *detail ? detail : scb_strerror(rc), h != NULL ? " (" : "",
             h != NULL ? h : "", h != NULL ? ")" : "");
@@ -468,6 +478,12 @@ char *cli_read_file(const char *path, size_t *len, size_t max)
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (f == NULL)
         return NULL;
+    struct stat st;
+    if (f != stdin && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        errno = EISDIR; /* fread would say "Input/output error" */
+        return NULL;
+    }
     char *buf = malloc(max + 1);
     size_t n = buf != NULL ? fread(buf, 1, max + 1, f) : 0;
     bool err = buf == NULL || ferror(f) || n > max;

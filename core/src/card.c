@@ -210,6 +210,13 @@ int scb__sw_error(scb_card_t *card, uint16_t sw, const char *what)
         rc = (sw & 0xFFF0) == 0x63C0 ? SCB_E_PIN_WRONG : SCB_E_STATUS;
         break;
     }
+    /* With a session in force, 6982 means the file's access rule asks more
+     * than the session's level (ISO 7816-4 security attributes). */
+    const int level = scb__sm_level(card);
+    if (sw == 0x6982 && level >= 0)
+        return scb__fail(card, rc, "%s: card answered 6982 (security status not satisfied): "
+                         "the card's access rule asks more than the session's level 0x%02X",
+                         what, (unsigned)level);
     return scb__fail(card, rc, "%s: card answered %04X (%s)", what, sw, scb_sw_text(sw));
 }
 

@@ -96,6 +96,17 @@ int scb__put_keys(scb_card_t *card, const scb_keys_t *new_keys, uint8_t replace_
                          sizeof(resp));
     if (rc != SCB_OK)
         return rc;
+    /* GPCS 11.8.3: 6A88 to a replacement names no existing key set; 6A80
+     * to an addition most often means the version exists already. */
+    if (sw == 0x6A88 && replace_kvn != 0)
+        return scb__fail(card, SCB_E_NOT_FOUND,
+                         "PUT KEY: the card has no key set with version 0x%02X to replace (%04X)",
+                         replace_kvn, sw);
+    if (sw == 0x6A80 && replace_kvn == 0)
+        return scb__fail(card, SCB_E_STATUS,
+                         "PUT KEY: card answered 6A80 (incorrect values in the data field): a key "
+                         "set with version 0x%02X may exist already: replace it (replace_kvn "
+                         "0x%02X) or choose another version", new_kvn, new_kvn);
     if (sw != 0x9000)
         return scb__sw_error(card, sw, "PUT KEY");
     /* Response: KVN || KCV(ENC) || KCV(MAC) || KCV(DEK). */
@@ -104,14 +115,14 @@ int scb__put_keys(scb_card_t *card, const scb_keys_t *new_keys, uint8_t replace_
                          "PUT KEY response has %zu bytes, expected key version and 3 KCVs (10)",
                          rlen);
     if (resp[0] != new_kvn)
-        return scb__fail(card, SCB_E_SCP_KCV, "PUT KEY response names key version %02X, sent %02X",
+        return scb__fail(card, SCB_E_SCP_KCV, "PUT KEY response names key version 0x%02X, sent 0x%02X",
                          resp[0], new_kvn);
     static const char *const names[3] = {"ENC", "MAC", "DEK"};
     for (size_t i = 0; i < 3; i++)
         if (!scb__ct_equal(resp + 1 + 3 * i, kcvs[i], 3))
             return scb__fail(card, SCB_E_SCP_KCV,
                              "PUT KEY: the card's KCV of the new %s key does not match", names[i]);
-    scb__note(card, "PUT KEY: key version %02X %s", new_kvn, replace_kvn ? "replaced" : "added");
+    scb__note(card, "PUT KEY: key version 0x%02X %s", new_kvn, replace_kvn ? "replaced" : "added");
     return SCB_OK;
 }
 

@@ -120,7 +120,7 @@ static int parse_iu_response(scb_card_t *card, const uint8_t *r, size_t rlen, bo
     }
     if (kvn_asked != 0 && info->kvn != kvn_asked)
         return scb__fail(card, SCB_E_SCP_KVN,
-                         "asked for key version %02X, card answered with key version %02X",
+                         "asked for key version 0x%02X, card answered with key version 0x%02X",
                          kvn_asked, info->kvn);
     return SCB_OK;
 }
@@ -173,11 +173,11 @@ static int initialize_update(scb_card_t *card, const scp_params_t *p, uint8_t kv
          * (GPCS 11.7.3); a code of its own so that callers need not read SWs. */
         if (sw == 0x6A88)
             return scb__fail(card, SCB_E_SCP_NO_KEYSET,
-                             "INITIALIZE UPDATE: the card has no key set with version %02X "
+                             "INITIALIZE UPDATE: the card has no key set with version 0x%02X "
                              "(%04X): check the key version", kvn, sw);
         if (sw != 0x9000)
             return scb__fail(card, SCB_E_SCP_PROTOCOL,
-                             "INITIALIZE UPDATE (key version %02X, %s) answered %04X%s", kvn,
+                             "INITIALIZE UPDATE (key version 0x%02X, %s) answered %04X%s", kvn,
                              *s16 ? "S16" : "S8", sw, iu_sw_hint(sw));
         return SCB_OK;
     }
@@ -240,7 +240,7 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scp_params_
         return scb__fail(card, rc, "session key derivation failed");
     if (!scb__ct_equal(h->derived.card_cryptogram, card_cryptogram, chal_len))
         return scb__fail(card, SCB_E_SCP_CARD_CRYPTOGRAM,
-                         "card cryptogram does not verify: wrong keys for key version %02X%s",
+                         "card cryptogram does not verify: wrong keys for key version 0x%02X%s",
                          info->kvn,
                          (p->flags & SCB__SCP_KDF3) ? " (keys diversified with KDF3)"
                                                    : " (master keys needing KDF3?)");
@@ -295,7 +295,7 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scp_params_
 
     scb__sm_install(card, &scb__scp03_sm_ops, h->sess);
     h->sess = NULL; /* owned by the card now */
-    scb__note(card, "SCP03 session open: level %02X, %s, key version %02X", p->level,
+    scb__note(card, "SCP03 session open: level 0x%02X, %s, key version 0x%02X", p->level,
               s16 ? "S16" : "S8", info->kvn);
     return SCB_OK;
 }

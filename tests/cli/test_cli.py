@@ -70,7 +70,8 @@ def test_read_sim_json_and_secrets():
     assert doc["security"][0]["server_uri"] == "coaps://bs.example.com:5684"
     assert doc["security"][0]["secret_key"] == "<redacted>"
     assert doc["servers"][0]["lifetime"] == 86400
-    assert doc["read"]["apdus"] <= 12 and doc["read"]["scp_level"] == 0x33
+    assert doc["read"]["apdus"] <= 12 and doc["read"]["scp_level"] == "0x33"
+    assert doc["read"]["scp_protection"] == ["C-MAC", "C-DEC", "R-MAC", "R-ENC"]
     shown = json.loads(run("read", "--sim", "--json", "--show-secrets").stdout)
     assert len(bytes.fromhex(shown["security"][0]["secret_key"])) == 16
 

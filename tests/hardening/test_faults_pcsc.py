@@ -261,7 +261,7 @@ def expected_for_sw(at, sw):
     if at in (1, 12):  # EF.DIR through its SFI falls back to SELECT 2F00; close is best effort
         return "SCB_OK", None
     if at == 4:
-        return "SCB_E_SCP_PROTOCOL", f"INITIALIZE UPDATE (key version 30, S8) answered {sw}"
+        return "SCB_E_SCP_PROTOCOL", f"INITIALIZE UPDATE (key version 0x30, S8) answered {sw}"
     if at == 5:
         return "SCB_E_SCP_AUTH_REJECTED", f"EXTERNAL AUTHENTICATE (level 33) answered {sw}"
     if sw == "6A82":  # not found: what was not found is named

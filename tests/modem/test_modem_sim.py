@@ -57,7 +57,7 @@ def test_scboot_read_through_the_modem(refusal, tmp_path):
     assert doc.returncode == 0, doc.stderr
     read = json.loads(doc.stdout)
     assert read["servers"][0]["lifetime"] == 86400
-    assert read["read"]["scp_level"] == 0x33
+    assert read["read"]["scp_level"] == "0x33"
 
 
 def test_python_open_modem():
