@@ -174,6 +174,7 @@ typedef struct tok {
     bool has_session;
     char token_label[33];
     char token_serial[17];
+    char token_maker[52];       /* manufacturer / model */
     char module_file[96];       /* basename, for messages and token identity */
     /* what the token can do (C_GetMechanismInfo) */
     bool mech_cmac, mech_cbc, mech_ecb, mech_wrap_cbc, mech_keygen;
@@ -459,6 +460,11 @@ static int find_token(tok_t *t, const uri_req_t *r, char *detail, size_t detail_
                 snprintf(t->token_label, sizeof(t->token_label), "%s", label);
                 padded_text(tinfo.serialNumber, sizeof(tinfo.serialNumber), t->token_serial,
                             sizeof(t->token_serial));
+                char maker[33], model[17];
+                padded_text(tinfo.manufacturerID, sizeof(tinfo.manufacturerID), maker,
+                            sizeof(maker));
+                padded_text(tinfo.model, sizeof(tinfo.model), model, sizeof(model));
+                snprintf(t->token_maker, sizeof(t->token_maker), "%s/%s", maker, model);
             }
         }
     }
@@ -879,11 +885,13 @@ static int p11_cbc(void *be, int type, const uint8_t *in, size_t len, uint8_t *o
 
 static const scb__keys_ops_t p11_ops;
 
+/* One token seen through two sessions (perhaps two modules in front of it):
+ * the same label, serial number, manufacturer and model. */
 static bool same_token(const tok_t *a, const tok_t *b)
 {
-    return strcmp(a->module_file, b->module_file) == 0 &&
-           strcmp(a->token_label, b->token_label) == 0 &&
-           strcmp(a->token_serial, b->token_serial) == 0;
+    return strcmp(a->token_label, b->token_label) == 0 &&
+           strcmp(a->token_serial, b->token_serial) == 0 &&
+           strcmp(a->token_maker, b->token_maker) == 0;
 }
 
 /* The key that wraps this set's keys for the card: the current DEK, found
@@ -1064,6 +1072,9 @@ static int generate_for_put_key(p11_keys_t *k, const scb_keys_t *dek, char *deta
         return scb__detail(detail, detail_len, SCB_E_P11_MECHANISM,
                            "AES-192 keys are not whole AES blocks, and CKM_AES_CBC can only "
                            "wrap whole blocks: generate 16- or 32-byte keys in the token");
+    if (!t->mech_keygen)
+        return scb__detail(detail, detail_len, SCB_E_P11_MECHANISM,
+                           "token '%s' lacks CKM_AES_KEY_GEN", t->token_label);
     if (!t->mech_wrap_cbc)
         return scb__detail(detail, detail_len, SCB_E_P11_MECHANISM,
                            "token '%s' cannot wrap with CKM_AES_CBC", t->token_label);

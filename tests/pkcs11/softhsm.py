@@ -74,8 +74,11 @@ class Token:
         return self.uri(name, module=SHIM, pin=pin)
 
     def scboot(self, *args, env=None, timeout=60, input=None):
+        """The scboot command, without a controlling terminal (so a PIN
+        prompt can never wait for a user)."""
         return subprocess.run([str(SCBOOT), *map(str, args)], capture_output=True,
-                              timeout=timeout, env=env or self.env(), input=input)
+                              timeout=timeout, env=env or self.env(), input=input,
+                              start_new_session=True)
 
     def keys_file(self, keys, kvn=0x30, name="keys.json"):
         p = self.root / name
