@@ -222,6 +222,41 @@ def test_rotation_to_aes192_is_refused_before_anything_is_made(token):
     assert token.labels() == ["gp/dek", "gp/enc", "gp/mac"]
 
 
+def test_no_module_named_uses_p11_kits_configuration(token, tmp_path):
+    """Without module-path / module-name, the modules p11-kit is configured
+    with are searched. The test gives p11-kit a configuration of its own
+    holding one module, the logging shim in front of SoftHSM2: p11-kit's
+    user configuration (~/.config/pkcs11/modules) for a normal user, a
+    private mount over the system's module directories for root (p11-kit
+    reads no user configuration as root)."""
+    token.import_scboot("gp", GP)
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    (modules / "scb-shim.module").write_text(f"module: {SHIM}\n")
+    log = tmp_path / "shim.log"
+    env = token.env(SCB_P11SHIM_LOG=log)
+    argv = [str(SCBOOT), "read", "--sim", "--keys", token.uri("gp", module=None)]
+    if os.geteuid() != 0:
+        home = tmp_path / "home"
+        (home / ".config" / "pkcs11").mkdir(parents=True)
+        (home / ".config" / "pkcs11" / "modules").symlink_to(modules)
+        (home / ".config" / "pkcs11" / "pkcs11.conf").write_text("user-config: only\n")
+        env["HOME"] = str(home)
+    else:
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        mounts = [f"mount --bind {modules} /usr/share/p11-kit/modules"]
+        if os.path.isdir("/etc/pkcs11/modules"):
+            mounts.append(f"mount --bind {empty} /etc/pkcs11/modules")
+        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                " && ".join(mounts) + ' && exec "$@"', "sh", *argv]
+    out = subprocess.run(argv, capture_output=True, timeout=60, env=env, start_new_session=True)
+    assert "Security accounts" in ok(out)
+    calls = shim_log(log)
+    assert any(c[0] == "C_SignInit" for c in calls)  # through the configured module
+    assert value_requested(calls) == []
+
+
 # ---- the PIN ----------------------------------------------------------------
 
 def test_pin_from_environment(token):
