@@ -52,50 +52,48 @@ static int mem_missing(int type, char *detail, size_t detail_len)
 
 /* Each operation keys a fresh AES context and drops it: a key set holds no
  * cipher state, so one set can serve several handshakes in several threads. */
-static int mem_cmac(void *be, int type, const uint8_t *msg, size_t len, uint8_t mac[16],
-                    char *detail, size_t detail_len)
+static int mem_aes(const mem_keys_t *m, int type, scb_aes_t **aes, char *detail,
+                   size_t detail_len)
 {
-    const mem_keys_t *m = be;
     const uint8_t *k = mem_key(m, type);
     if (k == NULL)
         return mem_missing(type, detail, detail_len);
+    int rc = scb__aes_new(aes, k, m->len);
+    return rc == SCB_OK ? rc : scb__detail(detail, detail_len, rc, "AES key set-up failed");
+}
+
+static int mem_cmac(void *be, int type, const uint8_t *msg, size_t len, uint8_t mac[16],
+                    char *detail, size_t detail_len)
+{
     scb_aes_t *aes = NULL;
-    int rc = scb__aes_new(&aes, k, m->len);
-    if (rc == SCB_OK)
-        rc = scb__cmac(aes, msg, len, mac);
+    int rc = mem_aes(be, type, &aes, detail, detail_len);
+    if (rc == SCB_OK && (rc = scb__cmac(aes, msg, len, mac)) != SCB_OK)
+        scb__detail(detail, detail_len, rc, "AES-CMAC failed");
     scb__aes_free(&aes);
-    return rc == SCB_OK ? rc : scb__detail(detail, detail_len, rc, "AES-CMAC failed");
+    return rc;
 }
 
 static int mem_ecb(void *be, int type, const uint8_t in[16], uint8_t out[16], char *detail,
                    size_t detail_len)
 {
-    const mem_keys_t *m = be;
-    const uint8_t *k = mem_key(m, type);
-    if (k == NULL)
-        return mem_missing(type, detail, detail_len);
     scb_aes_t *aes = NULL;
-    int rc = scb__aes_new(&aes, k, m->len);
-    if (rc == SCB_OK)
-        rc = scb__aes_ecb_block(aes, in, out);
+    int rc = mem_aes(be, type, &aes, detail, detail_len);
+    if (rc == SCB_OK && (rc = scb__aes_ecb_block(aes, in, out)) != SCB_OK)
+        scb__detail(detail, detail_len, rc, "AES-ECB failed");
     scb__aes_free(&aes);
-    return rc == SCB_OK ? rc : scb__detail(detail, detail_len, rc, "AES-ECB failed");
+    return rc;
 }
 
 static int mem_cbc(void *be, int type, const uint8_t *in, size_t len, uint8_t *out, char *detail,
                    size_t detail_len)
 {
     static const uint8_t zero_iv[16];
-    const mem_keys_t *m = be;
-    const uint8_t *k = mem_key(m, type);
-    if (k == NULL)
-        return mem_missing(type, detail, detail_len);
     scb_aes_t *aes = NULL;
-    int rc = scb__aes_new(&aes, k, m->len);
-    if (rc == SCB_OK)
-        rc = scb__aes_cbc_encrypt(aes, zero_iv, in, len, out);
+    int rc = mem_aes(be, type, &aes, detail, detail_len);
+    if (rc == SCB_OK && (rc = scb__aes_cbc_encrypt(aes, zero_iv, in, len, out)) != SCB_OK)
+        scb__detail(detail, detail_len, rc, "AES-CBC failed");
     scb__aes_free(&aes);
-    return rc == SCB_OK ? rc : scb__detail(detail, detail_len, rc, "AES-CBC failed");
+    return rc;
 }
 
 /* A key as PUT KEY encrypts it: zero-padded to whole blocks. An AES-192 key
