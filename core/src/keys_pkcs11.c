@@ -41,9 +41,11 @@
  * CKA_EXTRACTABLE return to true (SoftHSM refuses with
  * CKR_ATTRIBUTE_READ_ONLY), so from then on the keys can only be used in
  * the token; the only copy that ever left it is the ciphertext under the
- * card's DEK. CKA_MODIFIABLE stays true (the seal is itself a change); it
- * allows usage flags to be changed by the token's user, not the keys to
- * leave. Any failure before the seal destroys the generated objects.
+ * card's DEK. CKA_MODIFIABLE stays true (the seal is itself a change, and
+ * SoftHSM refuses to clear it later or in a C_CopyObject): a holder of the
+ * PIN could still change usage flags (give the new DEK CKA_DECRYPT and read
+ * PUT KEY data wrapped under it later), though never let the keys out.
+ * Any failure before the seal destroys the generated objects.
  *
  * Sessions and threads: no global state. Every key set loads its own
  * managed module instance (p11-kit reference-counts the real module's
