@@ -377,6 +377,18 @@ static bool module_named(CK_FUNCTION_LIST *m, const char *name)
     return strncmp(f, name, n) == 0 && strcmp(f + n, ".so") == 0;
 }
 
+/* Initialize the one module chosen (a managed instance of its own). */
+static int init_module(tok_t *t, const char *name, char *detail, size_t detail_len)
+{
+    CK_RV rv = p11_kit_module_initialize(t->module);
+    if (rv != CKR_OK)
+        return scb__detail(detail, detail_len, SCB_E_P11_MODULE,
+                           "the PKCS#11 module %s failed to initialize: %s", name,
+                           p11_kit_strerror(rv));
+    t->module_initialized = true;
+    return SCB_OK;
+}
+
 static int load_modules(tok_t *t, const uri_req_t *r, char *detail, size_t detail_len)
 {
     if (r->module_path != NULL) {
@@ -386,13 +398,7 @@ static int load_modules(tok_t *t, const uri_req_t *r, char *detail, size_t detai
             return scb__detail(detail, detail_len, SCB_E_P11_MODULE,
                                "cannot load the PKCS#11 module %s: %s", r->module_path,
                                p11_kit_message() != NULL ? p11_kit_message() : "unknown error");
-        CK_RV rv = p11_kit_module_initialize(t->module);
-        if (rv != CKR_OK)
-            return scb__detail(detail, detail_len, SCB_E_P11_MODULE,
-                               "the PKCS#11 module %s failed to initialize: %s",
-                               r->module_path, p11_kit_strerror(rv));
-        t->module_initialized = true;
-        return SCB_OK;
+        return init_module(t, r->module_path, detail, detail_len);
     }
     if (r->module_name != NULL) {
         t->kind = LOAD_NAME;
@@ -408,13 +414,7 @@ static int load_modules(tok_t *t, const uri_req_t *r, char *detail, size_t detai
                                "no PKCS#11 module named '%s' in p11-kit's configuration "
                                "(p11-kit list-modules shows them)",
                                r->module_name);
-        CK_RV rv = p11_kit_module_initialize(t->module);
-        if (rv != CKR_OK)
-            return scb__detail(detail, detail_len, SCB_E_P11_MODULE,
-                               "the PKCS#11 module '%s' failed to initialize: %s",
-                               r->module_name, p11_kit_strerror(rv));
-        t->module_initialized = true;
-        return SCB_OK;
+        return init_module(t, r->module_name, detail, detail_len);
     }
     t->kind = LOAD_ALL;
     t->modules = p11_kit_modules_load_and_initialize(0);
