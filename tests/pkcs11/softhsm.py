@@ -120,7 +120,7 @@ class Token:
                 key_path.unlink()
             assert out.returncode == 0, out.stderr.decode()
 
-    def pykcs11(self, script, *args):
+    def pykcs11(self, script, *args, module=SOFTHSM, env=None):
         """Run a PyKCS11 snippet against this token in a child process:
         `session` is a logged-in RW session, `P` the PyKCS11 module, `args`
         the JSON-decoded arguments; it prints JSON for the result."""
@@ -134,9 +134,9 @@ class Token:
             session = lib.openSession(slot, P.CKF_SERIAL_SESSION | P.CKF_RW_SESSION)
             session.login(sys.stdin.readline().strip())
             args = json.loads(sys.argv[1])
-        """ % (SOFTHSM, self.label)) + textwrap.dedent(script)
+        """ % (str(module), self.label)) + textwrap.dedent(script)
         out = subprocess.run(["/usr/bin/python3", "-c", code, json.dumps(list(args))],
-                             env=self.env(), capture_output=True, timeout=60,
+                             env=env or self.env(), capture_output=True, timeout=60,
                              input=(self.pin + "\n").encode())
         assert out.returncode == 0, out.stderr.decode()
         return json.loads(out.stdout) if out.stdout.strip() else None

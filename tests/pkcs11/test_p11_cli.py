@@ -222,6 +222,16 @@ def test_rotation_to_aes192_is_refused_before_anything_is_made(token):
     assert token.labels() == ["gp/dek", "gp/enc", "gp/mac"]
 
 
+@pytest.mark.parametrize("name", ["softhsm2", "libsofthsm2"])
+def test_module_name_from_p11_kits_configuration(token, name):
+    # Debian's softhsm2 registers itself with p11-kit as "softhsm2"
+    # (/usr/share/p11-kit/modules/softhsm2.module); the library file's name
+    # without "lib" and ".so" names it too
+    token.import_scboot("gp", GP)
+    uri = token.uri("gp", module=None) + f"&module-name={name}"
+    assert "Security accounts" in ok(token.scboot("read", "--sim", "--keys", uri))
+
+
 def test_no_module_named_uses_p11_kits_configuration(token, tmp_path):
     """Without module-path / module-name, the modules p11-kit is configured
     with are searched. The test gives p11-kit a configuration of its own

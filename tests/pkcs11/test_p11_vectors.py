@@ -90,6 +90,19 @@ def test_pkcs11_tool_import_cmac_by_ecb(token, tmp_path):
     assert value_requested(calls) == []
 
 
+def test_the_shim_sees_a_request_for_a_key_value(token, tmp_path):
+    # the check above can fail: a client that asks for CKA_VALUE through the
+    # shim is seen (and SoftHSM refuses it for a sensitive key)
+    token.import_scboot("gp", ("00" * 16, "11" * 16, "22" * 16))
+    log = tmp_path / "shim.log"
+    got = token.pykcs11("""
+        o = session.findObjects([(P.CKA_LABEL, "gp/enc")])[0]
+        print(json.dumps(session.getAttributeValue(o, [P.CKA_VALUE])[0]))
+    """, module=SHIM, env=token.env(SCB_P11SHIM_LOG=log))
+    assert got is None
+    assert len(value_requested(shim_log(log))) >= 1  # (PyKCS11 asks for the length first)
+
+
 def test_softhsm_directly(token):
     # without the shim in between: the module as p11-kit loads it
     for e in VECTORS:
