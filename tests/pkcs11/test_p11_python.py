@@ -2,7 +2,7 @@
 scboot.keys_pkcs11 for a cold read, a KDF3 read with the master key in the
 token (the diversified KCVs are those of tests/vectors/kdf3.json), a write,
 a rotation whose new keys the token generates, then a read with them; the
-pytest plugin's --scboot-keys URI; key store errors as KeyStoreError / nil,
+pytest plugin's --scboot-keys URI; key store errors as KeystoreError / nil,
 message, code; and several threads, each with its own token key set or all
 sharing one.
 
@@ -72,7 +72,7 @@ def test_write_rotate_read(hsm):
                                     length=32) as fresh, \
             scboot.Card.sim() as card:
         assert fresh.in_token and fresh.key_length == 32
-        with pytest.raises(scboot.KeyStoreError) as e:
+        with pytest.raises(scboot.KeystoreError) as e:
             fresh.kcv("enc")  # nothing exists yet
         assert e.value.name == "SCB_E_P11_OBJECT"
         doc = card.read_bootstrap(keys).to_dict(secrets=True)
@@ -100,7 +100,7 @@ def test_write_rotate_read(hsm):
     (lambda t: "pkcs11:token=%GG", None, "SCB_E_P11_URI"),
 ])
 def test_errors(hsm, uri_of, pin, name):
-    with pytest.raises(scboot.KeyStoreError) as e:
+    with pytest.raises(scboot.KeystoreError) as e:
         scboot.Keys.from_pkcs11(uri_of(hsm), pin=pin)
     assert e.value.name == name
     assert hsm.pin not in str(e.value)
