@@ -23,7 +23,8 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 PACKAGES="cmake make gcc pkg-config libssl-dev libpcsclite-dev libjson-c-dev pcscd \
 vsmartcard-vpcd swig python3 python3-dev python3-pytest python3-setuptools python3-pip \
 python3-cryptography python3-pyscard liblua5.4-dev lua5.4 lua-busted clang \
-libfuzzer-14-dev libclang-rt-14-dev valgrind opensc openssl procps postgresql python3-psycopg"
+libfuzzer-14-dev libclang-rt-14-dev valgrind opensc openssl procps postgresql python3-psycopg \
+libp11-kit-dev p11-kit softhsm2 python3-pykcs11"
 
 say() { printf '== %s\n' "$*" >&2; }
 

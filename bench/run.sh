@@ -15,6 +15,11 @@
 #     running one (reader "Virtual PCD B 00 01").
 #   python_transmit_overhead_ns   bench/bench_python.py (the Python binding)
 #   lua_transmit_overhead_ns      bench/bench_lua.lua (the Lua binding)
+#   scp03_handshake_us_file/_token, scp03_handshake_token_extra_us,
+#   bootstrap_read_us_inprocess_file/_token, secured_apdu_ns_file/_token,
+#   secured_apdu_token_vs_file    bench/bench_p11: token keys (a SoftHSM2 token
+#     made here in a temporary directory, keys imported with `scboot keys
+#     import`) against the same keys from a file, in one run
 #   provision_cards_per_min_1/_2/_4, provision_speedup_4
 #                                 bench/bench_provision.py --quick (four vpcd
 #     readers of the running pcscd; the full 3.2x check runs without --quick)
@@ -89,6 +94,38 @@ elif "$B/tests/e2e/pcsc_probe" list >/dev/null 2>&1; then
     pcsc_bench || status=1
 else
     echo "bootstrap_read_ms_pcsc: not measured (pcscd is not running; ./project.sh bench starts it)"
+fi
+
+# ---- token keys (SoftHSM2) against file keys
+SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
+if [ ! -x "$B/bench/bench_p11" ] || [ ! -x "$B/core/cli/scboot" ]; then
+    absent scp03_handshake_us_token "needs bench_p11 and the scboot command"
+elif [ ! -f "$SOFTHSM" ] || ! command -v softhsm2-util >/dev/null; then
+    absent scp03_handshake_us_token "SoftHSM2 is not installed (Debian's softhsm2)"
+else
+    tok=$(mktemp -d)
+    printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$tok" \
+        >"$tok/softhsm2.conf"
+    (umask 077 && echo 5678 >"$tok/pin")
+    query="module-path=$SOFTHSM&pin-source=file:$tok/pin"
+    if SOFTHSM2_CONF="$tok/softhsm2.conf" softhsm2-util --init-token --free --label bench \
+            --so-pin 87654321 --pin 5678 >/dev/null &&
+        /usr/bin/python3 -c 'import json, sys
+v = [e for e in json.load(open(sys.argv[1])) if e["name"] == "samsung_aes128_s8_sl33"][0]
+json.dump(v["keys"], open(sys.argv[2], "w"))
+json.dump({"enc": "40414243444546474849" "4A4B4C4D4E4F", "mac": "404142434445464748494A4B4C4D4E4F",
+           "dek": "404142434445464748494A4B4C4D4E4F", "kvn": 48}, open(sys.argv[3], "w"))' \
+            "$SRC/tests/vectors/scp03.json" "$tok/samsung.json" "$tok/gp.json" &&
+        SOFTHSM2_CONF="$tok/softhsm2.conf" "$B/core/cli/scboot" keys import --keys "$tok/samsung.json" \
+            --to "pkcs11:token=bench;object=samsung?$query" >/dev/null &&
+        SOFTHSM2_CONF="$tok/softhsm2.conf" "$B/core/cli/scboot" keys import --keys "$tok/gp.json" \
+            --to "pkcs11:token=bench;object=gp?$query" >/dev/null; then
+        SOFTHSM2_CONF="$tok/softhsm2.conf" "$B/bench/bench_p11" "pkcs11:token=bench" "$query" || status=1
+    else
+        echo "scp03_handshake_us_token: not measured (the SoftHSM2 token could not be set up)"
+        status=1
+    fi
+    rm -rf "$tok"
 fi
 
 # ---- the bindings (their owners' programs, when present)

@@ -141,6 +141,12 @@ SCB_BLOCKING(scb_app_close);
 SCB_BLOCKING(scb_read_iccid);
 SCB_BLOCKING(scb_sim_process);
 SCB_BLOCKING(scb_bind_sim_serve_vpcd);
+SCB_BLOCKING(scb_keys_open_pkcs11);
+SCB_BLOCKING(scb_pkcs11_import);
+SCB_BLOCKING(scb_pkcs11_generate);
+SCB_BLOCKING(scbj_keys_from_json_ex);
+SCB_BLOCKING(scb_keys_kcv);
+SCB_BLOCKING(scb_keys_diversify_kdf3);
 
 /* ---- replaced by scb_bind.h (function pointers, pointer-holding structs) */
 %ignore scb_keys_new;
@@ -175,6 +181,10 @@ SCB_BLOCKING(scb_bind_sim_serve_vpcd);
 %ignore scbj_bootstrap_to_object;    /* json-c objects: C only */
 %ignore scbj_bootstrap_from_object;
 %ignore scbj_keys_from_object;
+%ignore scbj_keys_from_object_ex;
+%ignore scb_pkcs11_list;             /* a C callback per object: the CLI lists */
+%ignore scb_p11_object;
+%ignore scb_p11_object_fn;
 %ignore scbj_free;
 %ignore scb_bs_resource::value;      /* a pointer into the model: value_bytes() */
 

@@ -189,7 +189,40 @@ function M.keys_raw(spec)
   return keys_from_table(spec, "scboot.keys_raw", key_from_raw)
 end
 
+--- A key set in a PKCS#11 token: scboot.keys_pkcs11(uri, pin, opts) with an
+-- RFC 7512 URI "pkcs11:token=LABEL;object=NAME?module-path=PATH&pin-source=
+-- file:PATH" naming the AES keys NAME/enc, NAME/mac, NAME/dek (without
+-- module-path / module-name: p11-kit's configured modules). pin: the
+-- token's user PIN, or nil for the URI's pin-source / pin-value. opts
+-- (optional): {kvn = 0..255, generate = true (the set does not exist yet:
+-- the rotation that first uses it generates it in the token), length = 16
+-- or 32}. The key bytes never enter the process. Returns the key set, or
+-- nil, message, code (scboot.E.P11_PIN, P11_OBJECT, ...).
+local p11_fields = { kvn = true, generate = true, length = true }
+function M.keys_pkcs11(uri, pin, opts)
+  check_type(uri, "string", "keys_pkcs11: uri", 2)
+  if pin ~= nil then check_type(pin, "string", "keys_pkcs11: pin", 2) end
+  opts = opts or {}
+  check_type(opts, "table", "keys_pkcs11: opts", 2)
+  check_options(opts, p11_fields, "keys_pkcs11")
+  local kvn = opts.kvn or 0
+  if math.type(kvn) ~= "integer" or kvn < 0 or kvn > 255 then
+    error("keys_pkcs11: kvn must be an integer 0..255", 2)
+  end
+  local flags = 0
+  if opts.generate then
+    local sizes = { [16] = 0, [24] = core.SCB_P11_AES192, [32] = core.SCB_P11_AES256 }
+    local size = sizes[opts.length or 16]
+    if size == nil then error("keys_pkcs11: length must be 16, 24 or 32", 2) end
+    flags = core.SCB_P11_GENERATE | size
+  end
+  local rc, h, detail = core.scb_keys_open_pkcs11(uri, kvn, pin, flags)
+  if rc ~= 0 then return fail(rc, detail) end
+  return setmetatable({ _h = h, _in_use = 0 }, Keys)
+end
+
 function Keys:kvn() return self._h and core.scb_keys_kvn(self._h) end
+function Keys:in_token() return self._h ~= nil and core.scb_keys_in_token(self._h) == 1 end
 function Keys:length() return self._h and core.scb_keys_length(self._h) end
 function Keys:has_dek() return self._h ~= nil and core.scb_keys_has_dek(self._h) == 1 end
 

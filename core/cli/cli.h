@@ -59,7 +59,10 @@ typedef struct cli_opts {
     const char *output;         /* -o FILE */
     const char *vpcd;           /* sim --vpcd HOST:PORT */
     const char *profile;        /* sim --profile */
-    const char *new_keys;       /* put-key --new-keys */
+    const char *new_keys;       /* put-key --new-keys FILE|URI */
+    int new_kvn;                /* put-key --new-kvn (new keys from a URI), -1 = none */
+    const char *to;             /* keys import/generate --to URI */
+    int length;                 /* keys generate / put-key --length (token keys), 0 = 16 */
     bool forever;               /* sim --forever */
     int delay_ms;               /* sim --delay-ms */
     /* positional arguments */
@@ -101,5 +104,23 @@ int cmd_write(cli_opts_t *o);
 int cmd_apdu(cli_opts_t *o);
 int cmd_sim(cli_opts_t *o);
 int cmd_put_key(cli_opts_t *o);
+int cmd_keys(cli_opts_t *o);
+
+/* Key sets in PKCS#11 tokens (cmd_keys.c). A URI from the command line
+ * never carries a PIN (pin-value= is refused); the PIN comes from the URI's
+ * pin-source, SCBOOT_PIN11, or a prompt on the terminal, in that order. */
+extern const char cli_keys_about[];
+bool cli_is_uri(const char *s);
+/* --keys URI / --new-keys URI; p11_flags SCB_P11_* (GENERATE for new keys).
+ * Returns an exit code (0 ok) after reporting the failure. */
+int cli_open_keys_uri(const char *what, const char *uri, int kvn, unsigned p11_flags,
+                      scb_keys_t **keys);
+/* --keys FILE|URI / --new-keys FILE|URI: a keys JSON file (either form;
+ * "-" = standard input) or a URI. Returns an exit code (0 ok) after
+ * reporting the failure. */
+int cli_keys_arg(const char *what, const char *arg, int kvn, unsigned p11_flags,
+                 scb_keys_t **keys);
+/* SCB_P11_AES192 / _AES256 for --length 24 / 32 (0 for 16 or none). */
+unsigned cli_length_flags(const cli_opts_t *o);
 
 #endif

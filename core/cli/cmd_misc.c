@@ -73,28 +73,29 @@ int cmd_apdu(cli_opts_t *o)
 int cmd_put_key(cli_opts_t *o)
 {
     if (o->new_keys == NULL || o->nargs > 0) {
-        fprintf(stderr, "usage: scboot put-key --new-keys FILE [--replace KVN] (see scboot "
+        fprintf(stderr, "usage: scboot put-key --new-keys FILE|URI [--replace KVN] (see scboot "
                         "help put-key)\n");
         return EXIT_USAGE;
     }
-    size_t len = 0;
-    char *text = cli_read_file(o->new_keys, &len, 64 * 1024);
-    if (text == NULL) {
-        fprintf(stderr, "scboot put-key: cannot read %s: %s\n", o->new_keys, strerror(errno));
+    if (o->length != 0 && o->length != 16 && o->length != 24 && o->length != 32) {
+        fprintf(stderr, "scboot put-key: --length is 16, 24 or 32\n");
         return EXIT_USAGE;
     }
+    /* New keys in a token that does not hold them yet are generated there
+     * by this PUT KEY (SCB_P11_GENERATE): they never exist on the host. */
+    unsigned gen = SCB_P11_GENERATE | cli_length_flags(o);
     scb_keys_t *fresh = NULL;
-    char detail[256] = "";
-    int rc = scbj_keys_from_json(text, &fresh, detail, sizeof(detail));
-    memset(text, 0, len);
-    free(text);
-    if (rc != SCB_OK) {
-        fprintf(stderr, "scboot put-key: %s: %s\n", o->new_keys, detail);
+    int rc;
+    if (cli_is_uri(o->new_keys) && o->new_kvn < 0) {
+        fprintf(stderr, "scboot put-key: new keys from a URI need their key version: "
+                        "--new-kvn N\n");
         return EXIT_USAGE;
     }
+    int ret = cli_keys_arg("--new-keys", o->new_keys, o->new_kvn, gen, &fresh);
+    if (ret != 0)
+        return ret;
     scb_keys_t *keys = NULL;
     scb_card_t *card = NULL;
-    int ret;
     if ((ret = cli_open_card(o, &card, &keys)) == 0) {
         scb_access_info_t info;
         rc = scb_rotate_keys(card, keys, fresh, o->lib, &info);
@@ -113,9 +114,12 @@ int cmd_put_key(cli_opts_t *o)
             scb_keys_kcv(fresh, SCB_KEY_DEK, kcv[2]);
             printf("key set 0x%02X %s (KCV ENC %02X%02X%02X MAC %02X%02X%02X DEK "
                    "%02X%02X%02X), verified with a new session\n",
-                   scb_keys_kvn(fresh), cli_flag(o, SCB_OPT_REPLACE_KVN) ? "replaced" : "added", kcv[0][0],
-                   kcv[0][1], kcv[0][2], kcv[1][0], kcv[1][1], kcv[1][2], kcv[2][0], kcv[2][1],
-                   kcv[2][2]);
+                   scb_keys_kvn(fresh), cli_flag(o, SCB_OPT_REPLACE_KVN) ? "replaced" : "added",
+                   kcv[0][0], kcv[0][1], kcv[0][2], kcv[1][0], kcv[1][1], kcv[1][2], kcv[2][0],
+                   kcv[2][1], kcv[2][2]);
+            if (scb_keys_in_token(fresh))
+                printf("the new keys are in the token (%s) and never left it in clear\n",
+                       o->new_keys);
         }
     }
     scb_card_free(&card);

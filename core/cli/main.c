@@ -20,11 +20,14 @@ const cli_command_t cli_commands[] = {
      "C-MAC), then read it back and compare.",
      SCB_SCOPE_SCP | SCB_SCOPE_APP | SCB_SCOPE_EF | SCB_SCOPE_WRITE | MODEM, CARD_OPTS " raw"},
     {"put-key", cmd_put_key, "add or replace an SCP03 key set (PUT KEY under the DEK)",
-     "put-key --new-keys FILE [--replace KVN] [OPTIONS]",
+     "put-key --new-keys FILE|URI [--new-kvn N] [--replace KVN] [OPTIONS]",
      "Add a key set (or replace the one with KVN) under the current keys' DEK,\n"
      "check the card's key check values, then open a session with the new keys.\n"
-     "The current keys come from the usual key options.",
-     SCB_SCOPE_SCP | SCB_SCOPE_APP | SCB_SCOPE_ROTATE | MODEM, CARD_OPTS " new-keys"},
+     "The current keys come from the usual key options. New keys named by a URI\n"
+     "whose objects do not exist yet are generated in the token, wrapped under\n"
+     "the card's DEK and made non-extractable: they never exist outside the token.",
+     SCB_SCOPE_SCP | SCB_SCOPE_APP | SCB_SCOPE_ROTATE | MODEM,
+     CARD_OPTS " new-keys new-kvn length"},
     {"readers", cmd_readers, "list PC/SC readers", "readers",
      "List PC/SC readers and whether a card is present.", 0, ""},
     {"apdu", cmd_apdu, "send APDUs (--secure: through the secure channel)",
@@ -36,6 +39,9 @@ const cli_command_t cli_commands[] = {
      "Run the virtual UICC as a card for pcscd's vpcd driver (reader \"Virtual PCD\n"
      "00 00\" listens on 35963). Any PC/SC program then sees the card.",
      0, "vpcd profile forever delay-ms"},
+    {"keys", cmd_keys, "key sets in a PKCS#11 token: import, generate, list",
+     "keys import --keys FILE --to URI | generate --to URI [--length 16|24|32] | list URI",
+     cli_keys_about, 0, "keys to length"},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL},
 };
 

@@ -37,9 +37,11 @@ static const own_opt_t own_opts[] = {
      "the built-in virtual card, in process (optional profile JSON; write and apdu take it as "
      "--sim=PROFILE)"},
     {"modem", 0, ARG_REQ, "DEV", "a UICC inside a modem, through AT+CSIM on a tty"},
-    {"keys", 0, ARG_REQ, "FILE",
+    {"keys", 0, ARG_REQ, "FILE|URI",
      "SCP03 keys: JSON {\"enc\": hex, \"mac\": hex, \"dek\": hex, \"kvn\": int}, '-' for "
-     "standard input (or SCBOOT_KEY_ENC/MAC/DEK/KVN; never as arguments)"},
+     "standard input (or SCBOOT_KEY_ENC/MAC/DEK/KVN; never as arguments); or keys in a "
+     "PKCS#11 token: pkcs11:token=LABEL;object=NAME?module-path=PATH&pin-source=file:PATH, "
+     "or {\"pkcs11\": URI, \"kvn\": int} in the file (see scboot help keys)"},
     {"debug", 'd', ARG_NONE, NULL, "APDU trace on stderr (secrets masked)"},
     {"json", 0, ARG_NONE, NULL, "print JSON (the form `write` takes)"},
     {"raw", 0, ARG_NONE, NULL, "read: the file's bytes, binary, secret keys included (to -o "
@@ -49,7 +51,14 @@ static const own_opt_t own_opts[] = {
     {"show-secrets", 0, ARG_NONE, NULL, "include secret keys (never shown otherwise)"},
     {"secure", 0, ARG_NONE, NULL,
      "select the PKCS#15 application on a logical channel, open SCP03 and send through it"},
-    {"new-keys", 0, ARG_REQ, "FILE", "the new keys, the same JSON form as --keys"},
+    {"new-keys", 0, ARG_REQ, "FILE|URI",
+     "the new keys, the same forms as --keys; a token set that does not exist yet is "
+     "generated in the token for this card"},
+    {"new-kvn", 0, ARG_REQ, "N", "the key version of new keys given as a URI"},
+    {"to", 0, ARG_REQ, "URI", "the token key set to import into or generate"},
+    {"length", 0, ARG_REQ, "16|24|32",
+     "length of keys generated in the token (default 16; put-key: not 24, CKM_AES_CBC wraps "
+     "whole blocks only)"},
     {"vpcd", 0, ARG_REQ, "HOST:PORT", "where the vpcd driver listens (loopback)"},
     {"profile", 0, ARG_REQ, "FILE", "card profile JSON (default: the built-in card)"},
     {"forever", 0, ARG_NONE, NULL, "reconnect when pcscd closes the connection"},
@@ -247,6 +256,15 @@ static bool set_own(const char *cmd, const own_opt_t *d, const char *val, cli_op
     else if (strcmp(n, "show-secrets") == 0) o->show_secrets = true;
     else if (strcmp(n, "secure") == 0) o->secure = true;
     else if (strcmp(n, "new-keys") == 0) o->new_keys = val;
+    else if (strcmp(n, "to") == 0) o->to = val;
+    else if (strcmp(n, "new-kvn") == 0 && !parse_int(val, 1, 255, &o->new_kvn)) {
+        fprintf(stderr, "scboot %s: --new-kvn: expected a number 1..255\n", cmd);
+        return false;
+    } else if (strcmp(n, "length") == 0 &&
+               (!parse_int(val, 16, 32, &o->length) || o->length % 8 != 0 || o->length == 8)) {
+        fprintf(stderr, "scboot %s: --length is 16, 24 or 32\n", cmd);
+        return false;
+    }
     else if (strcmp(n, "vpcd") == 0) o->vpcd = val;
     else if (strcmp(n, "profile") == 0) o->profile = val;
     else if (strcmp(n, "forever") == 0) o->forever = true;
@@ -281,6 +299,7 @@ bool cli_parse(const char *cmd, int argc, char **argv, cli_opts_t *o)
 {
     memset(o, 0, sizeof(*o));
     o->cmd = cmd;
+    o->new_kvn = -1;
     const cli_command_t *c = command(cmd);
     o->args = calloc((size_t)argc + 1, sizeof(char *));
     if (c == NULL || o->args == NULL || scb_opts_new(&o->lib) != SCB_OK ||
@@ -426,6 +445,11 @@ static const char *hint(int rc)
     case SCB_E_PIN_REQUIRED: return "set SCBOOT_PIN in the environment";
     case SCB_E_NO_BOOTSTRAP: return "the card holds no LwM2M bootstrap data";
     case SCB_E_WRITE_INCOMPLETE: return "write the card again before using it";
+    case SCB_E_P11_MODULE: return "check module-path= / module-name= (p11-kit list-modules)";
+    case SCB_E_P11_TOKEN: return "check token= in the URI (p11-kit list-modules shows tokens)";
+    case SCB_E_P11_PIN: return "check the token's user PIN";
+    case SCB_E_P11_OBJECT: return "`scboot keys list URI` shows the token's key sets";
+    case SCB_E_P11_USAGE: return "`scboot keys list URI` shows what the objects may do";
     default: return NULL;
     }
 }
@@ -579,21 +603,11 @@ int cli_load_keys(const cli_opts_t *o, scb_keys_t **keys)
     *keys = NULL;
     int rc;
     if (o->keys_file != NULL) {
-        size_t len = 0;
-        char *text = cli_read_file(o->keys_file, &len, 64 * 1024);
-        if (text == NULL) {
-            fprintf(stderr, "scboot: cannot read keys file %s: %s\n", o->keys_file,
-                    strerror(errno));
-            return EXIT_USAGE;
-        }
-        char detail[256] = "";
-        rc = scbj_keys_from_json(text, keys, detail, sizeof(detail));
-        memset(text, 0, len);
-        free(text);
-        if (rc != SCB_OK) {
-            fprintf(stderr, "scboot: keys file %s: %s\n", o->keys_file, detail);
-            return EXIT_USAGE;
-        }
+        long long kvn = 0; /* a token set's version: --kvn (keys files say their own) */
+        scb_opts_get_int(o->lib, SCB_OPT_KVN, &kvn);
+        rc = cli_keys_arg("--keys", o->keys_file, (int)kvn, 0, keys);
+        if (rc != 0)
+            return rc;
     } else {
         const char *enc = getenv("SCBOOT_KEY_ENC"), *mac = getenv("SCBOOT_KEY_MAC"),
                    *dek = getenv("SCBOOT_KEY_DEK");

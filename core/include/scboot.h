@@ -215,6 +215,85 @@ SCB_API int scb_dek_encrypt(const uint8_t *dek, size_t dek_len, const uint8_t *k
                             size_t key_len, uint8_t *out);
 
 /* ------------------------------------------------------------------------ */
+/* SCP03 keys in a PKCS#11 token                                             */
+/* ------------------------------------------------------------------------ */
+/* A key set whose keys are AES secret-key objects in a PKCS#11 token, named
+ * by an RFC 7512 URI: pkcs11:token=LABEL;object=NAME with the query
+ * attributes module-path=PATH or module-name=NAME (without either: every
+ * module p11-kit is configured with) and pin-source=file:PATH or
+ * pin-value=PIN. The set NAME is the objects labelled NAME/enc, NAME/mac
+ * and, where one is needed, NAME/dek. The key bytes never enter this
+ * process: CMAC (session keys, card challenge, KDF3), CBC under the DEK
+ * (PUT KEY) and KCVs run in the token; session keys and KDF3-diversified
+ * card keys are host values, wiped as for memory keys.
+ *
+ * kvn: the key version number (0 = the card's default). pin: the user PIN
+ * (NULL: the URI's pin-source / pin-value; neither and a token that needs a
+ * login: SCB_E_P11_PIN_REQUIRED, so a front end can ask for one and try
+ * again; PKCS#11 login state belongs to the process, so while another set
+ * of this process is logged in to the token, the token takes the set
+ * without checking the PIN). detail (may be NULL) receives what failed. Built without PKCS#11
+ * (-DSCB_WITH_PKCS11=OFF): SCB_E_UNSUPPORTED.
+ *
+ * Every key set owns its module instance and session (p11-kit's managed
+ * modules count initializations, so sets in several threads never meet);
+ * one set may be used by several card handles at once: its token calls are
+ * serialised. A secure channel keeps a reference to its set's DEK until it
+ * closes. */
+#define SCB_P11_NO_PIN_VALUE 0x0001u /* refuse pin-value= in the URI (it came from a
+                                      * command line, which every user can read) */
+#define SCB_P11_GENERATE     0x0002u /* objects absent: the set is generated in the
+                                      * token by the PUT KEY that first uses it */
+#define SCB_P11_AES192       0x0004u /* with SCB_P11_GENERATE: 24-byte keys (default 16) */
+#define SCB_P11_AES256       0x0008u /* with SCB_P11_GENERATE: 32-byte keys */
+SCB_API int scb_keys_open_pkcs11(scb_keys_t **out, const char *uri, uint8_t kvn,
+                                 const char *pin, unsigned flags, char *detail,
+                                 size_t detail_len);
+/* 1 for a token key set, 0 for keys in memory. */
+SCB_API int scb_keys_in_token(const scb_keys_t *keys);
+
+/* Operator commands on a token (each opens and closes its own session;
+ * uri, pin, flags and detail as for scb_keys_open_pkcs11).
+ * import: the keys of a memory key set become sensitive, non-extractable
+ * token objects NAME/enc, NAME/mac (and NAME/dek when the set has one)
+ * with exactly the usages scboot needs (CKA_SIGN, CKA_ENCRYPT; CKA_WRAP on
+ * the DEK). SCB_E_P11_OBJECT when one of the labels exists already.
+ * generate: the same objects generated in the token (CKM_AES_KEY_GEN),
+ * key_len 16, 24 or 32, with a DEK. */
+SCB_API int scb_pkcs11_import(const char *uri, const char *pin, unsigned flags,
+                              const scb_keys_t *keys, char *detail, size_t detail_len);
+SCB_API int scb_pkcs11_generate(const char *uri, const char *pin, unsigned flags,
+                                size_t key_len, char *detail, size_t detail_len);
+/* list: every AES secret key of the token (or only NAME/enc, NAME/mac,
+ * NAME/dek when the URI names an object), one call of fn each; never a
+ * value. */
+#define SCB_P11_ATTR_TOKEN             0x0001u
+#define SCB_P11_ATTR_PRIVATE           0x0002u
+#define SCB_P11_ATTR_SENSITIVE         0x0004u
+#define SCB_P11_ATTR_ALWAYS_SENSITIVE  0x0008u
+#define SCB_P11_ATTR_EXTRACTABLE       0x0010u
+#define SCB_P11_ATTR_NEVER_EXTRACTABLE 0x0020u
+#define SCB_P11_ATTR_MODIFIABLE        0x0040u
+#define SCB_P11_ATTR_LOCAL             0x0080u /* generated in the token */
+#define SCB_P11_ATTR_SIGN              0x0100u
+#define SCB_P11_ATTR_VERIFY            0x0200u
+#define SCB_P11_ATTR_ENCRYPT           0x0400u
+#define SCB_P11_ATTR_DECRYPT           0x0800u
+#define SCB_P11_ATTR_WRAP              0x1000u
+#define SCB_P11_ATTR_UNWRAP            0x2000u
+#define SCB_P11_ATTR_DERIVE            0x4000u
+typedef struct scb_p11_object {
+    const char *label;            /* CKA_LABEL (control characters replaced by '?') */
+    size_t key_len;               /* CKA_VALUE_LEN */
+    uint8_t kcv[3];               /* when has_kcv: AES-ECB(key, 16 x 01), computed in the token */
+    int has_kcv;                  /* 0: the object may not encrypt (no KCV) */
+    unsigned attrs;               /* SCB_P11_ATTR_* */
+} scb_p11_object_t;
+typedef void (*scb_p11_object_fn)(void *user, const scb_p11_object_t *obj);
+SCB_API int scb_pkcs11_list(const char *uri, const char *pin, unsigned flags,
+                            scb_p11_object_fn fn, void *user, char *detail, size_t detail_len);
+
+/* ------------------------------------------------------------------------ */
 /* The job: read, write, rotate                                              */
 /* ------------------------------------------------------------------------ */
 /* OMA LwM2M Core, Appendix G (storage) and H (secure channel): EF.DIR ->
@@ -488,6 +567,22 @@ enum scb_error {
     /* provisioning */
     SCB_E_WRITE_INCOMPLETE = -60, /* write interrupted: the card must be re-provisioned */
     SCB_E_VERIFY_MISMATCH = -61   /* read-back after write differs */
+};
+
+/* Key store (a PKCS#11 token holding the keys): the family
+ * SCB_FAMILY_KEYSTORE; details in the handle's or the call's detail text,
+ * never a PIN or a key value. */
+enum scb_error_keystore {
+    SCB_E_P11_MODULE = -70,       /* no such PKCS#11 module, or it failed to load / initialize */
+    SCB_E_P11_URI = -71,          /* not a usable pkcs11: URI (syntax, missing object, pin-source) */
+    SCB_E_P11_TOKEN = -72,        /* no token matches the URI (absent), or several do */
+    SCB_E_P11_PIN = -73,          /* the token rejected the PIN */
+    SCB_E_P11_PIN_LOCKED = -74,   /* the token's user PIN is locked */
+    SCB_E_P11_OBJECT = -75,       /* a key object is missing, ambiguous, or exists already */
+    SCB_E_P11_USAGE = -76,        /* an object lacks a usage it needs (CKA_SIGN/ENCRYPT/WRAP/EXTRACTABLE) */
+    SCB_E_P11_MECHANISM = -77,    /* the token lacks a mechanism needed (CMAC/ECB/CBC, key wrap, generation) */
+    SCB_E_P11_PIN_REQUIRED = -78, /* the token needs a login and no PIN was given */
+    SCB_E_P11_DEVICE = -79        /* the token or module failed otherwise (removed, device error) */
 };
 
 /* The families codes fall in. Exit codes of the scboot command, Python's

@@ -3,7 +3,8 @@
  * "kvn": 0..255}. "dek" may be absent or null (no PUT KEY then), "kvn"
  * defaults to 0 (the card's default key set). Messages name the field,
  * never its value; decoded key bytes are wiped after scb_keys_new copied
- * them.
+ * them. Or keys in a PKCS#11 token: {"pkcs11": "pkcs11:token=..;object=..",
+ * "kvn": 0..255} (scb_keys_open_pkcs11).
  */
 #include "json_common.h"
 
@@ -49,8 +50,54 @@ static int parse_key(const json_object *obj, int which, uint8_t **out, size_t *l
     return rc;
 }
 
+static int kvn_of(const json_object *obj, int64_t *kvn, char *detail, size_t detail_len)
+{
+    *kvn = 0;
+    json_object *jk = get(obj, "kvn");
+    if (jk == NULL)
+        return SCB_OK;
+    *kvn = json_object_get_int64(jk);
+    if (json_object_get_type(jk) != json_type_int || *kvn < 0 || *kvn > 255)
+        return scbj__fail(detail, detail_len, SCB_E_VALIDATION, "kvn", "expected integer 0..255");
+    return SCB_OK;
+}
+
+/* {"pkcs11": URI, "kvn": N}: nothing else belongs with a token URI. */
+static int token_keys(const json_object *obj, const char *pin, unsigned p11_flags,
+                      scb_keys_t **out, char *detail, size_t detail_len)
+{
+    json_object_object_foreach((json_object *)obj, key, val)
+    {
+        (void)val;
+        if (strcmp(key, "pkcs11") != 0 && strcmp(key, "kvn") != 0) {
+            char kt[48];
+            scbj__key_text(key, kt, sizeof(kt));
+            return scbj__fail(detail, detail_len, SCB_E_VALIDATION, "(top level)",
+                              "unknown key '%s' (a token key set has \"pkcs11\" and \"kvn\")",
+                              kt);
+        }
+    }
+    json_object *uri = get(obj, "pkcs11");
+    if (json_object_get_type(uri) != json_type_string)
+        return scbj__fail(detail, detail_len, SCB_E_VALIDATION, "pkcs11",
+                          "expected a pkcs11: URI string");
+    int64_t kvn = 0;
+    int rc = kvn_of(obj, &kvn, detail, detail_len);
+    if (rc != SCB_OK)
+        return rc;
+    /* the URI's own messages say what is wrong with it (never its PIN) */
+    return scb_keys_open_pkcs11(out, json_object_get_string(uri), (uint8_t)kvn, pin, p11_flags,
+                                detail, detail_len);
+}
+
 int scbj_keys_from_object(const json_object *obj, scb_keys_t **out, char *detail,
                           size_t detail_len)
+{
+    return scbj_keys_from_object_ex(obj, NULL, 0, out, detail, detail_len);
+}
+
+int scbj_keys_from_object_ex(const json_object *obj, const char *pin, unsigned p11_flags,
+                             scb_keys_t **out, char *detail, size_t detail_len)
 {
     if (out == NULL)
         return SCB_E_INVALID_ARG;
@@ -62,6 +109,8 @@ int scbj_keys_from_object(const json_object *obj, scb_keys_t **out, char *detail
     if (json_object_get_type(obj) != json_type_object)
         return scbj__fail(detail, detail_len, SCB_E_VALIDATION, "(top level)",
                           "expected a JSON object");
+    if (get(obj, "pkcs11") != NULL)
+        return token_keys(obj, pin, p11_flags, out, detail, detail_len);
     json_object_object_foreach((json_object *)obj, key, val)
     {
         (void)val;
@@ -70,7 +119,8 @@ int scbj_keys_from_object(const json_object *obj, scb_keys_t **out, char *detail
             char kt[48];
             scbj__key_text(key, kt, sizeof(kt));
             return scbj__fail(detail, detail_len, SCB_E_VALIDATION, "(top level)",
-                              "unknown key '%s' (expected \"enc\", \"mac\", \"dek\", \"kvn\")",
+                              "unknown key '%s' (expected \"enc\", \"mac\", \"dek\", \"kvn\", "
+                              "or \"pkcs11\" and \"kvn\")",
                               kt);
         }
     }
@@ -86,13 +136,8 @@ int scbj_keys_from_object(const json_object *obj, scb_keys_t **out, char *detail
                             kl[i], kl[ENC]);
     }
     int64_t kvn = 0;
-    json_object *jk = get(obj, "kvn");
-    if (rc == SCB_OK && jk != NULL) {
-        kvn = json_object_get_int64(jk);
-        if (json_object_get_type(jk) != json_type_int || kvn < 0 || kvn > 255)
-            rc = scbj__fail(detail, detail_len, SCB_E_VALIDATION, "kvn",
-                            "expected integer 0..255");
-    }
+    if (rc == SCB_OK)
+        rc = kvn_of(obj, &kvn, detail, detail_len);
     if (rc == SCB_OK)
         rc = scb_keys_new(out, k[ENC], k[MAC], k[DEK], kl[ENC], (uint8_t)kvn);
     for (int i = 0; i < NKEYS; i++) {
@@ -106,6 +151,12 @@ int scbj_keys_from_object(const json_object *obj, scb_keys_t **out, char *detail
 
 int scbj_keys_from_json(const char *json, scb_keys_t **out, char *detail, size_t detail_len)
 {
+    return scbj_keys_from_json_ex(json, NULL, 0, out, detail, detail_len);
+}
+
+int scbj_keys_from_json_ex(const char *json, const char *pin, unsigned p11_flags,
+                           scb_keys_t **out, char *detail, size_t detail_len)
+{
     if (out == NULL)
         return SCB_E_INVALID_ARG;
     *out = NULL;
@@ -113,7 +164,7 @@ int scbj_keys_from_json(const char *json, scb_keys_t **out, char *detail, size_t
     int rc = scbj__parse_text(json, &root, detail, detail_len);
     if (rc != SCB_OK)
         return rc;
-    rc = scbj_keys_from_object(root, out, detail, detail_len);
+    rc = scbj_keys_from_object_ex(root, pin, p11_flags, out, detail, detail_len);
     scbj__wipe_put(root);
     return rc;
 }

@@ -63,6 +63,14 @@ int scbj_bootstrap_from_object(const struct json_object *obj, scb_bootstrap_t **
 int scbj_keys_from_json(const char *json, scb_keys_t **out, char *detail, size_t detail_len);
 int scbj_keys_from_object(const struct json_object *obj, scb_keys_t **out, char *detail,
                           size_t detail_len);
+/* The same accepting {"pkcs11": URI, "kvn": 0..255}, a key set in a
+ * PKCS#11 token, opened with pin (NULL: the URI's pin-source / pin-value)
+ * and p11_flags (SCB_P11_*) as scb_keys_open_pkcs11 does; the plain forms
+ * above pass NULL and 0. */
+int scbj_keys_from_json_ex(const char *json, const char *pin, unsigned p11_flags,
+                           scb_keys_t **out, char *detail, size_t detail_len);
+int scbj_keys_from_object_ex(const struct json_object *obj, const char *pin, unsigned p11_flags,
+                             scb_keys_t **out, char *detail, size_t detail_len);
 
 /* Wipe and free a string returned by scbj_*_to_json (NULL is fine). */
 void scbj_free(char *s);

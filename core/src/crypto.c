@@ -70,7 +70,7 @@ static const EVP_CIPHER *cipher_cbc(size_t key_len)
 }
 
 /* SP 800-38B 6.1: doubling in GF(2^128), R = 0x87. */
-static void cmac_double(const uint8_t in[16], uint8_t out[16])
+void scb__cmac_double(const uint8_t in[16], uint8_t out[16])
 {
     uint8_t carry = (uint8_t)(in[0] >> 7);
     for (int i = 0; i < 15; i++)
@@ -166,8 +166,8 @@ int scb__aes_new(scb_aes_t **out, const uint8_t *key, size_t key_len)
     uint8_t l[16];
     if (scb__aes_ecb_block(a, zero_iv, l) != SCB_OK)
         goto fail;
-    cmac_double(l, a->k1);
-    cmac_double(a->k1, a->k2);
+    scb__cmac_double(l, a->k1);
+    scb__cmac_double(a->k1, a->k2);
     OPENSSL_cleanse(l, sizeof(l));
     *out = a;
     return SCB_OK;

@@ -29,6 +29,9 @@ int scb__cmac_begin(scb_aes_t *aes);
 int scb__cmac_update(scb_aes_t *aes, const uint8_t *data, size_t len);
 int scb__cmac_end(scb_aes_t *aes, uint8_t mac[16]);
 int scb__cmac(scb_aes_t *aes, const uint8_t *data, size_t len, uint8_t mac[16]);
+/* SP 800-38B 6.1: doubling in GF(2^128) (the CMAC subkeys K1 = dbl(L),
+ * K2 = dbl(K1)); also used by the CMAC a token computes through ECB/CBC. */
+void scb__cmac_double(const uint8_t in[16], uint8_t out[16]);
 
 int scb__sha256(const uint8_t *data, size_t len, uint8_t digest[32]);
 int scb__rand_bytes(uint8_t *buf, size_t len);

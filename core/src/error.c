@@ -17,6 +17,7 @@ typedef struct {
 #define SECURE SCB_FAMILY_SECURE
 #define DATA SCB_FAMILY_DATA
 #define WRITE SCB_FAMILY_WRITE
+#define KEYSTORE SCB_FAMILY_KEYSTORE
 
 static const scb_error_entry_t scb_errors[] = {
     {SCB_OK, SCB_FAMILY_OK, "SCB_OK", "success"},
@@ -75,6 +76,17 @@ static const scb_error_entry_t scb_errors[] = {
     {SCB_E_WRITE_INCOMPLETE, WRITE, "SCB_E_WRITE_INCOMPLETE",
      "write interrupted: the card must be re-provisioned"},
     {SCB_E_VERIFY_MISMATCH, WRITE, "SCB_E_VERIFY_MISMATCH", "read-back after write differs"},
+    /* key store */
+    {SCB_E_P11_MODULE, KEYSTORE, "SCB_E_P11_MODULE", "PKCS#11 module not found or failed to start"},
+    {SCB_E_P11_URI, KEYSTORE, "SCB_E_P11_URI", "not a usable pkcs11: URI"},
+    {SCB_E_P11_TOKEN, KEYSTORE, "SCB_E_P11_TOKEN", "no such PKCS#11 token"},
+    {SCB_E_P11_PIN, KEYSTORE, "SCB_E_P11_PIN", "the token rejected the PIN"},
+    {SCB_E_P11_PIN_LOCKED, KEYSTORE, "SCB_E_P11_PIN_LOCKED", "the token's PIN is locked"},
+    {SCB_E_P11_OBJECT, KEYSTORE, "SCB_E_P11_OBJECT", "key object missing or ambiguous in the token"},
+    {SCB_E_P11_USAGE, KEYSTORE, "SCB_E_P11_USAGE", "token key object lacks a usage it needs"},
+    {SCB_E_P11_MECHANISM, KEYSTORE, "SCB_E_P11_MECHANISM", "the token lacks a mechanism needed"},
+    {SCB_E_P11_PIN_REQUIRED, KEYSTORE, "SCB_E_P11_PIN_REQUIRED", "the token needs a PIN"},
+    {SCB_E_P11_DEVICE, KEYSTORE, "SCB_E_P11_DEVICE", "the PKCS#11 token or module failed"},
 };
 
 static const scb_error_entry_t *find(int rc)

@@ -18,17 +18,17 @@
 #define KEY_TYPE_AES        0x88u
 #define PUT_KEY_P2_MULTIPLE 0x81u /* b8: several keys; key identifier 01 */
 
-static int build_key(scb_aes_t *dek, const uint8_t *key, size_t key_len, uint8_t *out, size_t *pos)
+/* One component, from wherever the new key and the DEK are held: a token
+ * key is wrapped in the token and only its ciphertext and KCV come out. */
+static int build_key(const scb_keys_t *new_keys, int type, const scb_keys_t *dek, uint8_t *out,
+                     size_t *pos, uint8_t kcv[3], char *detail, size_t detail_len)
 {
-    uint8_t kcv[3];
-    size_t enc_len = 0;
-    int rc = scb_kcv(key, key_len, kcv);
+    size_t p = *pos, enc_len = 0;
+    int rc = scb__keys_put_key(new_keys, type, dek, out + p + 3, &enc_len, kcv, detail,
+                               detail_len);
     if (rc != SCB_OK)
         return rc;
-    size_t p = *pos;
-    rc = scb__dek_encrypt_key(dek, key, key_len, out + p + 3, &enc_len);
-    if (rc != SCB_OK)
-        return rc;
+    size_t key_len = scb_keys_length(new_keys);
     out[p] = KEY_TYPE_AES;
     out[p + 1] = (uint8_t)(1 + enc_len);
     out[p + 2] = (uint8_t)key_len;
@@ -50,7 +50,7 @@ int scb__put_keys(scb_card_t *card, const scb_keys_t *new_keys, uint8_t replace_
     if (!(scb__scp03_session_level(sess) & SCB_SL_CMAC))
         return scb__fail(card, SCB_E_SCP_LEVEL, "PUT KEY needs at least C-MAC (session level %02X)",
                          scb__scp03_session_level(sess));
-    scb_aes_t *dek = scb__scp03_session_dek(sess);
+    const scb_keys_t *dek = scb__scp03_session_dek(sess);
     if (dek == NULL)
         return scb__fail(card, SCB_E_SCP_KEY, "PUT KEY: the session's key set has no DEK");
     if (!scb_keys_has_dek(new_keys))
@@ -66,15 +66,12 @@ int scb__put_keys(scb_card_t *card, const scb_keys_t *new_keys, uint8_t replace_
     size_t len = 0;
     int rc = SCB_OK;
     data[len++] = new_kvn;
-    for (size_t i = 0; i < 3 && rc == SCB_OK; i++) {
-        rc = build_key(dek, scb__keys_key(new_keys, types[i]), scb_keys_length(new_keys), data,
-                       &len);
-        if (rc == SCB_OK)
-            memcpy(kcvs[i], data + len - 3, 3);
-    }
+    char why[200] = "";
+    for (size_t i = 0; i < 3 && rc == SCB_OK; i++)
+        rc = build_key(new_keys, types[i], dek, data, &len, kcvs[i], why, sizeof(why));
     if (rc != SCB_OK) {
         scb__cleanse(data, sizeof(data));
-        return scb__fail(card, rc, "PUT KEY: cannot encrypt the new keys");
+        return scb__fail(card, rc, "PUT KEY: cannot encrypt the new keys: %s", why);
     }
 
     scb_apdu_t a = {.cla = 0x80,

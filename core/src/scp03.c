@@ -206,25 +206,26 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scp_params_
     const uint8_t *card_challenge = r + 13;
     const uint8_t *card_cryptogram = r + 13 + chal_len;
 
-    /* KDF3: the given keys are master keys, diversified with the KDD. */
+    /* KDF3: the given keys are master keys, diversified with the KDD. The
+     * static keys are then host values of this card; token keys are never
+     * read, only asked for the operations below. */
+    char why[160] = "";
     const scb_keys_t *static_keys = keys;
     if (p->flags & SCB__SCP_KDF3) {
-        rc = scb_keys_diversify_kdf3(keys, info->kdd, &h->diversified);
+        rc = scb__keys_diversify_kdf3(keys, info->kdd, &h->diversified, why, sizeof(why));
         if (rc != SCB_OK)
-            return scb__fail(card, rc, "KDF3 diversification failed");
+            return scb__fail(card, rc, "KDF3 diversification failed: %s", why);
         static_keys = h->diversified;
     }
-    const uint8_t *enc = scb__keys_key(static_keys, SCB_KEY_ENC);
-    const uint8_t *mac = scb__keys_key(static_keys, SCB_KEY_MAC);
-    size_t key_len = scb_keys_length(static_keys);
 
     /* A pseudo-random challenge is KDF(Key-ENC, 02, seq || SD AID): checking
      * it proves the card knows Key-ENC and that the challenge is fresh. */
     if (info->has_seq_counter && p->sd_aid != NULL) {
-        rc = scb__scp03_card_challenge(enc, key_len, info->seq_counter, p->sd_aid, p->sd_aid_len,
-                                       chal_len, h->expected_challenge);
+        rc = scb__scp03_card_challenge_keys(static_keys, info->seq_counter, p->sd_aid,
+                                            p->sd_aid_len, chal_len, h->expected_challenge, why,
+                                            sizeof(why));
         if (rc != SCB_OK)
-            return scb__fail(card, rc, "card challenge derivation failed");
+            return scb__fail(card, rc, "card challenge derivation failed: %s", why);
         if (!scb__ct_equal(h->expected_challenge, card_challenge, chal_len))
             return scb__fail(card, SCB_E_SCP_CHALLENGE,
                              "pseudo-random card challenge does not match sequence counter "
@@ -234,10 +235,10 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scp_params_
         info->challenge_verified = 1;
     }
 
-    rc =
-        scb__scp03_derive(enc, mac, key_len, host_challenge, card_challenge, chal_len, &h->derived);
+    rc = scb__scp03_derive_keys(static_keys, host_challenge, card_challenge, chal_len,
+                                &h->derived, why, sizeof(why));
     if (rc != SCB_OK)
-        return scb__fail(card, rc, "session key derivation failed");
+        return scb__fail(card, rc, "session key derivation failed: %s", why);
     if (!scb__ct_equal(h->derived.card_cryptogram, card_cryptogram, chal_len))
         return scb__fail(card, SCB_E_SCP_CARD_CRYPTOGRAM,
                          "card cryptogram does not verify: wrong keys for key version 0x%02X%s",
@@ -260,8 +261,7 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scp_params_
                          "level %02X needs R-ENC, which the card does not offer (i = %02X)",
                          p->level, info->i_param);
 
-    rc = scb__scp03_session_new(&h->sess, &h->derived, scb__keys_key(static_keys, SCB_KEY_DEK),
-                                p->level, p->flags);
+    rc = scb__scp03_session_new(&h->sess, &h->derived, static_keys, p->level, p->flags);
     if (rc != SCB_OK)
         return scb__fail(card, rc, "cannot set up the session ciphers");
 

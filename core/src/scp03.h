@@ -8,6 +8,7 @@
 
 #include "crypto.h"
 #include "internal.h"
+#include "keys_backend.h"
 
 /* Session flags (the secure-channel options as the session keeps them). */
 #define SCB__SCP_S16             0x0001u /* 16-byte challenges, cryptograms and MACs */
@@ -15,14 +16,7 @@
 #define SCB__SCP_MAC_CLA_AS_SENT 0x0004u /* MAC the CLA with its channel bits */
 #define SCB__SCP_KDF3            0x0008u /* the key set holds KDF3 master keys */
 
-/* ---- static key sets (keys.c) ---- */
-/* The key of one type (SCB_KEY_ENC/MAC/DEK), scb_keys_length() bytes;
- * NULL for a missing DEK or a bad type. Points into the key set. */
-const uint8_t *scb__keys_key(const scb_keys_t *keys, int type);
-/* Encrypt a key (16/24/32 bytes) under a DEK for PUT KEY: AES-CBC, zero
- * IV, zero-padded to whole blocks; *out_len (may be NULL) gets 16 or 32. */
-int scb__dek_encrypt_key(scb_aes_t *dek, const uint8_t *key, size_t key_len, uint8_t *out,
-                         size_t *out_len);
+/* ---- static key sets: keys_backend.h (keys.c, keys_pkcs11.c) ---- */
 
 /* ---- derivation (scp03_kdf.c) ---- */
 /* Derivation constants, Amd D 4.1.5 (scp03.md "Keys and derivation"). */
@@ -33,10 +27,15 @@ int scb__dek_encrypt_key(scb_aes_t *dek, const uint8_t *key, size_t key_len, uin
 #define SCB__DC_S_MAC           0x06u
 #define SCB__DC_S_RMAC          0x07u
 
-/* NIST SP 800-108 counter-mode KDF with PRF = AES-CMAC(key) and the SCP03
- * derivation data layout; out_len bytes (<= 32) of output. */
+/* NIST SP 800-108 counter-mode KDF with PRF = AES-CMAC and the SCP03
+ * derivation data layout; out_len bytes (<= 32) of output, context at most
+ * 32 bytes. With a host key (a session key) ... */
 int scb__scp03_kdf(scb_aes_t *key, uint8_t constant, const uint8_t *context, size_t context_len,
                    size_t out_len, uint8_t *out);
+/* ... or with the static key `type` of a key set, wherever it is held. */
+int scb__scp03_kdf_keys(const scb_keys_t *keys, int type, uint8_t constant,
+                        const uint8_t *context, size_t context_len, size_t out_len, uint8_t *out,
+                        char *detail, size_t detail_len);
 
 /* Session keys and cryptograms of one handshake. Wipe with scb__cleanse. */
 typedef struct scb__scp03_derived {
@@ -47,29 +46,38 @@ typedef struct scb__scp03_derived {
 } scb__scp03_derived_t;
 
 /* Derive S-ENC, S-MAC, S-RMAC and both cryptograms from the static ENC and
- * MAC keys (key_len bytes each) and the two challenges (chal_len = 8 or
- * 16 bytes each; the cryptograms are as long as the challenges). */
+ * MAC keys of a key set and the two challenges (chal_len = 8 or 16 bytes
+ * each; the cryptograms are as long as the challenges). The session keys
+ * are host values whatever holds the static keys. */
+int scb__scp03_derive_keys(const scb_keys_t *keys, const uint8_t *host_challenge,
+                           const uint8_t *card_challenge, size_t chal_len,
+                           scb__scp03_derived_t *out, char *detail, size_t detail_len);
+/* The same from key bytes (key_len each), for the card side and tests. */
 int scb__scp03_derive(const uint8_t *enc, const uint8_t *mac, size_t key_len,
                       const uint8_t *host_challenge, const uint8_t *card_challenge, size_t chal_len,
                       scb__scp03_derived_t *out);
 
 /* Pseudo-random card challenge: KDF(Key-ENC, 02, seq || SD AID), chal_len bytes. */
+int scb__scp03_card_challenge_keys(const scb_keys_t *keys, const uint8_t seq[3],
+                                   const uint8_t *aid, size_t aid_len, size_t chal_len,
+                                   uint8_t *out, char *detail, size_t detail_len);
 int scb__scp03_card_challenge(const uint8_t *enc, size_t key_len, const uint8_t seq[3],
                               const uint8_t *aid, size_t aid_len, size_t chal_len, uint8_t *out);
 
 /* ---- the secure-messaging session (scp03_sm.c) ---- */
 typedef struct scb__scp03_session scb__scp03_session_t;
 
-/* A session at `level` from derived keys; dek (key_len bytes, may be NULL)
- * is the static DEK kept for PUT KEY. flags: SCB__SCP_* (S16,
+/* A session at `level` from derived keys; the DEK of static_keys (may be
+ * NULL, or a set without DEK) is kept for PUT KEY: a copy of a memory
+ * DEK, another reference to a token's. flags: SCB__SCP_* (S16,
  * COUNT_DATA_ONLY, MAC_CLA_AS_SENT are used). Makes every cipher context
  * once, so wrap/unwrap allocate nothing. */
 int scb__scp03_session_new(scb__scp03_session_t **out, const scb__scp03_derived_t *keys,
-                           const uint8_t *dek, uint8_t level, unsigned flags);
+                           const scb_keys_t *static_keys, uint8_t level, unsigned flags);
 void scb__scp03_session_free(scb__scp03_session_t **sess); /* wipes */
 uint8_t scb__scp03_session_level(const scb__scp03_session_t *sess);
-/* The static DEK as an AES key (NULL when the key set had none). */
-scb_aes_t *scb__scp03_session_dek(scb__scp03_session_t *sess);
+/* The static DEK as a key set (NULL when the key set had none). */
+const scb_keys_t *scb__scp03_session_dek(const scb__scp03_session_t *sess);
 
 /* The CLA that enters the C-MAC for a command whose wire CLA will be
  * `wire_cla` (channel bits and SM indication included). */

@@ -16,7 +16,7 @@ struct scb__scp03_session {
     scb_aes_t *s_enc;
     scb_aes_t *s_mac;
     scb_aes_t *s_rmac;
-    scb_aes_t *dek;   /* static DEK for PUT KEY, may be NULL */
+    scb_keys_t *dek;  /* static DEK for PUT KEY, may be NULL */
     uint8_t mcv[16];  /* MAC chaining value: full C-MAC of the last command */
     uint64_t counter; /* encryption counter of the last command (0: none yet) */
     uint8_t level;    /* EXTERNAL AUTHENTICATE P1 */
@@ -33,14 +33,14 @@ void scb__scp03_session_free(scb__scp03_session_t **sess)
     scb__aes_free(&(*sess)->s_enc);
     scb__aes_free(&(*sess)->s_mac);
     scb__aes_free(&(*sess)->s_rmac);
-    scb__aes_free(&(*sess)->dek);
+    scb_keys_free(&(*sess)->dek);
     scb__cleanse(*sess, sizeof(**sess));
     free(*sess);
     *sess = NULL;
 }
 
 int scb__scp03_session_new(scb__scp03_session_t **out, const scb__scp03_derived_t *keys,
-                           const uint8_t *dek, uint8_t level, unsigned flags)
+                           const scb_keys_t *static_keys, uint8_t level, unsigned flags)
 {
     if (out == NULL || keys == NULL)
         return SCB_E_INVALID_ARG;
@@ -56,8 +56,8 @@ int scb__scp03_session_new(scb__scp03_session_t **out, const scb__scp03_derived_
         rc = scb__aes_new(&s->s_mac, keys->s_mac, keys->key_len);
     if (rc == SCB_OK)
         rc = scb__aes_new(&s->s_rmac, keys->s_rmac, keys->key_len);
-    if (rc == SCB_OK && dek != NULL)
-        rc = scb__aes_new(&s->dek, dek, keys->key_len);
+    if (rc == SCB_OK)
+        rc = scb__keys_dek_only(static_keys, &s->dek);
     if (rc != SCB_OK) {
         scb__scp03_session_free(&s);
         return rc;
@@ -71,7 +71,7 @@ uint8_t scb__scp03_session_level(const scb__scp03_session_t *sess)
     return sess->level;
 }
 
-scb_aes_t *scb__scp03_session_dek(scb__scp03_session_t *sess)
+const scb_keys_t *scb__scp03_session_dek(const scb__scp03_session_t *sess)
 {
     return sess->dek;
 }

@@ -49,8 +49,35 @@ class Keys(Closing):
     def from_json(cls, text: str) -> "Keys":
         """A key set from JSON: ``{"enc": hex, "mac": hex, "dek": hex,
         "kvn": int}`` (the format the command line and the pytest plugin
-        read; ``dek`` optional)."""
+        read; ``dek`` optional), or ``{"pkcs11": URI, "kvn": int}`` for keys
+        in a PKCS#11 token (PIN from the URI's pin-source; see
+        :meth:`from_pkcs11`)."""
         rc, handle, detail = _c.scbj_keys_from_json(text)
+        check(rc, detail)
+        return cls._adopt(handle)
+
+    @classmethod
+    def from_pkcs11(cls, uri: str, pin: Optional[str] = None, *, kvn: int = 0,
+                    generate: bool = False, length: int = 16) -> "Keys":
+        """A key set in a PKCS#11 token: the AES secret keys labelled
+        ``NAME/enc``, ``NAME/mac`` and ``NAME/dek`` named by an RFC 7512 URI
+        ``pkcs11:token=LABEL;object=NAME?module-path=PATH&pin-source=file:PATH``
+        (without module-path / module-name: p11-kit's configured modules).
+
+        ``pin``: the token's user PIN; None takes the URI's pin-source or
+        pin-value. The key bytes never enter this process: SCP03 asks the
+        token for every operation with them. ``generate=True`` names a set
+        that does not exist yet: the :meth:`Card.rotate_keys` /
+        :meth:`Card.put_keys` that first uses it generates it in the token
+        (``length`` 16 or 32 bytes), wrapped once under the card's DEK.
+        Failures raise :class:`KeystoreError` (its ``name`` says which)."""
+        if not 0 <= kvn <= 0xFF:
+            raise ValueError(f"kvn must be 0..255, got {kvn}")
+        sizes = {16: 0, 24: _c.SCB_P11_AES192, 32: _c.SCB_P11_AES256}
+        if length not in sizes:
+            raise ValueError(f"length must be 16, 24 or 32, got {length}")
+        flags = (_c.SCB_P11_GENERATE | sizes[length]) if generate else 0
+        rc, handle, detail = _c.scb_keys_open_pkcs11(uri, kvn, pin, flags)
         check(rc, detail)
         return cls._adopt(handle)
 
@@ -83,6 +110,11 @@ class Keys(Closing):
         return _c.scb_keys_length(self._handle())
 
     @property
+    def in_token(self) -> bool:
+        """True for keys held in a PKCS#11 token (:meth:`from_pkcs11`)."""
+        return bool(_c.scb_keys_in_token(self._handle()))
+
+    @property
     def has_dek(self) -> bool:
         """True when the set holds a Key-DEK."""
         return bool(_c.scb_keys_has_dek(self._handle()))
@@ -108,4 +140,5 @@ class Keys(Closing):
         if self._h is None:
             return "<scboot.Keys closed>"
         dek = ", DEK" if self.has_dek else ""
-        return f"<scboot.Keys kvn=0x{self.kvn:02X} AES-{self.key_length * 8}{dek}>"
+        where = ", in a token" if self.in_token else ""
+        return f"<scboot.Keys kvn=0x{self.kvn:02X} AES-{self.key_length * 8}{dek}{where}>"

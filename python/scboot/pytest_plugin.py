@@ -6,9 +6,12 @@ Options::
                              index, or unique substring)
     --scboot-sim [PROFILE]   the virtual card in this process instead (a fresh
                              card per test, from PROFILE: a JSON file or text)
-    --scboot-keys FILE       SCP03 key set, JSON {"enc": hex, "mac": hex,
-                             "dek": hex, "kvn": int} (the virtual card's own
-                             keys when omitted with --scboot-sim)
+    --scboot-keys FILE|URI   SCP03 key set, JSON {"enc": hex, "mac": hex,
+                             "dek": hex, "kvn": int} or {"pkcs11": URI,
+                             "kvn": int}, or a pkcs11: URI of keys in a token
+                             (PIN from its pin-source or SCBOOT_PIN11; the
+                             virtual card's own keys when omitted with
+                             --scboot-sim)
     --scboot-level LEVEL     secure channel level (default 0x33)
     --scboot-destructive     also run tests that write to the card or can fail
                              EXTERNAL AUTHENTICATE (marked scboot_destructive)
@@ -55,9 +58,10 @@ def pytest_addoption(parser: Any) -> None:
     group.addoption("--scboot-sim", metavar="PROFILE", nargs="?", const="", default=None,
                     help="test the virtual card in this process (a fresh card per test), "
                          "optionally built from PROFILE (JSON file or text)")
-    group.addoption("--scboot-keys", metavar="FILE", default=None,
+    group.addoption("--scboot-keys", metavar="FILE|URI", default=None,
                     help='SCP03 key set as JSON: {"enc": hex, "mac": hex, "dek": hex, '
-                         '"kvn": int}')
+                         '"kvn": int} or {"pkcs11": URI, "kvn": int}, or a pkcs11: URI '
+                         '(keys in a token; PIN from pin-source= or SCBOOT_PIN11)')
     group.addoption("--scboot-level", metavar="LEVEL", default="0x33",
                     help="SCP03 security level for the secure channel (default 0x33)")
     group.addoption("--scboot-destructive", action="store_true", default=False,
@@ -83,7 +87,8 @@ class Target:
         self._test = ""
         if self.reader is not None and self.sim_profile is not None:
             raise pytest.UsageError("give either --scboot-reader or --scboot-sim, not both")
-        if self.keys_path is not None and not os.path.exists(self.keys_path):
+        if (self.keys_path is not None and not self.keys_path.startswith("pkcs11:")
+                and not os.path.exists(self.keys_path)):
             raise pytest.UsageError(f"--scboot-keys: no such file: {self.keys_path}")
 
     @property
@@ -118,6 +123,8 @@ class Target:
     def keys(self) -> scboot.Keys:
         """The key set of --scboot-keys; for the virtual card without that
         option its own key set. Skips the test when there is none."""
+        if self.keys_path is not None and self.keys_path.startswith("pkcs11:"):
+            return scboot.Keys.from_pkcs11(self.keys_path, os.environ.get("SCBOOT_PIN11"))
         if self.keys_path is not None:
             return scboot.Keys.load(self.keys_path)
         if self.sim_profile is not None:

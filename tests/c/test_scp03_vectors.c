@@ -9,6 +9,13 @@
  *                                 (tests/pyhost builds S16 / AES-192/256 /
  *                                 every-level traces with the independent
  *                                 Python host and replays them here)
+ *   test_scp03_vectors --pkcs11 BASE QUERY [FILE.json]
+ *                                 the same with the static keys in a PKCS#11
+ *                                 token: entry NAME's keys are the objects of
+ *                                 BASE;object=NAME?QUERY (tests/pkcs11 imports
+ *                                 them); every entry's recorded session keys,
+ *                                 cryptograms and pseudo-random card challenge
+ *                                 are derived from the token keys too
  *
  * Optional entry fields beyond scp03.json (used by generated traces):
  * "channel" (logical channel the session runs on), "scb_flags" (names of
@@ -18,6 +25,7 @@
  * "expect_error" (error name that transmit must return; the replay then
  * checks that the handle refuses secured transmits).
  */
+#include "scp03.h"
 #include "testkit.h"
 
 #include <ctype.h>
@@ -69,6 +77,81 @@ static void move_to_channel(char *hex, uint8_t channel)
     hex[1] = two[1];
 }
 
+/* --pkcs11: where the token key sets are (NULL: keys from the entry). */
+static const char *p11_base, *p11_query;
+
+/* The entry's key set asking for key version kvn: its hex keys, or the
+ * token objects named after the entry. */
+static scb_keys_t *entry_keys(json_object *e, uint8_t kvn)
+{
+    scb_keys_t *keys = NULL;
+    if (p11_base != NULL) {
+        char uri[1024], detail[300] = "";
+        snprintf(uri, sizeof(uri), "%s;object=%s?%s", p11_base, tk_json_str(e, "name"),
+                 p11_query);
+        int rc = scb_keys_open_pkcs11(&keys, uri, kvn, NULL, 0, detail, sizeof(detail));
+        TK_EQ_RC(rc, SCB_OK);
+        if (rc != SCB_OK)
+            fprintf(stderr, "  %s: %s\n", tk_json_str(e, "name"), detail);
+        else
+            TK_CHECK(scb_keys_in_token(keys));
+        return keys;
+    }
+    json_object *k = get(e, "keys");
+    uint8_t enc[32], mac[32], dek[32];
+    size_t klen = tk_unhex(tk_json_str(k, "enc"), enc, sizeof(enc));
+    TK_EQ_INT(tk_unhex(tk_json_str(k, "mac"), mac, sizeof(mac)), klen);
+    TK_EQ_INT(tk_unhex(tk_json_str(k, "dek"), dek, sizeof(dek)), klen);
+    TK_EQ_RC(scb_keys_new(&keys, enc, mac, dek, klen, kvn), SCB_OK);
+    return keys;
+}
+
+/* The recorded session (keys, cryptograms) and pseudo-random card
+ * challenge, derived from the entry's key set (token keys with --pkcs11). */
+static void check_session(json_object *e)
+{
+    json_object *sess = get(e, "session");
+    json_object *exchanges = get(e, "exchanges");
+    if (sess == NULL)
+        return;
+    int before = tk_failures;
+    uint8_t hc[16], cc[16], iu[300];
+    size_t chal_len = tk_unhex(tk_json_str(e, "host_challenge"), hc, sizeof(hc));
+    if (exchanges != NULL && json_object_array_length(exchanges) > 0) {
+        size_t n = tk_unhex(tk_json_str(json_object_array_get_idx(exchanges, 0), "r"), iu,
+                            sizeof(iu));
+        TK_CHECK(n >= 13 + 2 * chal_len);
+        memcpy(cc, iu + 13, chal_len);
+    } else {
+        TK_EQ_INT(tk_unhex(tk_json_str(e, "card_challenge"), cc, sizeof(cc)), chal_len);
+    }
+    scb_keys_t *keys = entry_keys(e, 0);
+    if (keys == NULL)
+        return;
+    scb__scp03_derived_t d;
+    char detail[200] = "";
+    TK_EQ_RC(scb__scp03_derive_keys(keys, hc, cc, chal_len, &d, detail, sizeof(detail)), SCB_OK);
+    TK_EQ_HEX(d.s_enc, d.key_len, tk_json_str(sess, "s_enc"));
+    TK_EQ_HEX(d.s_mac, d.key_len, tk_json_str(sess, "s_mac"));
+    TK_EQ_HEX(d.s_rmac, d.key_len, tk_json_str(sess, "s_rmac"));
+    TK_EQ_HEX(d.card_cryptogram, chal_len, tk_json_str(sess, "card_cryptogram"));
+    TK_EQ_HEX(d.host_cryptogram, chal_len, tk_json_str(sess, "host_cryptogram"));
+    const char *seq_hex = tk_json_str(e, "seq");
+    if (seq_hex != NULL && tk_json_str(e, "sd_aid") != NULL) {
+        uint8_t seq[3], aid[16], expect[16];
+        TK_EQ_INT(tk_unhex(seq_hex, seq, sizeof(seq)), 3);
+        size_t aid_len = tk_unhex(tk_json_str(e, "sd_aid"), aid, sizeof(aid));
+        TK_EQ_RC(scb__scp03_card_challenge_keys(keys, seq, aid, aid_len, chal_len, expect, detail,
+                                                sizeof(detail)),
+                 SCB_OK);
+        TK_EQ_MEM(expect, chal_len, cc, chal_len);
+    }
+    scb__cleanse(&d, sizeof(d));
+    scb_keys_free(&keys);
+    fprintf(stderr, "%s %s: session derived from %s keys\n", tk_failures == before ? "ok  " : "FAIL",
+            tk_json_str(e, "name"), p11_base != NULL ? "token" : "memory");
+}
+
 typedef struct replay_opts {
     int channel;          /* -1: from the entry (default 0) */
     int extra_opt;        /* a boolean option added to the entry's (0: none) */
@@ -103,13 +186,7 @@ static bool replay(json_object *e, const replay_opts_t *o)
 
     /* The key set asks for the KVN that INITIALIZE UPDATE's P1 recorded
      * (0 = the card's default). */
-    json_object *k = get(e, "keys");
-    uint8_t enc[32], mac[32], dek[32];
-    size_t klen = tk_unhex(tk_json_str(k, "enc"), enc, sizeof(enc));
-    TK_EQ_INT(tk_unhex(tk_json_str(k, "mac"), mac, sizeof(mac)), klen);
-    TK_EQ_INT(tk_unhex(tk_json_str(k, "dek"), dek, sizeof(dek)), klen);
-    scb_keys_t *keys = NULL;
-    TK_EQ_RC(scb_keys_new(&keys, enc, mac, dek, klen, s->steps[0].cmd[2]), SCB_OK);
+    scb_keys_t *keys = entry_keys(e, s->steps[0].cmd[2]);
 
     scb_opts_t *p = NULL;
     TK_EQ_RC(scb_opts_new(&p), SCB_OK);
@@ -204,6 +281,23 @@ static size_t replay_all(json_object *entries, const replay_opts_t *o)
 int main(int argc, char **argv)
 {
     replay_opts_t plain = {.channel = -1};
+    if (argc > 3 && strcmp(argv[1], "--pkcs11") == 0) {
+        p11_base = argv[2];
+        p11_query = argv[3];
+        argc -= 3;
+        argv += 3;
+        json_object *v = argc > 1 ? json_object_from_file(argv[1]) : tk_load_vectors("scp03.json");
+        if (v == NULL)
+            return 2;
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            check_session(json_object_array_get_idx(v, i));
+        size_t replayed = replay_all(v, &plain);
+        TK_CHECK(replayed > 0);
+        if (argc == 1)
+            TK_EQ_INT(replayed, 5); /* every recorded trace */
+        json_object_put(v);
+        return tk_done();
+    }
     if (argc > 1) {
         json_object *v = json_object_from_file(argv[1]);
         if (v == NULL) {

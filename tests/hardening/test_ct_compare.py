@@ -35,6 +35,10 @@ ALLOWED = {
     ("pkcs15.c", "memcmp"): 3,  # PKCS#15 AID and the bootstrap OID (public constants)
     ("opts.c", "strcmp"): 3,  # option text: booleans (yes/no ...) and enum names; bytes
                               # options (the PIN) are parsed as hex, never compared
+    # PKCS#11 module names and files, token labels and serials, URI and
+    # pin-source prefixes (keys stay in the token: nothing secret to compare)
+    ("keys_pkcs11.c", "strcmp"): 7,
+    ("keys_pkcs11.c", "strncmp"): 6,
 }
 
 # Secret comparison sites: file -> minimum number of scb__ct_equal calls.

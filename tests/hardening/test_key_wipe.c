@@ -15,7 +15,15 @@
  *    session keys follow from the card's pseudo-random challenge (its
  *    sequence counter), derived here independently of the handle;
  *  - new keys put with PUT KEY, KDF3-diversified keys, and the secret keys
- *    of a bootstrap file written and read back.
+ *    of a bootstrap file written and read back;
+ *  - static keys held in a SoftHSM2 token (built with PKCS#11): imported
+ *    once, then a read, a write, a KDF3 read and a rotation whose new keys
+ *    the token generates. The library never holds those bytes, so no block
+ *    it, the virtual card or OpenSSL (SoftHSM's cryptography included)
+ *    frees may hold them; the generated keys are learnt from the virtual
+ *    card afterwards and searched for in a copy of every block freed during
+ *    the rotation. (SoftHSM's own C++ heap is the token's memory, like a
+ *    hardware token's; it is not searched.)
  *
  * After a normal close, after every kind of failure, and after
  * scb_card_free: no freed block held any of them (16-byte key, or either
@@ -26,7 +34,9 @@
 #include "scp03_card_oracle.h"
 #include "scboot_sim.h"
 
+#include <fcntl.h>
 #include <malloc.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #if defined(__has_include)
 #if __has_include(<valgrind/memcheck.h>)
@@ -72,10 +82,24 @@ static bool holds(const uint8_t *b, size_t n, const uint8_t *k, size_t kl)
     return false;
 }
 
+/* While capturing, a copy of every freed block (searched later for keys
+ * that are only known afterwards: keys a token generated). */
+#define CAPTURE_MAX (48u << 20)
+static uint8_t capture[CAPTURE_MAX];
+static size_t capture_len;
+static bool capturing, capture_overflow;
+
 static void search(const void *p, size_t n)
 {
     if (p == NULL)
         return;
+    if (capturing) {
+        VALGRIND_MAKE_MEM_DEFINED(p, n);
+        if (capture_len + n > sizeof(capture))
+            capture_overflow = true;
+        else
+            memcpy(capture + capture_len, p, n), capture_len += n;
+    }
     /* A block is searched whole, slack and never-written bytes included:
      * under valgrind those are undefined, which is no error here. */
     VALGRIND_MAKE_MEM_DEFINED(p, n);
@@ -538,6 +562,227 @@ static void test_virtual_card_flows(void)
     nsecrets = base;
 }
 
+#ifdef SCB_WITH_PKCS11
+/* ---- static keys in a SoftHSM2 token ---- */
+static const char softhsm[] = "/usr/lib/softhsm/libsofthsm2.so";
+
+/* A token of this test's own in a fresh directory; the URI prefix with
+ * module-path and pin-source goes to query. */
+static bool make_token(char *dir, size_t dir_len, char *query, size_t query_len)
+{
+    snprintf(dir, dir_len, "/tmp/scb-keywipe-XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return false;
+    char path[600], cmd[1400];
+    snprintf(path, sizeof(path), "%s/softhsm2.conf", dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return false;
+    fprintf(f, "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n", dir);
+    fclose(f);
+    setenv("SOFTHSM2_CONF", path, 1);
+    snprintf(path, sizeof(path), "%s/pin", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, "5678\n", 5) != 5)
+        return false;
+    close(fd);
+    snprintf(query, query_len, "module-path=%s&pin-source=file:%s", softhsm, path);
+    snprintf(cmd, sizeof(cmd),
+             "softhsm2-util --init-token --free --label keywipe --so-pin 87654321 --pin 5678 "
+             ">/dev/null");
+    return system(cmd) == 0;
+}
+
+static void remove_token(const char *dir)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    TK_EQ_INT(system(cmd), 0);
+}
+
+static scb_keys_t *token_keys(const char *name, const char *query, uint8_t kvn, unsigned flags)
+{
+    char uri[1200], detail[300] = "";
+    snprintf(uri, sizeof(uri), "pkcs11:token=keywipe;object=%s?%s", name, query);
+    scb_keys_t *k = NULL;
+    int rc = scb_keys_open_pkcs11(&k, uri, kvn, NULL, flags, detail, sizeof(detail));
+    TK_EQ_RC(rc, SCB_OK);
+    if (rc != SCB_OK)
+        fprintf(stderr, "  %s: %s\n", name, detail);
+    return k;
+}
+
+static void import_keys(const char *name, const char *query, const uint8_t *enc,
+                        const uint8_t *mac, const uint8_t *dek)
+{
+    char uri[1200], detail[300] = "";
+    snprintf(uri, sizeof(uri), "pkcs11:token=keywipe;object=%s?%s", name, query);
+    scb_keys_t *k = NULL;
+    TK_EQ_RC(scb_keys_new(&k, enc, mac, dek, 16, 0x30), SCB_OK);
+    int rc = scb_pkcs11_import(uri, NULL, 0, k, detail, sizeof(detail));
+    TK_EQ_RC(rc, SCB_OK);
+    if (rc != SCB_OK)
+        fprintf(stderr, "  import %s: %s\n", name, detail);
+    scb_keys_free(&k);
+}
+
+static bool captured(const uint8_t *key, size_t len)
+{
+    return holds(capture, capture_len, key, len) || holds(capture, capture_len, key, len / 2) ||
+           holds(capture, capture_len, key + len / 2, len - len / 2);
+}
+
+static void test_token_keys(void)
+{
+    const size_t base = nsecrets;
+    char dir[64], query[800];
+    TK_CHECK(make_token(dir, sizeof(dir), query, sizeof(query)));
+    /* static keys of a card of this test's own: ENC, MAC, DEK */
+    uint8_t k[3][16];
+    for (int i = 0; i < 16; i++) {
+        k[0][i] = (uint8_t)(0xB7 ^ (i * 37));
+        k[1][i] = (uint8_t)(0x2C ^ (i * 59));
+        k[2][i] = (uint8_t)(0xE9 ^ (i * 83));
+    }
+    add_secret("token static ENC", k[0], 16);
+    add_secret("token static MAC", k[1], 16);
+    add_secret("token static DEK", k[2], 16);
+    char hex[3][33], profile[700];
+    for (int t = 0; t < 3; t++)
+        tk_hex(k[t], 16, hex[t], sizeof(hex[t]));
+    snprintf(profile, sizeof(profile),
+             "{\"scp03\": {\"keys\": [{\"kvn\": 48, \"enc\": \"%s\", \"mac\": \"%s\", "
+             "\"dek\": \"%s\"}]}}",
+             hex[0], hex[1], hex[2]);
+    import_keys("card", query, k[0], k[1], k[2]);
+    import_keys("master", query, k[0], k[0], k[0]); /* the card's KDF3 master */
+    phase_check("import into the token");
+
+    scb_sim_t *sim = NULL;
+    scb_card_t *card = NULL;
+    TK_EQ_RC(scb_sim_new_from_json(&sim, profile, NULL, 0), SCB_OK);
+    scb__cleanse(profile, sizeof(profile));
+    scb__cleanse(hex, sizeof(hex));
+    TK_EQ_RC(scb_card_open_sim_owned(&card, sim), SCB_OK);
+    scb_keys_t *keys = token_keys("card", query, 0x30, 0);
+    TK_CHECK(keys != NULL && scb_keys_in_token(keys));
+    TK_CHECK(scb__keys_key(keys, SCB_KEY_ENC) == NULL); /* nothing to read */
+    scb_opts_t *o = NULL, *rot = NULL;
+    TK_EQ_RC(scb_opts_new(&o), SCB_OK);
+    TK_EQ_RC(scb_opts_set_bytes(o, SCB_OPT_HOST_CHALLENGE, host_challenge, sizeof(host_challenge)),
+             SCB_OK);
+    TK_EQ_RC(scb_opts_new(&rot), SCB_OK); /* the rotation replaces key set 30 */
+    TK_EQ_RC(scb_opts_set_bytes(rot, SCB_OPT_HOST_CHALLENGE, host_challenge,
+                                sizeof(host_challenge)),
+             SCB_OK);
+    TK_EQ_RC(scb_opts_set_int(rot, SCB_OPT_REPLACE_KVN, 0x30), SCB_OK);
+
+    scb_access_info_t info;
+    scb_bootstrap_t *bs = NULL;
+    add_next_session(sim, 0, k[0], k[1], "token read session");
+    TK_EQ_RC(scb_read_bootstrap(card, keys, o, &bs, &info), SCB_OK);
+    phase_check("read with token keys");
+    const uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    TK_EQ_RC(scb_bootstrap_raw(bs, &raw, &raw_len), SCB_OK);
+    uint8_t file[1024];
+    memcpy(file, raw, raw_len < sizeof(file) ? raw_len : sizeof(file));
+    scb_bootstrap_free(&bs);
+    add_next_session(sim, 0, k[0], k[1], "token write session");
+    TK_EQ_RC(scb_write_bootstrap(card, keys, o, file, raw_len, &info), SCB_OK);
+    scb__cleanse(file, sizeof(file));
+    phase_check("write with token keys");
+
+    /* rotation: the token generates the new set and wraps it under the
+     * token DEK; the new keys are known (from the card) only afterwards */
+    scb_keys_t *fresh = token_keys("rotated", query, 0x31, SCB_P11_GENERATE);
+    add_next_session(sim, 0, k[0], k[1], "token rotation session");
+    capture_len = 0;
+    capture_overflow = false;
+    capturing = true;
+    /* self-check: a block freed unwiped while capturing is found later */
+    uint8_t marker[16];
+    memset(marker, 0x5A, sizeof(marker));
+    marker[3] = 0xA7;
+    uint8_t *block = malloc(48);
+    memcpy(block + 9, marker, sizeof(marker));
+    sink = block;
+    free(sink);
+    TK_CHECK(captured(marker, sizeof(marker)));
+    int rc = scb_rotate_keys(card, keys, fresh, rot, &info);
+    capturing = false;
+    TK_EQ_RC(rc, SCB_OK);
+    phase_check("rotation to token-generated keys");
+    TK_CHECK(!capture_overflow);
+    scb_keys_t *learnt = NULL;
+    TK_EQ_RC(scb_sim_host_keys(sim, &learnt), SCB_OK);
+    TK_EQ_INT(scb_keys_kvn(learnt), 0x31);
+    static const char *const tn[3] = {"ENC", "MAC", "DEK"};
+    for (int t = SCB_KEY_ENC; t <= SCB_KEY_DEK; t++) {
+        const uint8_t *nk = scb__keys_key(learnt, t);
+        TK_CHECK(!captured(nk, 16));
+        if (captured(nk, 16))
+            fprintf(stderr, "  generated %s found in a block freed during the rotation\n",
+                    tn[t - 1]);
+        char name[48];
+        snprintf(name, sizeof(name), "token-generated %s", tn[t - 1]);
+        add_secret(name, nk, 16);
+        uint8_t kcv_host[3], kcv_token[3];
+        TK_EQ_RC(scb_kcv(nk, 16, kcv_host), SCB_OK);
+        TK_EQ_RC(scb_keys_kcv(fresh, t, kcv_token), SCB_OK); /* computed in the token */
+        TK_EQ_MEM(kcv_token, 3, kcv_host, 3);
+    }
+    fprintf(stderr, "  %zu bytes freed during the rotation searched for the generated keys\n",
+            capture_len);
+    add_next_session(sim, 0, scb__keys_key(learnt, SCB_KEY_ENC),
+                     scb__keys_key(learnt, SCB_KEY_MAC), "generated-key read session");
+    scb_keys_free(&learnt);
+    capture_len = 0;
+    TK_EQ_RC(scb_read_bootstrap(card, fresh, o, &bs, &info), SCB_OK);
+    scb_bootstrap_free(&bs);
+    phase_check("read with the token-generated keys");
+    scb_card_free(&card);
+
+    /* KDF3 with the master key in the token: the card keys are host values
+     * (wiped as before), the master's bytes are never in this process */
+    scb_keys_t *master = token_keys("master", query, 0x30, 0);
+    char mhex[33];
+    tk_hex(k[0], 16, mhex, sizeof(mhex));
+    snprintf(profile, sizeof(profile),
+             "{\"scp03\": {\"keys\": [{\"kvn\": 48, \"master\": \"%s\", \"diversify\": "
+             "\"kdf3\"}], \"kdd\": \"00010203040506070809\"}}",
+             mhex);
+    TK_EQ_RC(scb_sim_new_from_json(&sim, profile, NULL, 0), SCB_OK);
+    scb__cleanse(profile, sizeof(profile));
+    scb__cleanse(mhex, sizeof(mhex));
+    static const uint8_t kdd[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    scb_keys_t *div = NULL;
+    TK_EQ_RC(scb_keys_diversify_kdf3(master, kdd, &div), SCB_OK); /* CMAC in the token */
+    add_secret("token KDF3 card ENC", scb__keys_key(div, SCB_KEY_ENC), 16);
+    add_secret("token KDF3 card MAC", scb__keys_key(div, SCB_KEY_MAC), 16);
+    add_secret("token KDF3 card DEK", scb__keys_key(div, SCB_KEY_DEK), 16);
+    add_next_session(sim, 0, scb__keys_key(div, SCB_KEY_ENC), scb__keys_key(div, SCB_KEY_MAC),
+                     "token KDF3 session");
+    scb_keys_free(&div);
+    TK_EQ_RC(scb_card_open_sim_owned(&card, sim), SCB_OK);
+    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_KDF3, 1), SCB_OK);
+    TK_EQ_RC(scb_read_bootstrap(card, master, o, &bs, &info), SCB_OK);
+    scb_bootstrap_free(&bs);
+    phase_check("KDF3 read with the master in the token");
+    scb_card_free(&card);
+    scb_keys_free(&master);
+    phase_check("KDF3, freed");
+
+    scb_opts_free(&o);
+    scb_opts_free(&rot);
+    scb_keys_free(&fresh);
+    scb_keys_free(&keys);
+    phase_check("token key sets freed");
+    remove_token(dir);
+    nsecrets = base;
+}
+#endif
+
 int main(void)
 {
     /* before anything makes OpenSSL allocate */
@@ -549,6 +794,9 @@ int main(void)
     TK_RUN(test_search_finds_unwiped_keys);
     TK_RUN(test_samsung_session);
     TK_RUN(test_virtual_card_flows);
+#ifdef SCB_WITH_PKCS11
+    TK_RUN(test_token_keys);
+#endif
     fprintf(stderr, "  %lu freed blocks searched, %lu of them OpenSSL's\n", freed_blocks,
             ossl_frees);
     TK_CHECK(ossl_frees > 100); /* the cipher contexts went through the search */
