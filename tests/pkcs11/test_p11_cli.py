@@ -118,7 +118,7 @@ def test_cold_read_in_process_asks_the_token_for_no_value(token, tmp_path):
     out = token.scboot("read", "--sim", "--keys", token.shim_uri("gp"), "--json",
                        env=token.env(SCB_P11SHIM_LOG=log))
     doc = json.loads(ok(out))
-    assert doc["read"]["scp_level"] == 0x33 and doc["read"]["apdus"] == 12
+    assert doc["read"]["scp_level"] == "0x33" and doc["read"]["apdus"] == 12
     assert doc["servers"][0]["lifetime"] == 86400
     no_key_in(token, out)
     calls = shim_log(log)
@@ -422,7 +422,7 @@ def test_through_pcscd_read_rotate_read(pcscd, token):
         out = token.scboot("read", "--reader", READER, "--keys", token.uri("gp"), "--json")
         doc = json.loads(ok(out))
         assert doc["read"]["card"] == READER and doc["read"]["apdus"] == 12
-        assert doc["read"]["scp_level"] == 0x33
+        assert doc["read"]["scp_level"] == "0x33"
         # rotation: the card's DEK is in the token, the new set is made there
         out = token.scboot("put-key", "--reader", READER, "--keys", token.uri("gp"),
                            "--new-keys", token.uri("card"), "--new-kvn", "0x31",
