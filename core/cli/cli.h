@@ -52,6 +52,8 @@ typedef struct cli_opts {
     const char *modem;          /* --modem DEV */
     const char *keys_file;      /* --keys FILE */
     bool debug;                 /* -d/--debug */
+    unsigned timeout_ms;        /* --timeout SECONDS */
+    bool has_timeout;
     scb_opts_t *lib;            /* options of the operation */
     scb_opts_t *modem_opts;     /* --baud, --modem-channels, ... */
     /* command specific */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CARD_OPTS "reader sim modem keys debug"
+#define CARD_OPTS "reader sim modem keys debug timeout"
 #define MODEM SCB_SCOPE_MODEM
 
 const cli_command_t cli_commands[] = {

@@ -43,6 +43,9 @@ static const own_opt_t own_opts[] = {
      "PKCS#11 token: pkcs11:token=LABEL;object=NAME?module-path=PATH&pin-source=file:PATH, "
      "or {\"pkcs11\": URI, \"kvn\": int} in the file (see scboot help keys)"},
     {"debug", 'd', ARG_NONE, NULL, "APDU trace on stderr (secrets masked)"},
+    {"timeout", 0, ARG_REQ, "SECONDS",
+     "give up after SECONDS (default 30; 0: never): a card or reader that stops answering "
+     "ends the command with exit 3, the step named"},
     {"json", 0, ARG_NONE, NULL, "print JSON (the form `write` takes)"},
     {"raw", 0, ARG_NONE, NULL, "read: the file's bytes, binary, secret keys included (to -o "
      "FILE, created 0600, or a pipe; never a terminal); write: FILE holds the file's bytes, "
@@ -249,6 +252,18 @@ static bool set_own(const char *cmd, const own_opt_t *d, const char *val, cli_op
     else if (strcmp(n, "sim") == 0) { o->use_sim = true; o->sim_profile = val; }
     else if (strcmp(n, "modem") == 0) o->modem = val;
     else if (strcmp(n, "keys") == 0) o->keys_file = val;
+    else if (strcmp(n, "timeout") == 0) {
+        char *end = NULL;
+        errno = 0;
+        double secs = strtod(val, &end);
+        if (errno != 0 || end == val || *end != 0 || !(secs >= 0) || secs > 86400) {
+            fprintf(stderr, "scboot %s: --timeout: expected seconds 0..86400, got '%.20s'\n", cmd,
+                    val);
+            return false;
+        }
+        o->timeout_ms = (unsigned)(secs * 1000.0 + 0.5);
+        o->has_timeout = true;
+    }
     else if (strcmp(n, "debug") == 0) o->debug = true;
     else if (strcmp(n, "json") == 0) o->json = true;
     else if (strcmp(n, "raw") == 0) o->raw = true;
@@ -583,6 +598,8 @@ int cli_open_card(const cli_opts_t *o, scb_card_t **card, scb_keys_t **keys)
         scb_trace_t t = {SCB_TRACE_VERSION, NULL, trace_line};
         scb_card_set_trace(*card, &t);
     }
+    if (o->has_timeout)
+        scb_card_set_timeout(*card, o->timeout_ms);
     return 0;
 }
 

@@ -97,6 +97,19 @@ SCB_API void scb_card_free(scb_card_t **card);
 SCB_API int scb_card_begin(scb_card_t *card);
 SCB_API int scb_card_end(scb_card_t *card);
 
+/* Every call that talks to the card is bounded: the whole call (a read with
+ * all its APDUs, from scb_card_begin to scb_card_end when they are used)
+ * ends with SCB_E_TIMEOUT, the step named, once ms milliseconds have passed.
+ * A PC/SC card that stops answering in the middle of an APDU is abandoned
+ * at the bound (pcsc-lite cannot cancel a transmit): the handle then
+ * refuses every call with SCB_E_TIMEOUT; free it and open the card again.
+ * 0 = no bound. The default is SCB_DEFAULT_TIMEOUT_MS. A caller's own
+ * transport is bounded between APDUs only; the modem's AT commands also
+ * have their own bound (the option "modem_timeout_ms"). */
+#define SCB_DEFAULT_TIMEOUT_MS 30000u
+SCB_API int scb_card_set_timeout(scb_card_t *card, unsigned ms);
+SCB_API unsigned scb_card_timeout(const scb_card_t *card);
+
 /* ------------------------------------------------------------------------ */
 /* Options                                                                   */
 /* ------------------------------------------------------------------------ */

@@ -12,9 +12,11 @@
 #include "crypto.h"
 #include "internal.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------------ */
 /* Handle lifecycle                                                          */
@@ -40,6 +42,7 @@ int scb_card_open_transport(scb_card_t **out, const scb_transport_t *tp)
         return SCB_E_NOMEM;
     }
     c->tp = *tp;
+    c->timeout_ms = SCB_DEFAULT_TIMEOUT_MS;
     *out = c;
     return SCB_OK;
 }
@@ -240,6 +243,14 @@ static int transport_code(int rc)
 int scb__wire(scb_card_t *card, const uint8_t *cmd, size_t cmd_len, bool mask_cmd,
               uint8_t *resp, size_t *resp_len, bool mask_resp)
 {
+    const char *step = cmd_len >= 2 ? scb__ins_name(cmd[1]) : NULL;
+    if (card->timeout_ms != 0 && scb__remaining_ms(card) == 0) {
+        /* the operation's time is up: the next command would outlive it */
+        *resp_len = 0;
+        return scb__fail(card, SCB_E_TIMEOUT, "%s: not sent: the operation took longer than %u "
+                         "ms (the card answers too slowly?)", step != NULL ? step : "command",
+                         card->timeout_ms);
+    }
     scb__trace(card, SCB_TRACE_WIRE_CMD, cmd, cmd_len, mask_cmd);
     const size_t cap = *resp_len;
     size_t n = cap;
@@ -254,7 +265,6 @@ int scb__wire(scb_card_t *card, const uint8_t *cmd, size_t cmd_len, bool mask_cm
         }
         *resp_len = 0;
         /* name the step the failure interrupted */
-        const char *step = cmd_len >= 2 ? scb__ins_name(cmd[1]) : NULL;
         char what[48];
         if (step != NULL)
             snprintf(what, sizeof(what), "%s", step);
@@ -571,8 +581,29 @@ int scb_card_transmit_plain(scb_card_t *card, const uint8_t *apdu, size_t apdu_l
 /* ------------------------------------------------------------------------ */
 /* Transactions                                                              */
 /* ------------------------------------------------------------------------ */
+/* Milliseconds on a clock that never jumps. */
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+unsigned scb__remaining_ms(const scb_card_t *card)
+{
+    if (card->timeout_ms == 0)
+        return UINT_MAX;
+    const uint64_t deadline = card->txn_depth > 0 ? card->deadline_ms
+                                                  : now_ms() + card->timeout_ms;
+    const uint64_t now = now_ms();
+    return deadline > now ? (unsigned)(deadline - now) : 0;
+}
+
 int scb__begin(scb_card_t *card)
 {
+    /* The operation's bound starts with its outermost transaction. */
+    if (card->txn_depth == 0)
+        card->deadline_ms = now_ms() + card->timeout_ms;
     if (card->txn_depth++ > 0 || card->tp.begin == NULL)
         return SCB_OK;
     int rc = card->tp.begin(card->tp.user);
@@ -582,10 +613,24 @@ int scb__begin(scb_card_t *card)
             scb__sm_abort(card);
             card->channel = 0;
         }
-        return scb__fail(card, rc < 0 ? rc : SCB_E_TRANSPORT, "cannot begin a transaction: %s",
-                         scb_strerror(rc < 0 ? rc : SCB_E_TRANSPORT));
+        rc = rc < 0 ? rc : SCB_E_TRANSPORT;
+        if (card->tp_detail != NULL && card->tp_detail[0] != 0)
+            return scb__fail(card, rc, "cannot take the card: %s", card->tp_detail);
+        return scb__fail(card, rc, "cannot take the card: %s", scb_strerror(rc));
     }
     return SCB_OK;
+}
+
+int scb_card_set_timeout(scb_card_t *card, unsigned ms)
+{
+    SCB__ENTER(card);
+    card->timeout_ms = ms;
+    return SCB_OK;
+}
+
+unsigned scb_card_timeout(const scb_card_t *card)
+{
+    return card != NULL ? card->timeout_ms : 0;
 }
 
 void scb__end(scb_card_t *card)

@@ -111,6 +111,8 @@ struct scb_card {
     bool has_scp_info;
 
     int txn_depth;             /* nesting of scb__begin/scb__end */
+    unsigned timeout_ms;       /* bound of one operation, 0 none (scb_card_set_timeout) */
+    uint64_t deadline_ms;      /* the operation's end, CLOCK_MONOTONIC ms (txn_depth > 0) */
     bool app_channel_opened;   /* scb_app_open opened the current logical channel */
 
     /* PC/SC transport fills this (owned by the transport). */
@@ -164,9 +166,13 @@ const char *scb__ins_name(uint8_t ins);
         scb__clear_error(card);                                                                    \
     } while (0)
 
-/* Exclusive access around one high-level operation (nesting-safe). */
+/* Exclusive access around one high-level operation (nesting-safe); the
+ * outermost one starts the operation's time bound. */
 int scb__begin(scb_card_t *card);
 void scb__end(scb_card_t *card);
+/* Milliseconds the operation has left (UINT_MAX: unbounded), for
+ * transports whose waits must end with it. */
+unsigned scb__remaining_ms(const scb_card_t *card);
 
 /* Random bytes through the handle's RNG hook. */
 int scb__random(scb_card_t *card, uint8_t *buf, size_t len);

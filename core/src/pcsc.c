@@ -2,25 +2,64 @@
  * The PC/SC transport (pcsc-lite). The only file that includes the PC/SC
  * headers. One SCARDCONTEXT per card handle (or per reader list), so
  * threads with their own handles never share one.
+ *
+ * Bounded waits. pcsc-lite's SCardTransmit, SCardBeginTransaction and
+ * SCardConnect may block for as long as the reader, the card or another
+ * program's transaction keeps them (pcsc-lite documents SCardConnect as
+ * allowed to block without limit; SCardCancel ends only
+ * SCardGetStatusChange, and a context cannot be released while one of its
+ * calls runs). So a card handle's PC/SC calls run on a thread of the
+ * handle's own, and the caller waits for each at most as long as its
+ * operation has left (scb_card_set_timeout). A call that outlives that is
+ * abandoned: the handle refuses every later call with SCB_E_TIMEOUT, and
+ * the thread, once pcsc-lite returns, releases the connection and frees
+ * what it holds (also when the handle was freed meanwhile).
  */
 #include "atr.h"
+#include "crypto.h"
 #include "internal.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <winscard.h>
 
 #ifndef SCARD_AUTOALLOCATE
 #error "pcsc-lite with SCARD_AUTOALLOCATE required"
 #endif
 
+/* A call the handle's thread runs for the caller. */
+enum { CALL_NONE, CALL_OPEN, CALL_TRANSMIT, CALL_BEGIN, CALL_END, CALL_EXIT };
+
 typedef struct pcsc_tp {
     SCARDCONTEXT ctx;
     SCARDHANDLE h;
     DWORD proto;
+    bool has_ctx;
     char *reader;
     char detail[160];     /* why the last call failed (the card handle's tp_detail) */
+    const scb_card_t *card; /* the operation's time bound (NULL while opening) */
+
+    /* the thread and the call it runs (under mu) */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;    /* CLOCK_MONOTONIC */
+    int call;             /* requested, CALL_NONE when done */
+    int rc;               /* its result */
+    bool abandoned;       /* a call outlived its bound: the handle is unusable */
+    bool orphan;          /* freed while abandoned: the thread frees the rest */
+    /* the call's data, owned here: an abandoned caller's buffers are gone */
+    const char *want;     /* CALL_OPEN: the reader asked for */
+    char open_detail[256];
+    unsigned open_flags;
+    uint8_t *cmd;         /* SCB__CMD_MAX */
+    size_t cmd_len;
+    uint8_t *resp;        /* SCB__RESP_MAX */
+    size_t resp_len;
 } pcsc_tp_t;
 
 /* PC/SC result -> SCB_E_*. */
@@ -247,14 +286,12 @@ static int empty_response(pcsc_tp_t *t)
     return SCB_E_TRANSPORT;
 }
 
-static int pcsc_transmit(void *user, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
-                         size_t *resp_len)
+/* The calls as the handle's thread runs them. */
+static int do_transmit(pcsc_tp_t *t)
 {
-    pcsc_tp_t *t = user;
     const SCARD_IO_REQUEST *pci = t->proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
-    DWORD rlen = (DWORD)*resp_len;
-    t->detail[0] = 0;
-    LONG rv = SCardTransmit(t->h, pci, cmd, (DWORD)cmd_len, NULL, resp, &rlen);
+    DWORD rlen = (DWORD)t->resp_len;
+    LONG rv = SCardTransmit(t->h, pci, t->cmd, (DWORD)t->cmd_len, NULL, t->resp, &rlen);
     if (rv == SCARD_W_RESET_CARD)
         reconnect(t);
     if (rv != SCARD_S_SUCCESS) {
@@ -270,13 +307,12 @@ static int pcsc_transmit(void *user, const uint8_t *cmd, size_t cmd_len, uint8_t
     }
     if (rlen == 0)
         return empty_response(t);
-    *resp_len = rlen;
+    t->resp_len = rlen;
     return SCB_OK;
 }
 
-static int pcsc_begin(void *user)
+static int do_begin(pcsc_tp_t *t)
 {
-    pcsc_tp_t *t = user;
     LONG rv = SCardBeginTransaction(t->h);
     if (rv == SCARD_W_RESET_CARD) {
         reconnect(t);
@@ -285,40 +321,196 @@ static int pcsc_begin(void *user)
     return map_rv(rv);
 }
 
-static int pcsc_end(void *user)
+static int do_open(pcsc_tp_t *t);
+
+static void release(pcsc_tp_t *t)
+{
+    if (t->h != 0)
+        SCardDisconnect(t->h, SCARD_LEAVE_CARD);
+    if (t->has_ctx)
+        SCardReleaseContext(t->ctx);
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+    if (t->cmd != NULL)
+        scb__cleanse(t->cmd, SCB__CMD_MAX); /* wrapped APDUs */
+    if (t->resp != NULL)
+        scb__cleanse(t->resp, SCB__RESP_MAX);
+    free(t->cmd);
+    free(t->resp);
+    free(t->reader);
+    free(t);
+}
+
+static void *worker(void *arg)
+{
+    pcsc_tp_t *t = arg;
+    pthread_mutex_lock(&t->mu);
+    for (;;) {
+        while (t->call == CALL_NONE)
+            pthread_cond_wait(&t->cv, &t->mu);
+        const int call = t->call;
+        if (call == CALL_EXIT)
+            break;
+        pthread_mutex_unlock(&t->mu);
+        int rc;
+        switch (call) {
+        case CALL_OPEN: rc = do_open(t); break;
+        case CALL_TRANSMIT: rc = do_transmit(t); break;
+        case CALL_BEGIN: rc = do_begin(t); break;
+        default: rc = map_rv(SCardEndTransaction(t->h, SCARD_LEAVE_CARD)); break;
+        }
+        pthread_mutex_lock(&t->mu);
+        t->rc = rc;
+        t->call = CALL_NONE;
+        pthread_cond_broadcast(&t->cv);
+        if (t->orphan)
+            break;
+    }
+    pthread_mutex_unlock(&t->mu);
+    release(t);
+    return NULL;
+}
+
+/* Run call on the handle's thread, waiting at most the operation's time
+ * (ms when opening). */
+static int run(pcsc_tp_t *t, int call, unsigned ms)
+{
+    if (t->card != NULL)
+        ms = scb__remaining_ms(t->card);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    if (ms != UINT_MAX) {
+        until.tv_sec += (time_t)(ms / 1000u);
+        until.tv_nsec += (long)(ms % 1000u) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&t->mu);
+    if (t->abandoned) {
+        pthread_mutex_unlock(&t->mu);
+        snprintf(t->detail, sizeof(t->detail), "an earlier command still waits for the reader: "
+                 "free this handle and open the card again");
+        return SCB_E_TIMEOUT;
+    }
+    t->detail[0] = 0;
+    t->call = call;
+    pthread_cond_broadcast(&t->cv);
+    while (t->call != CALL_NONE) {
+        if (ms == UINT_MAX) {
+            pthread_cond_wait(&t->cv, &t->mu);
+        } else if (pthread_cond_timedwait(&t->cv, &t->mu, &until) == ETIMEDOUT &&
+                   t->call != CALL_NONE) {
+            t->abandoned = true;
+            pthread_mutex_unlock(&t->mu);
+            snprintf(t->detail, sizeof(t->detail),
+                     "the reader did not answer within %u ms (a mute card, or another program "
+                     "holding the reader); this handle can no longer be used: free it and open "
+                     "the card again", t->card != NULL ? scb_card_timeout(t->card) : ms);
+            return SCB_E_TIMEOUT;
+        }
+    }
+    const int rc = t->rc;
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+static int pcsc_transmit(void *user, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
+                         size_t *resp_len)
 {
     pcsc_tp_t *t = user;
-    return map_rv(SCardEndTransaction(t->h, SCARD_LEAVE_CARD));
+    if (cmd_len > SCB__CMD_MAX)
+        return SCB_E_INVALID_ARG;
+    memcpy(t->cmd, cmd, cmd_len);
+    t->cmd_len = cmd_len;
+    t->resp_len = *resp_len < SCB__RESP_MAX ? *resp_len : SCB__RESP_MAX;
+    int rc = run(t, CALL_TRANSMIT, 0);
+    if (rc == SCB_OK) {
+        memcpy(resp, t->resp, t->resp_len);
+        *resp_len = t->resp_len;
+    }
+    return rc;
+}
+
+static int pcsc_begin(void *user)
+{
+    return run(user, CALL_BEGIN, 0);
+}
+
+static int pcsc_end(void *user)
+{
+    return run(user, CALL_END, 0);
 }
 
 static void pcsc_close(void *user)
 {
     pcsc_tp_t *t = user;
-    if (t->h != 0)
-        SCardDisconnect(t->h, SCARD_LEAVE_CARD);
-    SCardReleaseContext(t->ctx);
-    free(t->reader);
-    free(t);
+    pthread_mutex_lock(&t->mu);
+    const pthread_t thread = t->thread; /* t is the thread's to free from here on */
+    if (t->call != CALL_NONE) {
+        /* still in pcsc-lite: the thread frees everything when it returns */
+        t->orphan = true;
+        pthread_mutex_unlock(&t->mu);
+        pthread_detach(thread);
+        return;
+    }
+    t->call = CALL_EXIT;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(thread, NULL);
 }
 
-int scb_card_open_pcsc(scb_card_t **out, const char *reader, char *detail, size_t detail_len)
+/* A new transport with its thread. */
+static int tp_new(pcsc_tp_t **out)
 {
-    if (out == NULL)
-        return SCB_E_INVALID_ARG;
-    *out = NULL;
     pcsc_tp_t *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return SCB_E_NOMEM;
-    int rc = establish(&t->ctx, detail, detail_len);
+    pthread_condattr_t ca;
+    bool mu = false, cv = false;
+    int rc = SCB_E_NOMEM;
+    t->cmd = malloc(SCB__CMD_MAX);
+    t->resp = malloc(SCB__RESP_MAX);
+    if (t->cmd != NULL && t->resp != NULL && pthread_mutex_init(&t->mu, NULL) == 0) {
+        mu = true;
+        if (pthread_condattr_init(&ca) == 0) {
+            cv = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+                 pthread_cond_init(&t->cv, &ca) == 0;
+            pthread_condattr_destroy(&ca);
+        }
+        if (cv && pthread_create(&t->thread, NULL, worker, t) == 0)
+            rc = SCB_OK;
+    }
     if (rc != SCB_OK) {
+        if (cv)
+            pthread_cond_destroy(&t->cv);
+        if (mu)
+            pthread_mutex_destroy(&t->mu);
+        free(t->cmd);
+        free(t->resp);
         free(t);
         return rc;
     }
+    *out = t;
+    return SCB_OK;
+}
+
+/* Context, reader, connection and the transport flags, on the handle's
+ * thread (SCardConnect may wait for another program's transaction). */
+static int do_open(pcsc_tp_t *t)
+{
+    char *detail = t->open_detail;
+    const size_t detail_len = sizeof(t->open_detail);
+    int rc = establish(&t->ctx, detail, detail_len);
+    if (rc != SCB_OK)
+        return rc;
+    t->has_ctx = true;
     scb_readers_t *list = NULL;
     size_t idx = 0;
     rc = list_with_context(t->ctx, &list, detail, detail_len);
     if (rc == SCB_OK)
-        rc = pick_reader(list, reader, &idx, detail, detail_len);
+        rc = pick_reader(list, t->want, &idx, detail, detail_len);
     if (rc == SCB_OK) {
         t->reader = strdup(list->names[idx]);
         if (t->reader == NULL)
@@ -336,24 +528,43 @@ int scb_card_open_pcsc(scb_card_t **out, const char *reader, char *detail, size_
                         pcsc_stringify_error(rv));
         }
     }
-    unsigned flags = 0;
     if (rc == SCB_OK) {
         uint8_t atr[MAX_ATR_SIZE];
         DWORD atr_len = sizeof(atr), state = 0, proto = 0, rlen = 0;
         if (SCardStatus(t->h, NULL, &rlen, &state, &proto, atr, &atr_len) == SCARD_S_SUCCESS &&
             scb__atr_extended_length(atr, atr_len))
-            flags |= SCB_TP_EXTENDED_LENGTH;
+            t->open_flags |= SCB_TP_EXTENDED_LENGTH;
         if (t->proto == SCARD_PROTOCOL_T0)
-            flags |= SCB_TP_T0;
+            t->open_flags |= SCB_TP_T0;
     }
+    return rc;
+}
+
+int scb_card_open_pcsc(scb_card_t **out, const char *reader, char *detail, size_t detail_len)
+{
+    if (out == NULL)
+        return SCB_E_INVALID_ARG;
+    *out = NULL;
+    pcsc_tp_t *t = NULL;
+    int rc = tp_new(&t);
+    if (rc != SCB_OK)
+        return scb__detail(detail, detail_len, rc, "no memory or thread for the PC/SC transport");
+    t->want = reader;
+    rc = run(t, CALL_OPEN, SCB_DEFAULT_TIMEOUT_MS);
+    t->want = NULL;
     if (rc != SCB_OK) {
+        if (rc == SCB_E_TIMEOUT)
+            scb__detail(detail, detail_len, rc, "the PC/SC daemon or the reader did not answer "
+                        "within %u ms", SCB_DEFAULT_TIMEOUT_MS);
+        else
+            scb__detail(detail, detail_len, rc, "%s", t->open_detail);
         pcsc_close(t);
         return rc;
     }
     scb_transport_t tp = {0};
     tp.version = SCB_TRANSPORT_VERSION;
     tp.user = t;
-    tp.flags = flags;
+    tp.flags = t->open_flags;
     tp.transmit = pcsc_transmit;
     tp.begin = pcsc_begin;
     tp.end = pcsc_end;
@@ -363,6 +574,7 @@ int scb_card_open_pcsc(scb_card_t **out, const char *reader, char *detail, size_
         pcsc_close(t);
         return rc;
     }
+    t->card = *out;
     (*out)->reader_name = t->reader;
     (*out)->tp_detail = t->detail;
     return SCB_OK;

@@ -11,6 +11,7 @@
  *   read            -> "read rc=<name> apdus=N ms=.. msg=.."   (cold read, level 33)
  *   write FILE      -> "write rc=<name> apdus=N ms=.. msg=.."  (FILE: bootstrap bytes)
  *   writepad FILE   -> the same, the rest of the EF filled with FF (SCB_OPT_PAD)
+ *   timeout MS      -> "timeout rc=SCB_OK" (scb_card_set_timeout)
  *   close           -> "close rc=SCB_OK"
  *   quit
  * Keys: the virtual card's default set (ENC = MAC = DEK = 40..4F, KVN 30).
@@ -97,6 +98,11 @@ int main(int argc, char **argv)
             }
             scb_opts_free(&o);
             report(write ? "write" : "read", rc, card, info.apdus, now_ms() - t0);
+        } else if (strncmp(line, "timeout ", 8) == 0) {
+            int rc = card != NULL ? scb_card_set_timeout(card, (unsigned)strtoul(line + 8, NULL, 10))
+                                  : SCB_E_STATE;
+            printf("timeout rc=%s\n", scb_error_name(rc));
+            fflush(stdout);
         } else if (strcmp(line, "close") == 0) {
             scb_card_free(&card);
             printf("close rc=SCB_OK\n");

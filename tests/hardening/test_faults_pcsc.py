@@ -317,3 +317,40 @@ def test_endless_61xx_and_6cxx(pcscd, files, at, mode):
     assert r["rc"] == "SCB_E_GET_RESPONSE_LIMIT", (STEP[at], r)
     assert ("GET RESPONSE rounds" if mode == "sw61" else "resends") in r["msg"], r
     assert time.monotonic() - t0 < 15
+
+
+# ---------------------------------------------------------------- a mute card
+
+@pytest.mark.parametrize("at", [3, 11])
+def test_mute_card_is_bounded(pcscd, files, at):
+    """The card stops answering at APDU `at` (vpcd then waits for ever):
+    `--timeout 2` ends the command after about 2 s with exit 3, naming the
+    step that got no answer, and the default bound is documented."""
+    with card(files, proxy=(at, "mute")):
+        t0 = time.monotonic()
+        p = cli(files, "read", "--timeout", "2")
+        took = time.monotonic() - t0
+    assert p.returncode == 3, p.stderr
+    assert "did not answer within 2000 ms" in p.stderr, p.stderr
+    assert STEP[at].split()[0] in p.stderr or STEP[at].split()[-1] in p.stderr, (STEP[at], p.stderr)
+    assert 1.8 < took < 6, took
+
+
+def test_mute_card_in_a_long_lived_session(pcscd, files):
+    """Through one library session: the abandoned handle refuses further
+    calls at once, and a new handle works once the card answers again."""
+    s = Session()
+    try:
+        with card(files, proxy=(6, "mute")):
+            assert s.cmd(f"open {READER}")["rc"] == "SCB_OK"
+            assert s.cmd("timeout 1500")["rc"] == "SCB_OK"
+            r = s.cmd("read")
+            assert r["rc"] == "SCB_E_TIMEOUT", r
+            assert float(r["ms"]) < 3000, r
+            t0 = time.monotonic()
+            r = s.cmd("read")
+            assert r["rc"] == "SCB_E_TIMEOUT" and "still waits for the reader" in r["msg"], r
+            assert time.monotonic() - t0 < 1, r
+            s.cmd("close")
+    finally:
+        s.finish()

@@ -11,6 +11,8 @@ from 1) it spoils the card's answer:
                word. An empty answer makes vpcd wait for the card for ever.)
   sw61         61 10 instead, and 61 10 to every GET RESPONSE after it
   sw6c         6C 10 instead, and 6C 10 to the command resent after it
+  mute         no answer at all: the card stops answering (vpcd then waits
+               for ever; the host's own bound must end the wait)
 
     vpcd_proxy.py VPCD_PORT LISTEN_PORT AT MODE
 
@@ -68,6 +70,8 @@ def main():
             if hostile and mode in ("sw61", "sw6c"):
                 send_frame(reader, bytes.fromhex("6110" if mode == "sw61" else "6C10"))
                 continue
+            if apdus >= at and mode == "mute":
+                continue  # swallowed: the card is mute from here on
             send_frame(card, frame)
             answer = recv_frame(card)
             if apdus == at:
