@@ -111,6 +111,13 @@ static const char *close_name(const scb_card_t *card)
     return card->tp.channel_close_name != NULL ? card->tp.channel_close_name : "channel close";
 }
 
+/* Why the transport's last operation failed, in its own words. */
+static const char *tp_why(const scb_card_t *card, int rc)
+{
+    return card->tp_detail != NULL && card->tp_detail[0] != 0 ? card->tp_detail
+                                                              : scb_strerror(rc);
+}
+
 /* A transport's channel operation failed: its own code when it is one it
  * may return, else a transport failure; the detail is the transport's. */
 static int tp_failure(scb_card_t *card, int rc, const char *what)
@@ -123,9 +130,7 @@ static int tp_failure(scb_card_t *card, int rc, const char *what)
         scb__sm_abort(card);
         scb__channels_lost(card);
     }
-    const char *d = card->tp_detail != NULL && card->tp_detail[0] != 0 ? card->tp_detail
-                                                                          : scb_strerror(rc);
-    return scb__fail(card, rc, "%s: %s", what, d);
+    return scb__fail(card, rc, "transport (%s): %s", what, tp_why(card, rc));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -238,12 +243,8 @@ static int tp_open(scb_card_t *card, const uint8_t *aid, size_t aid_len)
     int rc = card->tp.channel_open(card->tp.user, aid, aid_len, &session, &number);
     if (rc != 0) {
         scb__note(card, "%s %s failed (%s)", open_name(card), aidhex, scb_error_name(rc));
-        if (rc == SCB_E_NOT_FOUND) {
-            const char *d = card->tp_detail != NULL && card->tp_detail[0] != 0
-                                ? card->tp_detail
-                                : "no such application";
-            return scb__fail(card, rc, "AID %s: %s", aidhex, d);
-        }
+        if (rc == SCB_E_NOT_FOUND)
+            return scb__fail(card, rc, "AID %s: %s", aidhex, tp_why(card, rc));
         return tp_failure(card, rc, open_name(card));
     }
     scb__tp_channel_t *tc = &card->tpch[slot];
@@ -356,11 +357,9 @@ int scb__channel_open_app(scb_card_t *card, const uint8_t *aid, size_t aid_len)
     }
     /* The transport cannot either: the refusal is the answer, decided. */
     card->ch_route = SCB_TP_CHANNELS_MANAGE;
-    char why[sizeof(card->errmsg)];
-    memcpy(why, card->errmsg, sizeof(why));
     card->last_sw = sw;
-    return scb__fail(card, rc, "%s; and %s: use the basic channel (the no_logical_channel "
-                     "option)", refusal, why);
+    return scb__fail(card, rc, "%s; the transport cannot open one either (%s): use the basic "
+                     "channel (the no_logical_channel option)", refusal, tp_why(card, own));
 }
 
 int scb__channel_close(scb_card_t *card)

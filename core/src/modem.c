@@ -212,7 +212,7 @@ static int modem_channel_open(void *user, const uint8_t *aid, size_t aid_len, lo
     /* Without +CCHO the refusal that brought the library here stays the
      * failure on record (its +CME ERROR number too). */
     if (m->channels == SCB_MODEM_CH_AUTO && !modem_has_ccho(m))
-        return fail(m, SCB_E_UNSUPPORTED, "the modem has no AT+CCHO / AT+CGLA either");
+        return fail(m, SCB_E_UNSUPPORTED, "the modem has no AT+CCHO / AT+CGLA");
     op_begin(m);
     if (aid_len < 1 || aid_len > MODEM_AID_MAX)
         return fail(m, SCB_E_INVALID_ARG, "AT+CCHO: an AID of 1..%d bytes", MODEM_AID_MAX);

@@ -115,22 +115,10 @@ static int mt_query(void *user, int what, long *value)
 }
 
 typedef struct {
-    char lines[128][200];
-    size_t n;
-} trace_t;
-
-static void on_trace(void *user, const scb_trace_event_t *ev)
-{
-    trace_t *t = user;
-    if (t->n < SCB_ARRAY_LEN(t->lines))
-        scb_trace_format(ev, t->lines[t->n++], sizeof(t->lines[0]));
-}
-
-typedef struct {
     mt_t mt;
     scb_card_t *card;
     scb_keys_t *keys;
-    trace_t trace;
+    tk_trace_t trace;
 } rig_t;
 
 static rig_t *rig(const char *profile, bool tell, int route)
@@ -157,8 +145,7 @@ static rig_t *rig(const char *profile, bool tell, int route)
     tp.channel_open_name = "OPEN";
     tp.channel_close_name = "CLOSE";
     TK_EQ_RC(scb_card_open_transport(&r->card, &tp), SCB_OK);
-    scb_trace_t tr = {SCB_TRACE_VERSION, &r->trace, on_trace};
-    TK_EQ_RC(scb_card_set_trace(r->card, &tr), SCB_OK);
+    tk_trace_on(r->card, &r->trace);
     return r;
 }
 
@@ -172,10 +159,7 @@ static void rig_free(rig_t *r)
 
 static bool traced(const rig_t *r, const char *prefix)
 {
-    for (size_t i = 0; i < r->trace.n; i++)
-        if (strncmp(r->trace.lines[i], prefix, strlen(prefix)) == 0)
-            return true;
-    return false;
+    return tk_traced(&r->trace, prefix);
 }
 
 /* The trace's commands ("A>> 84 B0 ..", masked: header only) are what the

@@ -56,26 +56,6 @@ static int open_app(scb_card_t *c, uint8_t *ch)
     return scb_channel_open_app(c, PKCS15_AID, sizeof(PKCS15_AID), ch);
 }
 
-/* ---- the trace, one line per event ---- */
-typedef struct {
-    char lines[64][160];
-    size_t n;
-} trace_t;
-
-static void on_trace(void *user, const scb_trace_event_t *ev)
-{
-    trace_t *t = user;
-    if (t->n < SCB_ARRAY_LEN(t->lines))
-        scb_trace_format(ev, t->lines[t->n++], sizeof(t->lines[0]));
-}
-
-static void trace_on(scb_card_t *c, trace_t *t)
-{
-    memset(t, 0, sizeof(*t));
-    scb_trace_t tr = {SCB_TRACE_VERSION, t, on_trace};
-    TK_EQ_RC(scb_card_set_trace(c, &tr), SCB_OK);
-}
-
 /* "A>> 00 A4 .." -> "00A4.."; NULL for other lines. */
 static const char *cmd_hex(const char *line, char *out, size_t cap)
 {
@@ -106,7 +86,7 @@ static const char *at_payload(const char *line, char *out, size_t cap)
 
 /* The commands the trace shows are those the modem received, in order,
  * and the count counts exactly them. */
-static void check_trace_is_wire(const trace_t *t, const at_script_t *s, const scb_card_t *c)
+static void check_trace_is_wire(const tk_trace_t *t, const at_script_t *s, const scb_card_t *c)
 {
     char a[700], b[700];
     size_t ti = 0, si = 0, wire = 0;
@@ -127,14 +107,6 @@ static void check_trace_is_wire(const trace_t *t, const at_script_t *s, const sc
     TK_EQ_INT(ti, t->n);
     TK_EQ_INT(si, s->logged);
     TK_EQ_INT(scb_card_apdu_count(c), wire);
-}
-
-static bool traced(const trace_t *t, const char *line)
-{
-    for (size_t i = 0; i < t->n; i++)
-        if (strcmp(t->lines[i], line) == 0)
-            return true;
-    return false;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -195,8 +167,8 @@ static void test_fallback_after_refusal(void)
     as_add(s, "AT+CSIM=14,\"00A4000C023F00\"", "\r\n+CSIM: 4,\"9000\"" OK);
     as_add(s, "AT+CCHC=1", OK); /* at free */
     scb_card_t *c = card_with(s, SCB_MODEM_CH_AUTO);
-    trace_t t;
-    trace_on(c, &t);
+    static tk_trace_t t;
+    tk_trace_on(c, &t);
     uint8_t ch = 0, d[4];
     TK_EQ_RC(open_app(c, &ch), SCB_OK);
     TK_EQ_INT(ch, CH0);
@@ -208,9 +180,9 @@ static void test_fallback_after_refusal(void)
     TK_EQ_HEX(d, 4, "A7063004");
     TK_EQ_RC(scb_channel_close(c), SCB_OK);
     TK_EQ_INT(scb_card_channel(c), 0);
-    TK_CHECK(traced(&t, "# +CCHO " AID_HEX " -> session 3"));
-    TK_CHECK(traced(&t, "# +CCHC session 3"));
-    TK_CHECK(traced(&t, "A>> 00 70 00 00 01")); /* given to the modem, refused there */
+    TK_CHECK(tk_traced(&t, "# +CCHO " AID_HEX " -> session 3"));
+    TK_CHECK(tk_traced(&t, "# +CCHC session 3"));
+    TK_CHECK(tk_traced(&t, "A>> 00 70 00 00 01")); /* given to the modem, refused there */
     check_trace_is_wire(&t, s, c);
 
     TK_EQ_RC(open_app(c, &ch), SCB_OK);
@@ -358,8 +330,8 @@ static void test_ccho_failures(void)
     as_add(s, "AT+CCHO=\"" AID_HEX "\"", "\r\n+CCHO: 3\r\n" OK);
     as_add(s, "AT+CCHC=3", OK);
     scb_card_t *c = card_with(s, SCB_MODEM_CH_CGLA);
-    trace_t t;
-    trace_on(c, &t);
+    static tk_trace_t t;
+    tk_trace_on(c, &t);
     uint8_t ch = 0x55;
     const uint8_t usim2[7] = {0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02};
     TK_EQ_RC(scb_channel_open_app(c, usim2, 7, &ch), SCB_E_NOT_FOUND);
@@ -372,14 +344,14 @@ static void test_ccho_failures(void)
     const uint8_t usim4[7] = {0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x04};
     TK_EQ_RC(scb_channel_open_app(c, usim4, 7, &ch), SCB_E_MODEM_CME);
     TK_EQ_INT(scb_card_modem_cme(c), 4);
-    CHECK_MSG(scb_card_errmsg(c), "+CCHO: AT+CCHO: modem answered +CME ERROR: 4");
+    CHECK_MSG(scb_card_errmsg(c), "transport (+CCHO): AT+CCHO: modem answered +CME ERROR: 4");
     const uint8_t usim5[7] = {0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x05};
     TK_EQ_RC(scb_channel_open_app(c, usim5, 7, &ch), SCB_E_BAD_RESPONSE);
     CHECK_MSG(scb_card_errmsg(c), "AT+CCHO: the session id is not a number");
     TK_EQ_INT(scb_card_channel(c), 0);
     TK_EQ_RC(open_app(c, &ch), SCB_OK);
     TK_EQ_RC(scb_channel_close(c), SCB_OK);
-    TK_CHECK(traced(&t, "# +CCHO A0000000871002 failed (SCB_E_NOT_FOUND)"));
+    TK_CHECK(tk_traced(&t, "# +CCHO A0000000871002 failed (SCB_E_NOT_FOUND)"));
     TK_EQ_INT(scb_card_apdu_count(c), 0); /* channel operations are not APDUs */
     scb_card_free(&c);
     TK_CHECK(as_complete(s));
