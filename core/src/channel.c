@@ -130,7 +130,8 @@ static int tp_failure(scb_card_t *card, int rc, const char *what)
         scb__sm_abort(card);
         scb__channels_lost(card);
     }
-    return scb__fail(card, rc, "transport (%s): %s", what, tp_why(card, rc));
+    const char *hint = rc == SCB_E_CARD_REMOVED ? " (the card went away)" : "";
+    return scb__fail(card, rc, "%s: %s%s", what, tp_why(card, rc), hint);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -245,7 +246,7 @@ static int tp_open(scb_card_t *card, const uint8_t *aid, size_t aid_len)
         scb__note(card, "%s %s failed (%s)", open_name(card), aidhex, scb_error_name(rc));
         if (rc == SCB_E_NOT_FOUND)
             return scb__fail(card, rc, "AID %s: %s", aidhex, tp_why(card, rc));
-        return tp_failure(card, rc, open_name(card));
+        return tp_failure(card, rc, "logical channel open");
     }
     scb__tp_channel_t *tc = &card->tpch[slot];
     if (number != -1 && (number < 1 || number > (int)MAX_CHANNEL ||
@@ -279,7 +280,7 @@ static int tp_close(scb_card_t *card, scb__tp_channel_t *tc)
     if (rc != 0) {
         scb__note(card, "%s session %ld failed (%s)", close_name(card), session,
                   scb_error_name(rc));
-        return tp_failure(card, rc, close_name(card));
+        return tp_failure(card, rc, "logical channel close");
     }
     scb__note(card, "%s session %ld", close_name(card), session);
     return SCB_OK;

@@ -344,7 +344,7 @@ static void test_ccho_failures(void)
     const uint8_t usim4[7] = {0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x04};
     TK_EQ_RC(scb_channel_open_app(c, usim4, 7, &ch), SCB_E_MODEM_CME);
     TK_EQ_INT(scb_card_modem_cme(c), 4);
-    CHECK_MSG(scb_card_errmsg(c), "transport (+CCHO): AT+CCHO: modem answered +CME ERROR: 4");
+    CHECK_MSG(scb_card_errmsg(c), "logical channel open: AT+CCHO: modem answered +CME ERROR: 4");
     const uint8_t usim5[7] = {0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x05};
     TK_EQ_RC(scb_channel_open_app(c, usim5, 7, &ch), SCB_E_BAD_RESPONSE);
     CHECK_MSG(scb_card_errmsg(c), "AT+CCHO: the session id is not a number");
