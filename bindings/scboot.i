@@ -121,6 +121,7 @@ SCB_BLOCKING(scb_card_end);
 SCB_BLOCKING(scb_card_transmit);
 SCB_BLOCKING(scb_card_transmit_plain);
 SCB_BLOCKING(scb_channel_open);
+SCB_BLOCKING(scb_channel_open_app);
 SCB_BLOCKING(scb_channel_close);
 SCB_BLOCKING(scb_select_aid);
 SCB_BLOCKING(scb_select_fid);

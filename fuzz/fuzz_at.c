@@ -2,9 +2,9 @@
  * Fuzz the modem transport's reading of the modem (core/src/at.c line
  * assembly, final result codes, +CME/+CMS errors, echoes and unsolicited
  * codes, resynchronisation after a timeout; core/src/modem.c +CSIM/+CGLA
- * response parsing, +CCHO session ids, logical-channel emulation) through
- * scb_card_open_at and a handful of APDUs, over an AT channel whose bytes
- * are the fuzz input.
+ * response parsing, +CCHO session ids and failures; core/src/channel.c
+ * choosing between MANAGE CHANNEL and +CCHO) through scb_card_open_at and
+ * a handful of APDUs, over an AT channel whose bytes are the fuzz input.
  *
  * Input: mode:1, then chunks the channel's read() returns, each a header
  * byte and maybe bytes:
@@ -16,7 +16,9 @@
  *   n ..      n (1..FB) bytes, for a read that waits
  * A read that does not wait gets nothing unless the next chunk is FC.
  * mode: bits 0-1 channel strategy (auto, CSIM, CGLA), bit 2
- * modem_no_init, bit 3 extended_length, bits 4-7 which APDU script runs.
+ * modem_no_init, bit 3 extended_length, bits 4-7 which APDU script runs
+ * (run_script: 1 a channel to the PKCS#15 AID, 2 then SELECT it with FCP
+ * on the channel, 4 READ BINARY, 8 a channel without an AID).
  *
  * Time is virtual while the harness runs (clock_gettime is wrapped at link
  * time): an "nothing arrived" chunk moves it by the wait asked, so AT
@@ -115,21 +117,31 @@ static void run_script(scb_card_t *card, unsigned script)
     int rc;
     apdu(card, "\x00\xA4\x00\x04\x02\x3F\x00\x00", 8);
     if (script & 1) {
-        rc = scb_channel_open(card, &ch);
+        rc = scb_channel_open_app(card, aid, sizeof(aid), &ch);
         fz_check_rc(card, rc);
-        rc = scb_select_aid(card, aid, sizeof(aid), (script & 2) ? SCB_SEL_FCP : SCB_SEL_NO_RESP,
-                            NULL);
-        fz_check_rc(card, rc);
+        if (rc == SCB_OK && (ch == 0 || ch != scb_card_channel(card)))
+            abort();
+        if (rc != SCB_OK && ch != 0)
+            abort(); /* a failed open names no channel */
+        if (rc == SCB_OK && (script & 2))
+            fz_check_rc(card, scb_select_aid(card, aid, sizeof(aid), SCB_SEL_FCP, NULL));
     }
     if (script & 4) {
         len = sizeof(buf);
         rc = scb_read_binary(card, 16, buf, &len);
         fz_check_rc(card, rc);
     }
-    if (script & 8)
-        apdu(card, "\x00\x70\x80\x01", 4);
-    else if (ch != 0)
+    if (ch != 0 && scb_card_channel(card) == ch)
         fz_check_rc(card, scb_channel_close(card));
+    if (script & 8) {
+        /* the card's way only: refused without a transmit where the modem
+         * opens channels only to an application; left open for free */
+        const unsigned long before = scb_card_apdu_count(card);
+        rc = scb_channel_open(card, &ch);
+        fz_check_rc(card, rc);
+        if (rc == SCB_E_UNSUPPORTED && scb_card_apdu_count(card) != before)
+            abort();
+    }
     if (scb_card_modem_channels(card) < SCB_MODEM_CH_AUTO ||
         scb_card_modem_channels(card) > SCB_MODEM_CH_CGLA || scb_card_modem_cme(card) < -1)
         abort();

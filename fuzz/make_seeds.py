@@ -246,7 +246,7 @@ def seeds_at():
     s["csim_channel"] = bytes([0x10]) + chunks(*init, csim("9000"), csim("019000"), csim("9000"),
                                                csim("9000"))
     s["read_binary"] = bytes([0x40]) + chunks(*init, csim("9000"), csim("00" * 16 + "9000"))
-    s["fcp_on_channel"] = bytes([0x30]) + chunks(*init, csim("9000"), csim("019000"),
+    s["fcp_on_channel"] = bytes([0x30]) + chunks(*init, csim("9000"), csim("019000"), csim("9000"),
                                                  csim(FCP_ADF.hex().upper() + "9000"), csim("9000"))
     s["cgla_emulated"] = bytes([0x10]) + chunks(*init, csim("9000"), "\r\n+CME ERROR: 4\r\n",
                                                 "\r\nOK\r\n", "\r\nOK\r\n", "\r\n+CCHO: 3\r\n\r\nOK\r\n",
@@ -254,6 +254,10 @@ def seeds_at():
     s["cgla_fcp"] = bytes([0x32]) + chunks(*init, csim("9000"), "\r\n+CCHO: 2\r\n\r\nOK\r\n",
                                            f'\r\n+CGLA: {len(FCP_ADF) * 2 + 4},"{FCP_ADF.hex()}9000"\r\nOK\r\n',
                                            "\r\nOK\r\n")
+    # forced +CCHO: the modem finds no such application (+CME ERROR: 22)
+    s["ccho_not_found"] = bytes([0x12]) + chunks(*init, csim("9000"), "\r\n+CME ERROR: 22\r\n")
+    # a channel without an application: MANAGE CHANNEL, closed at free
+    s["csim_open_no_aid"] = bytes([0x80]) + chunks(*init, csim("9000"), csim("029000"), csim("9000"))
     s["unsolicited_and_errors"] = bytes([0x04]) + chunks("\r\nRING\r\n", "\r\nOK\r\n",
                                                          "\r\n+CREG: 1\r\n" + csim("6A82")[2:])
     # SELECT MF times out; READ BINARY first waits for silence, then AT / OK

@@ -110,9 +110,13 @@ static void table(text_t *t, const scb_bootstrap_t *bs, const scb_access_info_t 
     hexstr(info->aid, info->aid_len, aid, sizeof(aid));
     hexstr(info->path, info->path_len, path, sizeof(path));
     tprintf(t, "Card:       %s\n", card_name);
-    tprintf(t, "PKCS#15:    AID %s (%s), logical channel %u\n", aid,
-            info->used_efdir ? "from EF.DIR" : "default AID, no EF.DIR template",
-            (unsigned)info->channel);
+    char channel[48];
+    if (info->channel >= SCB_CHANNEL_UNNUMBERED) /* its number stayed in the modem */
+        snprintf(channel, sizeof(channel), "a logical channel the transport opened");
+    else
+        snprintf(channel, sizeof(channel), "logical channel %u", (unsigned)info->channel);
+    tprintf(t, "PKCS#15:    AID %s (%s), %s\n", aid,
+            info->used_efdir ? "from EF.DIR" : "default AID, no EF.DIR template", channel);
     if (info->scp_level >= 0)
         tprintf(t, "Secure:     SCP03, security level 0x%02X, %s\n", (unsigned)info->scp_level,
                 info->s16 ? "S16" : "S8");

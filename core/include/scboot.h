@@ -89,7 +89,8 @@ SCB_API const char *scb_card_reader_name(const scb_card_t *card);
 SCB_API int scb_card_open_modem(scb_card_t **out, const char *device, const scb_opts_t *opts,
                                 char *detail, size_t detail_len);
 
-/* Frees the handle; logical channels a job opened are closed first. */
+/* Frees the handle; logical channels it opened and left open are closed
+ * first. */
 SCB_API void scb_card_free(scb_card_t **card);
 
 /* Exclusive access across several calls (a PC/SC transaction; nests).

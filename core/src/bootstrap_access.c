@@ -3,10 +3,11 @@
  * TS lays it out (Appendix G "Storage of LwM2M Bootstrap Information on the
  * Smartcard", Appendix H secure channel):
  *
- *   EF.DIR (2F00, SFI 1E) -> PKCS#15 template -> MANAGE CHANNEL open ->
- *   SELECT ADF by AID on it -> SCP03 with the ADF's Security Domain ->
+ *   EF.DIR (2F00, SFI 1E) -> PKCS#15 template -> a logical channel with
+ *   the ADF selected on it (MANAGE CHANNEL + SELECT by AID, or the
+ *   transport's own, e.g. AT+CCHO) -> SCP03 with the ADF's Security Domain ->
  *   EF.ODF (5031) -> [7] DODF paths -> DODF entry with OID 2.23.43.9.1 ->
- *   Path -> bootstrap EF -> MANAGE CHANNEL close (also after an error).
+ *   Path -> bootstrap EF -> channel closed (also after an error).
  *
  * APDU budget: a cold read of a small file at level 0x33 takes 12 APDUs:
  * EF.DIR is read through its SFI without a SELECT, the ADF is
@@ -156,23 +157,21 @@ static int enter_app(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t 
 {
     int rc;
     if (!scb__opt_bool(o, SCB_OPT_NO_LOGICAL_CHANNEL)) {
-        uint8_t ch = 0;
-        rc = scb__channel_open(card, &ch);
-        if (rc != SCB_OK)
-            return rc;
-        card->app_channel_opened = true;
+        /* A channel with the application selected on it: MANAGE CHANNEL
+         * and SELECT, or the transport's own (a modem's AT+CCHO). */
+        rc = scb__channel_open_app(card, info->aid, info->aid_len);
+        card->app_channel_opened = rc == SCB_OK;
+    } else {
+        rc = scb__app_select(card, info->aid, info->aid_len);
     }
     info->channel = card->channel;
-    rc = scb__select_aid(card, info->aid, info->aid_len, SCB_SEL_NO_RESP, NULL);
-    if (rc == SCB_E_STATUS && (card->last_sw == 0x6A86 || card->last_sw == 0x6A87)) {
-        /* some cards want P2 04 for an ADF */
-        rc = scb__select_aid(card, info->aid, info->aid_len, SCB_SEL_FCP, NULL);
+    if (rc == SCB_E_NOT_FOUND) {
+        char why[sizeof(card->errmsg)];
+        memcpy(why, card->errmsg, sizeof(why));
+        return scb__fail(card, rc, "PKCS#15 application not found on the card: %s", why);
     }
     if (rc != SCB_OK)
-        return rc == SCB_E_NOT_FOUND
-                   ? scb__fail(card, rc, "PKCS#15 application not found on the card (SELECT "
-                                         "by AID answered %04X)", card->last_sw)
-                   : rc;
+        return rc;
     if (scb__opt_bool(o, SCB_OPT_NO_SECURE_CHANNEL)) {
         scb__note(card, "running without a secure channel, as asked");
         return SCB_OK;

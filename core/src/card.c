@@ -13,6 +13,7 @@
 #include "internal.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,15 @@ int scb_card_open_transport(scb_card_t **out, const scb_transport_t *tp)
     if (out == NULL)
         return SCB_E_INVALID_ARG;
     *out = NULL;
-    if (tp == NULL || tp->version != SCB_TRANSPORT_VERSION || tp->transmit == NULL)
+    if (tp == NULL || (tp->version != 1 && tp->version != SCB_TRANSPORT_VERSION) ||
+        tp->transmit == NULL)
+        return SCB_E_INVALID_ARG;
+    /* A version-1 struct ends at close: read no further. */
+    scb_transport_t t = {0};
+    memcpy(&t, tp, tp->version == 1 ? offsetof(scb_transport_t, channel_open) : sizeof(t));
+    const int chan_ops = (t.channel_open != NULL) + (t.channel_transmit != NULL) +
+                         (t.channel_close != NULL);
+    if (chan_ops != 0 && chan_ops != 3)
         return SCB_E_INVALID_ARG;
     scb_card_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -41,7 +50,7 @@ int scb_card_open_transport(scb_card_t **out, const scb_transport_t *tp)
         free(c);
         return SCB_E_NOMEM;
     }
-    c->tp = *tp;
+    c->tp = t;
     c->timeout_ms = SCB_DEFAULT_TIMEOUT_MS;
     *out = c;
     return SCB_OK;
@@ -53,10 +62,10 @@ void scb_card_free(scb_card_t **card)
         return;
     scb_card_t *c = *card;
     scb__sm_close(c);
-    /* A channel scb_app_open left open would stay open on the card until
-     * its next reset: close it (best effort; the transport may be gone). */
-    if (c->app_channel_opened && c->channel != 0 && scb__begin(c) == SCB_OK) {
-        scb__channel_close(c);
+    /* Channels left open would stay open on the card (and in a modem) until
+     * its next reset: close them (best effort; the transport may be gone). */
+    if (scb__channels_left(c) && scb__begin(c) == SCB_OK) {
+        scb__channels_close_all(c);
         scb__end(c);
     }
     if (c->tp.close != NULL)
@@ -254,14 +263,19 @@ int scb__wire(scb_card_t *card, const uint8_t *cmd, size_t cmd_len, bool mask_cm
     scb__trace(card, SCB_TRACE_WIRE_CMD, cmd, cmd_len, mask_cmd);
     const size_t cap = *resp_len;
     size_t n = cap;
-    int rc = card->tp.transmit(card->tp.user, cmd, cmd_len, resp, &n);
+    /* On a channel the transport opened, the command goes to that channel
+     * as it is (the transport puts it on the channel). */
+    const scb__tp_channel_t *tc = scb__tp_channel(card);
+    int rc = tc != NULL ? card->tp.channel_transmit(card->tp.user, tc->session, cmd, cmd_len,
+                                                    resp, &n)
+                        : card->tp.transmit(card->tp.user, cmd, cmd_len, resp, &n);
     card->apdu_count++;
     if (rc != 0) {
         rc = transport_code(rc);
         if (rc == SCB_E_CARD_RESET || rc == SCB_E_CARD_REMOVED) {
             /* The card lost all volatile state: sessions and channels. */
             scb__sm_abort(card);
-            card->channel = 0;
+            scb__channels_lost(card);
         }
         *resp_len = 0;
         /* name the step the failure interrupted */
@@ -402,7 +416,8 @@ static int exchange(scb_card_t *card, scb_apdu_t *w, size_t *rlen, bool mask_cmd
             return scb__fail(card, SCB_E_BAD_RESPONSE,
                              "response exceeds %u bytes over GET RESPONSE",
                              (unsigned)SCB__RESP_MAX - 2);
-        uint8_t gr[5] = {scb__cla_for_channel(0x00, card->channel), 0xC0, 0x00, 0x00, xx};
+        uint8_t gr[5] = {scb__cla_for_channel(0x00, scb__cla_channel(card)), 0xC0, 0x00, 0x00,
+                         xx};
         size_t m = SCB__RESP_MAX - have;
         rc = scb__wire(card, gr, sizeof(gr), false, card->rbuf + have, &m, mask_resp);
         if (rc != SCB_OK)
@@ -434,7 +449,7 @@ static int wrap_command(scb_card_t *card, const scb_apdu_t *a, scb_apdu_t *w, bo
         }
     }
     if ((a->flags & SCB__APDU_RAW_CLA) == 0)
-        w->cla = scb__cla_for_channel(w->cla, card->channel);
+        w->cla = scb__cla_for_channel(w->cla, scb__cla_channel(card));
     const bool ext = w->extended || w->lc > 255 || (w->has_le && w->ne > 256);
     if (ext && (card->tp.flags & SCB_TP_EXTENDED_LENGTH) == 0) {
         if (use_sm)
@@ -611,7 +626,7 @@ int scb__begin(scb_card_t *card)
         card->txn_depth--;
         if (rc == SCB_E_CARD_RESET || rc == SCB_E_CARD_REMOVED) {
             scb__sm_abort(card);
-            card->channel = 0;
+            scb__channels_lost(card);
         }
         rc = rc < 0 ? rc : SCB_E_TRANSPORT;
         if (card->tp_detail != NULL && card->tp_detail[0] != 0)

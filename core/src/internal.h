@@ -69,8 +69,8 @@ bool scb__cla_has_sm(uint8_t cla);
 /* ------------------------------------------------------------------------ */
 typedef struct scb_sm_ops {
     /* Wrap plain command `in` into `out`; wrapped data goes into buf (cap).
-     * The CLA in `in` has no channel bits; wrap may consult card->channel
-     * (SCB__SCP_MAC_CLA_AS_SENT). */
+     * The CLA in `in` has no channel bits; wrap may consult
+     * scb__cla_channel(card) (SCB__SCP_MAC_CLA_AS_SENT). */
     int (*wrap)(scb_card_t *card, void *state, const scb_apdu_t *in, scb_apdu_t *out,
                 uint8_t *buf, size_t cap);
     /* Verify/decrypt the response: rdata/rlen is the wire response data
@@ -90,6 +90,15 @@ typedef struct scb_sm_ops {
 /* ------------------------------------------------------------------------ */
 /* The card handle                                                           */
 /* ------------------------------------------------------------------------ */
+/* A logical channel the transport opened (scb_transport_t.channel_open). */
+#define SCB__TP_CHANNELS 4
+typedef struct scb__tp_channel {
+    bool open;
+    long session;              /* the transport's name for it */
+    uint8_t number;            /* the card's number when the transport told it, else 0 */
+    uint8_t id;                /* its name on the handle: number, or SCB_CHANNEL_UNNUMBERED + i */
+} scb__tp_channel_t;
+
 struct scb_card {
     scb_transport_t tp;
     scb_trace_t trace;
@@ -97,7 +106,8 @@ struct scb_card {
     scb_rng_fn rng;
     void *rng_user;
 
-    uint8_t channel;           /* current logical channel, 0..19 */
+    uint8_t channel;           /* current logical channel: 0..19, or the id of a
+                                * channel the transport opened (channel.c) */
     uint16_t last_sw;
     unsigned long apdu_count;
     char errmsg[256];
@@ -114,6 +124,12 @@ struct scb_card {
     unsigned timeout_ms;       /* bound of one operation, 0 none (scb_card_set_timeout) */
     uint64_t deadline_ms;      /* the operation's end, CLOCK_MONOTONIC ms (txn_depth > 0) */
     bool app_channel_opened;   /* scb_app_open opened the current logical channel */
+
+    /* Logical channels (channel.c). */
+    scb__tp_channel_t tpch[SCB__TP_CHANNELS]; /* opened by the transport */
+    uint32_t mc_opened;        /* bit n: this handle opened channel n with MANAGE CHANNEL */
+    bool ch_route_known;
+    int ch_route;              /* SCB_TP_CHANNELS_*: how channels open (AUTO: undecided) */
 
     /* PC/SC transport fills this (owned by the transport). */
     const char *reader_name;
@@ -194,9 +210,32 @@ void scb__sm_close(scb_card_t *card);
 size_t scb__max_read_chunk(const scb_card_t *card);
 size_t scb__max_write_chunk(const scb_card_t *card);
 
-/* iso7816.c workers (see scboot/apdu.h for what each does). */
+/* channel.c: logical channels, whether the card opens them (MANAGE
+ * CHANNEL) or the transport does (scb_transport_t.channel_open). */
 int scb__channel_open(scb_card_t *card, uint8_t *channel);
+/* Open a channel and select aid on it (P2 0C), the transport's way or
+ * MANAGE CHANNEL + SELECT; on failure nothing stays open. */
+int scb__channel_open_app(scb_card_t *card, const uint8_t *aid, size_t aid_len);
+/* SELECT aid on the current channel (P2 0C; P2 04 when the card wants it). */
+int scb__app_select(scb_card_t *card, const uint8_t *aid, size_t aid_len);
 int scb__channel_close(scb_card_t *card);
+/* Whether the handle opened channels it did not close; scb_card_free
+ * closes them. */
+bool scb__channels_left(const scb_card_t *card);
+void scb__channels_close_all(scb_card_t *card);
+/* The card was reset or went away: its channels are gone. */
+void scb__channels_lost(scb_card_t *card);
+/* The channel number for CLA: the current channel's, 0 on a channel the
+ * transport opened without telling its number (the transport sets it). */
+uint8_t scb__cla_channel(const scb_card_t *card);
+/* The transport channel the handle is on, NULL on a card channel. */
+const scb__tp_channel_t *scb__tp_channel(const scb_card_t *card);
+/* How logical channels open on the handle now (SCB_TP_CHANNELS_*). */
+int scb__channel_route(const scb_card_t *card);
+/* The transport's answer to a question (SCB_TPQ_*); SCB_E_UNSUPPORTED. */
+int scb__tp_query(const scb_card_t *card, int what, long *value);
+
+/* iso7816.c workers (see scboot/apdu.h for what each does). */
 int scb__select_aid(scb_card_t *card, const uint8_t *aid, size_t aid_len, unsigned flags,
                     scb_fcp_t *fcp);
 int scb__select_fid(scb_card_t *card, uint16_t fid, unsigned flags, scb_fcp_t *fcp);

@@ -1,6 +1,7 @@
 /*
- * ISO 7816-4 / ETSI TS 102 221 commands on top of the engine: MANAGE
- * CHANNEL, SELECT, READ BINARY / READ RECORD / UPDATE BINARY loops, VERIFY.
+ * ISO 7816-4 / ETSI TS 102 221 commands on top of the engine: SELECT,
+ * READ BINARY / READ RECORD / UPDATE BINARY loops, VERIFY (logical
+ * channels: channel.c).
  */
 #include "crypto.h"
 #include "internal.h"
@@ -14,95 +15,6 @@ static void apdu_init(scb_apdu_t *a, uint8_t cla, uint8_t ins, uint8_t p1, uint8
     a->ins = ins;
     a->p1 = p1;
     a->p2 = p2;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Logical channels (ISO 7816-4 11.1.2, TS 102 221 11.1.17)                  */
-/* ------------------------------------------------------------------------ */
-int scb__channel_open(scb_card_t *card, uint8_t *channel)
-{
-    /* Issued from the basic channel: 00 70 00 00 01, the card picks the number. */
-    scb_apdu_t a;
-    apdu_init(&a, 0x00, 0x70, 0x00, 0x00);
-    a.has_le = true;
-    a.ne = 1;
-    a.flags = SCB__APDU_NO_SM | SCB__APDU_RAW_CLA;
-    uint8_t r[4];
-    size_t rlen = sizeof(r);
-    uint16_t sw = 0;
-    int rc = scb__transmit(card, &a, r, &rlen, &sw);
-    if (rc != SCB_OK)
-        return rc;
-    if (sw == 0x6A81 || sw == 0x6881)
-        return scb__fail(card, SCB_E_NO_CHANNEL,
-                         "MANAGE CHANNEL open: card answered %04X (no logical channel "
-                         "available)", sw);
-    if (!scb__sw_ok(sw))
-        return scb__sw_error(card, sw, "MANAGE CHANNEL open");
-    if (rlen != 1 || r[0] == 0 || r[0] > 19)
-        return scb__fail(card, SCB_E_BAD_RESPONSE,
-                         "MANAGE CHANNEL open: expected one channel number 1..19, got %zu "
-                         "byte(s)%s", rlen, rlen == 1 ? " out of range" : "");
-    card->channel = r[0];
-    *channel = r[0];
-    scb__note(card, "logical channel %u opened", (unsigned)r[0]);
-    return SCB_OK;
-}
-
-int scb__channel_close(scb_card_t *card)
-{
-    if (card->channel == 0)
-        return scb__fail(card, SCB_E_STATE, "the basic channel 0 cannot be closed");
-    const uint8_t ch = card->channel;
-    if (card->sm_channel == ch)
-        scb__sm_close(card);
-    scb_apdu_t a;
-    apdu_init(&a, 0x00, 0x70, 0x80, ch);
-    a.flags = SCB__APDU_NO_SM | SCB__APDU_RAW_CLA;
-    card->channel = 0;            /* whatever happens, the handle is back on 0 */
-    size_t rlen = 0;
-    uint16_t sw = 0;
-    int rc = scb__transmit(card, &a, NULL, &rlen, &sw);
-    if (rc != SCB_OK)
-        return rc;
-    if (!scb__sw_ok(sw))
-        return scb__sw_error(card, sw, "MANAGE CHANNEL close");
-    scb__note(card, "logical channel %u closed", (unsigned)ch);
-    return SCB_OK;
-}
-
-int scb_channel_open(scb_card_t *card, uint8_t *channel)
-{
-    SCB__ENTER(card);
-    if (channel == NULL)
-        return scb__fail(card, SCB_E_INVALID_ARG, "scb_channel_open: channel is NULL");
-    int rc = scb__begin(card);
-    if (rc != SCB_OK)
-        return rc;
-    rc = scb__channel_open(card, channel);
-    scb__end(card);
-    return rc;
-}
-
-int scb_channel_close(scb_card_t *card)
-{
-    SCB__ENTER(card);
-    int rc = scb__begin(card);
-    if (rc != SCB_OK)
-        return rc;
-    rc = scb__channel_close(card);
-    scb__end(card);
-    return rc;
-}
-
-int scb_channel_select(scb_card_t *card, uint8_t channel)
-{
-    SCB__ENTER(card);
-    if (channel > 19)
-        return scb__fail(card, SCB_E_INVALID_ARG, "logical channel %u: at most 19",
-                         (unsigned)channel);
-    card->channel = channel;
-    return SCB_OK;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -1,8 +1,14 @@
 /*
  * The modem transport: APDUs to the UICC inside a cellular modem through
- * its AT interface (3GPP TS 27.007 8.17 +CSIM; 8.45-8.47 +CCHO, +CCHC,
- * +CGLA). The logical-channel strategy (pass MANAGE CHANNEL through +CSIM,
- * or emulate it with +CCHO/+CGLA/+CCHC) is described in scboot.h.
+ * its AT interface (3GPP TS 27.007 8.17 +CSIM; 8.45 +CCHO, 8.46 +CCHC, 8.43
+ * +CGLA). It formats AT command lines and parses what the modem answers,
+ * nothing more: the APDUs it is given go to the modem as they are, the
+ * modem's answers come back as they are, and every failure of the modem is
+ * a transport code with a detail. Logical channels are the channel layer's
+ * (channel.c): MANAGE CHANNEL through +CSIM like any command, or the
+ * transport's channel operations (+CCHO / +CGLA / +CCHC), as the
+ * "modem_channels" option says (answered to SCB_TPQ_CHANNELS). What goes on
+ * the line is described in docs/modem.md.
  *
  * Nothing here writes APDU bytes anywhere but to the modem: messages name
  * the command and what was wrong with the answer, never its content.
@@ -15,34 +21,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MODEM_MAX_CHANNEL 19u
 #define MODEM_SHORT_CMD_MAX (4 + 1 + 255 + 1)   /* case 4, short */
 #define MODEM_SHORT_RESP_MAX (256 + 2)
 #define MODEM_EXT_RESP_MAX (65536 + 2)
 /* around the hex: AT+CGLA=<session>,<length>,"" / +CSIM: <length>,"" */
 #define MODEM_LINE_EXTRA 64
-
-/* What the transport knows about each logical channel number. */
-enum vch_state {
-    VCH_FREE = 0,
-    VCH_CSIM,     /* opened by a MANAGE CHANNEL the modem passed through +CSIM */
-    VCH_PENDING,  /* MANAGE CHANNEL answered by emulation; +CCHO waits for the AID */
-    VCH_SESSION   /* emulated: +CCHO gave a session, commands go through +CGLA */
-};
+#define MODEM_AID_MAX 16                         /* 27.007 8.45: DF name, 1..16 bytes */
 
 typedef struct modem_tp {
     scb_at_t *at;
-    scb_card_t *card;             /* for trace notes; set once the handle exists */
-    int channels;                 /* SCB_MODEM_CH_*: in force (AUTO = not decided yet) */
-    uint8_t vch[MODEM_MAX_CHANNEL + 1];
-    long session[MODEM_MAX_CHANNEL + 1];
+    int channels;                 /* SCB_MODEM_CH_*, the option */
+    int has_ccho;                 /* AUTO: +CCHO and +CGLA pass their test commands (-1: unasked) */
     size_t max_cmd;               /* longest command APDU carried */
     size_t max_resp;
     char *cmd;                    /* the AT command line being sent */
     char *info;                   /* the information response received */
     size_t line_cap;
-    char detail[256];             /* why the last transmit failed (card->tp_detail) */
-    int cme;                      /* +CME ERROR number that failed the last transmit, -1 */
+    char detail[256];             /* why the last operation failed (card->tp_detail) */
+    int cme;                      /* +CME ERROR number that failed the last operation, -1 */
 } modem_tp_t;
 
 static int fail(modem_tp_t *m, int rc, const char *fmt, ...) SCB_PRINTF(3, 4);
@@ -58,46 +54,15 @@ static int fail(modem_tp_t *m, int rc, const char *fmt, ...)
 /* An AT command failed: its detail becomes the transport's. */
 static int at_fail(modem_tp_t *m, int rc)
 {
-    if (rc == SCB_E_CARD_REMOVED)
-        memset(m->vch, 0, sizeof(m->vch)); /* the modem and its channels are gone */
     m->cme = scb__at_cme(m->at);
     return fail(m, rc, "%s", scb__at_detail(m->at));
 }
 
-#define NOTE(m, ...)                                                                   \
-    do {                                                                               \
-        if ((m)->card != NULL)                                                         \
-            scb__note((m)->card, __VA_ARGS__);                                         \
-    } while (0)
-
-/* ISO 7816-4 5.4.1: channel number from CLA (inverse of scb__cla_for_channel). */
-static uint8_t cla_channel(uint8_t cla)
+/* Every operation starts with no failure on record. */
+static void op_begin(modem_tp_t *m)
 {
-    if (cla == 0xFF)
-        return 0;
-    if ((cla & 0x40) != 0)
-        return (uint8_t)(4 + (cla & 0x0F));
-    return cla & 0x03;
-}
-
-static bool sw_ok(uint16_t sw)
-{
-    return sw == 0x9000 || (sw & 0xFF00) == 0x9100 || (sw & 0xFF00) == 0x9200;
-}
-
-static int answer(const uint8_t *bytes, size_t n, uint8_t *resp, size_t *resp_len)
-{
-    if (*resp_len < n)
-        return SCB_E_BUFFER_TOO_SMALL;
-    memcpy(resp, bytes, n);
-    *resp_len = n;
-    return SCB_OK;
-}
-
-static int answer_sw(uint16_t sw, uint8_t *resp, size_t *resp_len)
-{
-    const uint8_t b[2] = {(uint8_t)(sw >> 8), (uint8_t)sw};
-    return answer(b, 2, resp, resp_len);
+    m->detail[0] = 0;
+    m->cme = -1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -178,18 +143,20 @@ static int parse_apdu_response(modem_tp_t *m, const char *prefix, uint8_t *resp,
     return SCB_OK;
 }
 
-/* One APDU through AT+CSIM (session < 0) or AT+CGLA=<session>, with cla
- * in place of cmd[0]. */
-static int exchange(modem_tp_t *m, long session, uint8_t cla, const uint8_t *cmd, size_t len,
-                    uint8_t *resp, size_t *resp_len)
+/* One APDU, as it is, through AT+CSIM (session < 0) or AT+CGLA=<session>. */
+static int exchange(modem_tp_t *m, long session, const uint8_t *cmd, size_t len, uint8_t *resp,
+                    size_t *resp_len)
 {
+    op_begin(m);
+    if (len < 4 || len > m->max_cmd)
+        return fail(m, SCB_E_INVALID_ARG, "command APDU of %zu bytes: the modem takes 4..%zu",
+                    len, m->max_cmd);
     int o = session < 0 ? snprintf(m->cmd, m->line_cap, "AT+CSIM=%zu,\"", 2 * len)
                         : snprintf(m->cmd, m->line_cap, "AT+CGLA=%ld,%zu,\"", session, 2 * len);
     if (o < 0 || (size_t)o + 2 * len + 2 > m->line_cap)
         return fail(m, SCB_E_INTERNAL, "AT command line buffer too small");
     size_t w = (size_t)o;
-    w += scb__hex(&cla, 1, m->cmd + w, m->line_cap - w, false);
-    w += scb__hex(cmd + 1, len - 1, m->cmd + w, m->line_cap - w, false);
+    w += scb__hex(cmd, len, m->cmd + w, m->line_cap - w, false);
     m->cmd[w++] = '"';
     m->cmd[w] = 0;
     const char *prefix = session < 0 ? "+CSIM:" : "+CGLA:";
@@ -199,123 +166,9 @@ static int exchange(modem_tp_t *m, long session, uint8_t cla, const uint8_t *cmd
     return parse_apdu_response(m, prefix, resp, resp_len);
 }
 
-static int csim(modem_tp_t *m, const uint8_t *cmd, size_t len, uint8_t *resp, size_t *resp_len)
-{
-    return exchange(m, -1, cmd[0], cmd, len, resp, resp_len);
-}
-
-/* A command on an emulated channel. 27.007 8.45 leaves the CLA channel
- * bits to the modem; when the session id is a channel number they are set
- * to it, so a modem that sends the CLA as it is still hits the channel. */
-static int cgla(modem_tp_t *m, uint8_t ch, const uint8_t *cmd, size_t len, uint8_t *resp,
-                size_t *resp_len)
-{
-    const long s = m->session[ch];
-    const uint8_t cla = (s >= 1 && s <= (long)MODEM_MAX_CHANNEL)
-                            ? scb__cla_for_channel(cmd[0], (uint8_t)s)
-                            : cmd[0];
-    return exchange(m, s, cla, cmd, len, resp, resp_len);
-}
-
 /* ------------------------------------------------------------------------ */
-/* Logical channels                                                          */
+/* +CCHO / +CCHC                                                             */
 /* ------------------------------------------------------------------------ */
-/* AUTO, once the modem refused MANAGE CHANNEL: can it do +CCHO/+CGLA? */
-static bool modem_has_cgla(modem_tp_t *m)
-{
-    return scb__at_command(m->at, "AT+CCHO=?", NULL, 0, NULL, 0) == SCB_OK &&
-           scb__at_command(m->at, "AT+CGLA=?", NULL, 0, NULL, 0) == SCB_OK;
-}
-
-static int emulated_open(modem_tp_t *m, uint8_t p2, uint8_t *resp, size_t *resp_len)
-{
-    if (p2 != 0)
-        return answer_sw(0x6A81, resp, resp_len); /* a given channel number: not emulated */
-    for (uint8_t n = 1; n <= MODEM_MAX_CHANNEL; n++)
-        if (m->vch[n] == VCH_FREE) {
-            const uint8_t r[3] = {n, 0x90, 0x00};
-            int rc = answer(r, sizeof(r), resp, resp_len);
-            if (rc == SCB_OK)
-                m->vch[n] = VCH_PENDING;
-            return rc;
-        }
-    return answer_sw(0x6881, resp, resp_len);
-}
-
-static int close_session(modem_tp_t *m, uint8_t n)
-{
-    char cmd[40];
-    snprintf(cmd, sizeof(cmd), "AT+CCHC=%ld", m->session[n]);
-    m->vch[n] = VCH_FREE;
-    int rc = scb__at_command(m->at, cmd, NULL, 0, NULL, 0);
-    if (rc != SCB_OK)
-        return at_fail(m, rc);
-    NOTE(m, "AT+CCHC: modem session %ld (logical channel %u) closed", m->session[n],
-         (unsigned)n);
-    return SCB_OK;
-}
-
-/* MANAGE CHANNEL (ISO 7816-4 11.1.2): P1 00 open (P2 00: the card picks),
- * P1 80 close channel P2 (00: the channel in CLA). */
-static int manage_channel(modem_tp_t *m, const uint8_t *cmd, size_t len, uint8_t *resp,
-                          size_t *resp_len)
-{
-    const uint8_t p1 = cmd[2], p2 = cmd[3];
-    const bool open = p1 == 0x00, close = p1 == 0x80;
-    const uint8_t target = p2 != 0 ? p2 : cla_channel(cmd[0]);
-    if (m->channels == SCB_MODEM_CH_CGLA) {
-        if (open)
-            return emulated_open(m, p2, resp, resp_len);
-        if (close && target <= MODEM_MAX_CHANNEL && m->vch[target] == VCH_PENDING) {
-            m->vch[target] = VCH_FREE; /* never reached the modem */
-            return answer_sw(0x9000, resp, resp_len);
-        }
-        if (close && target <= MODEM_MAX_CHANNEL && m->vch[target] == VCH_SESSION) {
-            int rc = close_session(m, target);
-            return rc != SCB_OK ? rc : answer_sw(0x9000, resp, resp_len);
-        }
-        return csim(m, cmd, len, resp, resp_len); /* not one of ours: the card decides */
-    }
-    size_t cap = *resp_len;
-    int rc = csim(m, cmd, len, resp, resp_len);
-    uint16_t sw = rc == SCB_OK ? (uint16_t)(resp[*resp_len - 2] << 8 | resp[*resp_len - 1]) : 0;
-    /* A UICC implements MANAGE CHANNEL (TS 102 221 11.1.17): "ERROR" or
-     * "instruction / class not supported" come from the modem's filter. */
-    const bool refused = rc == SCB_E_MODEM || rc == SCB_E_MODEM_CME ||
-                         (rc == SCB_OK && (sw == 0x6D00 || sw == 0x6E00));
-    if (open && refused && m->channels == SCB_MODEM_CH_AUTO) {
-        if (modem_has_cgla(m)) {
-            m->channels = SCB_MODEM_CH_CGLA;
-            NOTE(m, "modem refuses MANAGE CHANNEL through +CSIM: logical channels emulated "
-                    "with AT+CCHO/+CGLA/+CCHC");
-            m->detail[0] = 0;
-            m->cme = -1;
-            *resp_len = cap;
-            return emulated_open(m, p2, resp, resp_len);
-        }
-        m->channels = SCB_MODEM_CH_CSIM;
-        if (rc != SCB_OK) {
-            const size_t used = strlen(m->detail);
-            snprintf(m->detail + used, sizeof(m->detail) - used,
-                     "; the modem offers no AT+CCHO/+CGLA either: use the basic channel "
-                     "(the no_logical_channel option)");
-        }
-        return rc; /* the modem's refusal, or the card's status word as it came */
-    }
-    if (rc != SCB_OK)
-        return rc;
-    if (open && m->channels == SCB_MODEM_CH_AUTO)
-        m->channels = SCB_MODEM_CH_CSIM;
-    if (open && p2 == 0 && sw_ok(sw) && *resp_len == 3 && resp[0] >= 1 &&
-        resp[0] <= MODEM_MAX_CHANNEL)
-        m->vch[resp[0]] = VCH_CSIM;
-    else if (open && p2 >= 1 && p2 <= MODEM_MAX_CHANNEL && sw_ok(sw))
-        m->vch[p2] = VCH_CSIM;
-    else if (close && target >= 1 && target <= MODEM_MAX_CHANNEL && sw_ok(sw))
-        m->vch[target] = VCH_FREE;
-    return SCB_OK;
-}
-
 /* "+CCHO: <n>" or a bare "<n>" (27.007 8.45 answers "<sessionid>"). */
 static int parse_session(modem_tp_t *m, long *session)
 {
@@ -336,51 +189,59 @@ static int parse_session(modem_tp_t *m, long *session)
     return SCB_OK;
 }
 
-/* The first command on an emulated channel must be SELECT by DF name: its
- * AID goes to AT+CCHO, which opens the channel and selects it. */
-static int open_session(modem_tp_t *m, uint8_t ch, const uint8_t *cmd, size_t len, uint8_t *resp,
-                        size_t *resp_len)
+/* In AUTO the channel layer turns to +CCHO after the modem refused MANAGE
+ * CHANNEL in +CSIM: whether the modem has +CCHO and +CGLA at all is asked
+ * once, with their test commands (V.250 5.4.3.3), so that "the modem has
+ * none" is told apart from "+CCHO failed". */
+static bool modem_has_ccho(modem_tp_t *m)
 {
-    const uint8_t ins = cmd[1], p1 = cmd[2], p2 = cmd[3];
-    if (ins != 0xA4 || p1 != 0x04)
-        return fail(m, SCB_E_UNSUPPORTED,
-                    "logical channel %u is emulated with AT+CCHO, which needs an application: "
-                    "the first command on it must be SELECT by AID", (unsigned)ch);
-    const size_t lc = len >= 5 ? cmd[4] : 0;
-    if (lc < 1 || lc > 16 || len < 5 + lc || len > 6 + lc)
-        return answer_sw(0x6700, resp, resp_len);
-    if ((p2 & 0x03) != 0)
-        return answer_sw(0x6A86, resp, resp_len); /* next occurrence: no session to continue */
-    char cmdline[64];
-    int o = snprintf(cmdline, sizeof(cmdline), "AT+CCHO=\"");
-    o += (int)scb__hex(cmd + 5, lc, cmdline + o, sizeof(cmdline) - (size_t)o, false);
-    snprintf(cmdline + o, sizeof(cmdline) - (size_t)o, "\"");
-    int rc = scb__at_command(m->at, cmdline, "+CCHO:", SCB__AT_BARE_NUMBER, m->info, m->line_cap);
-    if (rc == SCB_E_MODEM_CME && scb__at_cme(m->at) == 22) {
-        NOTE(m, "AT+CCHO: +CME ERROR: 22 (not found), answered as 6A82");
-        return answer_sw(0x6A82, resp, resp_len);
-    }
+    if (m->has_ccho < 0)
+        m->has_ccho = scb__at_command(m->at, "AT+CCHO=?", NULL, 0, NULL, 0) == SCB_OK &&
+                      scb__at_command(m->at, "AT+CGLA=?", NULL, 0, NULL, 0) == SCB_OK;
+    return m->has_ccho != 0;
+}
+
+/* AT+CCHO="<DF name>": the MT opens a logical channel and selects the
+ * application on it (27.007 8.45). The channel number the UICC gave stays
+ * in the MT, which also sets it in the CLA of every +CGLA command. */
+static int modem_channel_open(void *user, const uint8_t *aid, size_t aid_len, long *session,
+                              int *number)
+{
+    modem_tp_t *m = user;
+    *number = -1;
+    /* Without +CCHO the refusal that brought the library here stays the
+     * failure on record (its +CME ERROR number too). */
+    if (m->channels == SCB_MODEM_CH_AUTO && !modem_has_ccho(m))
+        return fail(m, SCB_E_UNSUPPORTED, "the modem has no AT+CCHO / AT+CGLA");
+    op_begin(m);
+    if (aid_len < 1 || aid_len > MODEM_AID_MAX)
+        return fail(m, SCB_E_INVALID_ARG, "AT+CCHO: an AID of 1..%d bytes", MODEM_AID_MAX);
+    char line[sizeof("AT+CCHO=\"\"") + 2 * MODEM_AID_MAX];
+    int o = snprintf(line, sizeof(line), "AT+CCHO=\"");
+    o += (int)scb__hex(aid, aid_len, line + o, sizeof(line) - (size_t)o, false);
+    snprintf(line + o, sizeof(line) - (size_t)o, "\"");
+    int rc = scb__at_command(m->at, line, "+CCHO:", SCB__AT_BARE_NUMBER, m->info, m->line_cap);
+    if (rc == SCB_E_MODEM_CME && scb__at_cme(m->at) == 22)
+        rc = SCB_E_NOT_FOUND; /* 27.007 9.2.1: 22 "not found": no such application */
     if (rc != SCB_OK)
         return at_fail(m, rc);
-    long s = 0;
-    rc = parse_session(m, &s);
-    if (rc != SCB_OK)
-        return rc;
-    m->vch[ch] = VCH_SESSION;
-    m->session[ch] = s;
-    NOTE(m, "AT+CCHO: modem session %ld for logical channel %u", s, (unsigned)ch);
-    if ((p2 & 0x0C) == 0x0C)
-        return answer_sw(0x9000, resp, resp_len); /* no response data asked: +CCHO said it */
-    /* FCP/FCI wanted: select again on the channel to get it from the card. */
-    const size_t cap = *resp_len;
-    rc = cgla(m, ch, cmd, len, resp, resp_len);
-    if (rc == SCB_E_MODEM || rc == SCB_E_MODEM_CME) {
-        NOTE(m, "modem refuses SELECT through AT+CGLA; the application is selected, no FCP");
-        m->detail[0] = 0;
-        *resp_len = cap;
-        return answer_sw(0x9000, resp, resp_len);
-    }
-    return rc;
+    return parse_session(m, session);
+}
+
+static int modem_channel_transmit(void *user, long session, const uint8_t *cmd, size_t len,
+                                  uint8_t *resp, size_t *resp_len)
+{
+    return exchange(user, session, cmd, len, resp, resp_len);
+}
+
+static int modem_channel_close(void *user, long session)
+{
+    modem_tp_t *m = user;
+    op_begin(m);
+    char line[40];
+    snprintf(line, sizeof(line), "AT+CCHC=%ld", session);
+    int rc = scb__at_command(m->at, line, NULL, 0, NULL, 0);
+    return rc == SCB_OK ? SCB_OK : at_fail(m, rc);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -389,20 +250,22 @@ static int open_session(modem_tp_t *m, uint8_t ch, const uint8_t *cmd, size_t le
 static int modem_transmit(void *user, const uint8_t *cmd, size_t len, uint8_t *resp,
                           size_t *resp_len)
 {
-    modem_tp_t *m = user;
-    m->detail[0] = 0;
-    m->cme = -1;
-    if (len < 4 || len > m->max_cmd)
-        return fail(m, SCB_E_INVALID_ARG, "command APDU of %zu bytes: the modem takes 4..%zu",
-                    len, m->max_cmd);
-    const uint8_t ch = cla_channel(cmd[0]);
-    if ((cmd[0] & 0x80) == 0 && cmd[1] == 0x70)
-        return manage_channel(m, cmd, len, resp, resp_len);
-    if (ch != 0 && m->vch[ch] == VCH_PENDING)
-        return open_session(m, ch, cmd, len, resp, resp_len);
-    if (ch != 0 && m->vch[ch] == VCH_SESSION)
-        return cgla(m, ch, cmd, len, resp, resp_len);
-    return csim(m, cmd, len, resp, resp_len);
+    return exchange(user, -1, cmd, len, resp, resp_len);
+}
+
+static int modem_query(void *user, int what, long *value)
+{
+    const modem_tp_t *m = user;
+    switch (what) {
+    case SCB_TPQ_CHANNELS:
+        *value = m->channels;
+        return SCB_OK;
+    case SCB_TPQ_LAST_CME:
+        *value = m->cme;
+        return SCB_OK;
+    default:
+        return SCB_E_UNSUPPORTED;
+    }
 }
 
 static int modem_begin(void *user)
@@ -429,25 +292,10 @@ static void modem_free(modem_tp_t *m, bool close_channel)
     free(m);
 }
 
-/* Channels left open would stay open in the modem until it restarts. */
+/* The library closed the channels it opened before it calls this. */
 static void modem_close(void *user)
 {
-    modem_tp_t *m = user;
-    m->card = NULL;
-    for (uint8_t n = 1; n <= MODEM_MAX_CHANNEL && !scb__at_gone(m->at); n++) {
-        int rc = SCB_OK;
-        if (m->vch[n] == VCH_SESSION) {
-            rc = close_session(m, n);
-        } else if (m->vch[n] == VCH_CSIM) {
-            const uint8_t close[4] = {0x00, 0x70, 0x80, n};
-            uint8_t r[MODEM_SHORT_RESP_MAX];
-            size_t rl = sizeof(r);
-            rc = csim(m, close, sizeof(close), r, &rl);
-        }
-        if (rc == SCB_E_TIMEOUT)
-            break; /* a silent modem: do not wait once per channel */
-    }
-    modem_free(m, true);
+    modem_free(user, true);
 }
 
 /* Make sure the modem answers, then switch echo off, verbose result codes
@@ -482,6 +330,7 @@ static int modem_open(scb_card_t **out, const scb_at_channel_t *ch, const scb_op
         return SCB_E_NOMEM;
     }
     m->channels = (int)scb__opt_int(opts, SCB_OPT_MODEM_CHANNELS);
+    m->has_ccho = -1;
     m->cme = -1;
     m->max_cmd = ext ? SCB__CMD_MAX : MODEM_SHORT_CMD_MAX;
     m->max_resp = ext ? MODEM_EXT_RESP_MAX : MODEM_SHORT_RESP_MAX;
@@ -507,6 +356,12 @@ static int modem_open(scb_card_t **out, const scb_at_channel_t *ch, const scb_op
         tp.begin = ch->begin != NULL ? modem_begin : NULL;
         tp.end = ch->end != NULL ? modem_end : NULL;
         tp.close = modem_close;
+        tp.channel_open = modem_channel_open;
+        tp.channel_transmit = modem_channel_transmit;
+        tp.channel_close = modem_channel_close;
+        tp.query = modem_query;
+        tp.channel_open_name = "+CCHO";
+        tp.channel_close_name = "+CCHC";
         rc = scb_card_open_transport(out, &tp);
     }
     if (rc != SCB_OK) {
@@ -515,7 +370,6 @@ static int modem_open(scb_card_t **out, const scb_at_channel_t *ch, const scb_op
         modem_free(m, own_channel);
         return rc;
     }
-    m->card = *out;
     (*out)->tp_detail = m->detail;
     return SCB_OK;
 }
@@ -571,19 +425,18 @@ int scb_card_open_modem(scb_card_t **out, const char *device, const scb_opts_t *
     return rc;
 }
 
-static modem_tp_t *modem_of(const scb_card_t *card)
-{
-    return card != NULL && card->tp.transmit == modem_transmit ? card->tp.user : NULL;
-}
-
+/* What any transport may say about itself (SCB_TPQ_*): the modem's
+ * answers, or those of a caller's transport in front of a modem. */
 int scb_card_modem_cme(const scb_card_t *card)
 {
-    const modem_tp_t *m = modem_of(card);
-    return m != NULL ? m->cme : -1;
+    long v = -1;
+    return card != NULL && scb__tp_query(card, SCB_TPQ_LAST_CME, &v) == SCB_OK ? (int)v : -1;
 }
 
 int scb_card_modem_channels(const scb_card_t *card)
 {
-    const modem_tp_t *m = modem_of(card);
-    return m != NULL ? m->channels : -1;
+    long v = 0;
+    if (card == NULL || scb__tp_query(card, SCB_TPQ_CHANNELS, &v) != SCB_OK)
+        return -1;
+    return scb__channel_route(card);
 }

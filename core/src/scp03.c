@@ -44,6 +44,15 @@ static int read_params(scb_card_t *card, const scb_opts_t *o, scp_params_t *p)
             p->flags |= SCB__SCP_S16;
         p->s16_auto = p->host_challenge == NULL;
     }
+    /* With the channel bits in the MAC the host must know them, and on a
+     * channel the transport opened without telling its number they are set
+     * by the transport (3GPP TS 27.007 8.45): no guessing. */
+    if ((p->flags & SCB__SCP_MAC_CLA_AS_SENT) && scb__tp_channel(card) != NULL &&
+        scb__tp_channel(card)->number == 0)
+        return scb__fail(card, SCB_E_UNSUPPORTED,
+                         "mac_cla_as_sent: the transport opened this logical channel without "
+                         "telling its number, so the CLA the card receives is not known here; "
+                         "MAC the CLA with its channel bits cleared (the default)");
     const size_t chal_len = (p->flags & SCB__SCP_S16) ? 16 : 8;
     if (p->host_challenge != NULL && p->host_challenge_len != chal_len)
         return scb__fail(card, SCB_E_INVALID_ARG, "host challenge of %zu bytes; %s mode needs %zu",
@@ -275,7 +284,7 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scp_params_
                      .data = h->derived.host_cryptogram,
                      .lc = chal_len};
     scb_apdu_t wrapped;
-    uint8_t wire_cla = scb__cla_for_channel(0x84, card->channel);
+    uint8_t wire_cla = scb__cla_for_channel(0x84, scb__cla_channel(card));
     rc = scb__scp03_wrap(h->sess, &ea, scb__scp03_mac_cla(h->sess, wire_cla), false, true, &wrapped,
                          buf, sizeof(buf), detail, sizeof(detail));
     if (rc != SCB_OK)

@@ -324,7 +324,7 @@ static int sm_wrap(scb_card_t *card, void *state, const scb_apdu_t *in, scb_apdu
 {
     scb__scp03_session_t *sess = state;
     char detail[160];
-    uint8_t wire_cla = scb__cla_for_channel((uint8_t)(in->cla | 0x04), card->channel);
+    uint8_t wire_cla = scb__cla_for_channel((uint8_t)(in->cla | 0x04), scb__cla_channel(card));
     bool ext_ok = (card->tp.flags & SCB_TP_EXTENDED_LENGTH) != 0;
     int rc = scb__scp03_wrap(sess, in, scb__scp03_mac_cla(sess, wire_cla), ext_ok, false, out, buf,
                              cap, detail, sizeof(detail));

@@ -76,6 +76,7 @@ static void test_get_response_on_channel(void)
         sprintf(big + 2 * i, "%02X", i);
     strcat(big, "9000");
     tk_script_add(s, "03C0000000", big);           /* GET RESPONSE on channel 3 */
+    tk_script_add(s, "00708003", "9000");          /* the channel left open, closed at free */
     scb_card_t *c = tk_card(s);
     uint8_t ch = 0;
     TK_EQ_RC(scb_channel_open(c, &ch), SCB_OK);
@@ -85,8 +86,8 @@ static void test_get_response_on_channel(void)
     TK_EQ_RC(xmit(c, "00B0000000", r, &rl), SCB_OK);
     TK_EQ_INT(rl, 258);
     TK_EQ_INT(r[255], 255);
-    TK_CHECK(tk_script_complete(s));
     scb_card_free(&c);
+    TK_CHECK(tk_script_complete(s));
     tk_script_free(s);
 }
 
@@ -185,6 +186,9 @@ static void test_transport_errors(void)
         tk_script_t *s = tk_script_new();
         tk_script_add(s, "0070000001", "019000");
         tk_script_add_error(s, NULL, codes[i]);
+        const bool lost = codes[i] == SCB_E_CARD_RESET || codes[i] == SCB_E_CARD_REMOVED;
+        if (!lost)
+            tk_script_add(s, "00708001", "9000"); /* still open: closed at free */
         scb_card_t *c = tk_card(s);
         uint8_t ch;
         TK_EQ_RC(scb_channel_open(c, &ch), SCB_OK);
@@ -193,11 +197,12 @@ static void test_transport_errors(void)
         TK_EQ_RC(xmit(c, "00B0000000", r, &rl), codes[i]);
         TK_CHECK(strlen(scb_card_errmsg(c)) > 0);
         /* reset/removal: the card lost its channels */
-        if (codes[i] == SCB_E_CARD_RESET || codes[i] == SCB_E_CARD_REMOVED)
+        if (lost)
             TK_EQ_INT(scb_card_channel(c), 0);
         else
             TK_EQ_INT(scb_card_channel(c), 1);
         scb_card_free(&c);
+        TK_CHECK(tk_script_complete(s)); /* a lost channel is not closed */
         tk_script_free(s);
     }
     /* a transport returning a nonsense code is normalised */
@@ -500,7 +505,12 @@ static int txn_xmit(void *u, const uint8_t *c, size_t n, uint8_t *r, size_t *rl)
 static void test_transactions(void)
 {
     txn_t t = {0};
-    scb_transport_t tp = {SCB_TRANSPORT_VERSION, &t, 0, txn_xmit, txn_begin, txn_end, NULL};
+    scb_transport_t tp = {0};
+    tp.version = SCB_TRANSPORT_VERSION;
+    tp.user = &t;
+    tp.transmit = txn_xmit;
+    tp.begin = txn_begin;
+    tp.end = txn_end;
     scb_card_t *c = NULL;
     TK_EQ_RC(scb_card_open_transport(&c, &tp), SCB_OK);
     TK_EQ_RC(scb_card_begin(c), SCB_OK);
@@ -517,7 +527,7 @@ static void test_transactions(void)
     bad.transmit = NULL;
     TK_EQ_RC(scb_card_open_transport(&c, &bad), SCB_E_INVALID_ARG);
     bad = tp;
-    bad.version = 2;
+    bad.version = SCB_TRANSPORT_VERSION + 1;
     TK_EQ_RC(scb_card_open_transport(&c, &bad), SCB_E_INVALID_ARG);
     TK_CHECK(c == NULL);
 }

@@ -109,4 +109,17 @@ json_object *tk_load_vectors(const char *name);
 const char *tk_json_str(json_object *o, const char *key); /* NULL when absent/null */
 int64_t tk_json_int(json_object *o, const char *key, int64_t dflt);
 
+/* ---- trace collector ---- */
+/* Every trace event of a card, formatted by scb_trace_format, one line
+ * each (the first TK_TRACE_LINES). */
+#define TK_TRACE_LINES 128
+typedef struct tk_trace {
+    char lines[TK_TRACE_LINES][400];
+    size_t n;
+} tk_trace_t;
+/* Clear t and install it as card's trace hook. */
+void tk_trace_on(scb_card_t *card, tk_trace_t *t);
+/* True when a line starts with prefix. */
+bool tk_traced(const tk_trace_t *t, const char *prefix);
+
 #endif /* SCB_TESTKIT_H */

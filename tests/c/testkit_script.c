@@ -88,3 +88,27 @@ bool tk_script_complete(const tk_script_t *s)
     return s->pos == s->count && s->mismatches == 0 && s->overruns == 0;
 }
 
+
+/* ---- trace collector ---- */
+static void trace_event(void *user, const scb_trace_event_t *ev)
+{
+    tk_trace_t *t = user;
+    if (t->n < TK_TRACE_LINES)
+        scb_trace_format(ev, t->lines[t->n++], sizeof(t->lines[0]));
+}
+
+void tk_trace_on(scb_card_t *card, tk_trace_t *t)
+{
+    memset(t, 0, sizeof(*t));
+    scb_trace_t tr = {SCB_TRACE_VERSION, t, trace_event};
+    if (scb_card_set_trace(card, &tr) != SCB_OK)
+        abort();
+}
+
+bool tk_traced(const tk_trace_t *t, const char *prefix)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strncmp(t->lines[i], prefix, strlen(prefix)) == 0)
+            return true;
+    return false;
+}

@@ -24,6 +24,8 @@ void as_free(at_script_t *s)
         free(s->steps[i].reply);
         free(s->steps[i].late);
     }
+    for (size_t i = 0; i < s->logged; i++)
+        free(s->log[i]);
     free(s->wline);
     free(s->out);
     free(s);
@@ -108,6 +110,8 @@ static void on_command(at_script_t *s)
 {
     s->wline[s->wlen] = 0;
     s->commands++;
+    if (s->logged < AS_MAX_LOG)
+        s->log[s->logged++] = dup_or_null(s->wline);
     if (s->echo) {
         queue(s, s->wline, s->wlen);
         queue(s, "\r", 1);

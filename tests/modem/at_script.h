@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #define AS_MAX_STEPS 64
+#define AS_MAX_LOG 128
 #define AS_MAX_LINE 140000
 #define AS_MAX_OUT 300000
 
@@ -49,6 +50,8 @@ typedef struct at_script {
     unsigned long writes, commands;
     int begins, ends, closes;
     bool quiet;            /* do not print mismatches */
+    char *log[AS_MAX_LOG]; /* the command lines received, in order (the first AS_MAX_LOG) */
+    size_t logged;
 } at_script_t;
 
 at_script_t *as_new(void);

@@ -4,18 +4,26 @@ tests of scboot's modem transport. Independent of the C code on purpose.
 
 It answers AT, ATE<n>/ATV<n> (also combined), AT+CMEE=<n>, AT+CSIM
 (27.007 8.17) and, unless told otherwise, AT+CCHO / AT+CGLA / AT+CCHC
-(8.45-8.47), forwarding APDUs to a card: the small scripted UICC below, or
+(8.45, 8.43, 8.46), forwarding APDUs to a card: the small scripted UICC below, or
 a process that reads one hex APDU per line and writes one hex response per
 line (tests/modem/sim_stdio over the project's virtual UICC).
+
+Like an MT of 27.007, +CCHO opens a channel on the card (MANAGE CHANNEL)
+and selects the application on it, and +CGLA sets the channel bits of the
+CLA of what it forwards to the session's channel (8.45: the MT manages the
+logical channel part of the class byte).
 
 Realism knobs: echo (on by default, as after power-up; ignore_ate0 keeps it
 on), unsolicited result codes injected at random points between lines,
 output written in random 1..7 byte pieces, a fixed verbose +CME format, a
 modem that refuses MANAGE CHANNEL through +CSIM (ERROR, +CME ERROR: 3 or
-SW 6D00), session ids that are not channel numbers, a modem that sends the
-+CGLA CLA as it is, one that refuses SELECT by AID through +CGLA (the
-application belongs to +CCHO), a modem with channels of its own open on the
-card.
+SW 6D00), session ids that are not channel numbers, one that refuses SELECT
+by AID through +CGLA (the application belongs to +CCHO), a modem with
+channels of its own open on the card.
+
+Every APDU a +CSIM or +CGLA line carried is kept in `apdus`, with what the
+modem answered (None: refused or failed), to compare with what the library
+says it sent.
 
 Rules make chosen commands misbehave: (verb, nth, action) with verb like
 "+CSIM" or "AT", nth counting that verb from 1 (0 = every time), action one
@@ -225,8 +233,7 @@ class ProcessCard:
 class FakeModem:
     def __init__(self, card=None, echo=True, ignore_ate0=False, urc_rate=0.0, split=True,
                  seed=0, refuse_manage_channel=None, cgla=True, session_base=0,
-                 cgla_sets_cla=True, cgla_refuse_select=False, ccho_bare=True,
-                 cmee_fixed=None, rules=()):
+                 cgla_refuse_select=False, ccho_bare=True, cmee_fixed=None, rules=()):
         self.card = card if card is not None else ScriptedCard()
         self.echo = echo
         self.ignore_ate0 = ignore_ate0
@@ -236,7 +243,6 @@ class FakeModem:
         self.refuse_manage_channel = refuse_manage_channel
         self.cgla = cgla
         self.session_base = session_base
-        self.cgla_sets_cla = cgla_sets_cla
         self.cgla_refuse_select = cgla_refuse_select
         self.ccho_bare = ccho_bare
         self.cmee = cmee_fixed if cmee_fixed is not None else 0
@@ -246,6 +252,7 @@ class FakeModem:
         tty.setraw(self.slave)
         self.path = os.ttyname(self.slave)
         self.log = []          # command lines received
+        self.apdus = []        # (verb, session, command, response or None) of +CSIM / +CGLA
         self.line_attrs = None  # the port's termios when the first command came
         self.sessions = {}     # session id -> card channel
         self.counts = {}
@@ -431,6 +438,8 @@ class FakeModem:
 
     def _csim(self, args):
         apdu = self._apdu_args(args)
+        entry = ["+CSIM", None, apdu, None]
+        self.apdus.append(entry)
         if len(apdu) >= 2 and apdu[1] == 0x70 and not apdu[0] & 0x80 and \
                 self.refuse_manage_channel is not None:
             if self.refuse_manage_channel == "error":
@@ -438,9 +447,10 @@ class FakeModem:
             elif self.refuse_manage_channel == "cme":
                 self._reply([], self._cme(3))
             else:
+                entry[3] = sw(0x6D00)
                 self._reply(['+CSIM: 4,"6D00"'], "OK")
             return
-        resp = self.card.process(apdu)
+        resp = entry[3] = self.card.process(apdu)
         self._reply(['+CSIM: %d,"%s"' % (2 * len(resp), resp.hex().upper())], "OK")
 
     def _ccho(self, args):
@@ -463,6 +473,8 @@ class FakeModem:
     def _cgla(self, args):
         session, rest = args.split(",", 1)
         apdu = self._apdu_args(rest)
+        entry = ["+CGLA", int(session), apdu, None]
+        self.apdus.append(entry)
         ch = self.sessions.get(int(session))
         if ch is None:
             self._reply([], self._cme(21))
@@ -470,9 +482,7 @@ class FakeModem:
         if self.cgla_refuse_select and apdu[1] == 0xA4 and apdu[2] == 0x04:
             self._reply([], self._cme(4))
             return
-        if self.cgla_sets_cla:
-            apdu = bytes([cla_for_channel(apdu[0], ch)]) + apdu[1:]
-        resp = self.card.process(apdu)
+        resp = entry[3] = self.card.process(bytes([cla_for_channel(apdu[0], ch)]) + apdu[1:])
         self._reply(['+CGLA: %d,"%s"' % (2 * len(resp), resp.hex().upper())], "OK")
 
     def _cchc(self, args):

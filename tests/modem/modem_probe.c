@@ -2,12 +2,18 @@
  * modem_probe: drive libscboot over a modem device for the pty tests.
  *
  *   modem_probe [--baud N] [--timeout MS] [--channels auto|csim|cgla]
- *               [--no-init] [--ext] DEVICE OP...
+ *               [--no-init] [--ext] [--trace] [--keys FILE] DEVICE OP...
  *
- * OPs: apdu:HEX, open, close, use:N (scb_channel_select), select-aid:HEX,
- * select-aid-nodata:HEX, select-fid:HHHH, read:N (scb_read_binary, 0 = to
- * the end), begin, end. Each prints one line:
- *   <op> rc=<SCB_E_...> sw=<XXXX> ch=<n> cme=<n> channels=<n> [data=<hex>] [msg=<errmsg>]
+ * OPs: apdu:HEX, open (scb_channel_open), open-app:AID (scb_channel_open_app),
+ * close, use:N (scb_channel_select), select-aid:HEX, select-aid-nodata:HEX,
+ * select-fid:HHHH, read:N (scb_read_binary, 0 = to the end), begin, end,
+ * bootstrap (scb_read_bootstrap with the keys of --keys, defaults). Each
+ * prints one line:
+ *   <op> rc=<SCB_E_...> sw=<XXXX> ch=<n> cme=<n> channels=<n> count=<apdus>
+ *        [data=<hex>] [msg=<errmsg>]
+ * (bootstrap: data is "<level>,<info.apdus>"). --trace prints every trace
+ * event as "trace: <scb_trace_format line>". --keys FILE: one line of hex
+ * "ENC MAC DEK KVN" (a file, so that no key is ever on a command line).
  * A failed open prints "open-modem rc=<name> detail=<text>" and exits 2.
  */
 #include "scboot.h"
@@ -34,9 +40,10 @@ static size_t unhex(const char *h, uint8_t *out, size_t cap)
 
 static void report(scb_card_t *card, const char *op, int rc, const uint8_t *data, size_t len)
 {
-    printf("%s rc=%s sw=%04X ch=%u cme=%d channels=%d", op, scb_error_name(rc),
+    printf("%s rc=%s sw=%04X ch=%u cme=%d channels=%d count=%lu", op, scb_error_name(rc),
            (unsigned)scb_card_last_sw(card), (unsigned)scb_card_channel(card),
-           scb_card_modem_cme(card), scb_card_modem_channels(card));
+           scb_card_modem_cme(card), scb_card_modem_channels(card),
+           scb_card_apdu_count(card));
     if (data != NULL && rc == SCB_OK) {
         printf(" data=");
         for (size_t i = 0; i < len; i++)
@@ -46,6 +53,39 @@ static void report(scb_card_t *card, const char *op, int rc, const uint8_t *data
         printf(" msg=%s", scb_card_errmsg(card));
     printf("\n");
     fflush(stdout);
+}
+
+static scb_keys_t *g_keys;
+
+static void on_trace(void *user, const scb_trace_event_t *ev)
+{
+    (void)user;
+    static char line[2 * 65600 + 64];
+    if (scb_trace_format(ev, line, sizeof(line)) >= 0)
+        printf("trace: %s\n", line);
+}
+
+/* "ENC MAC DEK KVN" in hex, 16 bytes each and one. */
+static int load_keys(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    char enc[40] = "", mac[40] = "", dek[40] = "";
+    unsigned kvn = 0;
+    int n = fscanf(f, "%39s %39s %39s %x", enc, mac, dek, &kvn);
+    fclose(f);
+    uint8_t e[16], m[16], d[16];
+    if (n != 4 || unhex(enc, e, 16) != 16 || unhex(mac, m, 16) != 16 || unhex(dek, d, 16) != 16)
+        return -1;
+    int rc = scb_keys_new(&g_keys, e, m, d, 16, (uint8_t)kvn);
+    memset(e, 0, sizeof(e));
+    memset(m, 0, sizeof(m));
+    memset(d, 0, sizeof(d));
+    memset(enc, 0, sizeof(enc));
+    memset(mac, 0, sizeof(mac));
+    memset(dek, 0, sizeof(dek));
+    return rc;
 }
 
 static void run_op(scb_card_t *card, const char *op)
@@ -60,6 +100,19 @@ static void run_op(scb_card_t *card, const char *op)
     } else if (strcmp(op, "open") == 0) {
         uint8_t ch = 0;
         report(card, op, scb_channel_open(card, &ch), NULL, 0);
+    } else if (strncmp(op, "open-app:", 9) == 0) {
+        uint8_t ch = 0;
+        size_t n = unhex(op + 9, in, sizeof(in));
+        report(card, "open-app", scb_channel_open_app(card, in, n, &ch), NULL, 0);
+    } else if (strcmp(op, "bootstrap") == 0) {
+        scb_bootstrap_t *bs = NULL;
+        scb_access_info_t info;
+        memset(&info, 0, sizeof(info));
+        int rc = scb_read_bootstrap(card, g_keys, NULL, &bs, &info);
+        report(card, op, rc, NULL, 0);
+        printf("bootstrap-info level=%d apdus=%lu channel=%u servers=%zu\n", info.scp_level,
+               info.apdus, (unsigned)info.channel, bs != NULL ? scb_bootstrap_server_count(bs) : 0);
+        scb_bootstrap_free(&bs);
     } else if (strcmp(op, "close") == 0) {
         report(card, op, scb_channel_close(card), NULL, 0);
     } else if (strncmp(op, "use:", 4) == 0) {
@@ -107,6 +160,7 @@ int main(int argc, char **argv)
     if (scb_opts_new(&opts) != SCB_OK)
         return 1;
     int i = 1, rc = SCB_OK;
+    bool trace = false;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0 && rc == SCB_OK; i++) {
         if (strcmp(argv[i], "--baud") == 0 && i + 1 < argc)
             rc = set_opt(opts, SCB_OPT_BAUD, argv[++i]);
@@ -118,6 +172,14 @@ int main(int argc, char **argv)
             rc = scb_opts_set_int(opts, SCB_OPT_MODEM_NO_INIT, 1);
         else if (strcmp(argv[i], "--ext") == 0)
             rc = scb_opts_set_int(opts, SCB_OPT_EXTENDED_LENGTH, 1);
+        else if (strcmp(argv[i], "--trace") == 0)
+            trace = true;
+        else if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc) {
+            if (load_keys(argv[++i]) != SCB_OK) {
+                fprintf(stderr, "--keys: cannot read a key set from %s\n", argv[i]);
+                rc = SCB_E_INVALID_ARG;
+            }
+        }
         else {
             fprintf(stderr, "unknown option %s\n", argv[i]);
             rc = SCB_E_INVALID_ARG;
@@ -127,6 +189,7 @@ int main(int argc, char **argv)
         if (rc == SCB_OK)
             fprintf(stderr, "usage: modem_probe [options] DEVICE OP...\n");
         scb_opts_free(&opts);
+        scb_keys_free(&g_keys);
         return 1;
     }
     const char *device = argv[i++];
@@ -136,11 +199,16 @@ int main(int argc, char **argv)
     scb_opts_free(&opts);
     if (rc != SCB_OK) {
         printf("open-modem rc=%s detail=%s\n", scb_error_name(rc), detail);
+        scb_keys_free(&g_keys);
         return 2;
     }
+    scb_trace_t tr = {SCB_TRACE_VERSION, NULL, on_trace};
+    if (trace)
+        scb_card_set_trace(card, &tr);
     for (; i < argc; i++)
         run_op(card, argv[i]);
     scb_card_free(&card);
+    scb_keys_free(&g_keys);
     printf("freed\n");
     return 0;
 }

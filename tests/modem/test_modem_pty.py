@@ -16,17 +16,21 @@ BUILD = os.environ.get("SCB_BUILD_DIR", os.path.join(os.path.dirname(__file__), 
 PROBE = os.path.join(BUILD, "tests", "modem", "modem_probe")
 AID = "A000000063504B43532D3135"
 EF_6432 = bytes((i * 7 + 3) & 0xFF for i in range(300)).hex().upper()
-READ_FLOW = ["open", "select-aid:" + AID, "select-fid:6432", "read:300", "close"]
+UNNUMBERED = "128"  # SCB_CHANNEL_UNNUMBERED: a +CCHO channel, its number the modem's
+READ_FLOW = ["open-app:" + AID, "select-fid:6432", "read:300", "close"]
 
 
 def probe(modem, *ops, opts=(), timeout=60):
-    """Run modem_probe; one dict per printed line (op, rc, sw, ch, cme, ...)."""
+    """Run modem_probe; one dict per printed line (op, rc, sw, ch, cme, ...),
+    trace lines ("trace: ...") left out."""
     out = subprocess.run([PROBE, *opts, modem.path, *ops], capture_output=True, text=True,
                          timeout=timeout)
     assert out.returncode in (0, 2), out.stderr  # 2: opening failed, as reported
     assert "Sanitizer" not in out.stderr, out.stderr
     lines = []
     for line in out.stdout.splitlines():
+        if line.startswith("trace: "):
+            continue
         head, _, msg = line.partition(" msg=")
         fields = head.split(" ")
         d = {"op": fields[0]}
@@ -41,11 +45,10 @@ def probe(modem, *ops, opts=(), timeout=60):
 
 def check_read_flow(res, channels):
     ops = {d["op"]: d for d in res}
-    for op in ("open", "select-aid", "select-fid", "read", "close"):
+    for op in ("open-app", "select-fid", "read", "close"):
         assert ops[op]["rc"] == "SCB_OK", res
-    assert ops["open"]["ch"] == "1"
-    assert ops["open"]["channels"] == str(channels)
-    assert ops["select-aid"]["data"] == AID
+    assert ops["open-app"]["ch"] == ("1" if channels == 1 else UNNUMBERED)
+    assert ops["open-app"]["channels"] == str(channels)
     assert ops["select-fid"]["data"] == "012C"
     assert ops["read"]["data"] == EF_6432
     assert ops["close"]["ch"] == "0"
@@ -88,79 +91,94 @@ def test_channel_passthrough():
         res, _ = probe(m, *READ_FLOW)
         check_read_flow(res, channels=1)
         assert m.commands("+CCHO") == []
-        assert 'AT+CSIM=10,"0070000001"' in m.log
+        assert m.commands("+CSIM")[:2] == ['AT+CSIM=10,"0070000001"',
+                                          'AT+CSIM=34,"01A4040C0C%s"' % AID]
         assert set(m.card.channels) == {0}
 
 
 @pytest.mark.parametrize("refusal", ["error", "cme", "sw"])
-def test_channel_emulated_after_refusal(refusal):
+def test_channel_open_after_refusal(refusal):
+    """MANAGE CHANNEL refused in +CSIM: +CCHO opens the channel, +CGLA
+    carries the commands with the CLA as the library built it (channel bits
+    0: the modem sets them), +CCHC closes it."""
     with FakeModem(refuse_manage_channel=refusal, urc_rate=0.3, seed=5) as m:
         res, _ = probe(m, *READ_FLOW)
         check_read_flow(res, channels=2)
+        assert m.commands("+CSIM") == ['AT+CSIM=10,"0070000001"']
         assert m.commands("+CCHO") == ["AT+CCHO=?", 'AT+CCHO="%s"' % AID]
         assert m.commands("+CGLA")[0] == "AT+CGLA=?"
         assert m.commands("+CCHC") == ["AT+CCHC=1"]
-        assert all(c.startswith("AT+CGLA=1,") for c in m.commands("+CGLA")[1:])
+        assert all(c.startswith('AT+CGLA=1,') for c in m.commands("+CGLA")[1:])
+        assert all(apdu[0] & 0x03 == 0 for verb, _, apdu, _ in m.apdus if verb == "+CGLA")
         assert set(m.card.channels) == {0}
 
 
-def test_emulated_session_ids_and_cla():
-    """Session ids that are not channel numbers (the modem manages the CLA);
-    and a modem that sends the CLA as it is while it has channel 1 of its
-    own open: the session (2) is the channel the CLA must name."""
+def test_session_ids():
+    """Session ids that are not channel numbers, answered with the prefix;
+    a modem with a channel of its own open: the library does not care which
+    channel the card gave."""
     with FakeModem(refuse_manage_channel="cme", session_base=40, ccho_bare=False) as m:
         res, _ = probe(m, *READ_FLOW)
         check_read_flow(res, channels=2)
         assert m.commands("+CCHC") == ["AT+CCHC=41"]
     card = ScriptedCard(preopen=[1])
-    with FakeModem(card=card, refuse_manage_channel="error", cgla_sets_cla=False) as m:
+    with FakeModem(card=card, refuse_manage_channel="error") as m:
         res, _ = probe(m, *READ_FLOW)
         check_read_flow(res, channels=2)
-        assert m.commands("+CCHO") and m.commands("+CCHC") == ["AT+CCHC=2"]
-        assert any(c.startswith('AT+CGLA=2,10,"02B0') for c in m.commands("+CGLA"))
+        assert m.commands("+CCHC") == ["AT+CCHC=2"]
+        assert any(c.startswith('AT+CGLA=2,10,"00B0') for c in m.commands("+CGLA"))
 
 
-def test_emulated_t0_and_select_refused():
+def test_t0_and_select_refused():
     """T=0 card: SELECT with FCP answers 61xx, GET RESPONSE goes through
-    +CGLA on the channel. A modem that refuses SELECT through +CGLA: the
-    application is selected by +CCHO, no FCP, the rest works."""
+    +CGLA on the channel. A modem that refuses SELECT through +CGLA: that
+    SELECT fails with the modem's answer (none is made up); the application
+    +CCHO selected stays, the rest works."""
     with FakeModem(card=ScriptedCard(t0=True), refuse_manage_channel="error") as m:
         res, _ = probe(m, *READ_FLOW)
         check_read_flow(res, channels=2)
-        assert any('"01C00000' in c for c in m.commands("+CGLA"))
+        assert any('"00C00000' in c for c in m.commands("+CGLA"))
     with FakeModem(refuse_manage_channel="error", cgla_refuse_select=True) as m:
-        res, _ = probe(m, "open", "select-aid:" + AID, "apdu:00A4000C026432", "read:4", "close")
-        assert [d["rc"] for d in res[:5]] == ["SCB_OK"] * 5, res
-        assert res[1].get("data", "") == ""  # no FCP
+        res, _ = probe(m, "open-app:" + AID, "select-aid:" + AID, "apdu:00A4000C026432",
+                       "read:4", "close")
+        assert res[0]["rc"] == "SCB_OK", res
+        assert res[1]["rc"] == "SCB_E_MODEM_CME" and res[1]["cme"] == "4"
+        assert [d["rc"] for d in res[2:5]] == ["SCB_OK"] * 3, res
         assert res[2]["data"] == "9000"
         assert res[3]["data"] == EF_6432[:8]
 
 
-def test_emulated_unknown_application():
+def test_unknown_application():
+    """+CME ERROR: 22 to +CCHO is "no such application" (SCB_E_NOT_FOUND),
+    not a status word of the card's."""
     with FakeModem(refuse_manage_channel="cme") as m:
-        res, _ = probe(m, "open", "select-aid:A0000000871002", "select-aid:" + AID, "close")
-        assert res[1]["rc"] == "SCB_E_NOT_FOUND" and res[1]["sw"] == "6A82"
+        res, _ = probe(m, "open-app:A0000000871002", "open-app:" + AID, "close")
+        assert res[0]["rc"] == "SCB_E_NOT_FOUND", res
+        assert "+CME ERROR: 22" in res[0]["msg"] and res[0]["sw"] == "0000"
+        assert res[0]["ch"] == "0"
+        assert res[1]["rc"] == "SCB_OK" and res[1]["channels"] == "2"
         assert res[2]["rc"] == "SCB_OK"
-        assert res[3]["rc"] == "SCB_OK"
+        assert m.commands("+CSIM") == ['AT+CSIM=10,"0070000001"']  # decided once
 
 
 def test_refused_without_cgla():
     with FakeModem(refuse_manage_channel="cme", cgla=False) as m:
-        res, _ = probe(m, "open", "apdu:00A4000C023F00")
+        res, _ = probe(m, "open-app:" + AID, "apdu:00A4000C023F00")
         assert res[0]["rc"] == "SCB_E_MODEM_CME" and res[0]["cme"] == "3"
         assert "no_logical_channel" in res[0]["msg"].lower()  # the option to use
         assert res[1]["rc"] == "SCB_OK"  # the basic channel still works
     with FakeModem(refuse_manage_channel="error") as m:
-        res, _ = probe(m, "open", opts=["--channels", "csim"])
+        res, _ = probe(m, "open-app:" + AID, opts=["--channels", "csim"])
         assert res[0]["rc"] == "SCB_E_MODEM"
         assert m.commands("+CCHO") == []
 
 
 def test_forced_cgla():
     with FakeModem() as m:
-        res, _ = probe(m, *READ_FLOW, opts=["--channels", "cgla"])
-        check_read_flow(res, channels=2)
-        assert 'AT+CSIM=10,"0070000001"' not in m.log
+        res, _ = probe(m, "open", *READ_FLOW, opts=["--channels", "cgla"])
+        assert res[0]["rc"] == "SCB_E_UNSUPPORTED" and "open_app" in res[0]["msg"]
+        check_read_flow(res[1:], channels=2)
+        assert m.commands("+CSIM") == []
 
 
 @pytest.mark.parametrize("cmee_fixed,want_cme,want_text",
@@ -247,8 +265,8 @@ def test_port_in_use():
 
 def test_channels_closed_at_free():
     with FakeModem(refuse_manage_channel="error") as m:
-        res, _ = probe(m, "open", "select-aid:" + AID)
-        assert res[1]["rc"] == "SCB_OK"
+        res, _ = probe(m, "open-app:" + AID)
+        assert res[0]["rc"] == "SCB_OK"
         assert m.commands("+CCHC") == ["AT+CCHC=1"]
         assert set(m.card.channels) == {0}
     with FakeModem() as m:

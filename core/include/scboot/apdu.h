@@ -39,10 +39,23 @@ SCB_API int scb_card_set_rng(scb_card_t *card, scb_rng_fn fn, void *user);
 /* Logical channels (ISO 7816-4 11.1.2, ETSI TS 102 221 11.1.17)             */
 /* ------------------------------------------------------------------------ */
 /* open: the card assigns a channel (MANAGE CHANNEL), the handle switches to
- * it and *channel receives it. close: closes the handle's current channel
- * (not 0) and switches back to 0; a secure channel on it is closed first.
- * select: switch to an already open channel. */
+ * it and *channel receives it. A transport that opens channels only
+ * together with an application (a modem using AT+CCHO, "modem_channels"
+ * cgla) cannot: SCB_E_UNSUPPORTED, use scb_channel_open_app.
+ * open_app: open a channel and select the application aid on it (P2 0C, no
+ * response data): the transport's own way when it has one (AT+CCHO), else
+ * MANAGE CHANNEL and SELECT by AID; the handle switches to it. An unknown
+ * application is SCB_E_NOT_FOUND, and nothing stays open.
+ * close: closes the handle's current channel (not 0) and switches back to
+ * 0; a secure channel on it is closed first.
+ * select: switch to an already open channel.
+ * Channel numbers are the card's. A channel the transport opened without
+ * telling the number the card gave it is named SCB_CHANNEL_UNNUMBERED + i
+ * (i = 0..3): that is not a number the card knows and never goes into CLA. */
+#define SCB_CHANNEL_UNNUMBERED 0x80u
 SCB_API int scb_channel_open(scb_card_t *card, uint8_t *channel);
+SCB_API int scb_channel_open_app(scb_card_t *card, const uint8_t *aid, size_t aid_len,
+                                 uint8_t *channel);
 SCB_API int scb_channel_close(scb_card_t *card);
 SCB_API int scb_channel_select(scb_card_t *card, uint8_t channel);
 SCB_API uint8_t scb_card_channel(const scb_card_t *card);
@@ -112,7 +125,9 @@ SCB_API int scb_verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, si
  * host_challenge, sd_aid. On any failure no session remains, the session
  * keys are wiped, and secured transmits on that channel are refused
  * (SCB_E_SCP_NO_SESSION) until a session opens again; invalid arguments
- * are refused before anything changes. */
+ * are refused before anything changes. mac_cla_as_sent on a channel whose
+ * number the handle does not know (SCB_CHANNEL_UNNUMBERED + i) is
+ * SCB_E_UNSUPPORTED: the CLA the card receives is not known to the host. */
 SCB_API int scb_scp03_open(scb_card_t *card, const scb_keys_t *keys, const scb_opts_t *opts);
 /* The wiped session is gone; no APDU is sent. */
 SCB_API int scb_scp03_close(scb_card_t *card);

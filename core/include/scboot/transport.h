@@ -16,14 +16,16 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 /* A caller transport                                                        */
 /* ------------------------------------------------------------------------ */
-#define SCB_TRANSPORT_VERSION 1
+/* Version 2 added the channel operations, query and the trace names below;
+ * a version-1 struct (which ends at close) is still accepted. */
+#define SCB_TRANSPORT_VERSION 2
 
 /* Transport feature flags (scb_transport_t.flags) */
 #define SCB_TP_EXTENDED_LENGTH 0x0001u /* the path carries extended-length APDUs */
 #define SCB_TP_T0              0x0002u /* T=0: case-4 responses come back as 61xx */
 
 typedef struct scb_transport {
-    unsigned version;                /* SCB_TRANSPORT_VERSION */
+    unsigned version;                /* SCB_TRANSPORT_VERSION (or 1) */
     void *user;                      /* passed to every callback */
     unsigned flags;                  /* SCB_TP_* */
     /* Send one command APDU, receive the response (data + SW1 SW2).
@@ -37,7 +39,49 @@ typedef struct scb_transport {
     int (*end)(void *user);
     /* Optional: called once by scb_card_free. May be NULL. */
     void (*close)(void *user);
+
+    /* ---- version 2 ---- */
+    /* Optional, all three or none: logical channels the transport opens
+     * itself, as a modem does with AT+CCHO / +CGLA / +CCHC (3GPP TS 27.007
+     * 8.45, 8.43, 8.46). channel_open opens a channel AND selects the application
+     * aid (1..16 bytes) on it; *session receives the transport's name for
+     * the channel, *number the channel number the card assigned (1..19), or
+     * -1 when the transport cannot tell. Without a number the library never
+     * puts one into CLA: the transport (the modem, 27.007 8.45) sets the
+     * channel bits of what it sends on the session. channel_open returns 0,
+     * SCB_E_NOT_FOUND (no such application), SCB_E_NO_CHANNEL (none free),
+     * SCB_E_UNSUPPORTED (the transport cannot open channels after all: the
+     * library then uses MANAGE CHANNEL) or a transport code. What the
+     * library sends on the channel goes through channel_transmit (as
+     * transmit); channel_close ends the session. */
+    int (*channel_open)(void *user, const uint8_t *aid, size_t aid_len, long *session,
+                        int *number);
+    int (*channel_transmit)(void *user, long session, const uint8_t *cmd, size_t cmd_len,
+                            uint8_t *resp, size_t *resp_len);
+    int (*channel_close)(void *user, long session);
+    /* Optional: answer one question (SCB_TPQ_*) in *value; 0, or
+     * SCB_E_UNSUPPORTED for a question the transport does not answer. */
+    int (*query)(void *user, int what, long *value);
+    /* Optional: how traces name channel_open and channel_close (a modem:
+     * "+CCHO", "+CCHC"); NULL: "channel open", "channel close". */
+    const char *channel_open_name;
+    const char *channel_close_name;
 } scb_transport_t;
+
+/* Questions for scb_transport_t.query. */
+#define SCB_TPQ_CHANNELS 1 /* how the library opens logical channels: enum scb_tp_channels */
+#define SCB_TPQ_LAST_CME 2 /* +CME ERROR number of the last operation (-1: none), a modem */
+
+/* How logical channels are opened. Without an answer to SCB_TPQ_CHANNELS:
+ * _OWN when the transport has channel operations, _MANAGE otherwise. */
+enum scb_tp_channels {
+    SCB_TP_CHANNELS_AUTO = 0,   /* MANAGE CHANNEL through transmit; channel_open when the
+                                 * path refuses it (the transport fails it, or the card
+                                 * answers 6D00 / 6E00, which a UICC does not: TS 102 221
+                                 * 11.1.17), and from then on */
+    SCB_TP_CHANNELS_MANAGE = 1, /* MANAGE CHANNEL through transmit only */
+    SCB_TP_CHANNELS_OWN = 2     /* channel_open only */
+};
 
 /* Open a card handle over a caller transport. The struct is copied; the
  * transport's close() (if any) is called by scb_card_free. */
@@ -68,12 +112,14 @@ typedef struct scb_at_channel {
     void (*close)(void *user);
 } scb_at_channel_t;
 
-/* Values of the "modem_channels" option. */
+/* Values of the "modem_channels" option: how the modem's logical channels
+ * are opened (the transport answers SCB_TPQ_CHANNELS with it). */
 enum scb_modem_channels {
-    SCB_MODEM_CH_AUTO = 0, /* MANAGE CHANNEL through +CSIM; when the modem refuses
-                            * it and answers AT+CCHO=? and AT+CGLA=?, +CCHO/+CGLA */
-    SCB_MODEM_CH_CSIM = 1, /* everything through +CSIM */
-    SCB_MODEM_CH_CGLA = 2  /* logical channels always with +CCHO/+CGLA/+CCHC */
+    SCB_MODEM_CH_AUTO = SCB_TP_CHANNELS_AUTO,   /* MANAGE CHANNEL through +CSIM; when the
+                                                 * modem refuses it, +CCHO/+CGLA/+CCHC */
+    SCB_MODEM_CH_CSIM = SCB_TP_CHANNELS_MANAGE, /* everything through +CSIM */
+    SCB_MODEM_CH_CGLA = SCB_TP_CHANNELS_OWN     /* logical channels always with
+                                                 * +CCHO/+CGLA/+CCHC */
 };
 #define SCB_MODEM_DEFAULT_BAUD 115200u
 #define SCB_MODEM_DEFAULT_TIMEOUT_MS 5000u
@@ -82,13 +128,13 @@ enum scb_modem_channels {
  * scb_card_open_modem (baud and rtscts do not apply). */
 SCB_API int scb_card_open_at(scb_card_t **out, const scb_at_channel_t *channel,
                              const scb_opts_t *opts, char *detail, size_t detail_len);
-/* Number of the last +CME ERROR on a modem handle (during the last
- * transmit), -1 when there was none, it was verbose text without a known
- * number, or the handle is not a modem handle. */
+/* Number of the last +CME ERROR on a modem handle (during the last call
+ * that talked to the modem), -1 when there was none, it was verbose text
+ * without a known number, or the transport does not say (SCB_TPQ_LAST_CME). */
 SCB_API int scb_card_modem_cme(const scb_card_t *card);
 /* How logical channels are carried now: SCB_MODEM_CH_CSIM or _CGLA
  * (SCB_MODEM_CH_AUTO until the first logical channel decided it), -1 when
- * the handle is not a modem handle. */
+ * the transport does not say how it opens them (SCB_TPQ_CHANNELS). */
 SCB_API int scb_card_modem_channels(const scb_card_t *card);
 
 #ifdef __cplusplus
