@@ -36,20 +36,6 @@ static int lib_session_s8(rig_t *r)
     return rig_session(r, false, 0x33);
 }
 
-/* A session forced into S8 mode ("s16" set to false). */
-static int rig_session_s8(rig_t *r)
-{
-    TK_EQ_RC(scb_select_aid(r->card, scb_pkcs15_default_aid(), SCB_PKCS15_AID_LEN,
-                            SCB_SEL_NO_RESP, NULL),
-             SCB_OK);
-    scb_opts_t *o = NULL;
-    TK_EQ_RC(scb_opts_new(&o), SCB_OK);
-    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_S16, 0), SCB_OK);
-    int rc = scb_scp03_open(r->card, r->keys, o);
-    scb_opts_free(&o);
-    return rc;
-}
-
 /* SELECT the bootstrap EF and read it with READ BINARY APDUs through
  * scb_card_transmit (Le 00: the card sizes each chunk for the level). */
 static int read_bootstrap(rig_t *r, uint8_t *buf, size_t *len)
