@@ -19,7 +19,11 @@
  *                         handshake (malloc/calloc/realloc by anyone, plus
  *                         OpenSSL's through CRYPTO_set_mem_functions)
  *   scp03_allocs_per_transmit  the same for a whole scb_card_transmit
- *                         under level 33, the emulated card's crypto included
+ *                         under level 33, with the virtual card (core/sim) as
+ *                         the card end; what the card allocates is not
+ *                         counted here but in
+ *   scp03_card_allocs_per_apdu  the virtual card's allocations per secured
+ *                         APDU (its OpenSSL wrapper sets a key per call)
  *
  * Wrap and unwrap are timed in separate loops: wrap advances the MAC chain,
  * unwrap does not change the session, so one authentic response can be
@@ -28,7 +32,8 @@
  * interference).
  */
 #include "scp03.h"
-#include "scp03_card_oracle.h"
+#include "scp03_testdata.h"
+#include "sim_rig.h"
 
 #include <openssl/crypto.h>
 #include <time.h>
@@ -39,23 +44,24 @@ extern void *__libc_calloc(size_t n, size_t m);
 extern void *__libc_realloc(void *p, size_t n);
 extern void __libc_free(void *p);
 
-static unsigned long allocs;
+static unsigned long allocs, card_allocs;
+static unsigned long *counter = &allocs; /* where allocations are counted now */
 
 void *malloc(size_t n)
 {
-    allocs++;
+    (*counter)++;
     return __libc_malloc(n);
 }
 
 void *calloc(size_t n, size_t m)
 {
-    allocs++;
+    (*counter)++;
     return __libc_calloc(n, m);
 }
 
 void *realloc(void *p, size_t n)
 {
-    allocs++;
+    (*counter)++;
     return __libc_realloc(p, n);
 }
 
@@ -67,14 +73,14 @@ void free(void *p)
 static void *ossl_malloc(size_t n, const char *file, int line)
 {
     (void)file, (void)line;
-    allocs++;
+    (*counter)++;
     return __libc_malloc(n);
 }
 
 static void *ossl_realloc(void *p, size_t n, const char *file, int line)
 {
     (void)file, (void)line;
-    allocs++;
+    (*counter)++;
     return __libc_realloc(p, n);
 }
 
@@ -92,33 +98,53 @@ static double now_ns(void)
 }
 
 /* Session keys for the measurement (any will do). */
-static const char *const SESSION_JSON =
-    "{\"session\": {\"s_enc\": \"45AA38361C2D05306C4203B11A743AD9\","
-    " \"s_mac\": \"30BA0D745A51F10D717A086C11EE1FA0\","
-    " \"s_rmac\": \"B72AF42E308A2E2CAAB8983CA7228778\"}}";
+static void session_keys(scb__scp03_derived_t *d)
+{
+    memset(d, 0, sizeof(*d));
+    tk_unhex("45AA38361C2D05306C4203B11A743AD9", d->s_enc, 16);
+    tk_unhex("30BA0D745A51F10D717A086C11EE1FA0", d->s_mac, 16);
+    tk_unhex("B72AF42E308A2E2CAAB8983CA7228778", d->s_rmac, 16);
+    d->key_len = 16;
+    d->cryptogram_len = 8;
+}
 
 static scb__scp03_session_t *make_session(void)
 {
     scb__scp03_derived_t d;
-    memset(&d, 0, sizeof(d));
-    tk_unhex("45AA38361C2D05306C4203B11A743AD9", d.s_enc, 16);
-    tk_unhex("30BA0D745A51F10D717A086C11EE1FA0", d.s_mac, 16);
-    tk_unhex("B72AF42E308A2E2CAAB8983CA7228778", d.s_rmac, 16);
-    d.key_len = 16;
-    d.cryptogram_len = 8;
+    session_keys(&d);
     scb__scp03_session_t *s = NULL;
     if (scb__scp03_session_new(&s, &d, NULL, 0x33, 0) != SCB_OK)
         abort();
     return s;
 }
 
-/* Encode a wrapped short command to wire bytes (for the card oracle). */
-static size_t wire_of(const scb_apdu_t *w, uint8_t *out)
+/* The card's answer to every command: the bytes in user (a byte count
+ * first), for the card to wrap. */
+static int answer_fixed(void *user, const uint8_t *cmd, size_t len, uint8_t *resp, size_t *rl)
 {
-    out[0] = w->cla, out[1] = w->ins, out[2] = w->p1, out[3] = w->p2;
-    out[4] = (uint8_t)w->lc;
-    memcpy(out + 5, w->data, w->lc);
-    return 5 + w->lc;
+    const uint8_t *a = user;
+    (void)cmd, (void)len;
+    return rig_answer(resp, rl, a + 2, (size_t)a[0] << 8 | a[1], 0x9000);
+}
+
+/* The card's answer to the benchmark's command (INS E2): its data, echoed;
+ * the card answers the rest (the handshake) itself. */
+static int answer_echo(void *user, const uint8_t *cmd, size_t len, uint8_t *resp, size_t *rl)
+{
+    (void)user;
+    if (len < 5 || cmd[1] != 0xE2)
+        return SCB_SIM_HOOK_PASS;
+    return rig_answer(resp, rl, cmd + 5, cmd[4], 0x9000);
+}
+
+/* The virtual card as the transport, its allocations counted apart. */
+static int card_transmit(void *user, const uint8_t *cmd, size_t len, uint8_t *resp,
+                         size_t *resp_len)
+{
+    counter = &card_allocs;
+    int rc = scb_sim_process(user, cmd, len, resp, resp_len);
+    counter = &allocs;
+    return rc;
 }
 
 #define BATCHES 15
@@ -145,22 +171,32 @@ static measured_t measure(size_t plain_len, bool extended, long iters)
                      .extended = extended};
     scb_apdu_t w;
 
-    /* one short command so that the card oracle knows the MAC chain, then
-     * one authentic response of plain_len bytes to unwrap repeatedly */
-    oracle_t o;
-    json_object *j = json_tokener_parse(SESSION_JSON);
-    oracle_init(&o, j, 0x33);
+    /* one command to the virtual card, in a session from the same keys,
+     * then its one authentic response of plain_len bytes to unwrap
+     * repeatedly */
+    scb_sim_t *sim = NULL;
+    scb__scp03_derived_t d;
+    session_keys(&d);
+    uint8_t answer[2 + 300];
+    answer[0] = (uint8_t)(plain_len >> 8);
+    answer[1] = (uint8_t)plain_len;
+    memcpy(answer + 2, data, plain_len);
+    if (scb_sim_new_from_json(&sim, "{\"extended_length\": true}", NULL, 0) != SCB_OK ||
+        scb_sim_open_session(sim, 0, d.s_enc, d.s_mac, d.s_rmac, 16, 0x33, 0, NULL) != SCB_OK)
+        abort();
+    scb_sim_set_cmd_hook(sim, answer_fixed, answer);
     scb_apdu_t first = in;
     first.lc = 16;
-    first.extended = false;
     if (scb__scp03_wrap(s, &first, 0x84, true, false, &w, buf, sizeof(buf), detail,
                         sizeof(detail)) != SCB_OK)
         abort();
-    uint8_t scratch[600];
-    oracle_command(&o, wire, wire_of(&w, wire), false, scratch);
-    size_t rlen = oracle_respond(&o, data, plain_len, 0x9000, resp) - 2;
-    if (o.bad_cmac != 0)
-        abort();
+    size_t wl = sizeof(wire), rlen = sizeof(resp);
+    if (scb__apdu_encode(&w, wire, &wl) != SCB_OK ||
+        scb_sim_process(sim, wire, wl, resp, &rlen) != SCB_OK || rlen < plain_len + 8 + 2)
+        abort(); /* the card verified the C-MAC and answered */
+    rlen -= 2;
+    scb_sim_free(&sim);
+    scb__cleanse(&d, sizeof(d));
 
     unsigned long a0 = allocs;
     m.unwrap_ns = m.wrap_ns = 1e30;
@@ -187,18 +223,9 @@ static measured_t measure(size_t plain_len, bool extended, long iters)
             m.wrap_ns = (t2 - t1) / (double)iters;
     }
     m.allocs = (double)(allocs - a0) / (double)(iters * BATCHES);
-    oracle_free(&o);
-    json_object_put(j);
     scb__scp03_session_free(&s);
     scb__scp03_session_free(&sw);
     return m;
-}
-
-static size_t answer_status(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                            uint8_t *resp)
-{
-    (void)hdr;
-    return oracle_respond(o, plain, n, 0x9000, resp); /* echo the command data */
 }
 
 int main(void)
@@ -244,29 +271,41 @@ int main(void)
     printf("scp03_handshake_us: %.1f us\n", (t1 - t0) / (double)hs_iters / 1000.0);
     printf("scp03_allocs_per_apdu: %.2f allocs\n", (shortm.allocs + ext.allocs) / 2.0);
 
-    /* whole secured transmits after the handshake, answered by the card
-     * oracle; allocations counted over the engine and the card alike */
-    oracle_t o;
-    oracle_init(&o, e, 0x33);
-    o.answer = answer_status;
-    sc->responder = oracle_responder;
-    sc->user = &o;
-    if (scb_scp03_open(card, keys, p) != SCB_OK) /* the oracle follows this handshake */
+    /* whole secured transmits after a handshake with the virtual card, which
+     * echoes the command data; allocations counted over the engine and the
+     * card alike */
+    scb_card_t *vcard = NULL;
+    scb_sim_t *sim = NULL;
+    scb_keys_t *vkeys = NULL;
+    if (scb_sim_new(&sim, NULL, NULL, 0) != SCB_OK || scb_sim_host_keys(sim, &vkeys) != SCB_OK)
+        abort();
+    scb_sim_set_cmd_hook(sim, answer_echo, NULL);
+    scb_transport_t tp;
+    if (scb_sim_transport(sim, &tp) != SCB_OK)
+        abort();
+    tp.transmit = card_transmit;
+    if (scb_card_open_transport(&vcard, &tp) != SCB_OK ||
+        scb_select_aid(vcard, scb_pkcs15_default_aid(), SCB_PKCS15_AID_LEN, SCB_SEL_NO_RESP,
+                       NULL) != SCB_OK ||
+        scb_scp03_open(vcard, vkeys, NULL) != SCB_OK || scb_scp03_level(vcard) != 0x33)
         abort();
     uint8_t cmd[5 + 200], resp[300];
     memcpy(cmd, "\x80\xE2\x00\x00\xC8", 5);
     memset(cmd + 5, 0x42, 200);
     const long tx_iters = 20000;
-    unsigned long a0 = allocs;
+    unsigned long a0 = allocs, c0 = card_allocs;
     for (long i = 0; i < tx_iters; i++) {
         size_t rl = sizeof(resp);
-        if (scb_card_transmit(card, cmd, sizeof(cmd), resp, &rl) != SCB_OK || rl != 202)
+        if (scb_card_transmit(vcard, cmd, sizeof(cmd), resp, &rl) != SCB_OK || rl != 202 ||
+            memcmp(resp, cmd + 5, 200) != 0)
             abort();
     }
     printf("scp03_allocs_per_transmit: %.2f allocs\n", (double)(allocs - a0) / (double)tx_iters);
-    if (o.bad_cmac != 0)
-        abort();
-    oracle_free(&o);
+    printf("scp03_card_allocs_per_apdu: %.2f allocs\n",
+           (double)(card_allocs - c0) / (double)tx_iters);
+    scb_card_free(&vcard);
+    scb_sim_free(&sim);
+    scb_keys_free(&vkeys);
     scb_opts_free(&p);
     scb_keys_free(&keys);
     scb_card_free(&card);

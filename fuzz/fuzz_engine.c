@@ -165,12 +165,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *ops = data + 2;
     fz_card_t c;
     unsigned tpf = ((flags & 1) ? SCB_TP_T0 : 0) | ((flags & 2) ? SCB_TP_EXTENDED_LENGTH : 0);
-    fz_card_init(&c, data + 2 + 2 * nops, size - 2 - 2 * nops, tpf);
-    scb_transport_t tp;
-    fz_card_transport(&c, &tp);
-    scb_card_t *card = NULL;
-    if (scb_card_open_transport(&card, &tp) != SCB_OK)
-        abort();
+    fz_card_init(&c, data + 2 + 2 * nops, size - 2 - 2 * nops, tpf, 0);
+    scb_card_t *card = fz_card_open(&c, NULL);
     static const size_t trace_caps[4] = {0, 8, 64, 4096};
     if (trace_caps[(flags >> 2) & 3] != 0)
         fz_trace_install(card, trace_caps[(flags >> 2) & 3]);

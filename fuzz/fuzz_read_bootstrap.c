@@ -3,8 +3,8 @@
  * SCP03, ODF, DODF, bootstrap EF, channel close) and scb_write_bootstrap
  * (the same way in, UPDATE BINARY, read-back) against a card whose every
  * answer is a record of the input; under SCP03 the answers can be sealed
- * by the fuzzed card's card end, so the fuzzer reaches the PKCS#15 and
- * bootstrap parsing behind a real secure channel.
+ * by the virtual card behind the fuzzed card, so the fuzzer reaches the
+ * PKCS#15 and bootstrap parsing behind a real secure channel.
  *
  * Input: f0:1 f1:1, then fuzzed_card.h records.
  *   f0: bit 0 no secure channel, 1 skip EF.DIR, 2 no logical channel,
@@ -43,21 +43,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint8_t levels[8] = {0x33, 0x03, 0x13, 0x11, 0x01, 0x33, 0x33, 0x33};
     static const uint8_t path[2] = {0x64, 0x32};
-    static const uint8_t aid[12] = {0xA0, 0x00, 0x00, 0x00, 0x63, 0x50,
-                                    0x4B, 0x43, 0x53, 0x2D, 0x31, 0x35};
     if (size < 2)
         return 0;
     const uint8_t f0 = data[0], f1 = data[1];
     fz_card_t c;
     const unsigned tpf =
         ((f0 & 0x20) ? SCB_TP_T0 : 0) | ((f0 & 0x40) ? SCB_TP_EXTENDED_LENGTH : 0);
-    fz_card_init(&c, data + 2, size - 2, tpf);
-    scb_transport_t tp;
-    fz_card_transport(&c, &tp);
-    scb_card_t *card = NULL;
+    fz_card_init(&c, data + 2, size - 2, tpf, (f1 & 0x08) ? FZ_CARD_S16 : 0);
     scb_keys_t *keys = NULL;
-    if (scb_card_open_transport(&card, &tp) != SCB_OK || fz_card_keys(&keys) != SCB_OK)
-        abort();
+    scb_card_t *card = fz_card_open(&c, &keys);
     fz_trace_install(card, 300);
 
     /* A read takes no write options: pad and no_verify only on a write. */
@@ -76,14 +70,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (f0 & 0x08)
         fz_opt_bytes(o, SCB_OPT_PATH, path, sizeof(path));
     if (f0 & 0x10)
-        fz_opt_bytes(o, SCB_OPT_AID, aid, sizeof(aid));
+        fz_opt_bytes(o, SCB_OPT_AID, scb_pkcs15_default_aid(), SCB_PKCS15_AID_LEN);
     fz_opt_int(o, SCB_OPT_LEVEL, levels[f1 & 7]);
     if (f1 & 0x08)
         fz_opt_int(o, SCB_OPT_S16, 1);
     if (f1 & 0x10)
         fz_opt_bytes(o, SCB_OPT_PIN, (const uint8_t *)"1234", 4);
     if (f1 & 0x20)
-        fz_opt_bytes(o, SCB_OPT_SD_AID, aid, sizeof(aid));
+        fz_opt_bytes(o, SCB_OPT_SD_AID, scb_pkcs15_default_aid(), SCB_PKCS15_AID_LEN);
 
     scb_access_info_t info;
     memset(&info, 0xEE, sizeof(info));

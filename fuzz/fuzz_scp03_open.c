@@ -6,9 +6,10 @@
  * (scb_scp03_probe), with the host challenge pinned by the caller or drawn
  * from the handle's RNG hook (which may fail), with and without KDF3 and
  * an SD AID.
- * An FZ_CARD record answers INITIALIZE UPDATE validly for whatever host
- * challenge was sent, so the fuzzer also reaches the level checks, the
- * EXTERNAL AUTHENTICATE answer and the first secured commands.
+ * An FZ_CARD record lets the virtual card (its Security Domain selected,
+ * in the mode the host asks for) answer INITIALIZE UPDATE validly for
+ * whatever host challenge was sent, so the fuzzer also reaches the level
+ * checks, the EXTERNAL AUTHENTICATE answer and the first secured commands.
  *
  * Input: p0:1 p1:1, then fuzzed_card.h records.
  *   p0: bit 0 S16, bit 1 KDF3, bit 2 pinned host challenge, bit 3 SD AID,
@@ -18,8 +19,8 @@
  *       commands after opening
  * Checked: a failed open leaves no session, refuses secured transmits
  * without sending anything and says why; a successful one runs at the
- * level asked; a probe never leaves a session; every result is a known
- * code.
+ * level asked; a probe never leaves a session (and does not bar plain
+ * commands); every result is a known code.
  */
 #include "fuzzed_card.h"
 
@@ -49,19 +50,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint8_t levels[8] = {0x00, 0x01, 0x03, 0x11, 0x13, 0x33, 0x33, 0x33};
     static const uint8_t host_challenge[16] = {0x64, 0xF8, 0x94, 0xA0, 0x38, 0xA7, 0x95, 0x1A,
                                                0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88};
-    static const uint8_t sd_aid[12] = {0xA0, 0x00, 0x00, 0x00, 0x63, 0x50,
-                                       0x4B, 0x43, 0x53, 0x2D, 0x31, 0x35};
     if (size < 2)
         return 0;
     const uint8_t p0 = data[0], p1 = data[1];
     fz_card_t c;
-    fz_card_init(&c, data + 2, size - 2, (p1 & 4) ? SCB_TP_T0 : 0);
-    scb_transport_t tp;
-    fz_card_transport(&c, &tp);
-    scb_card_t *card = NULL;
+    fz_card_init(&c, data + 2, size - 2, (p1 & 4) ? SCB_TP_T0 : 0,
+                 FZ_CARD_SD_SELECTED | ((p0 & 1) ? FZ_CARD_S16 : 0));
     scb_keys_t *keys = NULL;
-    if (scb_card_open_transport(&card, &tp) != SCB_OK || fz_card_keys(&keys) != SCB_OK)
-        abort();
+    scb_card_t *card = fz_card_open(&c, &keys);
     switch (p1 & 3) {
     case 1: scb_card_set_rng(card, rng_fail, NULL); break;
     case 3: scb_card_set_rng(card, rng_fixed, (void *)(uintptr_t)0); break;
@@ -82,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (p0 & 4)
         fz_opt_bytes(o, SCB_OPT_HOST_CHALLENGE, host_challenge, s16 ? 16 : 8);
     if (p0 & 8)
-        fz_opt_bytes(o, SCB_OPT_SD_AID, sd_aid, sizeof(sd_aid));
+        fz_opt_bytes(o, SCB_OPT_SD_AID, scb_pkcs15_default_aid(), SCB_PKCS15_AID_LEN);
 
     scb_scp03_info_t info;
     int rc;
@@ -102,11 +98,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != SCB_OK || probe) {
         if (scb_scp03_is_open(card) || scb_scp03_level(card) != -1)
             abort();
-        /* secured transmits are refused without touching the card */
+        /* after a failed open, secured transmits are refused without
+         * touching the card; after a probe (whatever its result) plain
+         * commands may follow, as scb_scp03_probe says */
         const unsigned long before = scb_card_apdu_count(card);
         uint8_t r[64];
         size_t rl = sizeof(r);
-        if (rc != SCB_OK &&
+        if (rc != SCB_OK && !probe &&
             (scb_card_transmit(card, (const uint8_t *)"\x80\xCA\x00\x66\x00", 5, r, &rl) !=
                  SCB_E_SCP_NO_SESSION ||
              scb_card_apdu_count(card) != before))

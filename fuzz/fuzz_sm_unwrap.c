@@ -1,7 +1,7 @@
 /*
  * Fuzz secure-messaging unwrap (R-MAC, R-ENC, padding, status words with
  * and without data) inside a real session: the handshake runs against the
- * fuzzed card's SCP03 card end, then every answer is a record from the
+ * virtual card behind the fuzzed card, then every answer is a record from the
  * input: raw wire bytes (which must fail the R-MAC), sealed blocks with a
  * valid R-MAC whose padding the fuzzer chooses, or well-formed sealed
  * plaintext.
@@ -70,13 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_card_t c;
     const unsigned tpf =
         ((flags & 0x10) ? SCB_TP_EXTENDED_LENGTH : 0) | ((flags & 0x20) ? SCB_TP_T0 : 0);
-    fz_card_init(&c, in, size + 3, tpf);
-    scb_transport_t tp;
-    fz_card_transport(&c, &tp);
-    scb_card_t *card = NULL;
+    fz_card_init(&c, in, size + 3, tpf, FZ_CARD_SD_SELECTED | ((flags & 8) ? FZ_CARD_S16 : 0));
     scb_keys_t *keys = NULL;
-    if (scb_card_open_transport(&card, &tp) != SCB_OK || fz_card_keys(&keys) != SCB_OK)
-        abort();
+    scb_card_t *card = fz_card_open(&c, &keys);
     fz_trace_install(card, 512);
     scb_opts_t *o = fz_opts_new();
     fz_opt_int(o, SCB_OPT_LEVEL, levels[flags & 7]);

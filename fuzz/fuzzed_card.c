@@ -1,6 +1,7 @@
 /*
  * The fuzzed card (see fuzzed_card.h): records from the input answer the
- * library's commands; the SCP03 card end seals them when asked.
+ * library's commands; the virtual card runs every command and seals what
+ * the records ask it to.
  */
 #include "fuzzed_card.h"
 
@@ -8,14 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const uint8_t fz_static_key[16] = {0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
-                                   0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F};
-
-/* The PKCS#15 AID: context of the pseudo-random card challenge. */
-static const uint8_t pkcs15_aid[12] = {0xA0, 0x00, 0x00, 0x00, 0x63, 0x50,
-                                       0x4B, 0x43, 0x53, 0x2D, 0x31, 0x35};
-static const uint8_t kdd[10] = {0x98, 0x88, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0xF3};
-static const uint8_t seq_counter[3] = {0x00, 0x00, 0x01};
+#define FZ_ANSWER_CAP (65536 + 2)
 
 /* Transport outcomes an FZ_ERROR record can pick: transport codes, codes a
  * transport should not return (normalised by the engine), a positive value. */
@@ -26,31 +20,37 @@ static const int fz_errors[] = {
     SCB_E_BUFFER_TOO_SMALL, 7,
 };
 
-int fz_card_keys(scb_keys_t **out)
+void fz_card_init(fz_card_t *c, const uint8_t *in, size_t len, unsigned tp_flags,
+                  unsigned card_flags)
 {
-    return scb_keys_new(out, fz_static_key, fz_static_key, fz_static_key, 16, FZ_KVN);
-}
-
-void fz_card_init(fz_card_t *c, const uint8_t *in, size_t len, unsigned tp_flags)
-{
+    static const uint8_t select_adf[] = {0x00, 0xA4, 0x04, 0x0C, 0x0C, 0xA0, 0x00, 0x00, 0x00,
+                                         0x63, 0x50, 0x4B, 0x43, 0x53, 0x2D, 0x31, 0x35};
     memset(c, 0, sizeof(*c));
     c->in = in;
     c->len = len;
     c->tp_flags = tp_flags;
     c->last_kind = -1;
-}
-
-static void drop_session(fz_card_t *c)
-{
-    scb__aes_free(&c->s_enc);
-    scb__aes_free(&c->s_mac);
-    scb__aes_free(&c->s_rmac);
-    c->session = false;
+    /* the PIN is the one the harnesses send (fuzz_read_bootstrap) */
+    const char *profile =
+        (card_flags & FZ_CARD_S16)
+            ? "{\"extended_length\": true, \"pin\": {\"ref\": 1, \"value\": \"1234\"},"
+              " \"scp03\": {\"s16\": true}}"
+            : "{\"extended_length\": true, \"pin\": {\"ref\": 1, \"value\": \"1234\"}}";
+    c->answer = malloc(FZ_ANSWER_CAP);
+    if (c->answer == NULL || scb_sim_new_from_json(&c->sim, profile, NULL, 0) != SCB_OK)
+        abort();
+    size_t n = FZ_ANSWER_CAP;
+    if ((card_flags & FZ_CARD_SD_SELECTED) &&
+        (scb_sim_process(c->sim, select_adf, sizeof(select_adf), c->answer, &n) != SCB_OK ||
+         n != 2 || c->answer[0] != 0x90))
+        abort();
 }
 
 void fz_card_free(fz_card_t *c)
 {
-    drop_session(c);
+    scb_sim_free(&c->sim);
+    free(c->answer);
+    c->answer = NULL;
 }
 
 size_t fz_left(const fz_card_t *c)
@@ -67,86 +67,8 @@ const uint8_t *fz_take(fz_card_t *c, size_t n)
     return p;
 }
 
-/* ---- the SCP03 card end ---- */
-static size_t mac_len(const fz_card_t *c)
-{
-    return c->s16 ? 16 : 8;
-}
-
-/* INITIALIZE UPDATE: derive the session and answer with a valid cryptogram. */
-static size_t answer_iu(fz_card_t *c, const scb_apdu_t *a, uint8_t *r)
-{
-    drop_session(c);
-    if (a->lc != 8 && a->lc != 16) {
-        r[0] = 0x67;
-        r[1] = 0x00;
-        return 2;
-    }
-    const size_t chal = a->lc;
-    c->s16 = chal == 16;
-    memcpy(c->host_challenge, a->data, chal);
-    scb__scp03_derived_t d;
-    if (scb__scp03_card_challenge(fz_static_key, 16, seq_counter, pkcs15_aid, sizeof(pkcs15_aid),
-                                  chal, c->card_challenge) != SCB_OK ||
-        scb__scp03_derive(fz_static_key, fz_static_key, 16, c->host_challenge, c->card_challenge,
-                          chal, &d) != SCB_OK ||
-        scb__aes_new(&c->s_enc, d.s_enc, 16) != SCB_OK ||
-        scb__aes_new(&c->s_mac, d.s_mac, 16) != SCB_OK ||
-        scb__aes_new(&c->s_rmac, d.s_rmac, 16) != SCB_OK)
-        abort();
-    size_t o = 0;
-    memcpy(r, kdd, sizeof(kdd));
-    o += sizeof(kdd);
-    r[o++] = a->p1 != 0 ? a->p1 : FZ_KVN;
-    r[o++] = 0x03;
-    r[o++] = (uint8_t)(0x70 | (c->s16 ? 0x01 : 0x00)); /* pseudo-random, R-MAC, R-ENC */
-    memcpy(r + o, c->card_challenge, chal);
-    o += chal;
-    memcpy(r + o, d.card_cryptogram, chal);
-    o += chal;
-    memcpy(r + o, seq_counter, sizeof(seq_counter));
-    o += sizeof(seq_counter);
-    r[o++] = 0x90;
-    r[o++] = 0x00;
-    scb__cleanse(&d, sizeof(d));
-    return o;
-}
-
-/* A wire command with SM: its full C-MAC becomes the chaining value
- * (MCV || CLA' INS P1 P2 Lc || data without the MAC; CLA' with the
- * channel bits cleared, the library's default). */
-static void chain_command(fz_card_t *c, const scb_apdu_t *a)
-{
-    if (c->s_mac == NULL || a->lc < mac_len(c))
-        return;
-    const uint8_t cla = (a->cla & 0x40) ? (uint8_t)(a->cla & 0xF0) : (uint8_t)(a->cla & 0xFC);
-    uint8_t hdr[7] = {cla, a->ins, a->p1, a->p2};
-    size_t hl = 5;
-    if (a->extended) {
-        hdr[4] = 0;
-        hdr[5] = (uint8_t)(a->lc >> 8);
-        hdr[6] = (uint8_t)a->lc;
-        hl = 7;
-    } else {
-        hdr[4] = (uint8_t)a->lc;
-    }
-    uint8_t mac[16];
-    if (scb__cmac_begin(c->s_mac) != SCB_OK ||
-        scb__cmac_update(c->s_mac, c->mcv, sizeof(c->mcv)) != SCB_OK ||
-        scb__cmac_update(c->s_mac, hdr, hl) != SCB_OK ||
-        scb__cmac_update(c->s_mac, a->data, a->lc - mac_len(c)) != SCB_OK ||
-        scb__cmac_end(c->s_mac, mac) != SCB_OK)
-        abort();
-    memcpy(c->mcv, mac, sizeof(mac));
-}
-
-static bool sw_carries_rmac(uint16_t sw)
-{
-    return sw == 0x9000 || (sw >> 8) == 0x62 || (sw >> 8) == 0x63;
-}
-
-/* data || SW as the card end sends it: encrypted and MACed under a session
- * whose level asks for it. pad: add 80 00.. before encrypting. */
+/* A record's data || SW as the virtual card sends it under the session of
+ * the command just processed. pad: add 80 00.. before encrypting. */
 static int seal(fz_card_t *c, const uint8_t *b, size_t n, bool pad, uint8_t *resp, size_t cap,
                 size_t *out)
 {
@@ -155,64 +77,10 @@ static int seal(fz_card_t *c, const uint8_t *b, size_t n, bool pad, uint8_t *res
         sw = (uint16_t)(b[n - 2] << 8 | b[n - 1]);
         n -= 2;
     }
-    static _Thread_local uint8_t work[32768 + 64];
-    memcpy(work, b, n);
-    size_t dl = n;
-    const bool secured = c->session && sw_carries_rmac(sw);
-    if (secured && (c->level & SCB_SL_RENC) && n > 0) {
-        if (pad)
-            work[dl++] = 0x80;
-        while (dl % 16 != 0)
-            work[dl++] = 0x00;
-        uint8_t icv[16] = {0x80};
-        for (int i = 0; i < 8; i++)
-            icv[15 - i] = (uint8_t)(c->counter >> (8 * i));
-        if (scb__aes_ecb_block(c->s_enc, icv, icv) != SCB_OK ||
-            scb__aes_cbc_encrypt(c->s_enc, icv, work, dl, work) != SCB_OK)
-            abort();
-    }
-    uint8_t swb[2] = {(uint8_t)(sw >> 8), (uint8_t)sw};
-    if (secured && (c->level & SCB_SL_RMAC)) {
-        uint8_t mac[16];
-        if (scb__cmac_begin(c->s_rmac) != SCB_OK ||
-            scb__cmac_update(c->s_rmac, c->mcv, sizeof(c->mcv)) != SCB_OK ||
-            scb__cmac_update(c->s_rmac, work, dl) != SCB_OK ||
-            scb__cmac_update(c->s_rmac, swb, 2) != SCB_OK || scb__cmac_end(c->s_rmac, mac) != SCB_OK)
-            abort();
-        memcpy(work + dl, mac, mac_len(c));
-        dl += mac_len(c);
-    }
-    if (dl + 2 > cap)
-        return SCB_E_TRANSPORT;
-    memcpy(resp, work, dl);
-    memcpy(resp + dl, swb, 2);
-    *out = dl + 2;
-    return SCB_OK;
-}
-
-static int card_answer(fz_card_t *c, const scb_apdu_t *a, bool parsed, bool sm, uint8_t *resp,
-                       size_t cap, size_t *out)
-{
-    uint8_t r[64];
-    size_t n;
-    if (parsed && (a->cla & 0x80) && a->ins == 0x50 && !sm) {
-        n = answer_iu(c, a, r);
-    } else if (parsed && a->ins == 0x82 && sm) {
-        r[0] = 0x90; /* EXTERNAL AUTHENTICATE: no R-MAC on its answer */
-        r[1] = 0x00;
-        n = 2;
-    } else if (parsed && !(a->cla & 0x80) && a->ins == 0x70 && a->p1 == 0x00) {
-        r[0] = 0x01;
-        r[1] = 0x90;
-        r[2] = 0x00;
-        n = 3;
-    } else {
-        return seal(c, (const uint8_t *)"\x90\x00", 2, true, resp, cap, out);
-    }
-    if (n > cap)
-        return SCB_E_TRANSPORT;
-    memcpy(resp, r, n);
-    *out = n;
+    size_t len = cap;
+    if (scb_sim_seal(c->sim, b, n, sw, pad ? 0u : SCB_SIM_SEAL_NO_PAD, resp, &len) != SCB_OK)
+        return SCB_E_TRANSPORT; /* more than the caller's buffer holds */
+    *out = len;
     return SCB_OK;
 }
 
@@ -220,22 +88,9 @@ static int fz_transmit(void *user, const uint8_t *cmd, size_t cmd_len, uint8_t *
                        size_t *resp_len)
 {
     fz_card_t *c = user;
-    scb_apdu_t a;
-    const bool parsed = scb__apdu_parse(cmd, cmd_len, &a) == SCB_OK;
-    const bool sm = parsed && a.cla != 0xFF && scb__cla_has_sm(a.cla);
-    /* The card end follows the secure channel before it answers. */
-    if (parsed && sm && a.ins == 0x82 && c->s_mac != NULL) {
-        c->level = a.p1;
-        memset(c->mcv, 0, sizeof(c->mcv));
-        c->counter = 0;
-        chain_command(c, &a);
-        c->session = true;
-    } else if (parsed && sm && c->session) {
-        c->counter++;
-        chain_command(c, &a);
-    } else if (parsed && (a.cla & 0x80) && a.ins == 0x50) {
-        c->session = false;
-    }
+    /* The card end runs the command before anything answers it. */
+    size_t card_len = FZ_ANSWER_CAP;
+    const int card_rc = scb_sim_process(c->sim, cmd, cmd_len, c->answer, &card_len);
 
     const uint8_t *h = fz_take(c, 1);
     if (h == NULL) {
@@ -262,7 +117,13 @@ static int fz_transmit(void *user, const uint8_t *cmd, size_t cmd_len, uint8_t *
     case FZ_PLAIN:
         return seal(c, b, n, kind == FZ_PLAIN, resp, cap, resp_len);
     case FZ_CARD:
-        return card_answer(c, &a, parsed, sm, resp, cap, resp_len);
+        if (card_rc != SCB_OK)
+            return card_rc;
+        if (card_len > cap)
+            return SCB_E_TRANSPORT;
+        memcpy(resp, c->answer, card_len);
+        *resp_len = card_len;
+        return SCB_OK;
     case FZ_ERROR:
         return fz_errors[(n > 0 ? b[0] : 0) % (sizeof(fz_errors) / sizeof(fz_errors[0]))];
     case FZ_OVERLONG:
@@ -278,13 +139,19 @@ static int fz_transmit(void *user, const uint8_t *cmd, size_t cmd_len, uint8_t *
     }
 }
 
-void fz_card_transport(fz_card_t *c, scb_transport_t *tp)
+scb_card_t *fz_card_open(fz_card_t *c, scb_keys_t **keys)
 {
-    memset(tp, 0, sizeof(*tp));
-    tp->version = SCB_TRANSPORT_VERSION;
-    tp->user = c;
-    tp->flags = c->tp_flags;
-    tp->transmit = fz_transmit;
+    scb_transport_t tp;
+    memset(&tp, 0, sizeof(tp));
+    tp.version = SCB_TRANSPORT_VERSION;
+    tp.user = c;
+    tp.flags = c->tp_flags;
+    tp.transmit = fz_transmit;
+    scb_card_t *card = NULL;
+    if (scb_card_open_transport(&card, &tp) != SCB_OK ||
+        (keys != NULL && scb_sim_host_keys(c->sim, keys) != SCB_OK))
+        abort();
+    return card;
 }
 
 /* ---- checks shared by the harnesses ---- */

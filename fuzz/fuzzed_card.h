@@ -1,43 +1,59 @@
 /*
- * A card for the harnesses whose answers come from the fuzz input, with an
- * SCP03 card end so that fuzzed data can also arrive inside an authentic
- * secure channel (a harness that only sent random bytes would never get
- * past the first R-MAC check).
+ * A card for the harnesses whose answers come from the fuzz input, with the
+ * virtual card (core/sim) as its card end, so that fuzzed data can also
+ * arrive inside an authentic secure channel (a harness that only sent
+ * random bytes would never get past the first R-MAC check).
  *
- * The input is a list of records, one per command APDU the library puts
- * on the wire (GET RESPONSE and resends included):
+ * Every command the library puts on the wire (GET RESPONSE and resends
+ * included) goes to the virtual card first, which runs it as a card does:
+ * its logical channels, selections, SCP03 handshake, MAC chaining value
+ * and encryption counter follow the library's commands (GP Amd D
+ * 6.2.4-6.2.7). The input says what answers each command, as a list of
+ * records, one per command:
  *
  *   kind:1 [len:1 | len:2 when kind has bit 7 (15-bit big-endian)] bytes
  *
  *   FZ_RAW    the bytes are the wire response (data + SW) as they are
- *   FZ_SEALED bytes = data || SW1 SW2; under a session the data is
- *             encrypted as it is (zero-filled to whole blocks, no padding
- *             added: the padding is whatever the input says) when the level
- *             has R-ENC, and a valid R-MAC is added when it has R-MAC
+ *   FZ_SEALED bytes = data || SW1 SW2 (fewer than 2 bytes: data, SW 9000),
+ *             sealed by the virtual card under the session of the
+ *             command's channel: the data encrypted as it is (zero-filled
+ *             to whole blocks, no padding added: the padding is whatever
+ *             the input says) when the level has R-ENC, a valid R-MAC added
+ *             when it has R-MAC; an error status goes unsealed, data and all
  *   FZ_PLAIN  as FZ_SEALED, but with the 80 00.. padding added: a
  *             well-formed secured answer carrying the fuzzed plaintext
- *   FZ_CARD   the card end's own answer (bytes ignored): INITIALIZE UPDATE
- *             gets a valid answer for the host challenge it carries (keys
- *             of fz_card_keys, pseudo-random challenge for the PKCS#15 AID,
- *             S8 or S16 as asked), EXTERNAL AUTHENTICATE 90 00, MANAGE
- *             CHANNEL open 01 90 00, anything else 90 00 (sealed in session)
+ *   FZ_CARD   the virtual card's own answer (bytes ignored): INITIALIZE
+ *             UPDATE gets a valid answer for the host challenge it carries,
+ *             EXTERNAL AUTHENTICATE a verdict on the host's cryptogram,
+ *             MANAGE CHANNEL a channel, and so on
  *   FZ_ERROR  the transport fails; bytes[0] picks the code (fz_errors)
  *   FZ_OVERLONG the transport claims one byte more than the capacity
  *   other kinds are FZ_RAW.
  *
+ * The virtual card is the default card (core/sim/PROFILE.md: key set 30
+ * with 40..4F, i = 70, the PKCS#15 ADF and its Security Domain) accepting
+ * extended length, with PIN 01 = "1234" (what fuzz_read_bootstrap sends),
+ * in S16 mode with FZ_CARD_S16, and with the ADF already
+ * selected on the basic channel with FZ_CARD_SD_SELECTED (for harnesses
+ * that open SCP03 without selecting it).
+ *
  * When the input is used up the transport reports SCB_E_CARD_REMOVED, so
- * every loop of the engine ends. Under a session opened with FZ_CARD the
- * card end keeps the MAC chaining value and the encryption counter as a
- * card does (GP Amd D 6.2.4-6.2.7), from the commands it sees.
+ * every loop of the engine ends.
  */
 #ifndef SCB_FUZZED_CARD_H
 #define SCB_FUZZED_CARD_H
 
+#include "scboot_sim_harness.h"
 #include "scp03.h"
 
 #include <stdbool.h>
 
 enum fz_kind { FZ_RAW = 0, FZ_SEALED = 1, FZ_PLAIN = 2, FZ_CARD = 3, FZ_ERROR = 4, FZ_OVERLONG = 5 };
+
+#define FZ_CARD_S16 0x01u         /* the card's Security Domain runs S16 */
+#define FZ_CARD_SD_SELECTED 0x02u /* the PKCS#15 ADF selected on channel 0 */
+/* The KVN of the card's key set. */
+#define FZ_KVN 0x30
 
 typedef struct fz_card {
     const uint8_t *in;
@@ -46,27 +62,17 @@ typedef struct fz_card {
     /* what the last command was answered with */
     int last_kind;
     size_t records;           /* records consumed */
-    /* the card end of SCP03 */
-    bool session;             /* EXTERNAL AUTHENTICATE seen after a handshake */
-    bool s16;
-    uint8_t level;
-    uint8_t host_challenge[16];
-    uint8_t card_challenge[16];
-    scb_aes_t *s_enc, *s_mac, *s_rmac;
-    uint8_t mcv[16];
-    uint64_t counter;
+    scb_sim_t *sim;           /* the card end */
+    uint8_t *answer;          /* the card's own answer to the last command */
 } fz_card_t;
 
-/* The card's static keys: ENC = MAC = DEK = 40 41 .. 4F (the public
- * GlobalPlatform test key), KVN 30, as the virtual card's default. */
-extern const uint8_t fz_static_key[16];
-#define FZ_KVN 0x30
-int fz_card_keys(scb_keys_t **out);
-
-void fz_card_init(fz_card_t *c, const uint8_t *in, size_t len, unsigned tp_flags);
+/* card_flags: FZ_CARD_*. Aborts when the virtual card cannot be made. */
+void fz_card_init(fz_card_t *c, const uint8_t *in, size_t len, unsigned tp_flags,
+                  unsigned card_flags);
 void fz_card_free(fz_card_t *c);
-/* The transport over c (c must outlive the card handle). */
-void fz_card_transport(fz_card_t *c, scb_transport_t *tp);
+/* A card handle whose transport is c (c must outlive it) and, when keys is
+ * not NULL, the card's key set as a host needs it. Aborts on failure. */
+scb_card_t *fz_card_open(fz_card_t *c, scb_keys_t **keys);
 
 /* Checks every harness makes after a library call: rc is a known code, and
  * a failure at transport, card or secure-channel level left a

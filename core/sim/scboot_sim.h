@@ -108,20 +108,16 @@ int scb_sim_session_level(const scb_sim_t *sim, uint8_t channel);
 uint32_t scb_sim_sequence_counter(const scb_sim_t *sim);
 int scb_sim_set_sequence_counter(scb_sim_t *sim, uint32_t next);
 /* Force the card challenge of the next INITIALIZE UPDATE (8 or 16 bytes,
- * once), e.g. to replay a trace whose challenge the card cannot derive. */
+ * once), e.g. to replay a trace whose challenge the card cannot derive
+ * (its SD AID is not known). */
 int scb_sim_set_card_challenge(scb_sim_t *sim, const uint8_t *challenge, size_t len);
 /* Contents of an EF by path from the MF (concatenated FIDs without 3F00),
  * bypassing access rules. *len: capacity in, file size out. */
 int scb_sim_read_file(const scb_sim_t *sim, const uint8_t *path, size_t path_len, uint8_t *buf,
                       size_t *len);
-/* Application hook: sees every command after secure-messaging unwrap (plain
- * APDU bytes, CLA without SM indication) and may answer it instead of the
- * card: return 1 and fill resp (data + SW, *resp_len capacity in / length
- * out), or 0 to let the card process it. The answer is wrapped like any
- * other. Used by the trace replay; NULL removes the hook. */
-typedef int (*scb_sim_cmd_hook)(void *user, const uint8_t *cmd, size_t len, uint8_t *resp,
-                                size_t *resp_len);
-void scb_sim_set_cmd_hook(scb_sim_t *sim, scb_sim_cmd_hook hook, void *user);
+/* Harnesses that need the card to say what a test wants (answers of their
+ * own, sealed data, spoiled answers, sessions from known keys) have
+ * scboot_sim_harness.h. */
 
 #ifdef __cplusplus
 }

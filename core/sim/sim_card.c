@@ -1,6 +1,6 @@
 /*
  * The card object: creation from a profile, power cycle, ATR, and the
- * inspection / test hooks of scboot_sim.h.
+ * inspection / test hooks of scboot_sim.h and scboot_sim_harness.h.
  */
 #include "sim_internal.h"
 

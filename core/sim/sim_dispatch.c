@@ -170,23 +170,35 @@ static void get_response(sim_channel_t *ch, const sim_cmd_t *cmd, uint8_t *out, 
     *out_len = n + 2;
 }
 
-/* The application hook, or the card's own command set. */
-static void execute(scb_sim_t *sim, const sim_exec_t *ex, const sim_cmd_t *cmd, const uint8_t *raw,
+/* The harness's hook, or the card's own command set. Returns true when
+ * the hook gave the wire answer itself (r holds it: nothing to wrap). */
+static bool execute(scb_sim_t *sim, const sim_exec_t *ex, const sim_cmd_t *cmd, const uint8_t *raw,
                     size_t raw_len, sim_resp_t *r)
 {
     if (sim->hook != NULL) {
         size_t cap = r->cap + 2;
-        if (sim->hook(sim->hook_user, raw, raw_len, r->buf, &cap) == 1) {
+        int how = sim->hook(sim->hook_user, raw, raw_len, r->buf, &cap);
+        if (how == SCB_SIM_HOOK_ANSWER || how == SCB_SIM_HOOK_WIRE) {
             if (cap >= 2 && cap <= r->cap + 2) {
                 r->len = cap - 2;
                 r->sw = (uint16_t)(r->buf[cap - 2] << 8 | r->buf[cap - 1]);
-            } else {
-                sim_fail(r, 0x6F00);
+                return how == SCB_SIM_HOOK_WIRE;
             }
-            return;
+            sim_fail(r, 0x6F00);
+            return false;
         }
     }
     sim_iso_execute(sim, ex, cmd, r);
+    return false;
+}
+
+/* data || SW of r, as it is, into out; returns the length. */
+static size_t plain_answer(const sim_resp_t *r, uint8_t *out)
+{
+    memcpy(out, r->buf, r->len);
+    out[r->len] = (uint8_t)(r->sw >> 8);
+    out[r->len + 1] = (uint8_t)r->sw;
+    return r->len + 2;
 }
 
 /* Process one APDU into sim->wrapped; returns the response length. */
@@ -212,6 +224,7 @@ static size_t process(scb_sim_t *sim, const uint8_t *apdu, size_t len)
 
     sim_channel_t *ch = &sim->ch[ci.chn];
     ex.chn = (uint8_t)ci.chn;
+    sim->cur_chn = ex.chn; /* where scb_sim_seal seals */
     ex.max_resp = cmd.extended ? SIM_EXT_MAX : SIM_SHORT_MAX;
 
     /* T=0: GET RESPONSE serves the pending data; anything else drops it. */
@@ -239,19 +252,19 @@ static size_t process(scb_sim_t *sim, const uint8_t *apdu, size_t len)
         ex.level = level;
         ex.max_resp = sim_scp_max_plain(sim, ex.chn, ex.max_resp);
         size_t plen = sim_apdu_encode(&plain, sim->plain, SIM_MAX_CMD);
-        execute(sim, &ex, &plain, sim->plain, plen, &r);
-        /* A session the command ended (SELECT of a DF, channel closed)
-         * leaves the response unwrapped. */
-        sw = sim_scp_wrap(sim, ex.chn, r.buf, r.len, r.sw,
-                          cmd.extended ? SIM_EXT_MAX : SIM_SHORT_MAX, out, &n, &rmac);
-        if (sw != 0)
-            goto status_only;
+        if (execute(sim, &ex, &plain, sim->plain, plen, &r)) {
+            n = plain_answer(&r, out);
+        } else {
+            /* A session the command ended (SELECT of a DF, channel closed)
+             * leaves the response unwrapped. */
+            sw = sim_scp_wrap(sim, ex.chn, r.buf, r.len, r.sw,
+                              cmd.extended ? SIM_EXT_MAX : SIM_SHORT_MAX, out, &n, &rmac);
+            if (sw != 0)
+                goto status_only;
+        }
     } else {
         execute(sim, &ex, &cmd, apdu, len, &r);
-        memcpy(out, r.buf, r.len);
-        out[r.len] = (uint8_t)(r.sw >> 8);
-        out[r.len + 1] = (uint8_t)r.sw;
-        n = r.len + 2;
+        n = plain_answer(&r, out);
     }
     sim_fault_after(sim, out, n, rmac);
 

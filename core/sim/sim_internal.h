@@ -16,6 +16,7 @@
 #define SIM_INTERNAL_H
 
 #include "scboot_sim.h"
+#include "scboot_sim_harness.h"
 #include "sim_crypto.h"
 
 #include <stdbool.h>
@@ -86,6 +87,7 @@ typedef struct sim_session {
     size_t key_len;
     uint8_t s_enc[32], s_mac[32], s_rmac[32];
     uint8_t dek[32];           /* static DEK of the key set in use (PUT KEY) */
+    bool has_dek;              /* false for a session a harness installed */
     uint8_t host_cryptogram[16]; /* expected in EXTERNAL AUTHENTICATE */
     uint8_t mcv[16];           /* MAC chaining value */
     uint8_t counter[16];       /* encryption counter, big-endian block */
@@ -159,6 +161,7 @@ struct scb_sim {
 
     scb_sim_cmd_hook hook;
     void *hook_user;
+    uint8_t cur_chn;           /* channel of the command being (or last) processed */
     char errmsg[160];
 
     uint8_t *pdata;            /* unwrapped command data field, SIM_MAX_CMD */
@@ -254,15 +257,41 @@ int sim_scp_initialize_update(scb_sim_t *sim, const sim_exec_t *ex, const sim_cm
 int sim_scp_external_authenticate(scb_sim_t *sim, uint8_t chn, const sim_cmd_t *cmd,
                                    const uint8_t *wire, sim_resp_t *r);
 int sim_scp_put_key(scb_sim_t *sim, const sim_exec_t *ex, const sim_cmd_t *cmd, sim_resp_t *r);
+/* PUT KEY data (GP 11.8.2.3, Amd D 7.2) as the card reads it: the new KVN,
+ * then up to three AES key components, each `88 L+1 L <key under DEK> KCV`
+ * where the KCV part is `03 <KCV>` or `00` and may be left out before the
+ * next component or at the end, or the short form `88 10|20 <encrypted key>`
+ * some hosts send. Keys are decrypted with dek (AES-CBC, zero IV) and each
+ * KCV present is checked. All keys have one length. */
+typedef struct sim_put_key {
+    uint8_t new_kvn;
+    size_t count;              /* key components: 1..3 */
+    size_t key_len;            /* 16, 24, 32 */
+    uint8_t key[3][32];
+    uint8_t kcv[3][3];         /* computed from the decrypted keys */
+    bool had_kcv[3];           /* the host sent a KCV for this key */
+} sim_put_key_t;
+/* 0, or SW_WRONG_DATA with *why naming what is wrong (a static string);
+ * 0x6F00 when the crypto fails. out is wiped on failure. */
+uint16_t sim_put_key_parse(scb_sim_t *sim, const uint8_t *dek, size_t dek_len,
+                           const uint8_t *data, size_t len, sim_put_key_t *out,
+                           const char **why);
 /* Verify and decrypt a wrapped command into *plain (data in sim->pdata).
  * Returns 0, or an SW (the session is closed on MAC/decryption failure). */
 uint16_t sim_scp_unwrap(scb_sim_t *sim, uint8_t chn, const sim_cmd_t *wire_cmd,
                         const uint8_t *wire, size_t wire_len, sim_cmd_t *plain);
-/* Wrap a response (R-MAC / R-ENC by level) into out (data + SW, out has
- * room for max_data + 2); *rmac set when an R-MAC was appended. Returns 0,
- * or an SW when the wrapped data would exceed max_data. */
+/* Wrap the card's own response (R-MAC / R-ENC by level, the faults that
+ * apply) into out (data + SW, out has room for max_data + 2); *rmac set
+ * when an R-MAC was appended. Returns 0, or an SW when the wrapped data
+ * would exceed max_data. */
 uint16_t sim_scp_wrap(scb_sim_t *sim, uint8_t chn, const uint8_t *data, size_t len, uint16_t sw,
                       size_t max_data, uint8_t *out, size_t *out_len, bool *rmac);
+/* The sealing under both: data || SW under channel chn's session as
+ * scb_sim_seal describes it, with SCB_SIM_SEAL_* flags and these: */
+#define SIM_SEAL_OVERPAD 0x100u /* one block of zeros more when it fits (fault renc_overpad) */
+#define SIM_SEAL_BAD_PAD 0x200u /* last plaintext byte 01: no 80 marker (fault bad_padding_at) */
+uint16_t sim_scp_seal(scb_sim_t *sim, uint8_t chn, const uint8_t *data, size_t len, uint16_t sw,
+                      unsigned flags, size_t max_data, uint8_t *out, size_t *out_len, bool *rmac);
 /* Largest plaintext response that fits cap once wrapped at the channel's level. */
 size_t sim_scp_max_plain(const scb_sim_t *sim, uint8_t chn, size_t cap);
 bool sim_scp_open(const scb_sim_t *sim, uint8_t chn);

@@ -2,9 +2,11 @@
  * The card side of GlobalPlatform SCP03 (GP Card Spec 2.3 + Amendment D
  * v1.1.x / v1.2 for S16), for the Security Domain of the PKCS#15
  * application: INITIALIZE UPDATE, EXTERNAL AUTHENTICATE, command unwrap
- * (C-MAC, C-DEC), response wrap (R-ENC, R-MAC), PUT KEY under the DEK.
- * Written from ../../shared/spec/scp03.md; checked against
- * tests/vectors/scp03.json by tests/c/test_sim_scp03_replay.c.
+ * (C-MAC, C-DEC), response wrap (R-ENC, R-MAC), PUT KEY under the DEK, and
+ * what scboot_sim_harness.h lets a harness do with a session (seal chosen
+ * data, start from known session keys). Checked against the recorded
+ * traces of tests/vectors/scp03.json and putkey.json by
+ * tests/sim/test_sim_scp03.c.
  */
 #include "sim_internal.h"
 
@@ -30,28 +32,38 @@
 #define I_RMAC 0x20
 #define I_RENC 0x40
 
-/* SP 800-108 counter mode with AES-CMAC: 11 zero bytes || constant || 00 ||
- * L (2 bytes, bits) || i || context; blocks i = 1, 2 truncated to L. */
-static int kdf(scb_sim_t *sim, const uint8_t *key, size_t key_len, uint8_t constant,
-               size_t lbits, const uint8_t *ctx, size_t ctx_len, uint8_t *out)
+/* Blocks of CMAC(key, head || ctx) with a block counter 1, 2, .. at
+ * head[at], concatenated and cut to need bytes: the shape of both the
+ * session key derivation and KDF3 diversification. */
+static int counter_cmac(scb_sim_t *sim, const uint8_t *key, size_t key_len, uint8_t head[16],
+                        size_t at, const uint8_t *ctx, size_t ctx_len, size_t need, uint8_t *out)
 {
-    uint8_t dd[16] = {0}, block[16];
-    size_t need = lbits / 8, done = 0;
+    uint8_t block[16];
+    size_t done = 0;
     int rc = 0;
-    dd[11] = constant;
-    dd[13] = (uint8_t)(lbits >> 8);
-    dd[14] = (uint8_t)lbits;
     for (uint8_t i = 1; done < need && rc == 0; i++) {
-        dd[15] = i;
-        const uint8_t *parts[2] = {dd, ctx};
-        size_t lens[2] = {sizeof(dd), ctx_len};
-        rc = sim_cmac(sim->crypto, key, key_len, 2, parts, lens, block);
+        head[at] = i;
+        const uint8_t *parts[2] = {head, ctx};
+        size_t lens[2] = {16, ctx_len};
+        rc = sim_cmac(sim->crypto, key, key_len, ctx_len > 0 ? 2 : 1, parts, lens, block);
         size_t n = need - done < 16 ? need - done : 16;
         memcpy(out + done, block, n);
         done += n;
     }
     sim_cleanse(block, sizeof(block));
     return rc;
+}
+
+/* SP 800-108 counter mode with AES-CMAC: 11 zero bytes || constant || 00 ||
+ * L (2 bytes, bits) || i || context; blocks i = 1, 2 truncated to L. */
+static int kdf(scb_sim_t *sim, const uint8_t *key, size_t key_len, uint8_t constant,
+               size_t lbits, const uint8_t *ctx, size_t ctx_len, uint8_t *out)
+{
+    uint8_t dd[16] = {0};
+    dd[11] = constant;
+    dd[13] = (uint8_t)(lbits >> 8);
+    dd[14] = (uint8_t)lbits;
+    return counter_cmac(sim, key, key_len, dd, 15, ctx, ctx_len, lbits / 8, out);
 }
 
 int sim_scp_kcv(scb_sim_t *sim, const uint8_t *key, size_t len, uint8_t kcv[3])
@@ -67,22 +79,10 @@ int sim_scp_kcv(scb_sim_t *sim, const uint8_t *key, size_t len, uint8_t kcv[3])
 int sim_scp_kdf3(scb_sim_t *sim, const uint8_t *master, size_t len, uint8_t type,
                  const uint8_t kdd[10], uint8_t *out)
 {
-    uint8_t in[16] = {0}, block[16];
-    size_t done = 0;
-    int rc = 0;
+    uint8_t in[16] = {0}; /* i || 00 00 00 || type || 00 || KDD */
     in[4] = type;
     memcpy(in + 6, kdd, 10);
-    for (uint8_t i = 1; done < len && rc == 0; i++) {
-        in[0] = i;
-        const uint8_t *parts[1] = {in};
-        size_t lens[1] = {sizeof(in)};
-        rc = sim_cmac(sim->crypto, master, len, 1, parts, lens, block);
-        size_t n = len - done < 16 ? len - done : 16;
-        memcpy(out + done, block, n);
-        done += n;
-    }
-    sim_cleanse(block, sizeof(block));
-    return rc;
+    return counter_cmac(sim, master, len, in, 0, NULL, 0, len, out);
 }
 
 void sim_scp_close(sim_session_t *s)
@@ -99,6 +99,13 @@ bool sim_scp_open(const scb_sim_t *sim, uint8_t chn)
 static size_t mac_len(const sim_session_t *s)
 {
     return s->s16 ? 16 : 8;
+}
+
+/* EXTERNAL AUTHENTICATE P1 values (Amd D 7.1.2.1) */
+static bool valid_level(uint8_t level)
+{
+    return level == 0x00 || level == 0x01 || level == 0x03 || level == 0x11 || level == 0x13 ||
+           level == 0x33;
 }
 
 static void counter_increment(uint8_t c[16])
@@ -178,6 +185,7 @@ int sim_scp_initialize_update(scb_sim_t *sim, const sim_exec_t *ex, const sim_cm
     s->key_len = ks->len;
     s->s16 = s16;
     memcpy(s->dek, ks->dek, ks->len);
+    s->has_dek = true;
     s->state = SIM_SCP_INIT;
     if (sim->faults.bad_card_cryptogram)
         cryptogram[0] ^= 0x01;
@@ -248,8 +256,7 @@ int sim_scp_external_authenticate(scb_sim_t *sim, uint8_t chn, const sim_cmd_t *
         sw = SW_WRONG_P1P2;
     else if (cmd->lc != 2 * ml)
         sw = SW_WRONG_LENGTH;
-    else if (level != 0x00 && level != 0x01 && level != 0x03 && level != 0x11 && level != 0x13 &&
-             level != 0x33)
+    else if (!valid_level(level))
         sw = SW_WRONG_P1P2;
     else if (((level & SL_RMAC) && !(i & I_RMAC)) || ((level & SL_RENC) && !(i & I_RENC)))
         sw = SW_WRONG_P1P2; /* level beyond what i announces */
@@ -332,29 +339,32 @@ size_t sim_scp_max_plain(const scb_sim_t *sim, uint8_t chn, size_t cap)
     return cap - ml;
 }
 
-uint16_t sim_scp_wrap(scb_sim_t *sim, uint8_t chn, const uint8_t *data, size_t len, uint16_t sw,
-                      size_t max_data, uint8_t *out, size_t *out_len, bool *rmac)
+uint16_t sim_scp_seal(scb_sim_t *sim, uint8_t chn, const uint8_t *data, size_t len, uint16_t sw,
+                      unsigned flags, size_t max_data, uint8_t *out, size_t *out_len, bool *rmac)
 {
     sim_session_t *s = &sim->ch[chn].scp;
     size_t n = len;
     *rmac = false;
-    if (s->state != SIM_SCP_OPEN || !(s->level & SL_RMAC)) {
+    if (s->state != SIM_SCP_OPEN || !(s->level & SL_RMAC) ||
+        (sim_sw_is_error(sw) && !(flags & SCB_SIM_SEAL_ERROR_RMAC))) {
+        if (len > max_data)
+            return SW_WRONG_LENGTH;
         memmove(out, data, len);
-    } else if (sim_sw_is_error(sw) && !sim->faults.rmac_on_error) {
-        n = 0; /* error status: no data, no R-MAC */
     } else {
         size_t ml = mac_len(s);
-        if ((s->level & SL_RENC) && len > 0) {
+        if ((s->level & SL_RENC) && len > 0 && !(flags & SCB_SIM_SEAL_NO_ENC)) {
             uint8_t icv[16], block[16];
-            n = (len / 16 + 1) * 16;
-            if (sim->faults.renc_overpad && n + 16 + ml <= max_data)
+            /* 80 00.. to whole blocks (Amd D 6.2.7), or zeros only */
+            n = (flags & SCB_SIM_SEAL_NO_PAD) ? (len + 15) / 16 * 16 : (len / 16 + 1) * 16;
+            if ((flags & SIM_SEAL_OVERPAD) && n + 16 + ml <= max_data)
                 n += 16;
             if (n + ml > max_data)
                 return SW_WRONG_LENGTH;
             memmove(out, data, len);
             memset(out + len, 0x00, n - len);
-            out[len] = 0x80;
-            if (sim_fault_bad_padding_now(sim))
+            if (!(flags & SCB_SIM_SEAL_NO_PAD))
+                out[len] = 0x80;
+            if (flags & SIM_SEAL_BAD_PAD)
                 out[n - 1] = 0x01; /* last non-zero byte is no 80 marker */
             memcpy(block, s->counter, 16);
             block[0] = 0x80; /* R-ENC ICV: counter block with its first byte 80 */
@@ -381,88 +391,171 @@ uint16_t sim_scp_wrap(scb_sim_t *sim, uint8_t chn, const uint8_t *data, size_t l
     return 0;
 }
 
+uint16_t sim_scp_wrap(scb_sim_t *sim, uint8_t chn, const uint8_t *data, size_t len, uint16_t sw,
+                      size_t max_data, uint8_t *out, size_t *out_len, bool *rmac)
+{
+    unsigned flags = 0;
+    if (sim_sw_is_error(sw)) {
+        if (sim->faults.rmac_on_error)
+            flags |= SCB_SIM_SEAL_ERROR_RMAC;
+        else
+            len = 0; /* error status: no data, no R-MAC */
+    }
+    if (sim->faults.renc_overpad)
+        flags |= SIM_SEAL_OVERPAD;
+    if (sim_fault_bad_padding_now(sim))
+        flags |= SIM_SEAL_BAD_PAD;
+    return sim_scp_seal(sim, chn, data, len, sw, flags, max_data, out, out_len, rmac);
+}
+
+int scb_sim_seal(scb_sim_t *sim, const uint8_t *data, size_t len, uint16_t sw, unsigned flags,
+                 uint8_t *out, size_t *out_len)
+{
+    const unsigned known = SCB_SIM_SEAL_NO_PAD | SCB_SIM_SEAL_NO_ENC | SCB_SIM_SEAL_ERROR_RMAC;
+    if (sim == NULL || (data == NULL && len != 0) || out == NULL || out_len == NULL ||
+        *out_len < 2 || (flags & ~known) != 0)
+        return SCB_E_INVALID_ARG;
+    bool rmac;
+    if (sim_scp_seal(sim, sim->cur_chn, data, len, sw, flags, *out_len - 2, out, out_len, &rmac) !=
+        0)
+        return SCB_E_BUFFER_TOO_SMALL;
+    return SCB_OK;
+}
+
+int scb_sim_open_session(scb_sim_t *sim, uint8_t channel, const uint8_t *s_enc,
+                         const uint8_t *s_mac, const uint8_t *s_rmac, size_t key_len,
+                         uint8_t level, int s16, const uint8_t *mcv)
+{
+    if (sim == NULL || s_enc == NULL || s_mac == NULL || s_rmac == NULL ||
+        (key_len != 16 && key_len != 24 && key_len != 32) || !valid_level(level) ||
+        channel > sim->max_channel || !sim->ch[channel].open)
+        return SCB_E_INVALID_ARG;
+    sim_session_t *s = &sim->ch[channel].scp;
+    sim_scp_close(s);
+    memcpy(s->s_enc, s_enc, key_len);
+    memcpy(s->s_mac, s_mac, key_len);
+    memcpy(s->s_rmac, s_rmac, key_len);
+    if (mcv != NULL)
+        memcpy(s->mcv, mcv, 16);
+    s->key_len = key_len;
+    s->s16 = s16 != 0;
+    s->level = level;
+    s->state = SIM_SCP_OPEN;
+    return SCB_OK;
+}
+
 /* ---- PUT KEY (GP 11.8, Amd D 7.x): 80|ch D8 <old KVN|00> 81 Lc
- *      <new KVN> { 88 LL [keylen] <key under DEK> 03 <KCV> } x3 ---- */
+ *      <new KVN> { 88 LL [keylen] <key under DEK> [03 <KCV> | 00] } x3 ---- */
+#define KEY_TYPE_AES 0x88
+
+uint16_t sim_put_key_parse(scb_sim_t *sim, const uint8_t *dek, size_t dek_len,
+                           const uint8_t *data, size_t len, sim_put_key_t *out,
+                           const char **why)
+{
+    static const uint8_t zero_iv[16];
+    const char *bad = NULL;
+    size_t pos = 1;
+    memset(out, 0, sizeof(*out));
+    if (len < 1) {
+        *why = "no key version";
+        return SW_WRONG_DATA;
+    }
+    out->new_kvn = data[0];
+    while (bad == NULL && pos < len) {
+        const size_t k = out->count;
+        if (k == 3) {
+            bad = "more than 3 key components";
+            break;
+        }
+        if (len - pos < 2) {
+            bad = "truncated key component header";
+            break;
+        }
+        if (data[pos] != KEY_TYPE_AES) {
+            bad = "key type is not AES (88)";
+            break;
+        }
+        size_t ll = data[pos + 1], kl, el;
+        const uint8_t *enc;
+        pos += 2;
+        if (ll == 0 || ll > len - pos) {
+            bad = ll == 0 ? "empty key component" : "key component longer than the data";
+            break;
+        }
+        if (ll % 16 == 0) { /* short form: the encrypted key itself */
+            kl = ll;
+            enc = data + pos;
+            el = ll;
+        } else { /* L+1 | L | key padded to whole blocks */
+            kl = data[pos];
+            enc = data + pos + 1;
+            el = ll - 1;
+        }
+        if ((kl != 16 && kl != 24 && kl != 32) || el != (kl + 15) / 16 * 16) {
+            bad = "key component does not hold an AES key of its stated length";
+            break;
+        }
+        if (k > 0 && kl != out->key_len) {
+            bad = "key components of different lengths";
+            break;
+        }
+        uint8_t plain[32];
+        if (sim_aes_cbc(sim->crypto, false, dek, dek_len, zero_iv, enc, el, plain) != 0 ||
+            sim_scp_kcv(sim, plain, kl, out->kcv[k]) != 0) {
+            sim_cleanse(plain, sizeof(plain));
+            sim_cleanse(out, sizeof(*out));
+            *why = "crypto failure";
+            return 0x6F00;
+        }
+        memcpy(out->key[k], plain, kl);
+        sim_cleanse(plain, sizeof(plain));
+        out->key_len = kl;
+        out->count++;
+        pos += ll;
+        /* KCV: 03 <KCV> or 00; left out by some hosts (the next component
+         * starts with 88, which is no KCV length) */
+        if (pos < len && data[pos] != KEY_TYPE_AES) {
+            size_t cl = data[pos++];
+            if (cl != 0 && cl != 3)
+                bad = "KCV length is neither 00 nor 03";
+            else if (cl > len - pos)
+                bad = "KCV cut short";
+            else if (cl == 3 && !sim_ct_equal(data + pos, out->kcv[k], 3))
+                bad = "KCV does not match the decrypted key";
+            out->had_kcv[k] = cl == 3;
+            pos += cl;
+        }
+    }
+    if (bad != NULL) {
+        sim_cleanse(out, sizeof(*out));
+        *why = bad;
+        return SW_WRONG_DATA;
+    }
+    return 0;
+}
+
 int sim_scp_put_key(scb_sim_t *sim, const sim_exec_t *ex, const sim_cmd_t *cmd, sim_resp_t *r)
 {
     sim_session_t *s = &sim->ch[ex->chn].scp;
     sim_sd_t *sd = &sim->sd;
-    uint8_t keys[3][32], kcv[3][3], tmp[32], zero_iv[16] = {0};
-    size_t klen = 0, pos = 1;
-    uint16_t sw = 0;
+    sim_put_key_t pk;
+    const char *why = NULL;
 
-    if (!ex->secured || !(ex->level & SL_CMAC) || s->state != SIM_SCP_OPEN)
+    if (!ex->secured || !(ex->level & SL_CMAC) || s->state != SIM_SCP_OPEN || !s->has_dek)
         return sim_fail(r, SW_SECURITY);
     if (cmd->p2 != 0x81 || cmd->p1 > 0x7F)
         return sim_fail(r, SW_WRONG_P1P2);
     if (cmd->lc < 1)
         return sim_fail(r, SW_WRONG_LENGTH);
-    const uint8_t *d = cmd->data;
-    size_t n = cmd->lc;
-    uint8_t new_kvn = d[0];
-    if (new_kvn == 0 || new_kvn > 0x7F)
-        return sim_fail(r, SW_WRONG_DATA);
-
-    for (int k = 0; k < 3 && sw == 0; k++) {
-        if (n - pos < 2 || d[pos] != 0x88) { /* 88: AES */
-            sw = SW_WRONG_DATA;
-            break;
-        }
-        size_t ll = d[pos + 1], kl, el;
-        const uint8_t *enc;
-        pos += 2;
-        if (ll == 0 || n - pos < ll) {
-            sw = SW_WRONG_DATA;
-            break;
-        }
-        if (ll % 16 == 1) { /* LL = 1 + encrypted length: key length byte first */
-            kl = d[pos];
-            enc = d + pos + 1;
-            el = ll - 1;
-        } else if (ll % 16 == 0) { /* some hosts: 88 10 <16 bytes> */
-            kl = ll;
-            enc = d + pos;
-            el = ll;
-        } else {
-            sw = SW_WRONG_DATA;
-            break;
-        }
-        if ((kl != 16 && kl != 24 && kl != 32) || el < kl || el > 32 || el % 16 != 0 ||
-            (klen != 0 && kl != klen)) {
-            sw = SW_WRONG_DATA;
-            break;
-        }
-        klen = kl;
-        if (sim_aes_cbc(sim->crypto, false, s->dek, s->key_len, zero_iv, enc, el, tmp) != 0) {
-            sw = 0x6F00;
-            break;
-        }
-        memcpy(keys[k], tmp, kl);
-        pos += ll;
-        if (sim_scp_kcv(sim, keys[k], kl, kcv[k]) != 0) {
-            sw = 0x6F00;
-            break;
-        }
-        if (n - pos < 1) {
-            sw = SW_WRONG_DATA;
-            break;
-        }
-        size_t cl = d[pos++];
-        if (cl == 3) {
-            if (n - pos < 3 || !sim_ct_equal(d + pos, kcv[k], 3))
-                sw = SW_WRONG_DATA; /* KCV does not match the decrypted key */
-            pos += 3;
-        } else if (cl != 0) {
-            sw = SW_WRONG_DATA;
-        }
-    }
-    if (sw == 0 && pos != n)
+    uint16_t sw = sim_put_key_parse(sim, s->dek, s->key_len, cmd->data, cmd->lc, &pk, &why);
+    /* a key set is ENC, MAC and DEK under a KVN of 01..7F */
+    if (sw == 0 && (pk.count != 3 || pk.new_kvn == 0 || pk.new_kvn > 0x7F))
         sw = SW_WRONG_DATA;
 
     if (sw == 0) {
         int slot = -1, clash = -1;
         for (int k = 0; k < SIM_MAX_KEYSETS; k++) {
-            if (sd->keys[k].used && sd->keys[k].kvn == new_kvn)
+            if (sd->keys[k].used && sd->keys[k].kvn == pk.new_kvn)
                 clash = k;
             if (cmd->p1 != 0 && sd->keys[k].used && sd->keys[k].kvn == cmd->p1)
                 slot = k;
@@ -484,19 +577,20 @@ int sim_scp_put_key(scb_sim_t *sim, const sim_exec_t *ex, const sim_cmd_t *cmd, 
             sim_keyset_t *ks = &sd->keys[slot];
             sim_cleanse(ks, sizeof(*ks));
             ks->used = true;
-            ks->kvn = new_kvn;
-            ks->len = klen;
-            memcpy(ks->enc, keys[0], klen);
-            memcpy(ks->mac, keys[1], klen);
-            memcpy(ks->dek, keys[2], klen);
+            ks->kvn = pk.new_kvn;
+            ks->len = pk.key_len;
+            memcpy(ks->enc, pk.key[0], pk.key_len);
+            memcpy(ks->mac, pk.key[1], pk.key_len);
+            memcpy(ks->dek, pk.key[2], pk.key_len);
         }
     }
-    sim_cleanse(keys, sizeof(keys));
-    sim_cleanse(tmp, sizeof(tmp));
-    if (sw != 0)
+    if (sw != 0) {
+        sim_cleanse(&pk, sizeof(pk));
         return sim_fail(r, sw);
-    r->buf[0] = new_kvn;
-    memcpy(r->buf + 1, kcv, sizeof(kcv));
-    r->len = 1 + sizeof(kcv);
+    }
+    r->buf[0] = pk.new_kvn;
+    memcpy(r->buf + 1, pk.kcv, sizeof(pk.kcv));
+    r->len = 1 + sizeof(pk.kcv);
+    sim_cleanse(&pk, sizeof(pk));
     return sim_sw(r, SW_OK);
 }

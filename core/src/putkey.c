@@ -1,14 +1,11 @@
 /*
- * PUT KEY for an SCP03 key set (GPCS 11.8, Amd D 7.2; scp03.md "Sensitive
- * data under DEK"): the host side (scb_put_keys) and the card side's parser
- * of the key data (scb__put_key_parse, for the virtual card).
+ * PUT KEY for an SCP03 key set (GPCS 11.8, Amd D 7.2: sensitive data under
+ * the DEK), the host side (scb_put_keys).
  *
  * Key data per key: 88 | L+1 | L | <key under DEK, AES-CBC zero IV> | 03 | KCV.
- * Some hosts send the short form 88 | 10 | <16 encrypted bytes> (no length
- * byte inside, no KCV): that form matters on the card side, which must
- * understand what any host sends, so the parser accepts it. The host side
- * always sends the full form, because only with KCVs does the card's answer
- * prove that it decrypted the keys it was meant to get.
+ * Some hosts send the short form 88 | 10 | <16 encrypted bytes> without
+ * KCV; this host always sends the full form, because only with KCVs does
+ * the card's answer prove that it decrypted the keys it was meant to get.
  */
 #include "scp03.h"
 
@@ -131,112 +128,5 @@ int scb_put_keys(scb_card_t *card, const scb_keys_t *new_keys, uint8_t replace_k
         return rc;
     rc = scb__put_keys(card, new_keys, replace_kvn);
     scb__end(card);
-    return rc;
-}
-
-/* ---- card side ---- */
-int scb__put_key_parse(const uint8_t *data, size_t len, const uint8_t *dek, size_t dek_len,
-                       uint8_t *new_kvn, scb__put_key_entry_t entries[3], size_t *count,
-                       char *detail, size_t detail_len)
-{
-    if (data == NULL || dek == NULL || new_kvn == NULL || entries == NULL || count == NULL)
-        return SCB_E_INVALID_ARG;
-    *count = 0;
-    if (len < 1)
-        return scb__detail(detail, detail_len, SCB_E_PARSE,
-                           "PUT KEY data is empty (no key version)");
-    static const uint8_t zero_iv[16];
-    scb_aes_t *aes = NULL;
-    int rc = scb__aes_new(&aes, dek, dek_len);
-    if (rc != SCB_OK)
-        return rc;
-    *new_kvn = data[0];
-    size_t pos = 1;
-    while (rc == SCB_OK && pos < len) {
-        size_t at = pos;
-        if (*count == 3) {
-            rc = scb__detail(detail, detail_len, SCB_E_PARSE,
-                             "PUT KEY data offset %zu: more than 3 key components", at);
-            break;
-        }
-        if (len - pos < 2) {
-            rc = scb__detail(detail, detail_len, SCB_E_PARSE,
-                             "PUT KEY data offset %zu: truncated key component header", at);
-            break;
-        }
-        if (data[pos] != KEY_TYPE_AES) {
-            rc = scb__detail(detail, detail_len, SCB_E_PARSE,
-                             "PUT KEY data offset %zu: key type %02X, expected AES (88)", at,
-                             data[pos]);
-            break;
-        }
-        size_t clen = data[pos + 1];
-        pos += 2;
-        if (clen > len - pos) {
-            rc = scb__detail(detail, detail_len, SCB_E_PARSE,
-                             "PUT KEY data offset %zu: key component of %zu bytes, only %zu left",
-                             at, clen, len - pos);
-            break;
-        }
-        scb__put_key_entry_t *e = &entries[*count];
-        const uint8_t *enc;
-        size_t enc_len;
-        memset(e, 0, sizeof(*e));
-        if (clen == 16 || clen == 32) { /* short form: the encrypted key itself */
-            enc = data + pos;
-            enc_len = clen;
-            e->key_len = clen;
-        } else { /* L+1 | L | key padded to whole blocks */
-            enc = data + pos + 1;
-            enc_len = clen - 1;
-            e->key_len = clen > 0 ? data[pos] : 0;
-            if ((e->key_len != 16 && e->key_len != 24 && e->key_len != 32) ||
-                enc_len != (e->key_len + 15) / 16 * 16) {
-                rc = scb__detail(
-                    detail, detail_len, SCB_E_PARSE,
-                    "PUT KEY data offset %zu: key component of %zu bytes does not hold an "
-                    "AES key (length byte %zu)",
-                    at, clen, e->key_len);
-                break;
-            }
-        }
-        pos += clen;
-        uint8_t plain[32];
-        rc = scb__aes_cbc_decrypt(aes, zero_iv, enc, enc_len, plain);
-        if (rc == SCB_OK)
-            memcpy(e->key, plain, e->key_len);
-        scb__cleanse(plain, sizeof(plain));
-        if (rc != SCB_OK)
-            break;
-        /* Optional KCV: 00 (none) or 03 <KCV>; the next component starts with 88. */
-        if (pos < len && data[pos] != KEY_TYPE_AES) {
-            size_t kcv_len = data[pos];
-            if ((kcv_len != 0 && kcv_len != 3) || kcv_len > len - pos - 1) {
-                rc = scb__detail(
-                    detail, detail_len, SCB_E_PARSE,
-                    "PUT KEY data offset %zu: KCV length %zu (00 or 03 expected, %zu left)", pos,
-                    kcv_len, len - pos - 1);
-                break;
-            }
-            if (kcv_len == 3) {
-                uint8_t kcv[3];
-                memcpy(e->kcv, data + pos + 1, 3);
-                e->has_kcv = true;
-                rc = scb_kcv(e->key, e->key_len, kcv);
-                if (rc == SCB_OK && !scb__ct_equal(kcv, e->kcv, 3))
-                    rc = scb__detail(
-                        detail, detail_len, SCB_E_SCP_KCV,
-                        "PUT KEY data offset %zu: KCV does not match the decrypted key", pos);
-            }
-            pos += 1 + kcv_len;
-        }
-        (*count)++;
-    }
-    scb__aes_free(&aes);
-    if (rc != SCB_OK) {
-        for (size_t i = 0; i < 3; i++)
-            scb__cleanse(&entries[i], sizeof(entries[i]));
-        *count = 0;
-    }
     return rc;
 }

@@ -100,21 +100,4 @@ size_t scb__scp03_max_plain_cmd(const scb__scp03_session_t *sess);
 /* The hook scb__transmit calls while a session is installed. */
 extern const scb_sm_ops_t scb__scp03_sm_ops;
 
-/* ---- PUT KEY data (putkey.c) ---- */
-/* One key component as a card reads it from PUT KEY data (card side, for
- * the virtual card): both the GP form `88 L+1 L <enc> 03 <KCV>` and the short
- * form `88 10 <16-byte enc>` some hosts send (no KCV). */
-typedef struct scb__put_key_entry {
-    uint8_t key[32];
-    size_t key_len;
-    uint8_t kcv[3];
-    bool has_kcv; /* false: short form */
-} scb__put_key_entry_t;
-/* Parse PUT KEY data `new KVN || components` (P2 = 81: up to 3 keys), decrypt
- * each key with dek, and check each KCV that is present (SCB_E_SCP_KCV).
- * Malformed data: SCB_E_PARSE with what and where in detail. */
-int scb__put_key_parse(const uint8_t *data, size_t len, const uint8_t *dek, size_t dek_len,
-                       uint8_t *new_kvn, scb__put_key_entry_t entries[3], size_t *count,
-                       char *detail, size_t detail_len);
-
 #endif /* SCB_SCP03_H */

@@ -1,7 +1,7 @@
 /*
  * Static key sets: construction and wiping, KCVs, KDF3 diversification,
- * DEK encryption (putkey.json, kdf3.json), and the card-side parser of
- * PUT KEY data in both the full and the short form.
+ * DEK encryption (putkey.json, kdf3.json). The card's side of PUT KEY is
+ * the virtual card's (tests/sim/test_sim_scp03.c).
  */
 #include "scp03.h"
 #include "testkit.h"
@@ -150,82 +150,6 @@ static void test_kdf3_vectors(void)
     TK_CHECK(d == NULL);
 }
 
-/* PUT KEY data as the card reads it (putkey.json keys under its DEK). */
-static const char *const PK_DEK = "000102030405060708090A0B0C0D0E0F";
-static const char *const PK_FULL = "31"
-                                   "881110D533E59B45A153ED7E5E9C5DFCFD4AAA03504A77"
-                                   "8811103EF0B1A5E3059DAB21FCE23A7B61C4CA03F2A8DF"
-                                   "881110ADDE68F7AD497268D31A0DDD5C74B08F03D7D0E4";
-
-static int parse_hex(const char *hex, uint8_t *kvn, scb__put_key_entry_t e[3], size_t *count,
-                     char *detail, size_t dlen)
-{
-    uint8_t dek[16], data[200];
-    unhex_exact(PK_DEK, dek, 16);
-    size_t n = tk_unhex(hex, data, sizeof(data));
-    return scb__put_key_parse(data, n, dek, 16, kvn, e, count, detail, dlen);
-}
-
-static void test_put_key_parse(void)
-{
-    scb__put_key_entry_t e[3];
-    uint8_t kvn = 0;
-    size_t count = 9;
-    char detail[200] = "";
-    TK_EQ_RC(parse_hex(PK_FULL, &kvn, e, &count, detail, sizeof(detail)), SCB_OK);
-    TK_EQ_INT(kvn, 0x31);
-    TK_EQ_INT(count, 3);
-    TK_EQ_HEX(e[0].key, e[0].key_len, "404142434445464748494A4B4C4D4E4F");
-    TK_EQ_HEX(e[1].key, e[1].key_len, "505152535455565758595A5B5C5D5E5F");
-    TK_EQ_HEX(e[2].key, e[2].key_len, "606162636465666768696A6B6C6D6E6F");
-    TK_CHECK(e[0].has_kcv && e[1].has_kcv && e[2].has_kcv);
-
-    /* short form 88 10 <16 bytes>, no KCV, as some hosts send it */
-    TK_EQ_RC(parse_hex("31"
-                       "8810D533E59B45A153ED7E5E9C5DFCFD4AAA"
-                       "88103EF0B1A5E3059DAB21FCE23A7B61C4CA",
-                       &kvn, e, &count, detail, sizeof(detail)),
-             SCB_OK);
-    TK_EQ_INT(count, 2);
-    TK_EQ_HEX(e[1].key, e[1].key_len, "505152535455565758595A5B5C5D5E5F");
-    TK_CHECK(!e[0].has_kcv && !e[1].has_kcv);
-    /* short form followed by a KCV length of 00 or a KCV */
-    TK_EQ_RC(parse_hex("31 8810D533E59B45A153ED7E5E9C5DFCFD4AAA 00"
-                       " 8810D533E59B45A153ED7E5E9C5DFCFD4AAA 03504A77",
-                       &kvn, e, &count, detail, sizeof(detail)),
-             SCB_OK);
-    TK_EQ_INT(count, 2);
-    TK_CHECK(!e[0].has_kcv && e[1].has_kcv);
-
-    /* wrong KCV: its own code, nothing returned */
-    TK_EQ_RC(parse_hex("31 881110D533E59B45A153ED7E5E9C5DFCFD4AAA03504A78", &kvn, e, &count, detail,
-                       sizeof(detail)),
-             SCB_E_SCP_KCV);
-    TK_EQ_INT(count, 0);
-    /* malformed: each names where */
-    static const char *const bad[] = {
-        "",                                                  /* no KVN */
-        "31 88",                                             /* truncated header */
-        "31 801110D533E59B45A153ED7E5E9C5DFCFD4AAA03504A77", /* not AES */
-        "31 881110D533E59B45A153ED7E5E9C5DFCFD4A",           /* component overruns */
-        "31 881118D533E59B45A153ED7E5E9C5DFCFD4AAA03504A77", /* length byte 24, 16 bytes */
-        "31 881110D533E59B45A153ED7E5E9C5DFCFD4AAA02504A",   /* KCV length 2 */
-        "31 881110D533E59B45A153ED7E5E9C5DFCFD4AAA035041",   /* KCV cut */
-        "31 8800",                                           /* empty component */
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        detail[0] = 0;
-        TK_EQ_RC(parse_hex(bad[i], &kvn, e, &count, detail, sizeof(detail)), SCB_E_PARSE);
-        TK_CHECK(strlen(detail) > 10);
-        TK_EQ_INT(count, 0);
-    }
-    /* more than three components */
-    char four[400];
-    snprintf(four, sizeof(four), "%s%s", PK_FULL, "881110D533E59B45A153ED7E5E9C5DFCFD4AAA03504A77");
-    TK_EQ_RC(parse_hex(four, &kvn, e, &count, detail, sizeof(detail)), SCB_E_PARSE);
-    TK_CHECK(strstr(detail, "more than 3") != NULL);
-}
-
 int main(void)
 {
     TK_RUN(test_new_and_free);
@@ -233,6 +157,5 @@ int main(void)
     TK_RUN(test_putkey_vectors);
     TK_RUN(test_dek_encrypt_lengths);
     TK_RUN(test_kdf3_vectors);
-    TK_RUN(test_put_key_parse);
     return tk_done();
 }

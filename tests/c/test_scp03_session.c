@@ -2,44 +2,57 @@
  * An open SCP03 session on the APDU path: responses that must be refused
  * (flipped R-MAC, flipped ciphertext, bad padding, error status with data,
  * short response), what an error status looks like under R-MAC, and PUT
- * KEY. Starts from the recorded Samsung session (level 33, scp03.json); a
- * test-side card oracle (scp03_card_oracle.h) answers later commands.
+ * KEY. Starts from the recorded Samsung session (level 33, scp03.json):
+ * the virtual card holds its keys and card challenge, so the handshake is
+ * the recorded one on both sides; after it the card's hook answers, with
+ * data the card seals (or spoils) under the session.
  * Every failure must leave no session and refuse secured transmits.
  */
 #include "internal.h"
-#include "scp03_card_oracle.h"
+#include "scp03_testdata.h"
+#include "sim_rig.h"
 
 static json_object *vectors;
 
-/* A card handle with the Samsung session (level 33) open, answered by o.
- * dek_hex: the static DEK to put in the key set (not part of the handshake). */
-static scb_card_t *open_samsung(tk_script_t *s, oracle_t *o, oracle_answer_fn answer,
-                                const char *dek_hex, scb_keys_t **keys_out)
+/* What answers the commands after the handshake. */
+typedef struct session session_t;
+typedef int (*answer_fn)(session_t *x, const uint8_t *cmd, size_t len, uint8_t *resp,
+                         size_t *resp_len);
+struct session {
+    rig_t r;
+    answer_fn answer;
+    void *user;
+    int answered; /* commands that reached the answer (each passed its C-MAC) */
+};
+
+static int hook(void *user, const uint8_t *cmd, size_t len, uint8_t *resp, size_t *resp_len)
+{
+    session_t *x = user;
+    x->answered++;
+    return x->answer(x, cmd, len, resp, resp_len);
+}
+
+/* A card handle with the Samsung session (level 33) open, answered by answer.
+ * dek_hex: the host's static DEK (not part of the handshake). */
+static scb_card_t *open_samsung(session_t *x, answer_fn answer, const char *dek_hex)
 {
     json_object *e = scp03_entry(vectors, "samsung_aes128_s8_sl33");
-    oracle_init(o, e, 0x33);
-    o->answer = answer;
-    s->responder = oracle_responder;
-    s->user = o;
-    uint8_t enc[16], mac[16], dek[16], hc[8];
-    tk_unhex(scp03_field(e, "keys", "enc"), enc, 16);
-    tk_unhex(scp03_field(e, "keys", "mac"), mac, 16);
-    tk_unhex(dek_hex != NULL ? dek_hex : scp03_field(e, "keys", "dek"), dek, 16);
-    tk_unhex(tk_json_str(e, "host_challenge"), hc, 8);
-    scb_keys_t *keys = NULL;
-    TK_EQ_RC(scb_keys_new(&keys, enc, mac, dek, 16, 0x30), SCB_OK);
-    scb_opts_t *p = NULL;
-    TK_EQ_RC(scb_opts_new(&p), SCB_OK);
-    TK_EQ_RC(scb_opts_set_bytes(p, SCB_OPT_HOST_CHALLENGE, hc, 8), SCB_OK);
-    scb_card_t *card = tk_card(s);
-    TK_EQ_RC(scb_scp03_open(card, keys, p), SCB_OK);
-    scb_opts_free(&p);
-    TK_EQ_INT(scb_scp03_level(card), 0x33);
-    if (keys_out != NULL)
-        *keys_out = keys;
-    else
-        scb_keys_free(&keys);
-    return card;
+    uint8_t dek[16];
+    memset(x, 0, sizeof(*x));
+    x->answer = answer;
+    if (dek_hex != NULL)
+        tk_unhex(dek_hex, dek, sizeof(dek));
+    rig_attach_vector(&x->r, e, dek_hex != NULL ? dek : NULL);
+    TK_EQ_RC(scb_scp03_open(x->r.card, x->r.keys, x->r.opts), SCB_OK);
+    TK_EQ_INT(scb_scp03_level(x->r.card), 0x33);
+    rig_check_handshake(&x->r, e); /* both ends followed the recording */
+    scb_sim_set_cmd_hook(x->r.sim, hook, x);
+    return x->r.card;
+}
+
+static void close_samsung(session_t *x)
+{
+    rig_close(&x->r);
 }
 
 static int send_hex(scb_card_t *card, const char *hex, uint8_t *resp, size_t *rlen)
@@ -82,97 +95,53 @@ static const char *const GET_STATUS_PLAIN =
     "08A00000015141434C010010A0000002202003010101000000000006010010A00000022020030101010000"
     "00000011010005A0000002480100";
 
-static size_t answer_ok(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                        uint8_t *resp)
+static int get_status(uint8_t *data)
 {
-    (void)hdr, (void)plain, (void)n;
+    return (int)tk_unhex(GET_STATUS_PLAIN, data, 200);
+}
+
+static int answer_ok(session_t *x, const uint8_t *cmd, size_t len, uint8_t *resp, size_t *rl)
+{
+    (void)x, (void)cmd, (void)len;
     uint8_t data[200];
-    size_t dl = tk_unhex(GET_STATUS_PLAIN, data, sizeof(data));
-    return oracle_respond(o, data, dl, 0x9000, resp);
+    return rig_answer(resp, rl, data, (size_t)get_status(data), 0x9000);
 }
 
-static size_t answer_flip_rmac(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                               uint8_t *resp)
+/* The rig's spoiled answers (x->user: which), around the GET STATUS answer. */
+static int answer_bad(session_t *x, const uint8_t *cmd, size_t len, uint8_t *resp, size_t *rl)
 {
-    size_t len = answer_ok(o, hdr, plain, n, resp);
-    resp[len - 3] ^= 0x01; /* last R-MAC byte */
-    return len;
+    (void)cmd, (void)len;
+    uint8_t data[200];
+    size_t n = (size_t)get_status(data);
+    return rig_bad_answer(x->r.sim, *(const int *)x->user, data, n, resp, rl);
 }
 
-static size_t answer_flip_data(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                               uint8_t *resp)
+static int answer_error_sw(session_t *x, const uint8_t *cmd, size_t len, uint8_t *resp,
+                           size_t *rl)
 {
-    size_t len = answer_ok(o, hdr, plain, n, resp);
-    resp[3] ^= 0x80; /* ciphertext */
-    return len;
+    (void)x, (void)cmd, (void)len;
+    return rig_answer(resp, rl, NULL, 0, 0x6A88); /* error: no R-MAC, no data */
 }
 
-static size_t answer_no_marker(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                               uint8_t *resp)
+static int answer_warning(session_t *x, const uint8_t *cmd, size_t len, uint8_t *resp,
+                          size_t *rl)
 {
-    (void)hdr, (void)plain, (void)n;
-    uint8_t padded[32];
-    memset(padded, 0x11, 16); /* 16 data bytes, no 80 00.. */
-    memset(padded + 16, 0x00, 16);
-    oracle_encrypt(o, padded, 32, resp);
-    return oracle_seal(o, resp, 32, 0x9000);
-}
-
-static size_t answer_odd_length(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                                uint8_t *resp)
-{
-    (void)hdr, (void)plain, (void)n;
-    memset(resp, 0x5A, 17); /* authentic, but not whole blocks */
-    return oracle_seal(o, resp, 17, 0x9000);
-}
-
-static size_t answer_error_sw(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                              uint8_t *resp)
-{
-    (void)o, (void)hdr, (void)plain, (void)n;
-    resp[0] = 0x6A;
-    resp[1] = 0x88; /* error: no R-MAC, no data */
-    return 2;
-}
-
-static size_t answer_error_sw_with_data(oracle_t *o, const uint8_t *hdr, const uint8_t *plain,
-                                        size_t n, uint8_t *resp)
-{
-    (void)hdr, (void)plain, (void)n;
-    uint8_t padded[16] = {0x01, 0x80};
-    oracle_encrypt(o, padded, 16, resp);
-    return oracle_seal(o, resp, 16, 0x6A88); /* sealed, but an error status */
-}
-
-static size_t answer_warning(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                             uint8_t *resp)
-{
-    (void)hdr, (void)plain, (void)n;
+    (void)x, (void)cmd, (void)len;
     static const uint8_t d[3] = {0xCA, 0xFE, 0x01};
-    return oracle_respond(o, d, 3, 0x6283, resp); /* warnings carry R-MAC and R-ENC */
+    return rig_answer(resp, rl, d, 3, 0x6283); /* warnings carry R-MAC and R-ENC */
 }
 
-static size_t answer_empty(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                           uint8_t *resp)
+static int answer_empty(session_t *x, const uint8_t *cmd, size_t len, uint8_t *resp, size_t *rl)
 {
-    (void)hdr, (void)plain, (void)n;
-    return oracle_respond(o, NULL, 0, 0x9000, resp); /* no data: R-MAC only */
-}
-
-static size_t answer_short(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                           uint8_t *resp)
-{
-    (void)o, (void)hdr, (void)plain, (void)n;
-    memcpy(resp, "\x01\x02\x03\x90\x00", 5); /* 3 bytes cannot hold an 8-byte R-MAC */
-    return 5;
+    (void)x, (void)cmd, (void)len;
+    return rig_answer(resp, rl, NULL, 0, 0x9000); /* no data: R-MAC only */
 }
 
 /* ---- tests ---- */
 static void test_good_exchange(void)
 {
-    tk_script_t *s = tk_script_new();
-    oracle_t o;
-    scb_card_t *card = open_samsung(s, &o, answer_ok, NULL, NULL);
+    session_t x;
+    scb_card_t *card = open_samsung(&x, answer_ok, NULL);
     uint8_t r[300];
     size_t rl = sizeof(r);
     for (int i = 0; i < 3; i++) { /* counter and MCV advance together */
@@ -181,33 +150,32 @@ static void test_good_exchange(void)
         TK_EQ_INT(rl, strlen(GET_STATUS_PLAIN) / 2 + 2);
         TK_EQ_INT(r[rl - 2] << 8 | r[rl - 1], 0x9000);
     }
-    TK_EQ_INT(o.bad_cmac, 0);
+    TK_EQ_INT(x.answered, 3); /* every C-MAC verified on the card */
+    TK_EQ_INT(scb_sim_session_level(x.r.sim, 0), 0x33);
     /* the engine sizes READ BINARY chunks from the level in force */
     TK_EQ_INT(scb__max_read_chunk(card), 239);
     TK_EQ_INT(scb__max_write_chunk(card), 239);
-    scb_card_free(&card);
-    oracle_free(&o);
-    tk_script_free(s);
+    close_samsung(&x);
 }
 
 static void test_refused_responses(void)
 {
     static const struct {
         const char *what;
-        oracle_answer_fn answer;
+        int bad;
         int rc;
     } cases[] = {
-        {"flipped R-MAC", answer_flip_rmac, SCB_E_SCP_RMAC},
-        {"flipped ciphertext", answer_flip_data, SCB_E_SCP_RMAC},
-        {"no padding marker", answer_no_marker, SCB_E_SCP_PADDING},
-        {"ciphertext not whole blocks", answer_odd_length, SCB_E_SCP_PADDING},
-        {"error status with data", answer_error_sw_with_data, SCB_E_SCP_RMAC},
-        {"too short for an R-MAC", answer_short, SCB_E_SCP_RMAC},
+        {"flipped R-MAC", RIG_FLIP_RMAC, SCB_E_SCP_RMAC},
+        {"flipped ciphertext", RIG_FLIP_DATA, SCB_E_SCP_RMAC},
+        {"no padding marker", RIG_NO_MARKER, SCB_E_SCP_PADDING},
+        {"ciphertext not whole blocks", RIG_NOT_BLOCKS, SCB_E_SCP_PADDING},
+        {"error status with data", RIG_ERROR_WITH_DATA, SCB_E_SCP_RMAC},
+        {"too short for an R-MAC", RIG_TOO_SHORT, SCB_E_SCP_RMAC},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        tk_script_t *s = tk_script_new();
-        oracle_t o;
-        scb_card_t *card = open_samsung(s, &o, cases[i].answer, NULL, NULL);
+        session_t x;
+        scb_card_t *card = open_samsung(&x, answer_bad, NULL);
+        x.user = (void *)&cases[i].bad;
         uint8_t r[300];
         size_t rl = sizeof(r);
         int rc = send_hex(card, "80F22000024F00", r, &rl);
@@ -215,22 +183,21 @@ static void test_refused_responses(void)
             fprintf(stderr, "  case: %s (%s)\n", cases[i].what, scb_card_errmsg(card));
         check_torn_down(card, rc, cases[i].rc);
         /* the raw path still works, explicitly in clear */
-        s->responder = NULL;
-        tk_script_add(s, "00A4040000", "9000");
-        s->pos = s->count - 1;
+        scb_sim_set_cmd_hook(x.r.sim, NULL, NULL);
         rl = sizeof(r);
-        TK_EQ_RC(scb_card_transmit_plain(card, (const uint8_t *)"\x00\xA4\x04\x00\x00", 5, r, &rl),
+        TK_EQ_RC(scb_card_transmit_plain(card, (const uint8_t *)"\x00\xA4\x00\x0C\x02\x50\x31", 7,
+                                         r, &rl),
                  SCB_OK);
-        scb_card_free(&card);
-        oracle_free(&o);
-        tk_script_free(s);
+        TK_EQ_HEX(rig_last(&x.r, 0)->c, rig_last(&x.r, 0)->cl, "00A4000C025031");
+        TK_EQ_HEX(r, rl, "9000");
+        close_samsung(&x);
     }
 }
 
 static void test_statuses_passed_on(void)
 {
     static const struct {
-        oracle_answer_fn answer;
+        answer_fn answer;
         const char *plain;
     } cases[] = {
         {answer_error_sw, "6A88"},
@@ -238,21 +205,19 @@ static void test_statuses_passed_on(void)
         {answer_empty, "9000"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        tk_script_t *s = tk_script_new();
-        oracle_t o;
-        scb_card_t *card = open_samsung(s, &o, cases[i].answer, NULL, NULL);
+        session_t x;
+        scb_card_t *card = open_samsung(&x, cases[i].answer, NULL);
         uint8_t r[300];
         size_t rl = sizeof(r);
         TK_EQ_RC(send_hex(card, "80F22000024F00", r, &rl), SCB_OK);
         TK_EQ_HEX(r, rl, cases[i].plain);
         TK_CHECK(scb_scp03_is_open(card)); /* the session goes on */
-        o.answer = answer_ok;
+        x.answer = answer_ok;
         rl = sizeof(r);
         TK_EQ_RC(send_hex(card, "80F22000024F00", r, &rl), SCB_OK);
-        TK_EQ_INT(o.bad_cmac, 0);
-        scb_card_free(&card);
-        oracle_free(&o);
-        tk_script_free(s);
+        TK_EQ_INT(x.answered, 2);
+        TK_EQ_INT(scb_sim_session_level(x.r.sim, 0), 0x33);
+        close_samsung(&x);
     }
 }
 
@@ -264,15 +229,18 @@ typedef struct putkey_case {
     int plain_cmd_events;
 } putkey_case_t;
 
-static size_t answer_putkey(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                            uint8_t *resp)
+static int answer_putkey(session_t *x, const uint8_t *cmd, size_t len, uint8_t *resp,
+                         size_t *rl)
 {
-    putkey_case_t *pk = o->user;
-    TK_EQ_HEX(hdr, 4, "84D83081"); /* replace key version 30, several keys */
-    TK_EQ_HEX(plain, n, pk->expect_plain);
+    putkey_case_t *pk = x->user;
+    /* replace key version 30, several keys; under C-MAC and C-DEC on the wire */
+    TK_EQ_HEX(rig_last(&x->r, 0)->c, 4, "84D83081");
+    TK_EQ_HEX(cmd, 4, "80D83081");
+    TK_CHECK(len > 5 && cmd[4] == len - 6); /* Lc, data, Le */
+    TK_EQ_HEX(cmd + 5, cmd[4], pk->expect_plain);
     uint8_t a[64];
     size_t al = tk_unhex(pk->answer, a, sizeof(a));
-    return oracle_respond(o, a, al - 2, (uint16_t)(a[al - 2] << 8 | a[al - 1]), resp);
+    return rig_answer(resp, rl, a, al - 2, (uint16_t)(a[al - 2] << 8 | a[al - 1]));
 }
 
 static void count_events(void *user, const scb_trace_event_t *ev)
@@ -290,10 +258,9 @@ static int run_put_keys(putkey_case_t *pk)
 {
     /* putkey.json: DEK 000102..0F; new keys 404142.., 505152.., 606162.. */
     static const char *const dek = "000102030405060708090A0B0C0D0E0F";
-    tk_script_t *s = tk_script_new();
-    oracle_t o;
-    scb_card_t *card = open_samsung(s, &o, answer_putkey, dek, NULL);
-    o.user = pk;
+    session_t x;
+    scb_card_t *card = open_samsung(&x, answer_putkey, dek);
+    x.user = pk;
     scb_trace_t tr = {.version = SCB_TRACE_VERSION, .user = pk, .event = count_events};
     TK_EQ_RC(scb_card_set_trace(card, &tr), SCB_OK);
     uint8_t k1[16], k2[16], k3[16];
@@ -303,12 +270,10 @@ static int run_put_keys(putkey_case_t *pk)
     scb_keys_t *nk = NULL;
     TK_EQ_RC(scb_keys_new(&nk, k1, k2, k3, 16, 0x31), SCB_OK);
     int rc = scb_put_keys(card, nk, 0x30);
-    TK_EQ_INT(o.bad_cmac, 0);
-    TK_EQ_INT(o.commands, 3);
+    TK_EQ_INT(x.answered, 1);
+    TK_EQ_INT(x.r.exchanges, 3); /* INITIALIZE UPDATE, EXTERNAL AUTHENTICATE, PUT KEY */
     scb_keys_free(&nk);
-    scb_card_free(&card);
-    oracle_free(&o);
-    tk_script_free(s);
+    close_samsung(&x);
     return rc;
 }
 
@@ -349,9 +314,8 @@ static void test_put_keys_preconditions(void)
     tk_script_free(s);
 
     /* an open session: the new set needs a DEK and a version */
-    s = tk_script_new();
-    oracle_t o;
-    card = open_samsung(s, &o, answer_ok, NULL, NULL);
+    session_t x;
+    card = open_samsung(&x, answer_ok, NULL);
     unsigned long sent = scb_card_apdu_count(card);
     TK_EQ_RC(scb_put_keys(card, no_dek, 0), SCB_E_SCP_KEY);
     scb_keys_t *v0 = NULL;
@@ -360,9 +324,7 @@ static void test_put_keys_preconditions(void)
     TK_EQ_INT(scb_card_apdu_count(card), sent);
     TK_CHECK(scb_scp03_is_open(card)); /* refusing locally is no session failure */
     scb_keys_free(&v0);
-    scb_card_free(&card);
-    oracle_free(&o);
-    tk_script_free(s);
+    close_samsung(&x);
     scb_keys_free(&nk);
     scb_keys_free(&no_dek);
 }

@@ -89,13 +89,9 @@ static void test_write_padding_to_an_oversized_ef(void)
     static const uint8_t empty_file[4] = {0, 0, 0, 0};
     static const uint8_t path[2] = {0x64, 0x32};
     fz_card_t c;
-    fz_card_init(&c, records, sizeof(records), 0);
-    scb_transport_t tp;
-    fz_card_transport(&c, &tp);
-    scb_card_t *card = NULL;
+    fz_card_init(&c, records, sizeof(records), 0, 0);
     scb_keys_t *keys = NULL;
-    TK_EQ_RC(scb_card_open_transport(&card, &tp), SCB_OK);
-    TK_EQ_RC(fz_card_keys(&keys), SCB_OK);
+    scb_card_t *card = fz_card_open(&c, &keys);
     int updates = 0;
     scb_trace_t t = {SCB_TRACE_VERSION, &updates, count_updates};
     TK_EQ_RC(scb_card_set_trace(card, &t), SCB_OK);

@@ -10,7 +10,8 @@
  * itself). The keys searched for are known to the test:
  *
  *  - the recorded Samsung session of tests/vectors/scp03.json (level 33,
- *    pinned host challenge): static ENC/MAC/DEK and S-ENC/S-MAC/S-RMAC;
+ *    pinned host challenge) with the virtual card holding its keys and
+ *    card challenge: static ENC/MAC/DEK and S-ENC/S-MAC/S-RMAC;
  *  - sessions with the virtual card under a pinned host challenge: the
  *    session keys follow from the card's pseudo-random challenge (its
  *    sequence counter), derived here independently of the handle;
@@ -31,8 +32,8 @@
  * a block freed without wiping.
  */
 #include "scp03.h"
-#include "scp03_card_oracle.h"
-#include "scboot_sim.h"
+#include "scp03_testdata.h"
+#include "sim_rig.h"
 
 #include <fcntl.h>
 #include <malloc.h>
@@ -194,7 +195,7 @@ static void test_search_finds_unwiped_keys(void)
     nsecrets = before;
 }
 
-/* ---- the recorded Samsung session, answered by the test oracle ---- */
+/* ---- the recorded Samsung session on the virtual card ---- */
 static json_object *vectors;
 
 static void add_entry_secrets(json_object *e)
@@ -212,117 +213,57 @@ static void add_entry_secrets(json_object *e)
 
 static const char *const GET_STATUS = "80F28000024F00";
 
-static size_t answer_ok(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                        uint8_t *resp)
-{
-    (void)hdr, (void)plain, (void)n;
-    static const uint8_t d[] = {0x08, 0xA0, 0x00, 0x00, 0x01, 0x51, 0x41, 0x43, 0x4C, 0x01, 0x00};
-    return oracle_respond(o, d, sizeof(d), 0x9000, resp);
-}
-
-static size_t answer_flip_rmac(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                               uint8_t *resp)
-{
-    size_t len = answer_ok(o, hdr, plain, n, resp);
-    resp[len - 3] ^= 0x01;
-    return len;
-}
-
-static size_t answer_bad_padding(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                                 uint8_t *resp)
-{
-    (void)hdr, (void)plain, (void)n;
-    uint8_t blocks[16];
-    memset(blocks, 0x11, sizeof(blocks));
-    oracle_encrypt(o, blocks, sizeof(blocks), resp);
-    return oracle_seal(o, resp, sizeof(blocks), 0x9000);
-}
-
-static size_t answer_error_with_data(oracle_t *o, const uint8_t *hdr, const uint8_t *plain,
-                                     size_t n, uint8_t *resp)
-{
-    (void)hdr, (void)plain, (void)n;
-    uint8_t padded[16] = {0x01, 0x80};
-    oracle_encrypt(o, padded, 16, resp);
-    return oracle_seal(o, resp, 16, 0x6A88);
-}
-
-static size_t answer_short(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                           uint8_t *resp)
-{
-    (void)o, (void)hdr, (void)plain, (void)n;
-    memcpy(resp, "\x01\x02\x90\x00", 4);
-    return 4;
-}
-
-/* PUT KEY: KVN and the KCVs of the keys the oracle decrypts. */
-static scb_keys_t *put_keys_new;
-static size_t answer_put_key(oracle_t *o, const uint8_t *hdr, const uint8_t *plain, size_t n,
-                             uint8_t *resp)
-{
-    (void)hdr, (void)plain, (void)n;
-    uint8_t d[10] = {scb_keys_kvn(put_keys_new)};
-    static const int types[3] = {SCB_KEY_ENC, SCB_KEY_MAC, SCB_KEY_DEK};
-    for (int i = 0; i < 3; i++)
-        scb_keys_kcv(put_keys_new, types[i], d + 1 + 3 * i);
-    return oracle_respond(o, d, sizeof(d), 0x9000, resp);
-}
-
+/* What the card answers after the handshake: a GET STATUS answer, or one
+ * of the rig's spoiled answers (enum rig_bad_answer); PUT KEY is the
+ * card's own. */
+#define ANSWER_OK (-1)
 typedef struct {
-    tk_script_t *s;
-    oracle_t o;
-    scb_card_t *card;
-    scb_keys_t *keys;
+    rig_t r;
+    int answer;
 } samsung_t;
 
+static int samsung_hook(void *user, const uint8_t *cmd, size_t len, uint8_t *resp,
+                        size_t *resp_len)
+{
+    samsung_t *x = user;
+    static const uint8_t d[] = {0x08, 0xA0, 0x00, 0x00, 0x01, 0x51, 0x41, 0x43, 0x4C, 0x01, 0x00};
+    if (len >= 2 && cmd[1] == 0xD8)
+        return SCB_SIM_HOOK_PASS;
+    if (x->answer == ANSWER_OK)
+        return rig_answer(resp, resp_len, d, sizeof(d), 0x9000);
+    return rig_bad_answer(x->r.sim, x->answer, d, sizeof(d), resp, resp_len);
+}
+
+/* Handshake faults of the card */
+enum { HANDSHAKE_OK, BAD_CARD_CRYPTOGRAM, EXTAUTH_REFUSED };
+
 /* A handle with the Samsung session open (or not: open_rc). */
-static int samsung_open(samsung_t *x, oracle_answer_fn answer, bool kdf3, const char *iu_patch)
+static int samsung_open(samsung_t *x, int answer, bool kdf3, int fault)
 {
     json_object *e = scp03_entry(vectors, "samsung_aes128_s8_sl33");
     memset(x, 0, sizeof(*x));
-    x->s = tk_script_new();
-    oracle_init(&x->o, e, 0x33);
-    x->o.answer = answer;
-    x->s->responder = oracle_responder;
-    x->s->user = &x->o;
-    uint8_t enc[16], mac[16], dek[16], hc[8];
-    tk_unhex(scp03_field(e, "keys", "enc"), enc, 16);
-    tk_unhex(scp03_field(e, "keys", "mac"), mac, 16);
-    tk_unhex(scp03_field(e, "keys", "dek"), dek, 16);
-    tk_unhex(tk_json_str(e, "host_challenge"), hc, 8);
-    TK_EQ_RC(scb_keys_new(&x->keys, enc, mac, dek, 16, 0x30), SCB_OK);
-    scb__cleanse(enc, 16);
-    scb__cleanse(mac, 16);
-    scb__cleanse(dek, 16);
-    scb_opts_t *p = NULL;
-    TK_EQ_RC(scb_opts_new(&p), SCB_OK);
-    TK_EQ_RC(scb_opts_set_bytes(p, SCB_OPT_HOST_CHALLENGE, hc, sizeof(hc)), SCB_OK);
+    x->answer = answer;
+    rig_attach_vector(&x->r, e, NULL);
     if (kdf3)
-        TK_EQ_RC(scb_opts_set_int(p, SCB_OPT_KDF3, 1), SCB_OK);
-    if (iu_patch != NULL) { /* a scripted INITIALIZE UPDATE answer; EXTERNAL AUTHENTICATE refused */
-        x->s->responder = NULL;
-        tk_script_add(x->s, NULL, iu_patch);
-        tk_script_add(x->s, NULL, "6300");
+        TK_EQ_RC(scb_opts_set_int(x->r.opts, SCB_OPT_KDF3, 1), SCB_OK);
+    scb_sim_faults_t f;
+    TK_EQ_RC(scb_sim_get_faults(x->r.sim, &f), SCB_OK);
+    f.bad_card_cryptogram = fault == BAD_CARD_CRYPTOGRAM;
+    if (fault == EXTAUTH_REFUSED) { /* the APDU after INITIALIZE UPDATE */
+        f.sw_at = scb_sim_apdu_count(x->r.sim) + 2;
+        f.sw_at_value = 0x6300;
     }
-    x->card = tk_card(x->s);
-    int rc = scb_scp03_open(x->card, x->keys, p);
-    scb_opts_free(&p);
+    TK_EQ_RC(scb_sim_set_faults(x->r.sim, &f), SCB_OK);
+    int rc = scb_scp03_open(x->r.card, x->r.keys, x->r.opts);
+    if (rc == SCB_OK)
+        rig_check_handshake(&x->r, e);
+    scb_sim_set_cmd_hook(x->r.sim, samsung_hook, x);
     return rc;
 }
 
 static void samsung_free(samsung_t *x)
 {
-    scb_card_free(&x->card);
-    scb_keys_free(&x->keys);
-    oracle_free(&x->o);
-    tk_script_free(x->s);
-}
-
-static int removed(tk_script_t *s, const uint8_t *cmd, size_t len, uint8_t *resp,
-                   size_t *resp_len)
-{
-    (void)s, (void)cmd, (void)len, (void)resp, (void)resp_len;
-    return SCB_E_CARD_REMOVED;
+    rig_close(&x->r);
 }
 
 static int send_hex(scb_card_t *card, const char *hex)
@@ -342,58 +283,55 @@ static void test_samsung_session(void)
     samsung_t x;
 
     /* normal close, then free */
-    TK_EQ_RC(samsung_open(&x, answer_ok, false, NULL), SCB_OK);
-    TK_EQ_RC(send_hex(x.card, GET_STATUS), SCB_OK);
-    TK_EQ_RC(scb_scp03_close(x.card), SCB_OK);
+    TK_EQ_RC(samsung_open(&x, ANSWER_OK, false, HANDSHAKE_OK), SCB_OK);
+    TK_EQ_RC(send_hex(x.r.card, GET_STATUS), SCB_OK);
+    TK_EQ_RC(scb_scp03_close(x.r.card), SCB_OK);
     phase_check("after scb_scp03_close");
     samsung_free(&x);
     phase_check("after scb_card_free (closed session)");
 
     /* free with the session still open */
-    TK_EQ_RC(samsung_open(&x, answer_ok, false, NULL), SCB_OK);
-    TK_EQ_RC(send_hex(x.card, GET_STATUS), SCB_OK);
+    TK_EQ_RC(samsung_open(&x, ANSWER_OK, false, HANDSHAKE_OK), SCB_OK);
+    TK_EQ_RC(send_hex(x.r.card, GET_STATUS), SCB_OK);
     samsung_free(&x);
     phase_check("after scb_card_free (open session)");
 
     /* every kind of failure inside the session tears it down and wipes */
     static const struct {
-        oracle_answer_fn answer;
+        int answer;
         int rc;
         const char *what;
     } failures[] = {
-        {answer_flip_rmac, SCB_E_SCP_RMAC, "bad R-MAC"},
-        {answer_bad_padding, SCB_E_SCP_PADDING, "bad padding"},
-        {answer_error_with_data, SCB_E_SCP_RMAC, "error status with data"},
-        {answer_short, SCB_E_SCP_RMAC, "response too short for the R-MAC"},
+        {RIG_FLIP_RMAC, SCB_E_SCP_RMAC, "bad R-MAC"},
+        {RIG_NO_MARKER, SCB_E_SCP_PADDING, "bad padding"},
+        {RIG_ERROR_WITH_DATA, SCB_E_SCP_RMAC, "error status with data"},
+        {RIG_TOO_SHORT, SCB_E_SCP_RMAC, "response too short for the R-MAC"},
     };
     for (size_t i = 0; i < SCB_ARRAY_LEN(failures); i++) {
-        TK_EQ_RC(samsung_open(&x, failures[i].answer, false, NULL), SCB_OK);
-        TK_EQ_RC(send_hex(x.card, GET_STATUS), failures[i].rc);
-        TK_CHECK(!scb_scp03_is_open(x.card));
+        TK_EQ_RC(samsung_open(&x, failures[i].answer, false, HANDSHAKE_OK), SCB_OK);
+        TK_EQ_RC(send_hex(x.r.card, GET_STATUS), failures[i].rc);
+        TK_CHECK(!scb_scp03_is_open(x.r.card));
         phase_check(failures[i].what);
         samsung_free(&x);
         phase_check(failures[i].what);
     }
     /* the card goes away mid-session */
-    TK_EQ_RC(samsung_open(&x, answer_ok, false, NULL), SCB_OK);
-    x.s->responder = removed;
-    TK_EQ_RC(send_hex(x.card, GET_STATUS), SCB_E_CARD_REMOVED);
+    TK_EQ_RC(samsung_open(&x, ANSWER_OK, false, HANDSHAKE_OK), SCB_OK);
+    scb_sim_faults_t f;
+    TK_EQ_RC(scb_sim_get_faults(x.r.sim, &f), SCB_OK);
+    f.disconnect_after = scb_sim_apdu_count(x.r.sim);
+    TK_EQ_RC(scb_sim_set_faults(x.r.sim, &f), SCB_OK);
+    TK_EQ_RC(send_hex(x.r.card, GET_STATUS), SCB_E_CARD_REMOVED);
     phase_check("card removed");
     samsung_free(&x);
     phase_check("card removed, freed");
 
     /* handshake failures: wrong card cryptogram, EXTERNAL AUTHENTICATE
      * refused, and KDF3 diversification (keys made and dropped) */
-    char iu[200];
-    snprintf(iu, sizeof(iu), "%s", scp03_exchange(e, 0, "r"));
-    /* ... card cryptogram, sequence counter (3 bytes), SW: flip the
-     * cryptogram's last nibble ('0'..'F' xor 1 stays a hex digit) */
-    iu[strlen(iu) - 4 - 6 - 1] ^= 0x01;
-    TK_EQ_RC(samsung_open(&x, answer_ok, false, iu), SCB_E_SCP_CARD_CRYPTOGRAM);
+    TK_EQ_RC(samsung_open(&x, ANSWER_OK, false, BAD_CARD_CRYPTOGRAM), SCB_E_SCP_CARD_CRYPTOGRAM);
     phase_check("card cryptogram mismatch");
     samsung_free(&x);
-    TK_EQ_RC(samsung_open(&x, answer_ok, false, scp03_exchange(e, 0, "r")),
-             SCB_E_SCP_AUTH_REJECTED);
+    TK_EQ_RC(samsung_open(&x, ANSWER_OK, false, EXTAUTH_REFUSED), SCB_E_SCP_AUTH_REJECTED);
     phase_check("EXTERNAL AUTHENTICATE refused");
     samsung_free(&x);
     /* what KDF3 makes of the Samsung keys with the card's KDD: the handle
@@ -413,12 +351,13 @@ static void test_samsung_session(void)
     scb_keys_free(&div);
     scb_keys_free(&master);
     phase_check("KDF3 set-up");
-    TK_EQ_RC(samsung_open(&x, answer_ok, true, NULL), SCB_E_SCP_CARD_CRYPTOGRAM);
+    TK_EQ_RC(samsung_open(&x, ANSWER_OK, true, HANDSHAKE_OK), SCB_E_SCP_CARD_CRYPTOGRAM);
     phase_check("KDF3 handshake refused");
     samsung_free(&x);
     phase_check("KDF3 handshake, freed");
 
-    /* PUT KEY: the new keys travel under the DEK; nothing of them stays */
+    /* PUT KEY: the new keys travel under the DEK and the card stores them;
+     * nothing of them stays, on either side */
     uint8_t nk[3][16];
     for (int i = 0; i < 16; i++) {
         nk[0][i] = (uint8_t)(0x9A ^ (i * 29));
@@ -428,10 +367,11 @@ static void test_samsung_session(void)
     add_secret("PUT KEY new ENC", nk[0], 16);
     add_secret("PUT KEY new MAC", nk[1], 16);
     add_secret("PUT KEY new DEK", nk[2], 16);
+    scb_keys_t *put_keys_new = NULL;
     TK_EQ_RC(scb_keys_new(&put_keys_new, nk[0], nk[1], nk[2], 16, 0x31), SCB_OK);
     scb__cleanse(nk, sizeof(nk));
-    TK_EQ_RC(samsung_open(&x, answer_put_key, false, NULL), SCB_OK);
-    TK_EQ_RC(scb_put_keys(x.card, put_keys_new, 0), SCB_OK);
+    TK_EQ_RC(samsung_open(&x, ANSWER_OK, false, HANDSHAKE_OK), SCB_OK);
+    TK_EQ_RC(scb_put_keys(x.r.card, put_keys_new, 0), SCB_OK);
     phase_check("PUT KEY");
     samsung_free(&x);
     scb_keys_free(&put_keys_new);

@@ -2,7 +2,8 @@
  * The virtual card's file system, commands and status words, APDU by APDU
  * (ETSI TS 102 221, ISO/IEC 7816-4), plus profile validation and faults.
  */
-#include "sim_testhost.h"
+#include "sim_internal.h"
+#include "sim_rig.h"
 
 #include <time.h>
 
@@ -21,7 +22,7 @@ static scb_sim_t *make(const char *json)
     return sim;
 }
 
-#define SW(hex) th_raw(&h, hex, R, &RL)
+#define SW(hex) rig_raw(sim, hex, R, &RL)
 
 static const char *AID = "A000000063504B43532D3135";
 
@@ -50,9 +51,7 @@ static void test_atr(void)
 
 static void test_mf_and_efdir(void)
 {
-    th_t h;
     scb_sim_t *sim = make(NULL);
-    th_init(&h, sim, NULL);
 
     TK_EQ_INT(SW("00A4000402 3F00 00"), 0x9000);
     /* FCP of the MF: 82 78 21, 83 3F00, 8A 05, 8C, C6 PIN status template */
@@ -107,16 +106,13 @@ static void test_mf_and_efdir(void)
     TK_EQ_INT(RL, 10);
     TK_EQ_INT(SW("00D6000001 00"), 0x6982); /* EF.ICCID: update never */
     TK_EQ_INT(SW("00B0000000 00"), 0x6700); /* READ BINARY with data */
-    th_free(&h);
     scb_sim_free(&sim);
 }
 
 static void test_select_rules(void)
 {
-    th_t h;
     char cmd[128];
     scb_sim_t *sim = make(NULL);
-    th_init(&h, sim, NULL);
 
     snprintf(cmd, sizeof(cmd), "00A4040C0C%s", AID);
     TK_EQ_INT(SW(cmd), 0x9000);
@@ -180,15 +176,12 @@ static void test_select_rules(void)
     TK_EQ_INT(SW("00A4000802 3F00"), 0x6A86); /* FMD */
     TK_EQ_INT(SW("00A4050C023F00"), 0x6A86);
     TK_EQ_INT(SW("00A4000D023F00"), 0x6A86); /* occurrence bits with P1 00 */
-    th_free(&h);
     scb_sim_free(&sim);
 }
 
 static void test_class_and_lengths(void)
 {
-    th_t h;
     scb_sim_t *sim = make(NULL);
-    th_init(&h, sim, NULL);
     TK_EQ_INT(SW("00CA9F7F00"), 0x6D00);   /* GET DATA: not on this card */
     TK_EQ_INT(SW("00B1000000"), 0x6D00);
     TK_EQ_INT(SW("20A4000C023F00"), 0x6E00);
@@ -213,16 +206,13 @@ static void test_class_and_lengths(void)
     TK_EQ_RC(scb_sim_process(sim, cmd, sizeof(cmd), small, &sl), SCB_E_BUFFER_TOO_SMALL);
     TK_EQ_INT(sl, 28);
     TK_EQ_RC(scb_sim_process(NULL, cmd, sizeof(cmd), small, &sl), SCB_E_INVALID_ARG);
-    th_free(&h);
     scb_sim_free(&sim);
 }
 
 static void test_channels(void)
 {
-    th_t h;
     char cmd[128];
     scb_sim_t *sim = make(NULL);
-    th_init(&h, sim, NULL);
 
     TK_EQ_INT(SW("0070000001"), 0x9000);
     TK_EQ_HEX(R, RL, "01");
@@ -256,26 +246,21 @@ static void test_channels(void)
     scb_sim_reset(sim);
     TK_EQ_INT(SW("01A4000C023F00"), 0x6881);
     TK_EQ_INT(SW("00B0000000"), 0x6986);
-    th_free(&h);
     scb_sim_free(&sim);
 
     sim = make("{\"channels\": 3}");
-    th_init(&h, sim, NULL);
     for (int i = 1; i <= 3; i++)
         TK_EQ_INT(SW("0070000001"), 0x9000);
     TK_EQ_INT(SW("0070000001"), 0x6A81);
     TK_EQ_INT(SW("0070000400"), 0x6881);
     TK_EQ_INT(SW("40A4000C023F00"), 0x6881);
-    th_free(&h);
     scb_sim_free(&sim);
 }
 
 static void test_t0(void)
 {
-    th_t h;
     char cmd[128];
     scb_sim_t *sim = make("{\"t0\": true}");
-    th_init(&h, sim, NULL);
     snprintf(cmd, sizeof(cmd), "00A404040C%s", AID);
     TK_EQ_INT(SW(cmd), 0x6128);
     TK_EQ_INT(RL, 0);
@@ -296,19 +281,16 @@ static void test_t0(void)
     scb_transport_t tp;
     TK_EQ_RC(scb_sim_transport(sim, &tp), SCB_OK);
     TK_EQ_INT(tp.flags, SCB_TP_T0);
-    th_free(&h);
     scb_sim_free(&sim);
 }
 
 static void test_extended_and_files(void)
 {
-    th_t h;
     scb_sim_t *sim = make("{\"extended_length\": true, \"files\": ["
                           " {\"df\": \"mf\", \"fid\": \"2F05\", \"size\": 1000, \"hex\": \"0102\","
                           "  \"update\": \"always\", \"sfi\": 5},"
                           " {\"fid\": \"6F01\", \"structure\": \"linear_fixed\","
                           "  \"records\": [\"0102\", \"030405\"], \"record_count\": 4}]}");
-    th_init(&h, sim, NULL);
     TK_EQ_INT(SW("00A4000C022F05"), 0x9000);
     TK_EQ_INT(SW("00B0000000"), 0x9000);
     TK_EQ_INT(RL, 256);
@@ -353,7 +335,6 @@ static void test_extended_and_files(void)
     scb_transport_t tp;
     TK_EQ_RC(scb_sim_transport(sim, &tp), SCB_OK);
     TK_EQ_INT(tp.flags, SCB_TP_EXTENDED_LENGTH);
-    th_free(&h);
     scb_sim_free(&sim);
 }
 
@@ -416,10 +397,8 @@ static void test_dodf_forms(void)
 
 static void test_pin(void)
 {
-    th_t h;
     scb_sim_t *sim = make("{\"pin\": {\"value\": \"1234\", \"ref\": 1, \"tries\": 3},"
                           " \"files\": [{\"fid\": \"6F02\", \"hex\": \"42\", \"read\": \"pin\"}]}");
-    th_init(&h, sim, NULL);
     TK_EQ_INT(SW("00A4040C0CA000000063504B43532D3135"), 0x9000);
     TK_EQ_INT(SW("00A4000C026F02"), 0x9000);
     TK_EQ_INT(SW("00B0000000"), 0x6982);
@@ -440,7 +419,6 @@ static void test_pin(void)
     /* the DF FCP announces the PIN (PS_DO 80, key reference 01) */
     TK_EQ_INT(SW("00A40004023F00"), 0x9000);
     TK_EQ_HEX(R + RL - 8, 8, "C606900180830101");
-    th_free(&h);
     scb_sim_free(&sim);
 }
 
@@ -539,27 +517,20 @@ static void test_default_profile_file(void)
     size_t la = scb_sim_atr(a, atr_a), lb = scb_sim_atr(b, atr_b);
     TK_EQ_MEM(atr_a, la, atr_b, lb);
     /* same keys, KDD, i, counter, SD AID: the same INITIALIZE UPDATE answer */
-    th_t ha, hb;
     uint8_t ra[64], rb[64];
     size_t rla, rlb;
-    th_init(&ha, a, NULL);
-    th_init(&hb, b, NULL);
-    th_raw(&ha, "00A4040C0CA000000063504B43532D3135", ra, &rla);
-    th_raw(&hb, "00A4040C0CA000000063504B43532D3135", rb, &rlb);
-    TK_EQ_INT(th_raw(&ha, "8050000008 0102030405060708 00", ra, &rla), 0x9000);
-    TK_EQ_INT(th_raw(&hb, "8050000008 0102030405060708 00", rb, &rlb), 0x9000);
+    rig_raw(a, "00A4040C0CA000000063504B43532D3135", ra, &rla);
+    rig_raw(b, "00A4040C0CA000000063504B43532D3135", rb, &rlb);
+    TK_EQ_INT(rig_raw(a, "8050000008 0102030405060708 00", ra, &rla), 0x9000);
+    TK_EQ_INT(rig_raw(b, "8050000008 0102030405060708 00", rb, &rlb), 0x9000);
     TK_EQ_MEM(ra, rla, rb, rlb);
-    th_free(&ha);
-    th_free(&hb);
     scb_sim_free(&a);
     scb_sim_free(&b);
 }
 
 static void test_faults(void)
 {
-    th_t h;
     scb_sim_t *sim = make("{\"faults\": {\"sw_at\": 2, \"sw\": \"0x6F00\", \"disconnect_after\": 4}}");
-    th_init(&h, sim, NULL);
     TK_EQ_INT(SW("00A4000C023F00"), 0x9000);
     TK_EQ_INT(SW("00A4000C023F00"), 0x6F00);
     TK_EQ_INT(SW("00A4000C023F00"), 0x9000);
@@ -585,7 +556,6 @@ static void test_faults(void)
     TK_CHECK(ms >= 29.0);
     f.version = 99;
     TK_EQ_RC(scb_sim_set_faults(sim, &f), SCB_E_INVALID_ARG);
-    th_free(&h);
     scb_sim_free(&sim);
 }
 

@@ -5,81 +5,35 @@
  * Every level, S8/S16, AES-128/192/256, logical channels, T=0, extended
  * length, PUT KEY, KDF3, and the card's faults as the host reports them.
  */
-#include "sim_testhost.h"
+#include "sim_internal.h"
+#include "sim_rig.h"
 
 static const uint8_t GP[16] = {0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
                                0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F};
-
-typedef struct rig {
-    scb_sim_t *sim;
-    scb_card_t *card;
-    scb_keys_t *keys;
-} rig_t;
-
-static void rig_open(rig_t *r, const char *profile, const uint8_t *key, size_t klen, uint8_t kvn)
-{
-    char detail[256];
-    scb_transport_t tp;
-    memset(r, 0, sizeof(*r));
-    if (scb_sim_new_from_json(&r->sim, profile, detail, sizeof(detail)) != 0) {
-        fprintf(stderr, "profile: %s\n", detail);
-        abort();
-    }
-    TK_EQ_RC(scb_sim_transport(r->sim, &tp), SCB_OK);
-    TK_EQ_RC(scb_card_open_transport(&r->card, &tp), SCB_OK);
-    TK_EQ_RC(scb_keys_new(&r->keys, key, key, key, klen, kvn), SCB_OK);
-}
-
-static void rig_close(rig_t *r)
-{
-    scb_keys_free(&r->keys);
-    scb_card_free(&r->card);
-    scb_sim_free(&r->sim);
-}
 
 /* Logical channel, SELECT the PKCS#15 ADF, open SCP03 at level with the
  * boolean option flag set (SCB_OPT_S16, SCB_OPT_KDF3, ...; 0: none),
  * checking the pseudo-random challenge against the default SD AID unless
  * no_sd_aid. */
-static int rig_session_x(rig_t *r, uint8_t level, int flag, bool channel, bool no_sd_aid)
+static int lib_session_x(rig_t *r, uint8_t level, int flag, bool channel, bool no_sd_aid)
 {
-    uint8_t ch = 0;
-    if (channel)
-        TK_EQ_RC(scb_channel_open(r->card, &ch), SCB_OK);
-    TK_EQ_RC(scb_select_aid(r->card, scb_pkcs15_default_aid(), SCB_PKCS15_AID_LEN,
-                            SCB_SEL_NO_RESP, NULL),
-             SCB_OK);
-    scb_opts_t *o = NULL;
-    TK_EQ_RC(scb_opts_new(&o), SCB_OK);
-    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_LEVEL, level), SCB_OK);
     if (flag != 0)
-        TK_EQ_RC(scb_opts_set_int(o, flag, 1), SCB_OK);
-    if (!no_sd_aid) /* the default SD AID */
-        TK_EQ_RC(scb_opts_set_bytes(o, SCB_OPT_SD_AID, scb_pkcs15_default_aid(),
-                                    SCB_PKCS15_AID_LEN),
-                 SCB_OK);
-    int rc = scb_scp03_open(r->card, r->keys, o);
-    scb_opts_free(&o);
-    return rc;
+        TK_EQ_RC(scb_opts_set_int(r->opts, flag, 1), SCB_OK);
+    if (no_sd_aid)
+        TK_EQ_RC(scb_opts_unset(r->opts, SCB_OPT_SD_AID), SCB_OK);
+    return rig_session(r, channel, level);
 }
 
-static int rig_session(rig_t *r, uint8_t level, int flag, bool channel)
+static int lib_session(rig_t *r, uint8_t level, int flag, bool channel)
 {
-    return rig_session_x(r, level, flag, channel, false);
+    return lib_session_x(r, level, flag, channel, false);
 }
 
 /* A session forced into S8 mode ("s16" set to false). */
-static int rig_session_s8(rig_t *r)
+static int lib_session_s8(rig_t *r)
 {
-    TK_EQ_RC(scb_select_aid(r->card, scb_pkcs15_default_aid(), SCB_PKCS15_AID_LEN,
-                            SCB_SEL_NO_RESP, NULL),
-             SCB_OK);
-    scb_opts_t *o = NULL;
-    TK_EQ_RC(scb_opts_new(&o), SCB_OK);
-    TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_S16, 0), SCB_OK);
-    int rc = scb_scp03_open(r->card, r->keys, o);
-    scb_opts_free(&o);
-    return rc;
+    TK_EQ_RC(scb_opts_set_int(r->opts, SCB_OPT_S16, 0), SCB_OK);
+    return rig_session(r, false, 0x33);
 }
 
 /* SELECT the bootstrap EF and read it with READ BINARY APDUs through
@@ -143,7 +97,7 @@ static void test_levels_modes_keys(void)
                          "{\"enc\": \"%s\", \"mac\": \"%s\", \"dek\": \"%s\"}}}",
                          s16 ? "true" : "false", levels[l], keys[k], keys[k], keys[k]);
                 rig_open(&r, profile, key, klen, 0x30);
-                int rc = rig_session(&r, levels[l], s16 ? SCB_OPT_S16 : 0, l % 2 == 0);
+                int rc = lib_session(&r, levels[l], s16 ? SCB_OPT_S16 : 0, l % 2 == 0);
                 TK_EQ_RC(rc, SCB_OK);
                 if (rc != 0)
                     fprintf(stderr, "  key %zu s16 %d level %02X: %s\n", klen, s16, levels[l],
@@ -185,7 +139,7 @@ static void test_refusals(void)
     size_t n = sizeof(buf);
     /* default card requires 33: 13 opens, the EF refuses (6982) */
     rig_open(&r, NULL, GP, 16, 0x30);
-    TK_EQ_RC(rig_session(&r, 0x13, 0, true), SCB_OK);
+    TK_EQ_RC(lib_session(&r, 0x13, 0, true), SCB_OK);
     TK_EQ_RC(read_bootstrap(&r, buf, &n), SCB_E_SECURITY_STATUS);
     TK_EQ_INT(scb_card_last_sw(r.card), 0x6982);
     rig_close(&r);
@@ -193,32 +147,32 @@ static void test_refusals(void)
      * the SD AID the card cryptogram does not verify */
     static const uint8_t other[16] = {1};
     rig_open(&r, NULL, other, 16, 0x30);
-    TK_EQ_RC(rig_session(&r, 0x33, 0, true), SCB_E_SCP_CHALLENGE);
+    TK_EQ_RC(lib_session(&r, 0x33, 0, true), SCB_E_SCP_CHALLENGE);
     rig_close(&r);
     rig_open(&r, NULL, other, 16, 0x30);
-    TK_EQ_RC(rig_session_x(&r, 0x33, 0, true, true), SCB_E_SCP_CARD_CRYPTOGRAM);
+    TK_EQ_RC(lib_session_x(&r, 0x33, 0, true, true), SCB_E_SCP_CARD_CRYPTOGRAM);
     rig_close(&r);
     /* an SD AID other than the card's: the challenge does not match */
     rig_open(&r, "{\"scp03\": {\"sd_aid\": \"A000000151000000\"}}", GP, 16, 0x30);
-    TK_EQ_RC(rig_session(&r, 0x33, 0, true), SCB_E_SCP_CHALLENGE);
+    TK_EQ_RC(lib_session(&r, 0x33, 0, true), SCB_E_SCP_CHALLENGE);
     rig_close(&r);
     /* unknown KVN */
     rig_open(&r, NULL, GP, 16, 0x31);
-    TK_CHECK(rig_session(&r, 0x33, 0, true) != SCB_OK);
+    TK_CHECK(lib_session(&r, 0x33, 0, true) != SCB_OK);
     TK_EQ_INT(scb_card_last_sw(r.card), 0x6A88);
     rig_close(&r);
     /* R-ENC/R-MAC not offered by i = 10 */
     rig_open(&r, "{\"scp03\": {\"i\": \"0x10\"}}", GP, 16, 0x30);
-    TK_EQ_RC(rig_session(&r, 0x33, 0, true), SCB_E_SCP_LEVEL);
+    TK_EQ_RC(lib_session(&r, 0x33, 0, true), SCB_E_SCP_LEVEL);
     rig_close(&r);
     /* an S16 card: a host forced into S8 gets 6700 to its 8-byte challenge;
      * a host that leaves the mode open finds S16 (6700, then 16 bytes) */
     rig_open(&r, "{\"scp03\": {\"s16\": true}}", GP, 16, 0x30);
-    TK_CHECK(rig_session_s8(&r) != SCB_OK);
+    TK_CHECK(lib_session_s8(&r) != SCB_OK);
     TK_EQ_INT(scb_card_last_sw(r.card), 0x6700);
     rig_close(&r);
     rig_open(&r, "{\"scp03\": {\"s16\": true}}", GP, 16, 0x30);
-    TK_EQ_RC(rig_session(&r, 0x33, 0, true), SCB_OK);
+    TK_EQ_RC(lib_session(&r, 0x33, 0, true), SCB_OK);
     scb_scp03_info_t info;
     TK_EQ_RC(scb_scp03_info(r.card, &info), SCB_OK);
     TK_EQ_INT(info.s16, 1);
@@ -243,7 +197,7 @@ static void test_channel_variants(void)
         rig_t r;
         snprintf(profile, sizeof(profile), "{\"scp03\": {\"mac_cla\": \"%s\"}}", m[i].mode);
         rig_open(&r, profile, GP, 16, 0x30);
-        int rc = rig_session(&r, 0x33, m[i].flag, true);
+        int rc = lib_session(&r, 0x33, m[i].flag, true);
         TK_EQ_INT(rc == SCB_OK, m[i].ok);
         if (rc == SCB_OK)
             TK_EQ_RC(read_bootstrap(&r, buf, &n), SCB_OK);
@@ -255,7 +209,7 @@ static void test_channel_variants(void)
         size_t n = sizeof(buf);
         rig_t r;
         rig_open(&r, card ? "{\"scp03\": {\"counter_data_only\": true}}" : NULL, GP, 16, 0x30);
-        TK_EQ_RC(rig_session(&r, 0x33, card ? SCB_OPT_COUNT_DATA_ONLY : 0, true), SCB_OK);
+        TK_EQ_RC(lib_session(&r, 0x33, card ? SCB_OPT_COUNT_DATA_ONLY : 0, true), SCB_OK);
         TK_EQ_RC(read_bootstrap(&r, buf, &n), SCB_OK);
         TK_EQ_MEM(buf, sim_default_bootstrap_len, sim_default_bootstrap, sim_default_bootstrap_len);
         rig_close(&r);
@@ -267,7 +221,7 @@ static void test_channel_variants(void)
         size_t n = sizeof(buf);
         rig_t r;
         rig_open(&r, transports[t], GP, 16, 0x30);
-        TK_EQ_RC(rig_session(&r, 0x33, 0, true), SCB_OK);
+        TK_EQ_RC(lib_session(&r, 0x33, 0, true), SCB_OK);
         TK_EQ_RC(read_bootstrap(&r, buf, &n), SCB_OK);
         TK_EQ_MEM(buf, sim_default_bootstrap_len, sim_default_bootstrap, sim_default_bootstrap_len);
         rig_close(&r);
@@ -283,7 +237,7 @@ static void test_put_keys(void)
     uint8_t buf[1024];
     size_t n = sizeof(buf);
     rig_open(&r, NULL, GP, 16, 0x30);
-    TK_EQ_RC(rig_session(&r, 0x33, 0, false), SCB_OK);
+    TK_EQ_RC(lib_session(&r, 0x33, 0, false), SCB_OK);
     TK_EQ_RC(scb_keys_new(&nk, k1, k1, k1, 16, 0x31), SCB_OK);
     TK_EQ_RC(scb_put_keys(r.card, nk, 0), SCB_OK);       /* add 31 */
     TK_EQ_RC(scb_put_keys(r.card, nk, 0), SCB_E_STATUS); /* 31 exists: 6A80 */
@@ -292,7 +246,7 @@ static void test_put_keys(void)
     r.keys = nk;
     /* re-selecting the application ends the card's session (GP): close ours first */
     TK_EQ_RC(scb_scp03_close(r.card), SCB_OK);
-    TK_EQ_RC(rig_session(&r, 0x33, 0, false), SCB_OK);
+    TK_EQ_RC(lib_session(&r, 0x33, 0, false), SCB_OK);
     TK_EQ_RC(read_bootstrap(&r, buf, &n), SCB_OK);
     rig_close(&r);
 }
@@ -305,7 +259,7 @@ static void test_kdf3(void)
     /* master 40..4F on the card; the host diversifies with the card's KDD */
     rig_open(&r, "{\"scp03\": {\"keys\": {\"master\": \"404142434445464748494A4B4C4D4E4F\"}}}",
              GP, 16, 0x30);
-    TK_EQ_RC(rig_session(&r, 0x33, SCB_OPT_KDF3, true), SCB_OK);
+    TK_EQ_RC(lib_session(&r, 0x33, SCB_OPT_KDF3, true), SCB_OK);
     TK_EQ_RC(read_bootstrap(&r, buf, &n), SCB_OK);
     rig_close(&r);
 }
@@ -331,7 +285,7 @@ static void test_faults(void)
         size_t n = sizeof(buf);
         rig_open(&r, f[i].profile, GP, 16, 0x30);
         /* APDUs: 1 MANAGE CHANNEL, 2 SELECT, 3 IU, 4 EA, 5 SELECT EF, 6.. READ */
-        int rc = rig_session(&r, 0x33, 0, true);
+        int rc = lib_session(&r, 0x33, 0, true);
         if (f[i].during_open) {
             TK_EQ_RC(rc, f[i].rc);
         } else {

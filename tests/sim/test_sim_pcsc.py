@@ -3,7 +3,10 @@
 The card (sim_vpcd, built from core/sim) connects to 127.0.0.1:35963, the
 reader "Virtual PCD 00 00". The host side is Debian's pyscard and the
 independent Python SCP03 host of tests/pyhost (written from the spec by
-another hand than the card). Measures the APDU round trip.
+another hand than the card, sharing no code with the library): every level,
+S16 with AES-256, AES-192, both MAC CLA choices, both counter modes, KDF3
+and PUT KEY, the variants no recorded trace pins. Measures the APDU round
+trip.
 
 Run: SCB_SIM_VPCD=build/tests/sim/sim_vpcd SCB_BUILD_DIR=build \
      /usr/bin/python3 -m pytest -q tests/sim/test_sim_pcsc.py
@@ -161,6 +164,66 @@ def test_pyhost_s16_aes256_channel_7(tmp_path):
         host.open()
         assert host.transmit(bytes.fromhex("00A4000C026432")) == b"\x90\x00"
         assert read_ef(host.transmit, 1024)[:len(BOOTSTRAP)] == BOOTSTRAP
+        conn.disconnect()
+
+
+def open_on_channel(transmit, channel):
+    """MANAGE CHANNEL open of that channel, then SELECT the ADF on it."""
+    assert transmit(bytes([0x00, 0x70, 0x00, channel, 0x00])) == b"\x90\x00"
+    cla = h.cla_for_channel(0x00, channel)
+    assert transmit(bytes([cla, 0xA4, 0x04, 0x0C, len(AID)]) + AID) == b"\x90\x00"
+
+
+KEY24 = bytes(range(0x50, 0x68))
+
+
+@pytest.mark.parametrize("name,profile,keys,host", [
+    # AES-192, the CLA MACed as sent, logical channel 2
+    ("aes192_cla_as_sent", {"scp03": {"mac_cla": "as_sent", "keys": {
+        "kvn": 0x30, "enc": KEY24.hex(), "mac": KEY24.hex(), "dek": KEY24.hex()}}},
+     h.Keys(KEY24, KEY24, KEY24, kvn=0x30), dict(mac_cla_as_sent=True, channel=2)),
+    # a card counting only commands with data, S16, channel 5
+    ("count_data_only_s16", {"scp03": {"counter_data_only": True, "s16": True}},
+     h.Keys(GP_KEY, GP_KEY, GP_KEY, kvn=0x30), dict(count_data_only=True, s16=True, channel=5)),
+    # KDF3: the card holds keys derived from the master with its KDD
+    ("kdf3_master", {"scp03": {"keys": {"master": GP_KEY.hex()}}},
+     h.Keys(GP_KEY, GP_KEY, GP_KEY, kvn=0x30), dict(kdf3=True, channel=1)),
+])
+def test_pyhost_variants(tmp_path, name, profile, keys, host):
+    """Secure channel variants no recorded trace pins, between the card and
+    the independent host: read the bootstrap EF, write, read back."""
+    with sim_card(tmp_path, profile, name + ".json"):
+        transmit, conn = h.pcsc_transmit(READER)
+        open_on_channel(transmit, host["channel"])
+        sess = h.SCP03Host(transmit, keys, level=0x33, sd_aid=AID, **host)
+        sess.open()
+        assert sess.transmit(bytes.fromhex("00A4000C026432")) == b"\x90\x00"
+        assert read_ef(sess.transmit, 1024)[:len(BOOTSTRAP)] == BOOTSTRAP
+        assert sess.transmit(bytes.fromhex("00D603F004CAFEF00D")) == b"\x90\x00"
+        assert sess.transmit(bytes.fromhex("00B003F004")) == bytes.fromhex("CAFEF00D9000")
+        conn.disconnect()
+
+
+def test_pyhost_put_key(tmp_path):
+    """PUT KEY as the independent host builds it (putkey data under the DEK,
+    KCVs), then a session with the new key set."""
+    new = h.Keys(bytes(range(0x60, 0x70)), bytes(range(0x70, 0x80)), bytes(range(0x80, 0x90)),
+                 kvn=0x31)
+    with sim_card(tmp_path):
+        transmit, conn = h.pcsc_transmit(READER)
+        open_on_channel(transmit, 1)
+        old = h.SCP03Host(transmit, h.Keys(GP_KEY, GP_KEY, GP_KEY, kvn=0x30), level=0x33,
+                          sd_aid=AID, channel=1)
+        old.open()
+        data = h.put_key_data(GP_KEY, new)
+        r = old.transmit(h.Command(0x80, 0xD8, 0x00, 0x81, data, ne=256).encode())
+        assert r == bytes([0x31]) + h.kcv(new.enc) + h.kcv(new.mac) + h.kcv(new.dek) + b"\x90\x00"
+        cla = h.cla_for_channel(0x00, 1)
+        assert transmit(bytes([cla, 0xA4, 0x04, 0x0C, len(AID)]) + AID) == b"\x90\x00"
+        fresh = h.SCP03Host(transmit, new, level=0x33, sd_aid=AID, channel=1)
+        fresh.open()
+        assert fresh.transmit(bytes.fromhex("00A4000C026432")) == b"\x90\x00"
+        assert fresh.transmit(bytes.fromhex("00B0000002")) == bytes.fromhex("00029000")
         conn.disconnect()
 
 

@@ -3,7 +3,8 @@
  * test): control codes, ATR, APDUs, frames split into pieces, hostile
  * frames, the stop flag, a disconnect fault and a broken connection.
  */
-#include "sim_testhost.h"
+#include "sim_internal.h"
+#include "sim_rig.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
