@@ -554,6 +554,8 @@ static int check_write(scb_card_t *card, const scb_keys_t *keys, const scb_opts_
     scb_bootstrap_t *check = NULL;
     int rc = scb_bootstrap_decode(&check, data, len, detail, sizeof(detail));
     scb_bootstrap_free(&check);
+    if (rc == SCB_E_NOMEM) /* no verdict on the file */
+        return scb__fail(card, rc, "checking the bootstrap file: %s", detail);
     if (rc != SCB_OK)
         return scb__fail(card, SCB_E_VALIDATION, "refusing to write an invalid bootstrap file: %s",
                          detail);
