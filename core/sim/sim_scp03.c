@@ -211,8 +211,11 @@ int sim_scp_initialize_update(scb_sim_t *sim, const sim_exec_t *ex, const sim_cm
  * header is the wire header (Lc' = Lc as sent: data + MAC) and CLA' is the
  * CLA with the channel number cleared (Amd D 6.2.4: "the logical channel
  * number is stripped"), or as sent, per the profile's mac_cla. On success
- * the MCV becomes the full 16-byte MAC. */
-static bool verify_cmac(scb_sim_t *sim, sim_session_t *s, const sim_cmd_t *c, const uint8_t *wire)
+ * the MCV becomes the full 16-byte MAC. Returns 0 (verified), SW_SECURITY
+ * (wrong MAC) or 6F00 when the card's own CMAC failed (out of memory): it
+ * cannot tell then, and a wrong-MAC verdict would blame the host's keys. */
+static uint16_t verify_cmac(scb_sim_t *sim, sim_session_t *s, const sim_cmd_t *c,
+                            const uint8_t *wire)
 {
     size_t ml = mac_len(s), dlen = c->lc - ml;
     size_t lc_field = (size_t)(c->data - wire) - 4;
@@ -220,24 +223,24 @@ static bool verify_cmac(scb_sim_t *sim, sim_session_t *s, const sim_cmd_t *c, co
     uint8_t candidates[2];
     size_t ncand = 0;
     uint8_t full[16];
-    bool ok = false;
+    uint16_t sw = SW_SECURITY;
 
     if (sim->sd.mac_cla != SIM_MACCLA_AS_SENT)
         candidates[ncand++] = cla_cleared;
     if (sim->sd.mac_cla != SIM_MACCLA_CLEARED && (ncand == 0 || c->cla != cla_cleared))
         candidates[ncand++] = c->cla;
-    for (size_t k = 0; k < ncand && !ok; k++) {
+    for (size_t k = 0; k < ncand && sw == SW_SECURITY; k++) {
         const uint8_t *parts[5] = {s->mcv, &candidates[k], wire + 1, wire + 4, c->data};
         size_t lens[5] = {16, 1, 3, lc_field, dlen};
-        if (sim_cmac(sim->crypto, s->s_mac, s->key_len, 5, parts, lens, full) != 0)
-            break;
-        if (sim_ct_equal(full, c->data + dlen, ml)) {
+        if (sim_cmac(sim->crypto, s->s_mac, s->key_len, 5, parts, lens, full) != 0) {
+            sw = 0x6F00;
+        } else if (sim_ct_equal(full, c->data + dlen, ml)) {
             memcpy(s->mcv, full, 16);
-            ok = true;
+            sw = 0;
         }
     }
     sim_cleanse(full, sizeof(full));
-    return ok;
+    return sw;
 }
 
 /* ---- EXTERNAL AUTHENTICATE: 84|ch 82 SL 00 Lc <host cryptogram> <C-MAC> ---- */
@@ -260,9 +263,9 @@ int sim_scp_external_authenticate(scb_sim_t *sim, uint8_t chn, const sim_cmd_t *
         sw = SW_WRONG_P1P2;
     else if (((level & SL_RMAC) && !(i & I_RMAC)) || ((level & SL_RENC) && !(i & I_RENC)))
         sw = SW_WRONG_P1P2; /* level beyond what i announces */
-    else if (!verify_cmac(sim, s, cmd, wire))
-        sw = SW_SECURITY;
-    else if (!sim_ct_equal(cmd->data, s->host_cryptogram, ml))
+    else
+        sw = verify_cmac(sim, s, cmd, wire); /* wrong MAC, or the card's CMAC failed */
+    if (sw == 0 && !sim_ct_equal(cmd->data, s->host_cryptogram, ml))
         sw = SW_AUTH_FAILED;
     if (sw != 0) {
         sim_scp_close(s);
@@ -295,18 +298,22 @@ uint16_t sim_scp_unwrap(scb_sim_t *sim, uint8_t chn, const sim_cmd_t *wc, const 
      * with data). */
     if (!sim->sd.counter_data_only || dlen > 0)
         counter_increment(s->counter);
-    if (!verify_cmac(sim, s, wc, wire)) {
+    const uint16_t sw = verify_cmac(sim, s, wc, wire);
+    if (sw != 0) {
         sim_scp_close(s);
-        return SW_SECURITY;
+        return sw;
     }
     if ((s->level & SL_CDEC) && dlen > 0) {
         uint8_t icv[16];
-        if (dlen % 16 != 0 ||
-            sim_aes_ecb(sim->crypto, s->s_enc, s->key_len, s->counter, icv) != 0 ||
+        if (dlen % 16 != 0) {
+            sim_scp_close(s);
+            return SW_SECURITY;
+        }
+        if (sim_aes_ecb(sim->crypto, s->s_enc, s->key_len, s->counter, icv) != 0 ||
             sim_aes_cbc(sim->crypto, false, s->s_enc, s->key_len, icv, wc->data, dlen,
                         sim->pdata) != 0) {
             sim_scp_close(s);
-            return SW_SECURITY;
+            return 0x6F00; /* the card's own cipher failed */
         }
         /* strip 80 00..: the last non-zero byte must be the 80 marker */
         while (plen > 0 && sim->pdata[plen - 1] == 0x00)

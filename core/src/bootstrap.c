@@ -492,7 +492,7 @@ int scb_bootstrap_decode(scb_bootstrap_t **out, const uint8_t *data, size_t len,
     scb_bootstrap_t *bs = NULL;
     int rc = scb_bootstrap_new(&bs);
     if (rc != SCB_OK)
-        return rc;
+        return scb__detail(detail, detail_len, rc, "out of memory decoding %zu bytes", len);
     decoder_t d = {data, detail, detail_len, calloc(SEEN_LEVELS, sizeof(*d.seen))};
     if (d.seen == NULL) {
         rc = SCB_E_NOMEM;
@@ -507,6 +507,8 @@ int scb_bootstrap_decode(scb_bootstrap_t **out, const uint8_t *data, size_t len,
     free(d.seen);
     if (rc != SCB_OK) {
         scb_bootstrap_free(&bs);
+        if (rc == SCB_E_NOMEM)
+            scb__detail(detail, detail_len, rc, "out of memory decoding %zu bytes", len);
         return rc;
     }
     *out = bs;

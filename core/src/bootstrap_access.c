@@ -553,6 +553,8 @@ static int check_write(scb_card_t *card, const scb_keys_t *keys, const scb_opts_
     scb_bootstrap_t *check = NULL;
     int rc = scb_bootstrap_decode(&check, data, len, detail, sizeof(detail));
     scb_bootstrap_free(&check);
+    if (rc == SCB_E_NOMEM) /* no verdict on the file */
+        return scb__fail(card, rc, "checking the bootstrap file: %s", detail);
     if (rc != SCB_OK)
         return scb__fail(card, SCB_E_VALIDATION, "refusing to write an invalid bootstrap file: %s",
                          detail);
@@ -686,7 +688,7 @@ int scb_rotate_keys(scb_card_t *card, const scb_keys_t *keys, const scb_keys_t *
         if (rc == SCB_OK)
             rc = session_in_force(card, (uint8_t)scb__opt_int(opts, SCB_OPT_LEVEL),
                                   "the new key set");
-        if (rc != SCB_OK && rc != SCB_E_NOMEM)
+        if (rc != SCB_OK)
             scb__fail(card, rc, "the card took the new keys but a session with them failed "
                       "(%s): check the key set before relying on it", scb_error_name(rc));
         scb_opts_free(&p);

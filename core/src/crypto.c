@@ -152,8 +152,11 @@ int scb__aes_new(scb_aes_t **out, const uint8_t *key, size_t key_len)
     a->cbc_dec.ctx = EVP_CIPHER_CTX_new();
     a->cmac_cbc.ctx = EVP_CIPHER_CTX_new();
     if (a->ecb == NULL || a->cbc_enc.ctx == NULL || a->cbc_dec.ctx == NULL ||
-        a->cmac_cbc.ctx == NULL)
-        goto fail;
+        a->cmac_cbc.ctx == NULL) {
+        /* EVP_CIPHER_CTX_new fails only for want of memory */
+        scb__aes_free(&a);
+        return SCB_E_NOMEM;
+    }
     a->cbc_enc.enc = a->cmac_cbc.enc = 1;
     static const uint8_t zero_iv[16];
     if (EVP_EncryptInit_ex(a->ecb, cipher_ecb(key_len), NULL, key, NULL) != 1 ||
