@@ -177,8 +177,6 @@ SCB_BLOCKING(scb_keys_diversify_kdf3);
 %ignore scb_card_open_sim;
 %ignore scb_card_open_sim_owned;
 %ignore scb_sim_serve_vpcd;
-%ignore scb_sim_cmd_hook;
-%ignore scb_sim_set_cmd_hook;
 %ignore scbj_bootstrap_to_object;    /* json-c objects: C only */
 %ignore scbj_bootstrap_from_object;
 %ignore scbj_keys_from_object;

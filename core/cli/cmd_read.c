@@ -207,7 +207,10 @@ static char *json_output(const scb_bootstrap_t *bs, const scb_access_info_t *inf
     json_object_object_add(r, "card", json_object_new_string(card_name));
     json_object_object_add(r, "aid", json_object_new_string(aid));
     json_object_object_add(r, "aid_from_efdir", json_object_new_boolean(info->used_efdir));
-    json_object_object_add(r, "channel", json_object_new_int(info->channel));
+    /* a channel a transport opened without saying its number: null */
+    json_object_object_add(r, "channel", info->channel < SCB_CHANNEL_UNNUMBERED
+                                             ? json_object_new_int(info->channel)
+                                             : NULL);
     /* the level as the README and --level write it, and what it means */
     char level[8];
     snprintf(level, sizeof(level), "0x%02X", (unsigned)(info->scp_level & 0xFF));

@@ -513,6 +513,7 @@ int scb__transmit(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *
         size_t plen = SCB__CMD_MAX;
         int rc = card->sm->unwrap(card, card->sm_state, card->rbuf, dlen, rsw, card->smbuf, &plen);
         if (rc != SCB_OK) {
+            card->last_sw = rsw; /* what the card answered, though it is not trusted */
             scb__sm_abort(card);
             return rc;
         }

@@ -22,10 +22,20 @@
 #include "scboot.h"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A failed OpenSSL call leaves entries in the calling thread's error
+ * queue; the caller of the library gets a code, so the queue is cleared
+ * rather than handed on to code that did not cause it. */
+static int crypto_failed(void)
+{
+    ERR_clear_error();
+    return SCB_E_CRYPTO;
+}
 
 /* A keyed CBC context and the chaining value it holds. */
 typedef struct cbc_chain {
@@ -176,7 +186,7 @@ int scb__aes_new(scb_aes_t **out, const uint8_t *key, size_t key_len)
     return SCB_OK;
 fail:
     scb__aes_free(&a);
-    return SCB_E_CRYPTO;
+    return crypto_failed();
 }
 
 size_t scb__aes_key_len(const scb_aes_t *aes)
@@ -188,7 +198,7 @@ int scb__aes_ecb_block(scb_aes_t *aes, const uint8_t in[16], uint8_t out[16])
 {
     int n = 0;
     if (EVP_EncryptUpdate(aes->ecb, out, &n, in, 16) != 1 || n != 16)
-        return SCB_E_CRYPTO;
+        return crypto_failed();
     return SCB_OK;
 }
 
@@ -197,7 +207,7 @@ int scb__aes_cbc_encrypt(scb_aes_t *aes, const uint8_t iv[16], const uint8_t *in
 {
     if (len % 16 != 0 || len > (size_t)INT32_MAX)
         return SCB_E_INVALID_ARG;
-    return chain_run(&aes->cbc_enc, iv, in, len, out) ? SCB_OK : SCB_E_CRYPTO;
+    return chain_run(&aes->cbc_enc, iv, in, len, out) ? SCB_OK : crypto_failed();
 }
 
 int scb__aes_cbc_decrypt(scb_aes_t *aes, const uint8_t iv[16], const uint8_t *in, size_t len,
@@ -205,7 +215,7 @@ int scb__aes_cbc_decrypt(scb_aes_t *aes, const uint8_t iv[16], const uint8_t *in
 {
     if (len % 16 != 0 || len > (size_t)INT32_MAX)
         return SCB_E_INVALID_ARG;
-    return chain_run(&aes->cbc_dec, iv, in, len, out) ? SCB_OK : SCB_E_CRYPTO;
+    return chain_run(&aes->cbc_dec, iv, in, len, out) ? SCB_OK : crypto_failed();
 }
 
 int scb__cmac_begin(scb_aes_t *aes)
@@ -240,7 +250,7 @@ int scb__cmac_update(scb_aes_t *aes, const uint8_t *data, size_t len)
             aes->part_len = 0;
             if (!ok) {
                 aes->cmac_ok = false;
-                return SCB_E_CRYPTO;
+                return crypto_failed();
             }
         }
         size_t room = sizeof(aes->part) - aes->part_len;
@@ -275,7 +285,7 @@ int scb__cmac_end(scb_aes_t *aes, uint8_t mac[16])
     OPENSSL_cleanse(aes->part, head + 16 > aes->part_used ? head + 16 : aes->part_used);
     aes->part_len = aes->part_used = 0;
     aes->cmac_ok = false; /* begin() again before the next MAC */
-    return ok ? SCB_OK : SCB_E_CRYPTO;
+    return ok ? SCB_OK : crypto_failed();
 }
 
 int scb__cmac(scb_aes_t *aes, const uint8_t *data, size_t len, uint8_t mac[16])
@@ -292,7 +302,7 @@ int scb__sha256(const uint8_t *data, size_t len, uint8_t digest[32])
 {
     unsigned int n = 0;
     if (EVP_Digest(data, len, digest, &n, EVP_sha256(), NULL) != 1 || n != 32)
-        return SCB_E_CRYPTO;
+        return crypto_failed();
     return SCB_OK;
 }
 
@@ -300,7 +310,7 @@ int scb__rand_bytes(uint8_t *buf, size_t len)
 {
     if (len > (size_t)INT32_MAX)
         return SCB_E_INVALID_ARG;
-    return RAND_bytes(buf, (int)len) == 1 ? SCB_OK : SCB_E_CRYPTO;
+    return RAND_bytes(buf, (int)len) == 1 ? SCB_OK : crypto_failed();
 }
 
 void scb__cleanse(void *p, size_t len)
