@@ -1,5 +1,5 @@
 #!/bin/sh
-# CI: warning-free builds (issue 2: -Wall -Wextra -Wpedantic, -Werror in CI)
+# CI: warning-free builds (-Wall -Wextra -Wpedantic, -Werror here)
 # with gcc and with clang, each in its own build directory; the clang build
 # also runs the C unit tests (different compiler, same expectations).
 set -eu

@@ -1,7 +1,7 @@
 /*
  * The built-in default card's bootstrap file, written out by hand in the
  * EF.LwM2M_Bootstrap format (LwM2M Core TS appendix "Storage of LwM2M
- * Bootstrap Information on the Smartcard"; ../../shared/spec/lwm2m-smartcard.md):
+ * Bootstrap Information on the Smartcard"; docs/lwm2m-card.md):
  *
  *   nobjects:u16 size:u16 { object_id:u16 version length:u16 OMA-TLV }*
  *

@@ -296,7 +296,7 @@ uint16_t sim_scp_seal(scb_sim_t *sim, uint8_t chn, const uint8_t *data, size_t l
 size_t sim_scp_max_plain(const scb_sim_t *sim, uint8_t chn, size_t cap);
 bool sim_scp_open(const scb_sim_t *sim, uint8_t chn);
 void sim_scp_close(sim_session_t *s);    /* wipe */
-/* KCV = first 3 bytes of AES-ECB(key, 16 x 01) (GP Amd D 7.? / scp03.md). */
+/* KCV = first 3 bytes of AES-ECB(key, 16 x 01) (GP Amd D 7.2.2; docs/scp03.md). */
 int sim_scp_kcv(scb_sim_t *sim, const uint8_t *key, size_t len, uint8_t kcv[3]);
 /* KDF3 diversification (kdf3.json): derived = CMAC(master, i || 00 00 00 t 00 || KDD) */
 int sim_scp_kdf3(scb_sim_t *sim, const uint8_t *master, size_t len, uint8_t type,

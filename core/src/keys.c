@@ -267,7 +267,7 @@ int scb__keys_put_key(const scb_keys_t *keys, int type, const scb_keys_t *dek, u
     return keys->ops->put_key(keys->be, type, dek, out, out_len, kcv, detail, detail_len);
 }
 
-/* KCV = first 3 bytes of AES-ECB(key, 16 x 01) (Amd D 7.2.2; scp03.md). */
+/* KCV = first 3 bytes of AES-ECB(key, 16 x 01) (Amd D 7.2.2; docs/scp03.md). */
 static const uint8_t kcv_block[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
 int scb__keys_kcv_detail(const scb_keys_t *keys, int type, uint8_t kcv[3], char *detail,

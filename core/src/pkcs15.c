@@ -3,7 +3,7 @@
  * LwM2M bootstrap EF: EF.DIR (application templates), EF.ODF (paths of the
  * object directories) and EF.DODF (data objects). LwM2M Core TS, appendix
  * "Storage of LwM2M Bootstrap Information on the Smartcard"; see
- * shared/spec/lwm2m-smartcard.md for what real cards do differently.
+ * docs/lwm2m-card.md for what real cards do differently.
  */
 #include "der.h"
 #include "internal.h"

@@ -1,6 +1,6 @@
 /*
- * SCP03 explicit secure channel initiation (Amd D 7.1, 7.2; scp03.md
- * "Handshake"): INITIALIZE UPDATE, strict parse of the card's answer, card
+ * SCP03 explicit secure channel initiation (Amd D 7.1, 7.2; docs/scp03.md
+ * "The handshake"): INITIALIZE UPDATE, strict parse of the card's answer, card
  * challenge and card cryptogram checks, EXTERNAL AUTHENTICATE, and
  * installation of the secure-messaging session on the card handle.
  */
@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-/* The "i" parameter of the key information (scp03.md "Handshake"). */
+/* The "i" parameter of the key information (docs/scp03.md "The handshake"). */
 #define I_S16        0x01u
 #define I_PSEUDO_RND 0x10u
 #define I_RMAC       0x20u
@@ -260,7 +260,7 @@ static int handshake(scb_card_t *card, const scb_keys_t *keys, const scp_params_
         return SCB_OK;
     }
 
-    /* Refuse what the card cannot do before authenticating (scp03.md "i"). */
+    /* Refuse what the card cannot do before authenticating (docs/scp03.md "The handshake", step 4). */
     if ((p->level & SCB_SL_RMAC) && !(info->i_param & I_RMAC))
         return scb__fail(card, SCB_E_SCP_LEVEL,
                          "level %02X needs R-MAC, which the card does not offer (i = %02X)",

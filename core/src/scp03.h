@@ -1,6 +1,6 @@
 /*
  * SCP03 internals shared by keys.c, scp03_kdf.c, scp03.c, scp03_sm.c and
- * putkey.c (GlobalPlatform Card Spec 2.2 Amendment D; shared spec scp03.md).
+ * putkey.c (GlobalPlatform Card Spec 2.2 Amendment D; docs/scp03.md).
  * Not installed.
  */
 #ifndef SCB_SCP03_H
@@ -19,7 +19,7 @@
 /* ---- static key sets: keys_backend.h (keys.c, keys_pkcs11.c) ---- */
 
 /* ---- derivation (scp03_kdf.c) ---- */
-/* Derivation constants, Amd D 4.1.5 (scp03.md "Keys and derivation"). */
+/* Derivation constants, Amd D 4.1.5 (docs/scp03.md "Keys and derivation"). */
 #define SCB__DC_CARD_CRYPTOGRAM 0x00u
 #define SCB__DC_HOST_CRYPTOGRAM 0x01u
 #define SCB__DC_CARD_CHALLENGE  0x02u

@@ -1,7 +1,7 @@
 /*
  * SCP03 key derivation (Amd D 4.1.5, NIST SP 800-108 counter mode with
  * PRF = AES-CMAC): session keys, card and host cryptograms, and the
- * pseudo-random card challenge (scp03.md "Keys and derivation").
+ * pseudo-random card challenge (docs/scp03.md "Keys and derivation").
  *
  * The PRF runs where the key is: a session key is a host AES context, a
  * static key is an operation of its key set (memory or token).

@@ -1,5 +1,5 @@
 /*
- * SCP03 secure messaging (Amd D 6.2.4-6.2.7; scp03.md "Secure messaging"):
+ * SCP03 secure messaging (Amd D 6.2.4-6.2.7; docs/scp03.md "Secure messaging"):
  * C-MAC with chaining, C-DECRYPTION with the encryption counter, R-MAC and
  * R-ENCRYPTION, and the scb_sm_ops_t hook that puts them on the APDU path.
  *
@@ -81,7 +81,7 @@ const scb_keys_t *scb__scp03_session_dek(const scb__scp03_session_t *sess)
  * logical channel number cleared (b2-b1 in the first interindustry coding,
  * b4-b1 in the further one), keeping the SM indication: the card verifies
  * the same MAC whatever channel the session runs on, which is what
- * GlobalPlatform specifies (scp03.md "Logical channels": the spec MACs CLA'
+ * GlobalPlatform specifies (docs/scp03.md "Secure messaging": the spec MACs CLA'
  * with the channel bits cleared). On channel 0 both choices agree, which is
  * why the recorded traces cannot tell them apart. SCB__SCP_MAC_CLA_AS_SENT
  * MACs the wire CLA unchanged, as several widespread hosts (and the cards
@@ -297,7 +297,7 @@ int scb__scp03_unwrap(scb__scp03_session_t *sess, const uint8_t *rdata, size_t r
 }
 
 /* Short APDUs: a response carries at most 256 data bytes, a command 255
- * (scp03.md "Practical limits"). */
+ * (docs/scp03.md "Practical limits"). */
 size_t scb__scp03_max_plain_resp(const scb__scp03_session_t *sess)
 {
     size_t room = 256;

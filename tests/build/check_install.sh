@@ -1,5 +1,5 @@
 #!/bin/sh
-# Issue 2 acceptance: install into a scratch prefix, then build a user
+# Install into a scratch prefix, then build a user
 # program with `pkg-config scboot` and with CMake's find_package(scboot),
 # and run both against the installed shared library.
 set -eu

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Issue 2 acceptance: libscboot.so exports only scb_* (never internal scb__*),
+# libscboot.so exports only scb_* (never internal scb__*),
 # and the library has no writable static data of its own: no archive
 # member has a non-empty .data/.bss/.tdata/.tbss section. (.data.rel.ro holds
 # const tables with pointers; it is read-only after relocation.)

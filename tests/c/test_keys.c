@@ -49,7 +49,7 @@ static void test_new_and_free(void)
 
 static void test_kcv(void)
 {
-    /* scp03.md: KCV(404142..4F) = 50 4A 77 */
+    /* docs/scp03.md "Keys and derivation": KCV(404142..4F) = 50 4A 77 */
     uint8_t key[16], kcv[3];
     unhex_exact("404142434445464748494A4B4C4D4E4F", key, 16);
     TK_EQ_RC(scb_kcv(key, 16, kcv), SCB_OK);

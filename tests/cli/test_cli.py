@@ -1,4 +1,4 @@
-"""The scboot command, end to end (issues 5 and 8): the in-process virtual
+"""The scboot command, end to end: the in-process virtual
 card, and `scboot sim --vpcd` behind a real pcscd read by `scboot read
 --reader`, with the faults a user meets. Every failure must be one clear
 line on stderr, a documented exit code, nothing on stdout, and no hang."""
@@ -275,7 +275,7 @@ def test_read_through_pcscd(pcscd, keys_file):
 
 
 def test_write_read_roundtrip_through_pcscd(pcscd, keys_file, tmp_path):
-    """Issue 8 acceptance: a write/read round trip of the JSON is byte-identical in the card."""
+    """A write/read round trip of the JSON is byte-identical in the card."""
     with sim_process():
         first = json.loads(run("read", "--reader", READER, "--keys", keys_file, "--json",
                                "--show-secrets").stdout)

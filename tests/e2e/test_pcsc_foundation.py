@@ -1,4 +1,4 @@
-"""Issue 2: the PC/SC transport through a real pcscd + vpcd driver, with a
+"""The PC/SC transport through a real pcscd + vpcd driver, with a
 minimal independent card process (minicard.py)."""
 import os
 import pathlib

@@ -124,7 +124,7 @@ def test_bootstrap_read_is_what_the_modem_carried(refusal, tmp_path):
 
 @pytest.mark.parametrize("refusal", [None, "cme"])
 def test_scboot_read_through_the_modem(refusal, tmp_path):
-    """Issue 10 acceptance: `scboot read --modem <pty>` prints the accounts,
+    """`scboot read --modem <pty>` prints the accounts,
     a full SCP03 read at level 0x33 through AT+CSIM (or, when the modem
     refuses MANAGE CHANNEL, AT+CCHO/AT+CGLA), with URCs interleaved."""
     import json
@@ -149,7 +149,7 @@ def test_scboot_read_through_the_modem(refusal, tmp_path):
 
 
 def test_python_open_modem():
-    """Issue 10: Card.open_modem in the Python binding, a full secure read."""
+    """Card.open_modem in the Python binding, a full secure read."""
     import scboot  # the build tree's package (PYTHONPATH from ctest)
 
     key = bytes.fromhex(GP_KEY)

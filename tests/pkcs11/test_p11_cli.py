@@ -52,7 +52,7 @@ def test_import_makes_sensitive_non_extractable_objects(token):
     text = out.stdout.decode()
     for t in ("enc", "mac", "dek"):
         assert f"gp/{t}" in text
-    assert text.count("KCV 504A77") == 3  # KCV(40..4F), scp03.md
+    assert text.count("KCV 504A77") == 3  # KCV(40..4F), docs/scp03.md
     no_key_in(token, out)
     for t in ("enc", "mac", "dek"):
         a = token.attributes(f"gp/{t}")

@@ -1,4 +1,4 @@
-"""Issue 8, end to end: `python3 -m scboot.provision` against four virtual
+"""End to end: `python3 -m scboot.provision` against four virtual
 card processes behind pcscd's four vpcd readers, one thread per reader.
 The cards' content is read back through the CLI or the binding and must be
 byte-identical to the encoded job data."""
@@ -251,7 +251,7 @@ def test_given_readers_only_and_an_empty_one_fails(cards, keys_file, tmp_path):
 
 
 def test_python_write_read_round_trip_is_byte_identical(cards, keys):
-    """Issue 8 acceptance, in Python: read -> edit -> write -> read ->
+    """In Python: read -> edit -> write -> read ->
     write -> read leaves the same bytes in the card."""
     cards()
     with scboot.Card.open(READERS[0]) as card:

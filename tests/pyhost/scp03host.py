@@ -1,6 +1,6 @@
 """An independent SCP03 host (GlobalPlatform Card Spec 2.2 Amendment D).
 
-Written from ../../../shared/spec/scp03.md and the standards it cites, not
+Written from GlobalPlatform Amendment D and NIST SP 800-108/38B, not
 from the C library, so the two can check each other. Uses Debian's
 python3-cryptography (run with /usr/bin/python3).
 
