@@ -61,7 +61,7 @@ def test_bootstrap_ef_at_most_32k(walk):
         fault(f"the bootstrap EF is {fcp.file_size} bytes: at most {MAX_EF_SIZE} are allowed")
 
 
-def test_bootstrap_content_decodes(walk, keys, scboot_target):
+def test_bootstrap_content_decodes(walk, scboot_target):
     walk.enter()
     _, fcp, data = walk.bootstrap_ef()
     try:
@@ -74,7 +74,8 @@ def test_bootstrap_content_decodes(walk, keys, scboot_target):
     # The library's own read (one call, remembered nothing) finds the same file.
     with scboot_target.open() as card:
         try:
-            again = card.read_bootstrap(keys, scboot_target.level)
+            again = card.read_bootstrap(walk.keys if walk.has_keys else None,
+                                        scboot_target.level, **walk.options)
         except scboot.Error as e:
             fault(f"the step-by-step walk read the bootstrap file, the library's read "
                   f"failed: {what(e)}")
