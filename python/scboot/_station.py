@@ -13,6 +13,7 @@ not, and a card written but not recorded is found holding its data).
 """
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from typing import Any, Callable, List, Mapping, Optional, TypeVar
@@ -122,7 +123,8 @@ class Station:
             return None
         return CardJob(row=c.row, iccid=iccid, data=c.data, digest=c.digest, keys=None,
                        new_keys=None, replace_kvn=c.replace_kvn, keys_ref=c.keys_ref,
-                       new_keys_ref=c.new_keys_ref, claim=c)
+                       new_keys_ref=c.new_keys_ref, claim=c,
+                       options=json.loads(c.options) if c.options else {})
 
     def finish(self, cj: Optional[CardJob], result: Mapping[str, Any]) -> None:
         """Record the card's result (ending its claim, if any)."""
