@@ -190,7 +190,8 @@ class Bootstrap:
 
     def to_dict(self, secrets: bool = False) -> Dict[str, Any]:
         """The file as a dict (``json.loads`` of :meth:`to_json`)."""
-        return json.loads(self.to_json(secrets))
+        value: Dict[str, Any] = json.loads(self.to_json(secrets))
+        return value
 
     @property
     def security(self) -> List[Dict[str, Any]]:

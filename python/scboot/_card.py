@@ -61,10 +61,10 @@ class Card(Closing):
 
     def __init__(self, handle: Any, *, callback: Any = None, owner: Any = None) -> None:
         """Internal: use the class methods."""
-        self._h = None
-        self._cb = callback          # scb_py_callback_t of a Python transport
-        self._owner = owner          # keeps e.g. a virtual card alive
-        self._trace = None           # scb_py_trace_t while a hook is set
+        self._h: Any = None
+        self._cb: Any = callback     # scb_py_callback_t of a Python transport
+        self._owner: Any = owner     # keeps e.g. a virtual card alive
+        self._trace: Any = None      # scb_py_trace_t while a hook is set
         self._buf = bytearray(_c.SCB_BIND_BYTES_MAX)  # responses land here, under the card lock
         self._closing = threading.Lock()
         # The C handle behind a lock that keeps it to one call at a time
@@ -134,7 +134,7 @@ class Card(Closing):
         return card
 
     @classmethod
-    def sim(cls, profile: Union[None, str, dict] = None) -> "Card":
+    def sim(cls, profile: Union[None, str, Mapping[str, Any]] = None) -> "Card":
         """A virtual card in this process (see :class:`scboot.sim.VirtualCard`
         for the profile: ``None`` = the built-in card, a dict or JSON text,
         or a profile file path)."""
@@ -214,7 +214,8 @@ class Card(Closing):
         old = self._trace
         new = None
         if fn is not None:
-            new = _c.scb_py_trace_new(lambda kind, line: fn(TraceKind(kind), line))
+            hook: TraceFn = fn
+            new = _c.scb_py_trace_new(lambda kind, line: hook(TraceKind(kind), line))
         rc = _c.scb_py_card_set_trace(self._h, new)
         if rc < 0:
             if new is not None:

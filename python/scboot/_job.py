@@ -121,7 +121,7 @@ def _jsonl_rows(path: str) -> Iterator[Tuple[int, Dict[str, Any]]]:
             row += 1
             try:
                 value = json.loads(line)
-            except ValueError as e:
+            except json.JSONDecodeError as e:
                 raise JobError(f"{path} line {lineno}: not valid JSON ({e.msg}, column "
                                f"{e.colno})") from None
             if not isinstance(value, dict):
@@ -171,7 +171,7 @@ def _nest_csv(flat: Dict[str, str]) -> Dict[str, Any]:
         elif name == "bootstrap":
             try:
                 row[name] = json.loads(cell)
-            except ValueError as e:
+            except json.JSONDecodeError as e:
                 raise JobError(f"bootstrap: not valid JSON ({e.msg}, column {e.colno})") from None
         else:
             row[name] = cell

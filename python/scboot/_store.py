@@ -366,7 +366,8 @@ class Store(abc.ABC):
             if self._one("SELECT id FROM scboot_imports WHERE digest = ?", (digest,)):
                 raise StoreError(f"{source}: this job is already in the store")
             first = int((self._one("SELECT coalesce(max(id), 0) FROM scboot_rows") or (0,))[0])
-            taken = dict(self._all("SELECT iccid, id FROM scboot_rows WHERE iccid IS NOT NULL"))
+            taken = {str(i): int(n) for i, n in
+                     self._all("SELECT iccid, id FROM scboot_rows WHERE iccid IS NOT NULL")}
             errors = []
             for r in rows:
                 iccid = r.iccid or bindings.get(r.source_row)
@@ -555,7 +556,8 @@ class Store(abc.ABC):
         """The batch's counts: rows per state, claims per station, free
         rows, the stations' leases."""
         with self._tx(write=False):
-            states = dict(self._all("SELECT state, count(*) FROM scboot_rows GROUP BY state"))
+            states = {str(st): int(n) for st, n in
+                      self._all("SELECT state, count(*) FROM scboot_rows GROUP BY state")}
             claimed = self._all("SELECT l.station, count(*) FROM scboot_rows r JOIN "
                                 "scboot_leases l ON l.id = r.lease_id WHERE r.state = 'claimed' "
                                 "GROUP BY l.station ORDER BY l.station")

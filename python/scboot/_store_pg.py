@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import selectors
 import time
-from typing import Any, ContextManager, Dict, Optional, Sequence, Tuple
+from typing import Any, ContextManager, Dict, Optional, Sequence, Tuple, cast
 
 import psycopg
 import psycopg.errors
 from psycopg.abc import PQGen, RV
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.waiting import Ready
 
 from ._store import (CONNECT_TIMEOUT, LOCK_TIMEOUT, ROWS_FIXED_TRIGGER, STATEMENT_TIMEOUT,
                      Store, StoreConflict, StoreError, StoreUnavailable, display_uri,
@@ -47,7 +48,7 @@ class _BoundedConnection(psycopg.Connection[Tuple[Any, ...]]):
                     ready = sel.select(timeout=max(0.0, min(end - time.monotonic(), 1.0)))
                     sel.unregister(fileno)
                     if ready:
-                        wanted = gen.send(ready[0][1])
+                        wanted = gen.send(Ready(ready[0][1]))
                     elif time.monotonic() >= end:
                         self.pgconn.finish()
                         raise psycopg.OperationalError(
@@ -91,7 +92,9 @@ class PgStore(Store):
             f"-c idle_in_transaction_session_timeout={int(STATEMENT_TIMEOUT * 3000)}",
             params.get("options"))))
         try:
-            conn = _BoundedConnection.connect(make_conninfo(**params), autocommit=True)
+            # (connect is typed as giving the base class; it makes a cls)
+            conn = cast(_BoundedConnection,
+                        _BoundedConnection.connect(make_conninfo(**params), autocommit=True))
         except psycopg.Error as e:
             raise StoreUnavailable(f"{shown}: cannot connect ({display_uri(_one_line(e))})") \
                 from None

@@ -63,7 +63,7 @@ class _Record:
 
     def __repr__(self) -> str:
         parts = []
-        for f in dataclasses.fields(self):   # type: ignore[arg-type]
+        for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bytes):
                 shown = value.hex().upper()

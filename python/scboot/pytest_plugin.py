@@ -50,7 +50,7 @@ package is installed; from a build tree add ``-p scboot.pytest_plugin``.
 from __future__ import annotations
 
 import os
-from typing import IO, Any, Dict, Iterator, List, Optional
+from typing import IO, Any, Callable, Dict, Generator, Iterator, List, Optional, TypeVar, cast
 
 import pytest
 
@@ -170,13 +170,14 @@ class Target:
             card = scboot.Card.open(self.reader)
         else:
             card = scboot.Card.sim(self.sim_profile or None)
-        trace = self._trace
-        if trace is not None and purpose:
-            trace.write(f"# {purpose} for {self._test}\n")
-            card.set_trace(lambda kind, line: trace.write(f"# {purpose}: {line}\n"))
-        elif trace is not None:
-            trace.write(f"# {self._test}: connected\n")
-            card.set_trace(lambda kind, line: trace.write(line + "\n"))
+        if self._trace is not None:
+            out: IO[str] = self._trace
+            if purpose:
+                out.write(f"# {purpose} for {self._test}\n")
+                card.set_trace(lambda kind, line: out.write(f"# {purpose}: {line}\n"))
+            else:
+                out.write(f"# {self._test}: connected\n")
+                card.set_trace(lambda kind, line: out.write(line + "\n"))
         return card
 
     @property
@@ -273,6 +274,14 @@ class _RunRecord:
         self.policy: List[str] = []
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _hookimpl(**how: bool) -> Callable[[_F], _F]:
+    """pytest.hookimpl with its type (pluggy carries none)."""
+    return cast(Callable[[_F], _F], pytest.hookimpl(**how))
+
+
 _TARGET_KEY = pytest.StashKey[Target]()
 _RECORD_KEY = pytest.StashKey[_RunRecord]()
 
@@ -314,7 +323,7 @@ def pytest_runtest_setup(item: Any) -> None:
     item.config.stash[_TARGET_KEY].begin_test(item.nodeid, "setup")
 
 
-@pytest.hookimpl(tryfirst=True)
+@_hookimpl(tryfirst=True)
 def pytest_runtest_call(item: Any) -> None:
     target = item.config.stash[_TARGET_KEY]
     target.begin_test(item.nodeid, "call")
@@ -322,8 +331,8 @@ def pytest_runtest_call(item: Any) -> None:
         pytest.fail(target.key_verdict, pytrace=False)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+@_hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
     record = item.config.stash[_RECORD_KEY]
@@ -336,7 +345,7 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
                 record.policy.append(line)
 
 
-@pytest.hookimpl(tryfirst=True)
+@_hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     target = session.config.stash[_TARGET_KEY]
     record = session.config.stash[_RECORD_KEY]
@@ -360,7 +369,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any)
 @pytest.fixture(scope="session")
 def scboot_target(request: Any) -> Target:
     """What is under test (reader or virtual card), keys path, level, options."""
-    return request.config.stash[_TARGET_KEY]
+    target: Target = request.config.stash[_TARGET_KEY]
+    return target
 
 
 @pytest.fixture(scope="session")

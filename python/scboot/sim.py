@@ -160,8 +160,10 @@ class VirtualCard(Closing):
         flag = _core.scb_bind_stop_t()
         watcher = None
         if stop is not None:
+            event: threading.Event = stop
+
             def watch() -> None:
-                stop.wait()
+                event.wait()
                 flag.stop = 1
             watcher = threading.Thread(target=watch, daemon=True)
             watcher.start()

@@ -17,7 +17,10 @@ def walk(request: Any, scboot_card: Any, scboot_target: Target, scboot_level: in
     notes on the card's policy become the test's ``card_policy``
     properties."""
     keys = scboot_target.keys if scboot_target.has_keys else None
-    w = CardWalk(scboot_card, keys, scboot_level, options=scboot_options,
-                 note=lambda text: request.node.user_properties.append((POLICY_PROPERTY, text)))
+
+    def note(text: str) -> None:
+        request.node.user_properties.append((POLICY_PROPERTY, text))
+
+    w = CardWalk(scboot_card, keys, scboot_level, options=scboot_options, note=note)
     yield w
     w.close()

@@ -6,11 +6,14 @@ library verifies the card's cryptogram before it sends EXTERNAL
 AUTHENTICATE, so wrong keys are caught on the host side.
 """
 import os
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
 import scboot
-from scboot.conformance.walk import MAX_EF_SIZE, ODF_FID, fault, what
+from scboot.conformance.walk import MAX_EF_SIZE, ODF_FID, CardWalk, fault, what
+
+File = Tuple[bytes, str, bytes]   # a file of the walk: path, name, content
 
 ODF_PATH = ODF_FID.to_bytes(2, "big")
 
@@ -18,16 +21,16 @@ LEVELS = [0x01, 0x03, 0x11, 0x13, 0x33]
 R_MAC_LEVELS = [0x33, 0x13, 0x11]          # strongest first
 
 
-def level_id(level):
+def level_id(level: int) -> str:
     return f"0x{level:02X}"
 
 
-def protection(level):
+def protection(level: int) -> str:
     """What a level does to the card's answers (R-MAC, R-MAC + R-ENC)."""
     return "R-MAC + R-ENC" if level & 0x20 else "R-MAC" if level & 0x10 else "no protection"
 
 
-def claims(walk, level):
+def claims(walk: CardWalk, level: int) -> bool:
     """Does the card claim `level` in INITIALIZE UPDATE (its i parameter)?
     The library checks the card cryptogram and the level against i before
     it sends EXTERNAL AUTHENTICATE, so nothing that can fail is sent: wrong
@@ -51,7 +54,7 @@ def claims(walk, level):
             pass  # the verdict above stands; the next step reports a broken card
 
 
-def card_files(walk):
+def card_files(walk: CardWalk) -> List[File]:
     """EF.ODF, the DODFs and the bootstrap EF as (path, name, bytes), found
     and read the way the card is meant to be read: inside a secure channel
     at the level under test (--scboot-level)."""
@@ -67,7 +70,8 @@ def card_files(walk):
     return files
 
 
-def read_under(walk, level, files, record=True):
+def read_under(walk: CardWalk, level: Optional[int], files: List[File],
+               record: bool = True) -> Dict[bytes, Optional[bytes]]:
     """{path: bytes, or None where the card's access rule refuses the read
     at this level}, each file read inside a secure channel at `level`
     (None: without one).
@@ -85,7 +89,7 @@ def read_under(walk, level, files, record=True):
             fault(f"the secure channel runs at level {walk.card.scp03_level}, 0x{level:02X} "
                   "was asked for")
     where = f"at level 0x{level:02X}" if level is not None else "without a secure channel"
-    out = {}
+    out: Dict[bytes, Optional[bytes]] = {}
     refused = []
     for path, name, _ in files:
         fcp = walk.select(path, f"{name} {where}")
@@ -113,7 +117,8 @@ def read_under(walk, level, files, record=True):
 
 
 @pytest.mark.parametrize("level", LEVELS, ids=level_id)
-def test_scp03_at_every_level_the_card_claims(walk, scboot_keys, scboot_level, level):
+def test_scp03_at_every_level_the_card_claims(walk: CardWalk, scboot_keys: scboot.Keys,
+                                              scboot_level: int, level: int) -> None:
     if not claims(walk, level):
         i = walk.card.scp03_info.i_param
         pytest.skip(f"the card does not claim level 0x{level:02X} (i = 0x{i:02X})")
@@ -127,15 +132,16 @@ def test_scp03_at_every_level_the_card_claims(walk, scboot_keys, scboot_level, l
     if got[bootstrap_path] is None and level == scboot_level:
         fault(f"the bootstrap EF is not readable inside a secure channel at level "
               f"0x{level:02X} (6982)")
-    if got[bootstrap_path] is not None:
+    data = got[bootstrap_path]
+    if data is not None:
         try:
-            scboot.Bootstrap.parse(got[bootstrap_path])
+            scboot.Bootstrap.parse(data)
         except scboot.ParseError as e:
             fault(f"at level 0x{level:02X} the bootstrap EF reads as bytes that do not "
                   f"decode: {e.detail}")
 
 
-def weaker_levels(level):
+def weaker_levels(level: int) -> List[Optional[int]]:
     """Where the same files can be read with less response protection than
     at `level`: in clear (None) first, then the levels whose R-MAC / R-ENC
     bits are a strict part of its own."""
@@ -143,16 +149,16 @@ def weaker_levels(level):
     return [None] + [lv for lv in LEVELS if (lv & 0x30) != r and (lv & 0x30) & ~r == 0]
 
 
-def test_rmac_and_renc_are_correct(walk, scboot_keys):
+def test_rmac_and_renc_are_correct(walk: CardWalk, scboot_keys: scboot.Keys) -> None:
     level = next((lv for lv in R_MAC_LEVELS if claims(walk, lv)), None)
     if level is None:
         pytest.skip(f"the card claims no R-MAC level (i = 0x{walk.card.scp03_info.i_param:02X})")
     files = card_files(walk)
     protected = read_under(walk, level, files)
-    bootstrap_path = files[-1][0]
-    if protected[bootstrap_path] is not None:
+    data = protected[files[-1][0]]
+    if data is not None:
         try:
-            scboot.Bootstrap.parse(protected[bootstrap_path])
+            scboot.Bootstrap.parse(data)
         except scboot.ParseError as e:
             fault(f"under {protection(level)} the bootstrap EF decrypts to bytes that do not "
                   f"decode: {e.detail}")
@@ -197,7 +203,8 @@ def test_rmac_and_renc_are_correct(walk, scboot_keys):
         fault(f"SELECT of the unused FID {missing:04X} succeeded; cannot check error answers")
 
 
-def test_wrong_keys_rejected_before_external_authenticate(walk, scboot_keys):
+def test_wrong_keys_rejected_before_external_authenticate(walk: CardWalk,
+                                                          scboot_keys: scboot.Keys) -> None:
     n = scboot_keys.key_length
     wrong = scboot.Keys(os.urandom(n), os.urandom(n), None, scboot_keys.kvn)
     walk.open_application()
@@ -218,7 +225,8 @@ def test_wrong_keys_rejected_before_external_authenticate(walk, scboot_keys):
 
 
 @pytest.mark.scboot_destructive
-def test_external_authenticate_with_wrong_cryptogram_is_rejected(walk, scboot_keys):
+def test_external_authenticate_with_wrong_cryptogram_is_rejected(walk: CardWalk,
+                                                                 scboot_keys: scboot.Keys) -> None:
     walk.open_application()
     # The card's mode as the library finds it: an 8-byte challenge, then 16
     # bytes when an S16 card answers 6700 (Amd D 7.1.1); --scboot-s16: 16.
@@ -242,11 +250,12 @@ def test_external_authenticate_with_wrong_cryptogram_is_rejected(walk, scboot_ke
 
 
 @pytest.mark.scboot_destructive
-def test_bootstrap_rewrite_reads_back(scboot_card, scboot_keys, scboot_level, scboot_options):
+def test_bootstrap_rewrite_reads_back(scboot_card: scboot.Card, scboot_keys: scboot.Keys,
+                                      scboot_level: int, scboot_options: Dict[str, Any]) -> None:
     bootstrap = scboot_card.read_bootstrap(scboot_keys, scboot_level, **scboot_options)
-    raw = bootstrap.raw
+    raw, access = bootstrap.raw, bootstrap.access
+    assert raw is not None and access is not None   # what a read gives
     size = 4 + int.from_bytes(raw[2:4], "big")
-    access = bootstrap.access
     try:
         scboot_card.write_bootstrap(raw[:size], scboot_keys, scboot_level, path=access.path,
                                     aid=access.aid, **scboot_options)
