@@ -354,7 +354,8 @@ local function load_keys(o)
   local spec = o.keys
   if spec == nil then
     if not o.sim then
-      return nil, "--keys is needed for a real card (a hex key or a JSON key set file; or --no-scp03)"
+      return nil, "--keys is needed for a real card (a hex key or a JSON key set file; "
+                  .. "or --no-scp03)"
     end
     spec = "404142434445464748494A4B4C4D4E4F"   -- the virtual card's test key
   end
@@ -372,7 +373,9 @@ local function load_keys(o)
   end
   local text, read_error = f:read("a")   -- nil for a directory, which io.open opens
   f:close()
-  if text == nil then return nil, "--keys: cannot read the key file (" .. tostring(read_error) .. ")" end
+  if text == nil then
+    return nil, "--keys: cannot read the key file (" .. tostring(read_error) .. ")"
+  end
   local keys, msg = scboot.keys(text)
   if keys == nil then return nil, "--keys: the key file is not a key set: " .. msg end
   return keys

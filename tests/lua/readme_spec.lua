@@ -2,14 +2,14 @@
 -- first lua block of its "Lua 5.4" section) and run by lua5.4 against the
 -- CLI's virtual card served to "Virtual PCD 00 00", the reader it opens.
 -- Tagged pcscd: ctest runs it with the other pcscd specs (lua.pcscd).
-local scboot = require "scboot"
 local env = require "testenv"
 
 local READER, PORT = "Virtual PCD 00 00", 35963   -- tests/pcsc/setup-readers.sh
 
 local function snippet()
   local readme = env.read_file(env.source_dir .. "/README.md")
-  local section = assert(readme:match("\n## Lua 5%.4\n(.-)\n## "), "README.md has no Lua 5.4 section")
+  local section = assert(readme:match("\n## Lua 5%.4\n(.-)\n## "),
+                         "README.md has no Lua 5.4 section")
   return assert(section:match("```lua\n(.-)```"), "no lua block in the README's Lua section")
 end
 
@@ -18,13 +18,9 @@ describe("#pcscd the README's Lua snippet", function()
     local code = snippet()
     assert.matches('scboot.open%("' .. READER:gsub("%p", "%%%0") .. '"%)', code)
     local cli = assert(os.getenv("SCB_CLI"), "SCB_CLI not set")
-    local function present()
-      for _, r in ipairs(assert(scboot.readers())) do
-        if r.name == READER then return r.present end
-      end
-      error("pcscd has no reader " .. READER .. " (tests/pcsc/setup-readers.sh)")
-    end
-    assert.is_true(env.wait_until(function() return not present() end), "a card is already in " .. READER)
+    local function present() return env.reader_present(READER) end
+    assert.is_true(env.wait_until(function() return not present() end),
+                   "a card is already in " .. READER)
     local pid = env.spawn(string.format("%s sim --vpcd 127.0.0.1:%d >/dev/null 2>&1", cli, PORT))
     local ok, err = pcall(function()
       assert.is_true(env.wait_until(present), "the card did not appear in " .. READER)

@@ -116,6 +116,15 @@ def read_under(walk: CardWalk, level: Optional[int], files: List[File],
     return out
 
 
+def decodes(data: Optional[bytes], how: str) -> None:
+    """Fault unless the bootstrap EF's bytes (None: not read) decode."""
+    if data is not None:
+        try:
+            scboot.Bootstrap.parse(data)
+        except scboot.ParseError as e:
+            fault(f"{how} bytes that do not decode: {e.detail}")
+
+
 @pytest.mark.parametrize("level", LEVELS, ids=level_id)
 def test_scp03_at_every_level_the_card_claims(walk: CardWalk, scboot_keys: scboot.Keys,
                                               scboot_level: int, level: int) -> None:
@@ -132,13 +141,7 @@ def test_scp03_at_every_level_the_card_claims(walk: CardWalk, scboot_keys: scboo
     if got[bootstrap_path] is None and level == scboot_level:
         fault(f"the bootstrap EF is not readable inside a secure channel at level "
               f"0x{level:02X} (6982)")
-    data = got[bootstrap_path]
-    if data is not None:
-        try:
-            scboot.Bootstrap.parse(data)
-        except scboot.ParseError as e:
-            fault(f"at level 0x{level:02X} the bootstrap EF reads as bytes that do not "
-                  f"decode: {e.detail}")
+    decodes(got[bootstrap_path], f"at level 0x{level:02X} the bootstrap EF reads as")
 
 
 def weaker_levels(level: int) -> List[Optional[int]]:
@@ -155,13 +158,7 @@ def test_rmac_and_renc_are_correct(walk: CardWalk, scboot_keys: scboot.Keys) -> 
         pytest.skip(f"the card claims no R-MAC level (i = 0x{walk.card.scp03_info.i_param:02X})")
     files = card_files(walk)
     protected = read_under(walk, level, files)
-    data = protected[files[-1][0]]
-    if data is not None:
-        try:
-            scboot.Bootstrap.parse(data)
-        except scboot.ParseError as e:
-            fault(f"under {protection(level)} the bootstrap EF decrypts to bytes that do not "
-                  f"decode: {e.detail}")
+    decodes(protected[files[-1][0]], f"under {protection(level)} the bootstrap EF decrypts to")
     # The same files read with less response protection must give the same
     # bytes: the card's R-ENC encryption and R-MAC did not alter them. The
     # card's policy may refuse some reads at a weaker level: each file is
