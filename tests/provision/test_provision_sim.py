@@ -243,7 +243,7 @@ def test_s16_cards_need_no_flag_and_a_row_may_force_the_mode(tmp_path):
     res = b.run()
     assert [res[f"r{i}"]["outcome"] for i in range(4)] == ["written"] * 3 + ["failed"], res
     assert res["r3"]["error"].startswith(
-        "checking the card's data: INITIALIZE UPDATE (key version 30, S8) answered 6700"), res
+        "checking the card's data: INITIALIZE UPDATE (key version 0x30, S8) answered 6700"), res
     for i in range(3):
         with b.cards[f"r{i}"].card() as card:
             bs = card.read_bootstrap(b.prov.options.keys)

@@ -300,7 +300,7 @@ def test_a_rows_s16_goes_through_the_store_to_its_card(store_uri, raw, tmp_path)
                            line, open_card=line.open_card)
         res = {r["reader"]: r for r in prov.run(line.readers)}
     assert [res[f"r{i}"]["outcome"] for i in range(4)] == ["written"] * 3 + ["failed"], res
-    assert "(key version 30, S8) answered 6700" in res["r3"]["error"]
+    assert "(key version 0x30, S8) answered 6700" in res["r3"]["error"]
     audit = raw("SELECT iccid, outcome, card_digest = digest FROM scboot_results ORDER BY iccid")
     assert [row[1] for row in audit] == ["written", "written", "written", "failed"]
     line.close()
