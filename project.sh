@@ -19,9 +19,12 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 # Debian packages the build and the tests need (Debian's python3, not pip).
 # postgresql + python3-psycopg: the job store's PostgreSQL backend; its tests
-# run a server of their own (never the system's cluster).
+# run a server of their own (never the system's cluster). python3-wheel and
+# python3-venv: the offline pip install into a venv; mypy: the type check
+# of the package (python.mypy).
 PACKAGES="cmake make gcc pkg-config libssl-dev libpcsclite-dev libjson-c-dev pcscd \
 vsmartcard-vpcd swig python3 python3-dev python3-pytest python3-setuptools python3-pip \
+python3-wheel python3-venv mypy \
 python3-cryptography python3-pyscard liblua5.4-dev lua5.4 lua-busted clang \
 libfuzzer-14-dev libclang-rt-14-dev valgrind opensc openssl procps postgresql python3-psycopg \
 libp11-kit-dev p11-kit softhsm2 python3-pykcs11"

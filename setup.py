@@ -13,6 +13,7 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -74,13 +75,49 @@ extension = Extension(
     + rel("bindings/python/*.[hi]"),
 )
 
+# Debian's own site directory: python3-wheel and the other python3-* packages.
+SYSTEM_SITE = os.path.join(sys.base_prefix, "lib", "python3", "dist-packages")
+NO_WHEEL = ("scboot: building needs the 'wheel' package (setuptools' bdist_wheel), which "
+            "neither this Python nor Debian's has: apt-get install python3-wheel (then any venv "
+            "of /usr/bin/python3 works), or pip install wheel")
+
+
+def bdist_wheel_command(system_site=SYSTEM_SITE):
+    """The bdist_wheel command pip needs (even to read the metadata).
+
+    Setuptools before 70.1 (Debian 12 has 66) has none of its own: it is
+    the wheel package's, which a plain venv of Debian's python3 lacks (its
+    ensurepip installs pip and setuptools only: "invalid command
+    'bdist_wheel'"). Then Debian's python3-wheel is taken from the system's
+    site directory, for this build only: it is pure Python on the
+    standard library and setuptools, so the venv's setuptools serves it.
+    Without either, one line says what to install."""
+    try:
+        from wheel.bdist_wheel import bdist_wheel
+        return bdist_wheel
+    except ImportError:
+        pass
+    if not os.path.isfile(os.path.join(system_site, "wheel", "bdist_wheel.py")):
+        raise SystemExit(NO_WHEEL)
+    sys.path.append(system_site)   # last: the venv's own packages still come first
+    try:
+        from wheel.bdist_wheel import bdist_wheel
+    except ImportError:
+        raise SystemExit(NO_WHEEL) from None
+    finally:
+        sys.path.remove(system_site)
+    return bdist_wheel
+
+
 # setuptools' scratch space goes under build/ next to CMake's trees (never
-# into the package sources).
-setup(
-    package_dir={"": "python"},
-    packages=["scboot", "scboot.conformance"],
-    package_data={"scboot": ["py.typed", "*.pyi"]},
-    ext_modules=[extension],
-    cmdclass={"build_ext": BuildExt},
-    options={"build": {"build_base": os.path.join("build", "setuptools")}},
-)
+# into the package sources). setuptools runs this file as __main__; a test
+# imports it under another name for bdist_wheel_command.
+if __name__ == "__main__":
+    setup(
+        package_dir={"": "python"},
+        packages=["scboot", "scboot.conformance"],
+        package_data={"scboot": ["py.typed", "*.pyi"]},
+        ext_modules=[extension],
+        cmdclass={"build_ext": BuildExt, "bdist_wheel": bdist_wheel_command()},
+        options={"build": {"build_base": os.path.join("build", "setuptools")}},
+    )

@@ -312,6 +312,7 @@ options:
   --once           print the accounts of the first card and exit (1: none)
   --count N        exit after N events (accounts, changes, removals)
   --unplug-after S with --sim: take the virtual card out after S seconds
+exit status: 0; 1 with --once when no accounts were read; 2 a bad argument or key
 ]]
 
 local function parse_args(argv)
@@ -345,22 +346,38 @@ local function parse_args(argv)
   return o
 end
 
+-- The key set of --keys (a hex key for ENC, MAC and DEK, or a JSON key set
+-- file), or nil and one line saying what is wrong. The line never repeats
+-- the argument: it may be a key, or a key with a typing error.
 local function load_keys(o)
   if o.no_scp03 then return nil end
   local spec = o.keys
   if spec == nil then
-    if not o.sim then error("--keys is needed for a real card (or --no-scp03)") end
+    if not o.sim then
+      return nil, "--keys is needed for a real card (a hex key or a JSON key set file; "
+                  .. "or --no-scp03)"
+    end
     spec = "404142434445464748494A4B4C4D4E4F"   -- the virtual card's test key
   end
-  local keys, msg
   if spec:find("^%x+$") then
-    keys, msg = scboot.keys{ enc = spec, mac = spec, dek = spec, kvn = o.kvn }
-  else
-    local f = assert(io.open(spec, "r"))
-    keys, msg = scboot.keys(f:read("a"))
-    f:close()
+    local keys, msg = scboot.keys{ enc = spec, mac = spec, dek = spec, kvn = o.kvn }
+    if keys == nil then return nil, "--keys: " .. msg end
+    return keys
   end
-  if keys == nil then error("--keys: " .. msg) end
+  local f, why = io.open(spec, "r")
+  if f == nil then
+    -- io.open's message starts with the name given: drop it
+    why = why:sub(1, #spec + 2) == spec .. ": " and why:sub(#spec + 3) or why
+    return nil, "--keys: neither a hex key (32, 48 or 64 hex digits) nor a readable key file ("
+                .. why .. ")"
+  end
+  local text, read_error = f:read("a")   -- nil for a directory, which io.open opens
+  f:close()
+  if text == nil then
+    return nil, "--keys: cannot read the key file (" .. tostring(read_error) .. ")"
+  end
+  local keys, msg = scboot.keys(text)
+  if keys == nil then return nil, "--keys: the key file is not a key set: " .. msg end
   return keys
 end
 
@@ -389,7 +406,11 @@ local function main(argv)
     io.stderr:write(ok and "" or ("gateway_plugin: " .. o .. "\n"), USAGE)
     return (ok and o.help) and 0 or 2
   end
-  local keys = load_keys(o)
+  local keys, why = load_keys(o)
+  if why ~= nil then
+    io.stderr:write("gateway_plugin: ", why, "\n")
+    return 2
+  end
   local source = o.sim and M.sim(o.profile)
               or o.modem and M.modem(o.modem, { baud = o.baud })
               or M.pcsc(o.reader ~= "" and o.reader or nil)

@@ -62,4 +62,5 @@ __all__ = [
     "LwM2MObject", "Instance", "Resource",
     "AccessInfo", "AppTemplate", "DodfEntry", "Fcp", "FileStructure", "Level", "OidForm",
     "Path", "ScpInfo", "TraceKind",
-] + _errors.__all__
+]
+__all__ += _errors.__all__   # (a form type checkers read: the names are exported)

@@ -57,7 +57,24 @@ class Resource:
 
     @property
     def info(self) -> Optional[Dict[str, Any]]:
+        """:func:`resource_info` of this resource (None: unknown to the library)."""
         return resource_info(self.object_id, self.id)
+
+    @property
+    def secret(self) -> bool:
+        """Whether the object definition makes this a secret (a key, a PSK):
+        ``repr`` and ``str`` then show only its size."""
+        info = self.info
+        return bool(info and info["secret"])
+
+    def __repr__(self) -> str:
+        def shown(value: bytes) -> str:
+            return f"<secret, {len(value)} bytes>" if self.secret else repr(value)
+        head = f"Resource(object_id={self.object_id}, id={self.id}, name={self.name!r}"
+        if self.instances is not None:
+            inner = ", ".join(f"{i}: {shown(v)}" for i, v in self.instances.items())
+            return f"{head}, instances={{{inner}}})"
+        return f"{head}, value={shown(self.value or b'')})"
 
     @property
     def name(self) -> Optional[str]:
@@ -173,7 +190,8 @@ class Bootstrap:
 
     def to_dict(self, secrets: bool = False) -> Dict[str, Any]:
         """The file as a dict (``json.loads`` of :meth:`to_json`)."""
-        return json.loads(self.to_json(secrets))
+        value: Dict[str, Any] = json.loads(self.to_json(secrets))
+        return value
 
     @property
     def security(self) -> List[Dict[str, Any]]:

@@ -20,9 +20,17 @@ TransmitFn = Callable[[bytes], bytes]
 TraceFn = Callable[[TraceKind, str], Any]
 
 
-def _handle(keys: Optional[Keys]) -> Any:
-    """The C key set of keys (None: no keys)."""
-    return keys._handle() if keys is not None else None
+def _handle(keys: Optional[Keys], what: str = "keys") -> Any:
+    """The C key set of keys (None: no keys). Anything but a Keys is a
+    TypeError naming the argument (never its value: hex text given where
+    a key set belongs may well be a key)."""
+    if keys is None:
+        return None
+    if not isinstance(keys, Keys):
+        raise TypeError(f"{what} must be a scboot.Keys, not {type(keys).__name__}: "
+                        f"make one with scboot.Keys(enc=..., mac=..., dek=..., kvn=...) or "
+                        f"Keys.load(path)")
+    return keys._handle()
 
 
 def readers() -> List[Tuple[str, bool]]:
@@ -53,10 +61,10 @@ class Card(Closing):
 
     def __init__(self, handle: Any, *, callback: Any = None, owner: Any = None) -> None:
         """Internal: use the class methods."""
-        self._h = None
-        self._cb = callback          # scb_py_callback_t of a Python transport
-        self._owner = owner          # keeps e.g. a virtual card alive
-        self._trace = None           # scb_py_trace_t while a hook is set
+        self._h: Any = None
+        self._cb: Any = callback     # scb_py_callback_t of a Python transport
+        self._owner: Any = owner     # keeps e.g. a virtual card alive
+        self._trace: Any = None      # scb_py_trace_t while a hook is set
         self._buf = bytearray(_c.SCB_BIND_BYTES_MAX)  # responses land here, under the card lock
         self._closing = threading.Lock()
         # The C handle behind a lock that keeps it to one call at a time
@@ -126,7 +134,7 @@ class Card(Closing):
         return card
 
     @classmethod
-    def sim(cls, profile: Union[None, str, dict] = None) -> "Card":
+    def sim(cls, profile: Union[None, str, Mapping[str, Any]] = None) -> "Card":
         """A virtual card in this process (see :class:`scboot.sim.VirtualCard`
         for the profile: ``None`` = the built-in card, a dict or JSON text,
         or a profile file path)."""
@@ -206,7 +214,8 @@ class Card(Closing):
         old = self._trace
         new = None
         if fn is not None:
-            new = _c.scb_py_trace_new(lambda kind, line: fn(TraceKind(kind), line))
+            hook: TraceFn = fn
+            new = _c.scb_py_trace_new(lambda kind, line: hook(TraceKind(kind), line))
         rc = _c.scb_py_card_set_trace(self._h, new)
         if rc < 0:
             if new is not None:
@@ -326,7 +335,10 @@ class Card(Closing):
 
     def verify_pin(self, ref: int, pin: BytesLike) -> None:
         """VERIFY PIN ``ref`` (a str PIN is sent as its ASCII digits)."""
-        value = pin.encode("ascii") if isinstance(pin, str) else bytes(pin)
+        try:
+            value = pin.encode("ascii") if isinstance(pin, str) else bytes(pin)
+        except UnicodeEncodeError:   # its text would quote the PIN
+            raise ValueError("pin: not ASCII text (a PIN is digits)") from None
         rc = _c.scb_verify_pin(self._h, ref, value)
         if rc:
             self._fail(rc)
@@ -361,7 +373,7 @@ class Card(Closing):
         """
         with c_options(dict(opts, level=level, host_challenge=host_challenge,
                             sd_aid=sd_aid)) as o:
-            rc = _c.scb_scp03_open(self._h, keys._handle(), o)
+            rc = _c.scb_scp03_open(self._h, _handle(keys), o)
         if rc:
             self._fail(rc)
         return self._scp_info()
@@ -378,7 +390,7 @@ class Card(Closing):
         Wrong keys raise :class:`CardCryptogramError`, a missing key
         version :class:`NoKeySetError`."""
         with c_options(opts) as o:
-            rc, info = _c.scb_scp03_probe(self._h, keys._handle(), o)
+            rc, info = _c.scb_scp03_probe(self._h, _handle(keys), o)
         if rc:
             self._fail(rc)
         return ScpInfo._from_c(info, None)
@@ -425,7 +437,7 @@ class Card(Closing):
         if opts:
             raise InvalidArgumentError(f"option {sorted(opts)[0]!r}: options apply to the "
                                        "whole job (put_keys with keys=...) only")
-        rc = _c.scb_put_keys(self._h, new_keys._handle(), replace_kvn)
+        rc = _c.scb_put_keys(self._h, _handle(new_keys, "new_keys"), replace_kvn)
         if rc:
             self._fail(rc)
         return None
@@ -507,7 +519,8 @@ class Card(Closing):
 
     def _rotate(self, keys: Keys, new_keys: Keys, opts: Mapping[str, OptionValue]) -> AccessInfo:
         with c_options(self._app_opts(keys, True, opts)) as o:
-            rc, info = _c.scb_rotate_keys(self._h, _handle(keys), _handle(new_keys), o)
+            rc, info = _c.scb_rotate_keys(self._h, _handle(keys), _handle(new_keys, "new_keys"),
+                                          o)
         if rc:
             self._fail(rc)
         return AccessInfo._from_c(info)

@@ -22,6 +22,12 @@ one row per card). Each row may hold:
     store holds references only.
 ``replace_kvn``
     rotate by replacing this key set instead of adding one.
+``s16``
+    force the secure channel's mode for this card: true S16, false S8
+    (JSON true/false; CSV true/false, 1/0, yes/no). Without it the mode is
+    the card's, detected by the library (S8, or S16 when the card answers
+    6700 to an 8-byte challenge), which is what a batch of mixed cards
+    wants.
 
 Any other field is a template field: with a template (a bootstrap document
 holding ``${name}`` placeholders) each row's fields (and its ``iccid``) fill
@@ -41,7 +47,7 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 from ._bootstrap import Bootstrap
@@ -52,7 +58,10 @@ from ._store import Claim
 
 __all__ = ["JobError", "CardJob", "Job", "job_format", "parse_kvn"]
 
-RESERVED = ("iccid", "bootstrap", "bootstrap_hex", "keys", "new_keys", "replace_kvn")
+RESERVED = ("iccid", "bootstrap", "bootstrap_hex", "keys", "new_keys", "replace_kvn", "s16")
+# Fields that are the library's options of the same name (scboot._opts),
+# forced for the row's card in every call on it.
+ROW_OPTIONS = ("s16",)
 _KEY_SETS = ("keys", "new_keys")
 _KEY_FIELDS = ("enc", "mac", "dek", "kvn")
 _ICCID = re.compile(r"[0-9]{1,20}")
@@ -98,6 +107,7 @@ class CardJob:
     keys_ref: Optional[str] = None       # a key reference (scboot._keyref)
     new_keys_ref: Optional[str] = None
     claim: Optional[Claim] = None
+    options: Dict[str, Any] = field(default_factory=dict)   # the row's library options
 
 
 # ---- reading rows ---------------------------------------------------------
@@ -111,7 +121,7 @@ def _jsonl_rows(path: str) -> Iterator[Tuple[int, Dict[str, Any]]]:
             row += 1
             try:
                 value = json.loads(line)
-            except ValueError as e:
+            except json.JSONDecodeError as e:
                 raise JobError(f"{path} line {lineno}: not valid JSON ({e.msg}, column "
                                f"{e.colno})") from None
             if not isinstance(value, dict):
@@ -161,7 +171,7 @@ def _nest_csv(flat: Dict[str, str]) -> Dict[str, Any]:
         elif name == "bootstrap":
             try:
                 row[name] = json.loads(cell)
-            except ValueError as e:
+            except json.JSONDecodeError as e:
                 raise JobError(f"bootstrap: not valid JSON ({e.msg}, column {e.colno})") from None
         else:
             row[name] = cell
@@ -262,9 +272,17 @@ class Template:
     def load(cls, path: str) -> "Template":
         try:
             with open(path, encoding="utf-8") as f:
-                return cls(json.load(f), path)
+                text = f.read()
+        except OSError as e:   # missing, a directory, unreadable
+            raise JobError(f"template {path}: {e.strerror or e}") from None
+        except UnicodeDecodeError:
+            raise JobError(f"template {path}: not UTF-8 text (a bootstrap JSON document)") \
+                from None
+        try:
+            document = json.loads(text)
         except ValueError as e:
-            raise JobError(f"{path}: not valid JSON ({e})") from None
+            raise JobError(f"template {path}: not valid JSON ({e})") from None
+        return cls(document, path)
 
     def fill(self, fields: Mapping[str, Any]) -> Any:
         return _fill(self.document, fields, "template")
@@ -358,11 +376,13 @@ def _card_job(number: int, row: Dict[str, Any], template: Optional[Template],
     if keys is None and keys_ref is None and need_keys:
         raise JobError("no keys: give keys in the row or --keys for the whole job")
     replace = row.get("replace_kvn")
+    options = {name: _convert(row[name], "bool", name) for name in ROW_OPTIONS if name in row}
     return CardJob(row=number, iccid=iccid, data=data, digest=digest, keys=keys,
                    new_keys=_keys(row.get("new_keys"), "new_keys"),
                    replace_kvn=None if replace is None else parse_kvn(replace, "replace_kvn"),
                    keys_ref=keys_ref,
-                   new_keys_ref=_key_ref(row.get("new_keys"), base_dir, "new_keys"))
+                   new_keys_ref=_key_ref(row.get("new_keys"), base_dir, "new_keys"),
+                   options=options)
 
 
 # ---- the job ----------------------------------------------------------------
@@ -416,6 +436,8 @@ class Job:
                         break
         except OSError as e:
             raise JobError(f"{path}: {e.strerror or e}") from None
+        except UnicodeDecodeError:
+            raise JobError(f"{path}: not UTF-8 text (a CSV or JSON lines job)") from None
         except (JobError, csv.Error) as e:
             errors.append(str(e) if isinstance(e, JobError) else f"{path}: {e}")
         if errors:

@@ -104,6 +104,9 @@ class KeyLoader:
                     if name.startswith("pkcs11:"):
                         why = f"this scboot cannot load keys from a PKCS#11 token yet ({why})"
                     raise KeyRefError(f"{which} {name}: {why}") from None
+                except UnicodeDecodeError:
+                    raise KeyRefError(f"{which} {name}: not a text file (a JSON key set)") \
+                        from None
                 except Error as e:
                     raise KeyRefError(f"{which} {name}: {e.detail or e}") from None
         return keys

@@ -14,7 +14,7 @@ _KEY_TYPES = {"enc": _c.SCB_KEY_ENC, "mac": _c.SCB_KEY_MAC, "dek": _c.SCB_KEY_DE
 
 def kcv(key: BytesLike) -> bytes:
     """Key check value of an AES key: the first 3 bytes of AES-ECB(key, 16 x 01)."""
-    rc, value = _c.scb_kcv(to_bytes(key, "key", secret=True))
+    rc, value = _c.scb_kcv(to_bytes(key, "key"))
     check(rc, "key must be 16, 24 or 32 bytes")
     return value
 
@@ -33,9 +33,9 @@ class Keys(Closing):
                  kvn: int = 0) -> None:
         if not 0 <= kvn <= 0xFF:
             raise ValueError(f"kvn must be 0..255, got {kvn}")
-        rc, handle = _c.scb_bind_keys_new(to_bytes(enc, "enc", secret=True),
-                                          to_bytes(mac, "mac", secret=True),
-                                          opt_bytes(dek, "dek", secret=True), kvn)
+        rc, handle = _c.scb_bind_keys_new(to_bytes(enc, "enc"),
+                                          to_bytes(mac, "mac"),
+                                          opt_bytes(dek, "dek"), kvn)
         check(rc, "keys must be 16, 24 or 32 bytes each, all of the same length")
         self._h: Any = handle
 

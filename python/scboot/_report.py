@@ -13,11 +13,15 @@ __all__ = ["FIELDS", "Report", "ReportError"]
 
 # One card's result. outcome: written | skipped (the card already held the
 # data) | interrupted (a write broke off: re-provision the card) | failed.
-# keys: "" (no rotation asked) | rotated | already (an earlier run did it) |
-# failed. station: who provisioned it (last: reports of earlier versions
-# have the other fields only, and are still appended to as they are).
+# digest: the row's target, the SHA-256 of the bootstrap data the row gives
+# the card; card_digest: the SHA-256 of the file the card was last seen
+# holding ("" when not known: no valid file, a read that failed, a write
+# that broke off). keys: "" (no rotation asked) | rotated | already (an
+# earlier run did it) | failed. station, card_digest: fields added later
+# (reports of earlier versions lack them, and are still appended to as they
+# are).
 FIELDS = ("time", "reader", "iccid", "row", "outcome", "digest", "keys", "error", "apdus",
-          "seconds", "station")
+          "seconds", "station", "card_digest")
 
 
 class ReportError(ValueError):
@@ -61,7 +65,7 @@ class Report:
             rows = list(csv.reader(io.StringIO(text)))
             if not rows:
                 return []
-            if tuple(rows[0]) not in (FIELDS, FIELDS[:-1]):
+            if tuple(rows[0]) not in (FIELDS, FIELDS[:-1], FIELDS[:-2]):
                 raise ReportError(f"{self.path}: not a provisioning report (its header is not "
                                   f"{','.join(FIELDS)})")
             self.fields = tuple(rows[0])

@@ -13,13 +13,14 @@ not, and a card written but not recorded is found holding its data).
 """
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from typing import Any, Callable, List, Mapping, Optional, TypeVar
 
 from ._job import CardJob
 from ._keyref import KeyLoader
-from ._store import Store, StoreError, StoreUnavailable, open_store
+from ._store import Claim, Store, StoreError, StoreUnavailable, open_store
 
 __all__ = ["Station", "DEFAULT_LEASE"]
 
@@ -91,8 +92,8 @@ class Station:
     def _heartbeat(self) -> None:
         # Renewing four times per lease: one late beat does not lose it.
         interval = min(self.ttl / 4, 2.0)
-        lease = self.lease
-        assert lease is not None
+        assert self.lease is not None
+        lease: int = self.lease
         while not self._quit.wait(interval):
             try:
                 if not self._call(lambda s: s.renew_lease(lease, self.ttl)):
@@ -114,20 +115,21 @@ class Station:
     def claim(self, iccid: str, reader: str) -> Optional[CardJob]:
         """The card's row, claimed (None: the store has none for it).
         Raises RowHeld (another live lease has it) or StoreError."""
-        lease = self.lease
-        if lease is None:
+        if self.lease is None:
             raise StoreError(f"station {self.name} has not started")
+        lease: int = self.lease
         c = self._call(lambda s: s.claim(iccid, lease, reader))
         if c is None:
             return None
         return CardJob(row=c.row, iccid=iccid, data=c.data, digest=c.digest, keys=None,
                        new_keys=None, replace_kvn=c.replace_kvn, keys_ref=c.keys_ref,
-                       new_keys_ref=c.new_keys_ref, claim=c)
+                       new_keys_ref=c.new_keys_ref, claim=c,
+                       options=json.loads(c.options) if c.options else {})
 
     def finish(self, cj: Optional[CardJob], result: Mapping[str, Any]) -> None:
         """Record the card's result (ending its claim, if any)."""
-        claim = cj.claim if cj is not None else None
-        if claim is not None:
+        if cj is not None and cj.claim is not None:
+            claim: Claim = cj.claim
             self._call(lambda s: s.finish(claim, self.name, result))
         else:
             self._call(lambda s: s.record_unmatched(str(result.get("iccid") or ""), self.name,

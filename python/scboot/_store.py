@@ -10,8 +10,8 @@ The guarantees, each one transaction:
   change of a bound ICCID, of a row's data or of its key references), so
   no identity reaches two cards. PostgreSQL takes the free row with
   ``SELECT ... FOR UPDATE SKIP LOCKED``, SQLite under ``BEGIN IMMEDIATE``.
-- **finish**: the result (outcome, digest, station, reader, time, error)
-  is appended to the audit table and the row's state set, in the
+- **finish**: the result (outcome, digest, card digest, station, reader,
+  time, error) is appended to the audit table and the row's state set, in the
   transaction that ends the claim; results are never updated or deleted
   (triggers refuse it).
 - **leases**: a claim belongs to a station's lease, which the station
@@ -45,7 +45,10 @@ from ._report import FIELDS
 __all__ = ["SCHEMA_VERSION", "STATES", "RESULT_FIELDS", "StoreError", "StoreUnavailable",
            "RowHeld", "StoreRow", "Claim", "Store", "open_store", "display_uri", "iso_time"]
 
-SCHEMA_VERSION = 1
+# 1: the first; 2: rows carry options (the library options a row forces,
+# e.g. s16), results the digest the card was found holding (card_digest).
+# A store of an older version is upgraded when it is opened.
+SCHEMA_VERSION = 2
 # A row's state. claimed: a station works on the card now; the others are
 # where the last claim ended (pending: never claimed, or its claim was
 # released).
@@ -97,6 +100,7 @@ class StoreRow:
     keys_ref: Optional[str]
     new_keys_ref: Optional[str]
     replace_kvn: Optional[int]
+    options: Optional[str] = None   # the row's library options, JSON (None: none)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class Claim:
     replace_kvn: Optional[int]
     previous: str
     lease: int
+    options: Optional[str] = None
 
 
 def iso_time(epoch: float) -> str:
@@ -127,9 +132,10 @@ def display_uri(uri: str) -> str:
     return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", uri)
 
 
-# The schema, with the types each dialect spells its own way. Row numbers
-# are given (the job's row numbers for the first import); leases and
-# results are numbered by the database.
+# The schema of version 1, with the types each dialect spells its own way
+# (a new store is made as version 1, then upgraded: one path for new and
+# old stores). Row numbers are given (the job's row numbers for the first
+# import); leases and results are numbered by the database.
 _TABLES = (
     "CREATE TABLE scboot_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE scboot_imports (id {serial}, source TEXT NOT NULL, digest TEXT NOT NULL "
@@ -153,20 +159,28 @@ _TABLES = (
     "apdus INTEGER NOT NULL, seconds {real} NOT NULL, time {real} NOT NULL)",
     "CREATE INDEX scboot_results_iccid ON scboot_results (iccid)",
 )
-# What a trigger refuses on scboot_rows (the identity of a row).
-ROW_FIXED = ("data", "digest", "source_row", "import_id", "keys_ref", "new_keys_ref",
-             "replace_kvn")
+# The upgrade to each version from the one before (statements; the
+# trigger that keeps rows fixed is made again for the version's columns).
+_UPGRADES: Mapping[int, Sequence[str]] = {
+    2: ("ALTER TABLE scboot_rows ADD COLUMN options TEXT",
+        "ALTER TABLE scboot_results ADD COLUMN card_digest TEXT NOT NULL DEFAULT ''"),
+}
+# What a trigger refuses on scboot_rows (the identity of a row), by version.
+_ROW_FIXED_1 = ("data", "digest", "source_row", "import_id", "keys_ref", "new_keys_ref",
+                "replace_kvn")
+ROW_FIXED: Mapping[int, Tuple[str, ...]] = {1: _ROW_FIXED_1, 2: _ROW_FIXED_1 + ("options",)}
+ROWS_FIXED_TRIGGER = "scboot_rows_fixed"
 
 
-def fixed_row_condition(differs: str) -> str:
+def fixed_row_condition(differs: str, version: int = SCHEMA_VERSION) -> str:
     """SQL that is true when an UPDATE changes what identifies a row
     (``differs``: the dialect's null-safe "is not")."""
-    return " OR ".join([f"NEW.{c} {differs} OLD.{c}" for c in ROW_FIXED]
+    return " OR ".join([f"NEW.{c} {differs} OLD.{c}" for c in ROW_FIXED[version]]
                        + [f"(OLD.iccid IS NOT NULL AND NEW.iccid {differs} OLD.iccid)"])
 
 
 _ROW = ("r.id, r.import_id, r.source_row, r.iccid, r.data, r.digest, r.keys_ref, "
-        "r.new_keys_ref, r.replace_kvn")
+        "r.new_keys_ref, r.replace_kvn, r.options")
 
 
 class Store(abc.ABC):
@@ -209,8 +223,14 @@ class Store(abc.ABC):
         """Whether the store's tables exist."""
 
     @abc.abstractmethod
-    def _triggers(self) -> Sequence[str]:
-        """The statements creating the append-only and fixed-row triggers."""
+    def _triggers(self, version: int) -> Sequence[str]:
+        """The statements creating the append-only and fixed-row triggers
+        (the fixed-row one for the columns of schema ``version``)."""
+
+    @abc.abstractmethod
+    def _rows_fixed_trigger(self, version: int) -> Sequence[str]:
+        """The statements that make the fixed-row trigger again for the
+        columns of schema ``version`` (dropping the one there)."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -275,9 +295,12 @@ class Store(abc.ABC):
             raise mapped from None
 
     # ---- schema ------------------------------------------------------------
-    def check_schema(self, create: bool) -> None:
+    def check_schema(self, create: bool, version: int = SCHEMA_VERSION) -> None:
         """Make sure the tables are there and of a schema this code knows
-        (``create``: make them in an empty database)."""
+        (``create``: make them in an empty database); a store of an older
+        schema is upgraded (all of it in one transaction, under the schema
+        lock). ``version``: the schema a new store is made to (tests make
+        old stores with it)."""
         with self._tx(write=create):
             if create:
                 self._lock_schema()
@@ -289,12 +312,19 @@ class Store(abc.ABC):
                 types = dict(self.TYPES, states=", ".join(f"'{s}'" for s in STATES))
                 for statement in _TABLES:
                     self._run(statement.format(**types))
-                for statement in self._triggers():
+                for statement in self._triggers(1):
                     self._run(statement)
-                self._run("INSERT INTO scboot_meta (name, value) VALUES ('schema', ?)",
-                          (str(SCHEMA_VERSION),))
+                self._run("INSERT INTO scboot_meta (name, value) VALUES ('schema', '1')")
+                self._upgrade(1, version)
                 return
-            row = self._one("SELECT value FROM scboot_meta WHERE name = 'schema'")
+            found = self._schema_version()
+        if found < SCHEMA_VERSION:
+            with self._tx(write=True):
+                self._lock_schema()
+                self._upgrade(self._schema_version(), SCHEMA_VERSION)   # as of the lock
+
+    def _schema_version(self) -> int:
+        row = self._one("SELECT value FROM scboot_meta WHERE name = 'schema'")
         version = row[0] if row else "none"
         if not (isinstance(version, str) and version.isdigit()):
             raise StoreError(f"{display_uri(self.uri)}: not a job store of scboot (schema "
@@ -303,6 +333,16 @@ class Store(abc.ABC):
             raise StoreError(f"{display_uri(self.uri)}: the store has schema version "
                              f"{version}, newer than this scboot knows ({SCHEMA_VERSION}): "
                              f"use a newer scboot")
+        return int(version)
+
+    def _upgrade(self, found: int, to: int) -> None:
+        """From schema ``found`` to ``to``, inside the caller's transaction."""
+        for version in range(found + 1, to + 1):
+            for statement in _UPGRADES[version]:
+                self._run(statement)
+            for statement in self._rows_fixed_trigger(version):
+                self._run(statement)
+            self._run("UPDATE scboot_meta SET value = ? WHERE name = 'schema'", (str(version),))
 
     # ---- import ------------------------------------------------------------
     def find_import(self, digest: str) -> Optional[int]:
@@ -326,7 +366,8 @@ class Store(abc.ABC):
             if self._one("SELECT id FROM scboot_imports WHERE digest = ?", (digest,)):
                 raise StoreError(f"{source}: this job is already in the store")
             first = int((self._one("SELECT coalesce(max(id), 0) FROM scboot_rows") or (0,))[0])
-            taken = dict(self._all("SELECT iccid, id FROM scboot_rows WHERE iccid IS NOT NULL"))
+            taken = {str(i): int(n) for i, n in
+                     self._all("SELECT iccid, id FROM scboot_rows WHERE iccid IS NOT NULL")}
             errors = []
             for r in rows:
                 iccid = r.iccid or bindings.get(r.source_row)
@@ -343,10 +384,12 @@ class Store(abc.ABC):
             import_id = int(c.fetchone()[0])
             self._cursor().executemany(self._sql(
                 "INSERT INTO scboot_rows (id, import_id, source_row, iccid, bound, data, digest, "
-                "keys_ref, new_keys_ref, replace_kvn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                "keys_ref, new_keys_ref, replace_kvn, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, ?, ?)"),
                 [(first + i + 1, import_id, r.source_row, r.iccid or bindings.get(r.source_row),
                   int(r.iccid is None and r.source_row in bindings), r.data, r.digest.hex(),
-                  r.keys_ref, r.new_keys_ref, r.replace_kvn) for i, r in enumerate(rows)])
+                  r.keys_ref, r.new_keys_ref, r.replace_kvn, r.options)
+                 for i, r in enumerate(rows)])
         return import_id
 
     def key_references(self) -> Dict[str, int]:
@@ -430,7 +473,7 @@ class Store(abc.ABC):
                         "scboot_leases l ON l.id = r.lease_id WHERE r.iccid = ?"
                         + self.LOCK_ROW, (iccid,))
         if row is not None:
-            state, holder, station, held_by, left, ended = row[9:]
+            state, holder, station, held_by, left, ended = row[10:]
             if state == "claimed":
                 if ended is None and left is not None and left > 0:
                     raise RowHeld(int(row[0]), str(station), str(held_by or ""), float(left),
@@ -453,7 +496,7 @@ class Store(abc.ABC):
         return Claim(row=int(row[0]), import_id=int(row[1]), source_row=int(row[2]),
                      iccid=iccid, data=bytes(row[4]), digest=bytes.fromhex(row[5]),
                      keys_ref=row[6], new_keys_ref=row[7], replace_kvn=row[8],
-                     previous=str(state), lease=lease)
+                     previous=str(state), lease=lease, options=row[9])
 
     def _append(self, row: Optional[int], iccid: str, station: str, lease: Optional[int],
                 result: Mapping[str, Any], error: str, state: str = "",
@@ -461,14 +504,14 @@ class Store(abc.ABC):
         """Append a result; its error is ``lost`` instead when the row is
         not released in ``state`` (then the claim had been lost)."""
         self._run("INSERT INTO scboot_results (row_id, iccid, station, reader, lease_id, "
-                  "outcome, digest, keys, error, apdus, seconds, time) VALUES (?, ?, ?, ?, ?, ?, "
-                  "?, ?, CASE WHEN EXISTS (SELECT 1 FROM scboot_rows WHERE id = ? AND lease_id "
-                  "IS NULL AND state = ?) THEN ? ELSE ? END, ?, ?, {now})",
+                  "outcome, digest, keys, error, apdus, seconds, time, card_digest) VALUES (?, ?, "
+                  "?, ?, ?, ?, ?, ?, CASE WHEN EXISTS (SELECT 1 FROM scboot_rows WHERE id = ? "
+                  "AND lease_id IS NULL AND state = ?) THEN ? ELSE ? END, ?, ?, {now}, ?)",
                   (row, iccid, station, str(result.get("reader") or ""), lease,
                    str(result["outcome"]), str(result.get("digest") or ""),
                    str(result.get("keys") or ""), row, state, error,
                    error if lost is None else lost, int(result.get("apdus") or 0),
-                   float(result.get("seconds") or 0.0)))
+                   float(result.get("seconds") or 0.0), str(result.get("card_digest") or "")))
 
     def finish(self, claim: Claim, station: str, result: Mapping[str, Any]) -> bool:
         """End the claim with the card's result (keys of RESULT_FIELDS);
@@ -513,7 +556,8 @@ class Store(abc.ABC):
         """The batch's counts: rows per state, claims per station, free
         rows, the stations' leases."""
         with self._tx(write=False):
-            states = dict(self._all("SELECT state, count(*) FROM scboot_rows GROUP BY state"))
+            states = {str(st): int(n) for st, n in
+                      self._all("SELECT state, count(*) FROM scboot_rows GROUP BY state")}
             claimed = self._all("SELECT l.station, count(*) FROM scboot_rows r JOIN "
                                 "scboot_leases l ON l.id = r.lease_id WHERE r.state = 'claimed' "
                                 "GROUP BY l.station ORDER BY l.station")
@@ -544,7 +588,8 @@ class Store(abc.ABC):
         """The audit table in order, as report records (RESULT_FIELDS)."""
         with self._tx(write=False):
             rows = self._all("SELECT time, reader, iccid, row_id, outcome, digest, keys, error, "
-                             "apdus, seconds, station FROM scboot_results ORDER BY id")
+                             "apdus, seconds, station, card_digest FROM scboot_results "
+                             "ORDER BY id")
         for r in rows:
             record = dict(zip(RESULT_FIELDS, r))
             record["time"] = iso_time(float(r[0]))

@@ -8,9 +8,8 @@ import json
 import os
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Sequence
 
-from ._card import readers as list_readers
 from ._errors import Error
 from ._job import Job, JobError
 from ._keyref import KeyRefError, canonical
@@ -19,8 +18,8 @@ from ._station import Station
 from ._store import RESULT_FIELDS, STATES, StoreError, display_uri, open_store
 from ._store_import import import_job, store_rows
 from .provision import (EXIT_FAILED, EXIT_NO_CARD, EXIT_OK, EXIT_STORE, EXIT_USAGE,
-                        Provisioner, card_arguments, close_options, options_from,
-                        station_arguments, terminate_as_interrupt)
+                        Provisioner, card_arguments, close_options, exit_status, options_from,
+                        resolve_readers, station_arguments, terminate_as_interrupt)
 
 __all__ = ["main"]
 
@@ -98,27 +97,6 @@ def _import(args: argparse.Namespace) -> int:
 
 # ---- run ------------------------------------------------------------------------
 
-def _station_readers(given: Optional[List[str]]) -> List[str]:
-    """Reader names: the given names, indexes or unique parts of names, or
-    every reader there is."""
-    names = [n for n, _ in list_readers()]
-    if not given:
-        return names
-    out = []
-    for spec in (n.strip() for item in given for n in item.split(",") if n.strip()):
-        if spec in names:
-            out.append(spec)
-        elif spec.isdigit() and int(spec) < len(names):
-            out.append(names[int(spec)])
-        else:
-            match = [n for n in names if spec in n]
-            if len(match) != 1:
-                raise JobError(f"--readers {spec}: " + ("no such reader" if not match else
-                                                        "matches several readers"))
-            out.append(match[0])
-    return list(dict.fromkeys(out))
-
-
 def _run(args: argparse.Namespace) -> int:
     prog = "provision run"
     with open_store(args.store) as store:
@@ -132,10 +110,10 @@ def _run(args: argparse.Namespace) -> int:
         if refs.get("station") and options.keys is None:
             raise JobError(f"{refs['station']} rows name no keys: give --keys FILE")
         try:
-            readers = _station_readers(args.readers)
+            readers = resolve_readers(args.readers, with_card=False)
         except Error as e:
             print(f"{prog}: {e}", file=sys.stderr)
-            return EXIT_NO_CARD
+            return exit_status(e)
         if not readers:
             print(f"{prog}: no readers", file=sys.stderr)
             return EXIT_NO_CARD

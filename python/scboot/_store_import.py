@@ -32,7 +32,8 @@ def store_rows(job: Job, source: str, allow_inline: bool, keys_ref: Optional[str
                               f"a pkcs11: URI)")
             refs.append(INLINE if keys is not None else ref or default)
         out.append(StoreRow(source_row=r.row, iccid=r.iccid, data=r.data, digest=r.digest,
-                            keys_ref=refs[0], new_keys_ref=refs[1], replace_kvn=r.replace_kvn))
+                            keys_ref=refs[0], new_keys_ref=refs[1], replace_kvn=r.replace_kvn,
+                            options=json.dumps(r.options, sort_keys=True) if r.options else None))
     if errors:
         raise JobError("\n".join(errors[:20]))
     return out
@@ -40,11 +41,14 @@ def store_rows(job: Job, source: str, allow_inline: bool, keys_ref: Optional[str
 
 def job_digest(rows: List[StoreRow]) -> str:
     """What identifies a job in the store: its rows as stored (data digest,
-    ICCID, key references), never key material."""
+    ICCID, key references, options), never key material."""
     h = hashlib.sha256()
     for r in rows:
-        h.update(json.dumps([r.source_row, r.iccid, r.digest.hex(), r.keys_ref, r.new_keys_ref,
-                             r.replace_kvn]).encode() + b"\n")
+        # A row's options only when it has some: a job without any keeps the
+        # digest it had in stores made before rows could carry options.
+        fields = [r.source_row, r.iccid, r.digest.hex(), r.keys_ref, r.new_keys_ref,
+                  r.replace_kvn] + ([r.options] if r.options else [])
+        h.update(json.dumps(fields).encode() + b"\n")
     return h.hexdigest()
 
 

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import selectors
 import time
-from typing import Any, ContextManager, Dict, Optional, Sequence, Tuple
+from typing import Any, ContextManager, Dict, Optional, Sequence, Tuple, cast
 
 import psycopg
 import psycopg.errors
 from psycopg.abc import PQGen, RV
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.waiting import Ready
 
-from ._store import (CONNECT_TIMEOUT, LOCK_TIMEOUT, STATEMENT_TIMEOUT, Store, StoreConflict,
-                     StoreError, StoreUnavailable, display_uri, fixed_row_condition)
+from ._store import (CONNECT_TIMEOUT, LOCK_TIMEOUT, ROWS_FIXED_TRIGGER, STATEMENT_TIMEOUT,
+                     Store, StoreConflict, StoreError, StoreUnavailable, display_uri,
+                     fixed_row_condition)
 
 __all__ = ["PgStore"]
 
@@ -46,7 +48,7 @@ class _BoundedConnection(psycopg.Connection[Tuple[Any, ...]]):
                     ready = sel.select(timeout=max(0.0, min(end - time.monotonic(), 1.0)))
                     sel.unregister(fileno)
                     if ready:
-                        wanted = gen.send(ready[0][1])
+                        wanted = gen.send(Ready(ready[0][1]))
                     elif time.monotonic() >= end:
                         self.pgconn.finish()
                         raise psycopg.OperationalError(
@@ -90,7 +92,9 @@ class PgStore(Store):
             f"-c idle_in_transaction_session_timeout={int(STATEMENT_TIMEOUT * 3000)}",
             params.get("options"))))
         try:
-            conn = _BoundedConnection.connect(make_conninfo(**params), autocommit=True)
+            # (connect is typed as giving the base class; it makes a cls)
+            conn = cast(_BoundedConnection,
+                        _BoundedConnection.connect(make_conninfo(**params), autocommit=True))
         except psycopg.Error as e:
             raise StoreUnavailable(f"{shown}: cannot connect ({display_uri(_one_line(e))})") \
                 from None
@@ -141,21 +145,30 @@ class PgStore(Store):
         # finds them (a transaction-scoped lock, gone at COMMIT).
         self._run("SELECT pg_advisory_xact_lock(hashtext('scboot job store'))")
 
-    def _triggers(self) -> Sequence[str]:
-        def refuse(name: str, when: str, table: str, why: str, condition: str = "") -> str:
-            return (f"CREATE TRIGGER {name} BEFORE {when} ON {table} FOR EACH ROW "
-                    f"{'WHEN (' + condition + ') ' if condition else ''}"
-                    f"EXECUTE FUNCTION scboot_refuse('{why}')")
+    @staticmethod
+    def _refuse(name: str, when: str, table: str, why: str, condition: str = "") -> str:
+        return (f"CREATE TRIGGER {name} BEFORE {when} ON {table} FOR EACH ROW "
+                f"{'WHEN (' + condition + ') ' if condition else ''}"
+                f"EXECUTE FUNCTION scboot_refuse('{why}')")
+
+    def _fixed(self, version: int) -> str:
+        return self._refuse(ROWS_FIXED_TRIGGER, "UPDATE", "scboot_rows",
+                            "the data, keys and bound ICCID of a row never change",
+                            fixed_row_condition("IS DISTINCT FROM", version))
+
+    def _triggers(self, version: int) -> Sequence[str]:
         return (
             "CREATE FUNCTION scboot_refuse() RETURNS trigger LANGUAGE plpgsql AS "
             "$$BEGIN RAISE EXCEPTION '%: %', TG_TABLE_NAME, TG_ARGV[0]; END$$",
-            refuse("scboot_results_append_only", "UPDATE OR DELETE", "scboot_results",
-                   "results are appended, never changed"),
-            refuse("scboot_rows_fixed", "UPDATE", "scboot_rows",
-                   "the data, keys and bound ICCID of a row never change",
-                   fixed_row_condition("IS DISTINCT FROM")),
-            refuse("scboot_rows_no_delete", "DELETE", "scboot_rows", "rows are never deleted"),
+            self._refuse("scboot_results_append_only", "UPDATE OR DELETE", "scboot_results",
+                         "results are appended, never changed"),
+            self._fixed(version),
+            self._refuse("scboot_rows_no_delete", "DELETE", "scboot_rows",
+                         "rows are never deleted"),
         )
+
+    def _rows_fixed_trigger(self, version: int) -> Sequence[str]:
+        return (f"DROP TRIGGER {ROWS_FIXED_TRIGGER} ON scboot_rows", self._fixed(version))
 
     def close(self) -> None:
         self._conn.close()

@@ -10,8 +10,8 @@ import os
 import sqlite3
 from typing import Any, Optional, Sequence
 
-from ._store import (STATEMENT_TIMEOUT, Store, StoreConflict, StoreError, StoreUnavailable,
-                     fixed_row_condition)
+from ._store import (ROWS_FIXED_TRIGGER, STATEMENT_TIMEOUT, Store, StoreConflict, StoreError,
+                     StoreUnavailable, fixed_row_condition)
 
 __all__ = ["SqliteStore"]
 
@@ -83,19 +83,27 @@ class SqliteStore(Store):
         return self._one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
                          "name = 'scboot_meta'") is not None
 
-    def _triggers(self) -> Sequence[str]:
+    def _triggers(self, version: int) -> Sequence[str]:
         appended = "results are appended, never changed"
-        fixed = "the data, keys and bound ICCID of a row never change"
         return (
             f"CREATE TRIGGER scboot_results_no_update BEFORE UPDATE ON scboot_results "
             f"{_REFUSE.format(table='scboot_results', why=appended)}",
             f"CREATE TRIGGER scboot_results_no_delete BEFORE DELETE ON scboot_results "
             f"{_REFUSE.format(table='scboot_results', why=appended)}",
-            f"CREATE TRIGGER scboot_rows_fixed BEFORE UPDATE ON scboot_rows WHEN "
-            f"{fixed_row_condition('IS NOT')} {_REFUSE.format(table='scboot_rows', why=fixed)}",
+            self._fixed(version),
             f"CREATE TRIGGER scboot_rows_no_delete BEFORE DELETE ON scboot_rows "
             f"{_REFUSE.format(table='scboot_rows', why='rows are never deleted')}",
         )
+
+    @staticmethod
+    def _fixed(version: int) -> str:
+        fixed = "the data, keys and bound ICCID of a row never change"
+        return (f"CREATE TRIGGER {ROWS_FIXED_TRIGGER} BEFORE UPDATE ON scboot_rows WHEN "
+                f"{fixed_row_condition('IS NOT', version)} "
+                f"{_REFUSE.format(table='scboot_rows', why=fixed)}")
+
+    def _rows_fixed_trigger(self, version: int) -> Sequence[str]:
+        return (f"DROP TRIGGER {ROWS_FIXED_TRIGGER}", self._fixed(version))
 
     def close(self) -> None:
         self._conn.close()

@@ -1,9 +1,10 @@
 """Plain result records built from the library's C structs."""
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional, Tuple
 
 from . import _scboot as _c
 
@@ -53,9 +54,31 @@ class TraceKind(enum.IntEnum):
     NOTE = _c.SCB_TRACE_NOTE
 
 
-@dataclass(frozen=True)
-class Fcp:
+class _Record:
+    """repr of the records below: byte strings (AIDs, paths, KDD) as hex,
+    the way the library, the command line and the specifications write
+    them; key versions, levels and the like (``_hex_ints``) as 0x.. ."""
+
+    _hex_ints: ClassVar[Tuple[str, ...]] = ()
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bytes):
+                shown = value.hex().upper()
+            elif f.name in self._hex_ints and isinstance(value, int):
+                shown = f"0x{value:02X}"
+            else:
+                shown = repr(value)
+            parts.append(f"{f.name}={shown}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+@dataclass(frozen=True, repr=False)
+class Fcp(_Record):
     """File control parameters returned by SELECT (TS 102 221 11.1.1.4)."""
+    _hex_ints = ("fid", "lcs")
     fid: int
     structure: FileStructure
     file_size: Optional[int]
@@ -72,9 +95,10 @@ class Fcp:
                    aid=f.aid[:f.aid_len], lcs=f.lcs)
 
 
-@dataclass(frozen=True)
-class ScpInfo:
+@dataclass(frozen=True, repr=False)
+class ScpInfo(_Record):
     """What the card said in INITIALIZE UPDATE, and the level in force."""
+    _hex_ints = ("kvn", "i_param", "level")
     kdd: bytes
     kvn: int
     i_param: int
@@ -91,8 +115,8 @@ class ScpInfo:
                    level=level)
 
 
-@dataclass(frozen=True)
-class Path:
+@dataclass(frozen=True, repr=False)
+class Path(_Record):
     """A PKCS#15 Path: file path bytes, with an optional index/length range."""
     path: bytes
     index: Optional[int] = None
@@ -105,8 +129,8 @@ class Path:
         return cls(p.bytes[:p.len])
 
 
-@dataclass(frozen=True)
-class AppTemplate:
+@dataclass(frozen=True, repr=False)
+class AppTemplate(_Record):
     """The PKCS#15 application template found in EF.DIR."""
     aid: bytes
     path: Optional[Path]
@@ -118,8 +142,8 @@ class AppTemplate:
         return cls(aid=t.aid[:t.aid_len], path=path, label=t.label)
 
 
-@dataclass(frozen=True)
-class DodfEntry:
+@dataclass(frozen=True, repr=False)
+class DodfEntry(_Record):
     """The LwM2M bootstrap entry of an EF.DODF."""
     path: Path
     oid_form: OidForm
@@ -137,10 +161,14 @@ class DodfEntry:
                    auth_id=e.auth_id[:e.auth_id_len] if e.has_auth_id else None)
 
 
-@dataclass(frozen=True)
-class AccessInfo:
+@dataclass(frozen=True, repr=False)
+class AccessInfo(_Record):
     """What a bootstrap read or write found on the way: pass ``path`` and
-    ``aid`` back to skip EF.DIR, ODF and DODF next time."""
+    ``aid`` back to skip EF.DIR, ODF and DODF next time. ``scp_level``:
+    the secure channel level in force (None: none); ``s16``: its mode
+    (True S16, False S8, None without a secure channel), the card's unless
+    the option ``s16`` forced it."""
+    _hex_ints = ("scp_level",)
     used_efdir: bool
     aid: bytes
     channel: int
@@ -148,6 +176,7 @@ class AccessInfo:
     path: bytes
     ef_size: Optional[int]
     scp_level: Optional[int]
+    s16: Optional[bool]
     apdus: int
     label: str
 
@@ -157,4 +186,5 @@ class AccessInfo:
                    oid_form=OidForm(i.oid_form), path=i.path[:i.path_len],
                    ef_size=i.ef_size or None,
                    scp_level=i.scp_level if i.scp_level >= 0 else None,
+                   s16=bool(i.s16) if i.scp_level >= 0 else None,
                    apdus=i.apdus, label=i.label)

@@ -29,12 +29,21 @@ the same time, each by its own thread. For each card:
 
 Each card's result is recorded in the store and appended to the report as
 soon as it is known (and synced to disk): ``time, reader, iccid, row,
-outcome, digest, keys, error, apdus, seconds, station``, as JSON lines or
-CSV (default: next to the job, e.g. ``cards.csv`` -> ``cards.report.csv``). ``outcome`` is ``written``,
-``skipped``, ``interrupted`` (the write broke off: the card holds a partial
-file and must be provisioned again; never reported as success) or
-``failed``; ``error`` says what went wrong (never key material). A failing
-card does not stop the others. Rows without an ICCID that an earlier run
+outcome, digest, keys, error, apdus, seconds, station, card_digest``, as
+JSON lines or CSV (default: next to the job, e.g. ``cards.csv`` ->
+``cards.report.csv``). ``outcome`` is ``written``, ``skipped``,
+``interrupted`` (the write broke off: the card holds a partial file and
+must be provisioned again; never reported as success) or ``failed``.
+``digest`` is the row's target: the SHA-256 of the bootstrap data the row
+gives the card. ``card_digest`` is the SHA-256 of the file the card was
+last seen holding: the target after a verified write or a skip, the old
+file's when the write was refused before it began, empty when not known (a
+blank or torn file, a failed read, a write that broke off). ``error`` says
+in which step the card failed and what went wrong (``writing: write
+interrupted after 0 of 609 bytes (SCB_E_CARD_REMOVED): ...``, ``checking the
+card's data: READ BINARY: card removed (the card went away)``: the same
+words through PC/SC as with a card in process; never key material). A
+failing card does not stop the others. Rows without an ICCID that an earlier run
 gave to a card go to the same card again (the store binds them; a report
 of a run before the store existed is read when the job is first imported).
 A job file that differs from the job its store holds is refused (a store's
@@ -47,8 +56,10 @@ card: ``iccid``; ``bootstrap`` (the JSON of ``scboot read --json
 identity, secret key and server URI per card); optionally ``keys``,
 ``new_keys`` (a key file path or ``pkcs11:`` URI, ``${iccid}`` filled in
 per card; or key set objects: CSV columns ``keys.enc``, ``keys.mac``,
-``keys.dek``, ``keys.kvn``, ``new_keys.enc``, ...) and ``replace_kvn``. See
-``scboot._job`` for the details. Keys given in a row override ``--keys`` /
+``keys.dek``, ``keys.kvn``, ``new_keys.enc``, ...), ``replace_kvn`` and
+``s16`` (true/false: force the secure channel's mode for that card; without
+it the library detects S8 or S16 per card). See ``scboot._job`` for the
+details. Keys given in a row override ``--keys`` /
 ``--new-keys``; ``--kdf3`` / ``--new-kdf3`` say the keys are KDF3 master
 keys, diversified per card with its key diversification data.
 
@@ -68,8 +79,9 @@ when a card starts and one when it ends; a summary at the end.
 
 Exit status: 0 every card written or skipped; 1 a card failed or was
 interrupted (see the report); 2 usage, job, template, key, report file or
-store error (no card touched); 3 no PC/SC service, or no reader with a
-card; 4 the store went away during the run (the station stopped).
+store error (no card touched); 3 no PC/SC service, no such reader, or no
+reader with a card (found before the job is imported); 4 the store went
+away during the run (the station stopped). Each is one line on stderr.
 
 Job stores and stations
 -----------------------
@@ -130,7 +142,8 @@ from typing import (Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequ
 from . import _scboot as _c
 from ._bootstrap import Bootstrap
 from ._card import Card, readers as list_readers
-from ._errors import CardCryptogramError, Error, NoKeySetError, ParseError
+from ._errors import (CardCryptogramError, Error, InvalidArgumentError, NoKeySetError,
+                      NoReaderError, ParseError)
 from ._job import CardJob, Job, JobError, parse_kvn
 from ._keyref import KeyLoader, KeyRefError
 from ._keys import Keys
@@ -145,6 +158,7 @@ from ._types import Level
 __all__ = ["Options", "Provisioner", "Source", "JobSource", "main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_CARD, EXIT_STORE = 0, 1, 2, 3, 4
+_STEP = "_step"   # a result's key while the card is worked: the step it is in
 
 
 @dataclass
@@ -250,7 +264,10 @@ class Provisioner:
         self._open = open_card
         self._output = threading.Lock()
 
-    def _step(self, reader: str, text: str) -> None:
+    def _step(self, reader: str, text: str, result: Dict[str, Any]) -> None:
+        """The card's current step: on the progress line, and in the result's
+        error when the card fails in it."""
+        result[_STEP] = text
         if self.progress is not None:
             self.progress.step(reader, text)
 
@@ -260,18 +277,19 @@ class Provisioner:
         failure: the result says what happened."""
         result: Dict[str, Any] = {"time": "", "station": self.source.name, "reader": reader,
                                   "iccid": "", "row": None, "outcome": "failed", "digest": "",
-                                  "keys": "", "error": "", "apdus": 0, "seconds": 0.0}
+                                  "card_digest": "", "keys": "", "error": "", "apdus": 0,
+                                  "seconds": 0.0}
         start = time.monotonic()
         card = None
         cj: Optional[CardJob] = None
         record = True   # the source takes the result (not when it failed us)
         try:
-            self._step(reader, "connecting")
+            self._step(reader, "connecting", result)
             card = self._open(reader)
             result["reader"] = card.reader or reader
-            self._step(reader, "reading the ICCID")
+            self._step(reader, "reading the ICCID", result)
             iccid = result["iccid"] = card.read_iccid()
-            cj = self._claim(reader, iccid)
+            cj = self._claim(reader, iccid, result)
             if self.progress is not None:
                 self.progress.started(reader, iccid, cj.row if cj is not None else None)
             if cj is None:
@@ -288,9 +306,11 @@ class Provisioner:
         except KeyRefError as e:
             result["error"] = str(e)
         except Error as e:
+            # The step names what the card was doing (as the library's text
+            # names the command): the same words in process and through PC/SC.
             result["outcome"] = ("interrupted" if e.code == _c.SCB_E_WRITE_INCOMPLETE
                                  else "failed")
-            result["error"] = str(e)
+            result["error"] = f"{result[_STEP]}: {e}"
         except Exception as e:  # a bug must not end the thread unreported
             result["outcome"] = "failed"
             result["error"] = f"internal error: {type(e).__name__}: {e}"
@@ -298,6 +318,7 @@ class Provisioner:
             if card is not None:
                 result["apdus"] = card.apdu_count
                 card.close()
+        result.pop(_STEP, None)
         result["seconds"] = round(time.monotonic() - start, 3)
         result["time"] = _now()
         if record:
@@ -314,7 +335,7 @@ class Provisioner:
                 self.progress.finished(reader, result)
         return result
 
-    def _claim(self, reader: str, iccid: str) -> Optional[CardJob]:
+    def _claim(self, reader: str, iccid: str, result: Dict[str, Any]) -> Optional[CardJob]:
         """The card's row. A row another station holds is waited for while
         that station's lease runs (it is gone: the card is here), then
         taken over; RowHeld when the lease is still renewed after that."""
@@ -329,7 +350,7 @@ class Provisioner:
                 if held.own or now >= deadline or self.source.stopped.is_set():
                     raise
                 self._step(reader, f"waiting for row {held.row} (station {held.station}, "
-                                   f"{held.seconds_left:.0f} s)")
+                                   f"{held.seconds_left:.0f} s)", result)
                 self.source.stopped.wait(min(max(held.seconds_left, 0.2), 1.0))
 
     def _keys_of(self, cj: CardJob, iccid: str) -> Tuple[Optional[Keys], Optional[Keys]]:
@@ -340,11 +361,11 @@ class Provisioner:
         return (cj.keys or load(cj.keys_ref, iccid, "keys", *where),
                 cj.new_keys or load(cj.new_keys_ref, iccid, "new_keys", *where))
 
-    def _read(self, card: Card, keys: Keys, kdf3: bool) -> Optional[Bootstrap]:
+    def _read(self, card: Card, cj: CardJob, keys: Keys, kdf3: bool) -> Optional[Bootstrap]:
         """The card's bootstrap file, None when its content is not a valid
         file (blank, or a write that broke off)."""
         try:
-            return card.read_bootstrap(keys, self.options.level, kdf3=kdf3)
+            return card.read_bootstrap(keys, self.options.level, kdf3=kdf3, **cj.options)
         except ParseError as e:
             if e.code != _c.SCB_E_PARSE:
                 raise
@@ -358,28 +379,39 @@ class Provisioner:
         if keys is None:   # Job.load makes sure of this; a library user may not
             raise Error("no keys for this card", code=_c.SCB_E_INVALID_ARG)
         use, use_kdf3, rotated = keys, o.kdf3, False
-        self._step(reader, "checking")
+        self._step(reader, "checking the card's data", result)
         held: Optional[Bootstrap] = None
         if new is not None:
             # Rotated by an earlier run? Then the new keys open it.
             try:
-                held = self._read(card, new, o.new_kdf3)
+                held = self._read(card, cj, new, o.new_kdf3)
                 use, use_kdf3, rotated = new, o.new_kdf3, True
             except Error as e:
                 if not _keys_absent(card, e):
                     raise
         if not rotated:
-            held = self._read(card, keys, o.kdf3)
+            held = self._read(card, cj, keys, o.kdf3)
         try:
+            result["card_digest"] = held.digest.hex() if held is not None else ""
             if held is not None and held.digest == cj.digest:
                 result["outcome"] = "skipped"
             else:
-                self._step(reader, "writing")
+                self._step(reader, "writing", result)
                 where = held.access if held is not None else None
-                card.write_bootstrap(cj.data, use, o.level, path=where.path if where else None,
-                                     aid=where.aid if where else None, pad=o.pad,
-                                     kdf3=use_kdf3)
+                try:
+                    card.write_bootstrap(cj.data, use, o.level,
+                                         path=where.path if where else None,
+                                         aid=where.aid if where else None, pad=o.pad,
+                                         kdf3=use_kdf3, **cj.options)
+                except Error as e:
+                    # A write that began and did not end (or did not verify)
+                    # leaves the card's content unknown; one refused before
+                    # the first UPDATE BINARY leaves it as it was read.
+                    if _c.scb_error_family(e.code) == _c.SCB_FAMILY_WRITE:
+                        result["card_digest"] = ""
+                    raise
                 result["outcome"] = "written"
+                result["card_digest"] = cj.digest.hex()   # read back and compared
         finally:
             if held is not None:
                 held.close()   # it holds the card's secret keys
@@ -391,13 +423,13 @@ class Provisioner:
                 result: Dict[str, Any]) -> str:
         """PUT KEY the new keys and prove them; the report's keys field."""
         o = self.options
-        self._step(reader, "rotating keys")
+        self._step(reader, "rotating keys", result)
         replace = cj.replace_kvn if cj.replace_kvn is not None else o.replace_kvn
         # The card's own new keys: the masters diversified with its KDD
         # (known from the session the data was checked in).
         card_new = new.diversify_kdf3(card.scp03_info.kdd) if o.new_kdf3 else new
         try:
-            card.rotate_keys(keys, card_new, replace, o.level, kdf3=o.kdf3)
+            card.rotate_keys(keys, card_new, replace, o.level, kdf3=o.kdf3, **cj.options)
         except Error as e:
             result["error"] = f"key rotation failed (the data is {result['outcome']}): {e}"
             result["outcome"] = "failed"
@@ -567,6 +599,8 @@ def _load_keys(path: Optional[str], what: str) -> Optional[Keys]:
         return Keys.load(path)
     except OSError as e:
         raise JobError(f"{what} {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise JobError(f"{what} {path}: not a text file (a JSON key set)") from None
     except Error as e:
         raise JobError(f"{what} {path}: {e.detail or e}") from None
 
@@ -592,11 +626,44 @@ def close_options(o: Options) -> None:
             k.close()
 
 
-def _readers(given: Optional[List[str]]) -> List[str]:
-    if given:
-        names = [n.strip() for item in given for n in item.split(",") if n.strip()]
-        return list(dict.fromkeys(names))
-    return [name for name, present in list_readers() if present]
+def exit_status(e: Error) -> int:
+    """The exit status for a library error, from its family (the rule of
+    the scboot command's exit codes): usage 2, transport (no PC/SC
+    service, reader or card) 3, any other 1."""
+    family = _c.scb_error_family(e.code)
+    if family == _c.SCB_FAMILY_USAGE:
+        return EXIT_USAGE
+    return EXIT_NO_CARD if family == _c.SCB_FAMILY_TRANSPORT else EXIT_FAILED
+
+
+def resolve_readers(given: Optional[Sequence[str]], with_card: bool) -> List[str]:
+    """The readers to work: those ``--readers`` names (comma separated,
+    repeatable; a name, an index or a unique part of a name), else every
+    reader (``with_card``: every reader holding a card now). Asks PC/SC
+    either way, so that a missing service is found before anything else
+    happens. Raises :class:`scboot.Error`: :class:`NoServiceError` (no
+    PC/SC service), :class:`NoReaderError` (a name no reader has),
+    :class:`InvalidArgumentError` (a part of several names)."""
+    listed = list_readers()
+    names = [n for n, _ in listed]
+    if not given:
+        return [n for n, present in listed if present or not with_card]
+    out = []
+    for spec in (n.strip() for item in given for n in item.split(",") if n.strip()):
+        if spec in names:
+            out.append(spec)
+        elif spec.isdigit() and int(spec) < len(names):
+            out.append(names[int(spec)])
+        else:
+            match = [n for n in names if spec in n]
+            if not match:
+                raise NoReaderError(f"--readers {spec}: no such reader (PC/SC has "
+                                    f"{', '.join(names) if names else 'none'})")
+            if len(match) > 1:
+                raise InvalidArgumentError(f"--readers {spec}: part of several reader names "
+                                           f"({', '.join(match)})")
+            out.append(match[0])
+    return list(dict.fromkeys(out))
 
 
 class terminate_as_interrupt:
@@ -657,6 +724,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                                        args.job_format),
                         args.report_format)
         opened.append(report)
+        # The readers before the store: no PC/SC service (or no such reader)
+        # is found before the job is imported.
+        try:
+            readers = resolve_readers(args.readers, with_card=True)
+        except Error as e:
+            print(f"{prog}: {e}", file=sys.stderr)
+            for o in reversed(opened):
+                o.close()
+            return exit_status(e)
         station = _job_station(args, job, report)
         opened.append(station)
     except (JobError, ReportError, StoreError) as e:
@@ -665,11 +741,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             o.close()
         return EXIT_USAGE
     try:
-        try:
-            readers = _readers(args.readers)
-        except Error as e:
-            print(f"{prog}: {e}", file=sys.stderr)
-            return EXIT_NO_CARD
         if not readers:
             print(f"{prog}: no reader holds a card", file=sys.stderr)
             return EXIT_NO_CARD

@@ -6,9 +6,14 @@ Security Domain's key sets, access rules of the bootstrap EF, and fault
 injection (a wrong R-MAC, a disconnect, a bad card cryptogram, ...). Give it
 as a dict, as JSON text, or as a file path; ``None`` is the built-in card.
 
-Serve a card to a vpcd reader (until the reader side closes or SIGTERM)::
+Serve a card to a vpcd reader (until the reader side closes or SIGTERM),
+as ``scboot sim --vpcd HOST:PORT`` does::
 
-    python3 -m scboot.sim --vpcd 35963 [--profile card.json]
+    python3 -m scboot.sim --vpcd 127.0.0.1:35963 [--profile card.json]
+
+(``--vpcd PORT`` with ``--host HOST``, default 127.0.0.1, is the older
+spelling.) Exit status: 0 the reader side closed, 2 a bad argument or
+profile, 3 vpcd could not be reached or the connection broke.
 """
 from __future__ import annotations
 
@@ -17,11 +22,11 @@ import json
 import os
 import sys
 import threading
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _core, _scboot as _c
 from ._card import Card
-from ._errors import StateError, check
+from ._errors import Error, StateError, check
 from ._keys import Keys
 from ._util import Closing, BytesLike, to_bytes
 
@@ -155,8 +160,10 @@ class VirtualCard(Closing):
         flag = _core.scb_bind_stop_t()
         watcher = None
         if stop is not None:
+            event: threading.Event = stop
+
             def watch() -> None:
-                stop.wait()
+                event.wait()
                 flag.stop = 1
             watcher = threading.Thread(target=watch, daemon=True)
             watcher.start()
@@ -170,17 +177,50 @@ class VirtualCard(Closing):
         return f"<scboot.sim.VirtualCard apdus={self.apdu_count}>"
 
 
+def _vpcd_address(value: str, host: Optional[str]) -> Tuple[str, int]:
+    """HOST:PORT (as the command line's scboot sim takes it), or a PORT
+    with --host."""
+    where, colon, port_text = value.rpartition(":")
+    if not colon:
+        where, port_text = host or "127.0.0.1", value
+    elif not where:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:35963")
+    elif host is not None and host != where:
+        raise ValueError(f"the host is {where}, --host says {host}: give one of them")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError("expected HOST:PORT with a port 1..65535, e.g. 127.0.0.1:35963")
+    return where, int(port_text)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python3 -m scboot.sim --vpcd PORT [--profile FILE|JSON] [--host H]``."""
+    """``python3 -m scboot.sim --vpcd HOST:PORT [--profile FILE|JSON]``."""
     parser = argparse.ArgumentParser(prog="python3 -m scboot.sim",
                                      description="Serve the virtual card to a vpcd reader.")
-    parser.add_argument("--vpcd", type=int, required=True, metavar="PORT",
-                        help="vpcd port of the reader (e.g. 35963 for 'Virtual PCD 00 00')")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--vpcd", required=True, metavar="HOST:PORT",
+                        help="where the vpcd driver listens, e.g. 127.0.0.1:35963 for "
+                             "'Virtual PCD 00 00' (a PORT alone: on --host)")
+    parser.add_argument("--host", default=None,
+                        help="the vpcd host of a --vpcd PORT (default 127.0.0.1)")
     parser.add_argument("--profile", default=None, help="profile file or JSON text")
     args = parser.parse_args(argv)
-    with VirtualCard(args.profile) as vc:
-        vc.serve_vpcd(args.vpcd, args.host)
+    prog = parser.prog
+    try:
+        host, port = _vpcd_address(args.vpcd, args.host)
+    except ValueError as e:
+        print(f"{prog}: --vpcd {args.vpcd}: {e}", file=sys.stderr)
+        return 2
+    try:
+        vc = VirtualCard(args.profile)
+    except Error as e:
+        print(f"{prog}: {e.detail or e}", file=sys.stderr)
+        return 2
+    with vc:
+        try:
+            vc.serve_vpcd(port, host)
+        except Error as e:
+            print(f"{prog}: {e.detail or e} (is pcscd running with the vpcd driver?)",
+                  file=sys.stderr)
+            return 3
     return 0
 
 

@@ -3,7 +3,8 @@
 Any text the project shows a person or a log - trace lines (-d), error
 messages, exception texts, JSON and table output - is searched for every
 secret the test knows, in every rendering a leak could take: hex (upper or
-lower case, with or without spaces or colons), base64, or the raw bytes.
+lower case, with or without spaces or colons), base64, the raw bytes, or
+Python's repr of a bytes object.
 A secret counts as found when any 8 consecutive bytes of it appear (a
 truncated line leaking half a key is still a leak).
 
@@ -28,6 +29,24 @@ from scp03host import Keys, session_keys  # noqa: E402  (independent SCP03 host)
 WINDOW = 8
 
 
+def _escaped(chunk: bytes, quote: str) -> str:
+    """chunk as it appears inside Python's repr of a bytes object quoted
+    with `quote`: printable ASCII as it is, a backslash before a backslash
+    or the quote, the escapes of tab, newline and CR, else backslash-x NN."""
+    out = []
+    for b in chunk:
+        c = chr(b)
+        if c in ("\\", quote):
+            out.append("\\" + c)
+        elif c in "\t\n\r":
+            out.append({"\t": "\\t", "\n": "\\n", "\r": "\\r"}[c])
+        elif 0x20 <= b < 0x7F:
+            out.append(c)
+        else:
+            out.append(f"\\x{b:02x}")
+    return "".join(out)
+
+
 def _renderings(chunk: bytes) -> list[str]:
     hx = chunk.hex()
     forms = [hx, hx.upper()]
@@ -35,6 +54,7 @@ def _renderings(chunk: bytes) -> list[str]:
         forms.append(sep.join(f"{b:02x}" for b in chunk))
         forms.append(sep.join(f"{b:02X}" for b in chunk))
     forms.append(chunk.decode("latin-1"))
+    forms += [_escaped(chunk, "'"), _escaped(chunk, '"')]   # repr(bytes) of a Python object
     return forms
 
 

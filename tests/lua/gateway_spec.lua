@@ -225,6 +225,49 @@ describe("the gateway plugin program", function()
     assert.matches("SCB_E_SECURITY_STATUS", out)
   end)
 
+  it("answers missing or bad keys with one line, exit 2, never repeating the argument", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. dir))
+    local function file(name, text)
+      local f = assert(io.open(dir .. "/" .. name, "w"))
+      f:write(text)
+      f:close()
+      return dir .. "/" .. name
+    end
+    local almost = env.KEY:sub(1, -2) .. "G"   -- a key with a typing error: not hex, no file
+    local cases = {
+      { "--reader X", "--keys is needed for a real card" },
+      { "--sim --keys " .. dir .. "/none.json",
+        "--keys: neither a hex key (32, 48 or 64 hex digits) nor a readable key file " ..
+        "(No such file or directory)" },
+      { "--sim --keys " .. almost, "nor a readable key file (No such file or directory)" },
+      { "--sim --keys 0011", "--keys: scboot.keys: enc must be hex, 32, 48 or 64 hex digits" },
+      { "--sim --keys " .. file("cut.json", '{"enc": "' .. env.KEY .. '"'),
+        "--keys: the key file is not a key set: JSON text: incomplete document" },
+      { "--sim --keys " .. file("bare.json", env.KEY),
+        "--keys: the key file is not a key set: JSON text:" },
+      { "--sim --keys " .. dir, "--keys: cannot read the key file (Is a directory)" },
+    }
+    for _, case in ipairs(cases) do
+      local out, status = run(case[1])
+      assert.are.equal(2, status, out)
+      assert.are.equal("gateway_plugin: ", out:sub(1, 16), out)
+      assert.is_truthy(out:find(case[2], 1, true), out)
+      assert.are.equal(1, select(2, out:gsub("\n", "")), out)   -- one line
+      assert.is_nil(out:find("traceback", 1, true), out)
+      assert.is_nil(out:find(env.KEY:sub(1, 16), 1, true), out)    -- no key in it
+    end
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("answers wrong keys with one line about them", function()
+    local out, status = run("--sim --once --keys 00112233445566778899AABBCCDDEEFF")
+    assert.are.equal(1, status, out)
+    assert.matches("\ngateway_plugin: card cryptogram does not verify: wrong keys", out)
+    assert.is_nil(out:find("traceback", 1, true), out)
+  end)
+
   it("explains its usage", function()
     local out, status = run("--help")
     assert.are.equal(0, status)

@@ -12,12 +12,7 @@ describe("#pcscd a virtual card behind a vpcd reader", function()
   local cli = assert(os.getenv("SCB_CLI"), "SCB_CLI not set")
   local pid
 
-  local function present()
-    for _, r in ipairs(assert(scboot.readers())) do
-      if r.name == READER then return r.present end
-    end
-    error("pcscd has no reader " .. READER .. " (tests/pcsc/setup-readers.sh)")
-  end
+  local function present() return env.reader_present(READER) end
 
   local function insert()
     assert.is_true(env.wait_until(function() return not present() end), "a card is already in " .. READER)

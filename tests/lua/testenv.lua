@@ -77,6 +77,14 @@ function env.kill(pid)
   os.execute("kill " .. pid .. " 2>/dev/null")
 end
 
+--- Whether pcscd's reader holds a card (an error when pcscd has no such reader).
+function env.reader_present(reader)
+  for _, r in ipairs(assert(scboot.readers())) do
+    if r.name == reader then return r.present end
+  end
+  error("pcscd has no reader " .. reader .. " (tests/pcsc/setup-readers.sh)")
+end
+
 --- Wait until fn() is true (polling every 50 ms); returns its last value.
 function env.wait_until(fn, timeout)
   local deadline = env.now() + (timeout or 10)

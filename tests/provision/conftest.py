@@ -115,20 +115,27 @@ def read_raw(reader, keys_file, tmp_path):
     return out.read_bytes()
 
 
-def first_update_binary(profile, job_path, keys):
-    """The number of the first UPDATE BINARY the card sees when the
-    provisioning job runs against it (a dry run on an in-process copy)."""
+def provision_in_process(profile, job_path, keys, commands=None):
+    """The result of the job's first row on an in-process virtual card made
+    from profile (``commands`` collects the INS of every wire command)."""
     vc = VirtualCard(profile)
-    commands = []
 
     def open_card(reader):
         card = vc.card()
-        card.set_trace(lambda kind, line: commands.append(line.split()[2])
-                       if kind == scboot.TraceKind.WIRE_CMD else None)
+        if commands is not None:
+            card.set_trace(lambda kind, line: commands.append(line.split()[2])
+                           if kind == scboot.TraceKind.WIRE_CMD else None)
         return card
 
     with Job.load(str(job_path), need_keys=False) as job:
-        result = Provisioner(job, Options(keys=keys), open_card=open_card).provision("x")
+        return Provisioner(job, Options(keys=keys), open_card=open_card).provision("x")
+
+
+def first_update_binary(profile, job_path, keys):
+    """The number of the first UPDATE BINARY the card sees when the
+    provisioning job runs against it (a dry run on an in-process copy)."""
+    commands = []
+    result = provision_in_process(profile, job_path, keys, commands)
     assert result["outcome"] == "written", result
     assert commands.count("D6") >= 2   # the write spans several commands
     return commands.index("D6") + 1

@@ -227,7 +227,7 @@ def test_assignment_by_iccid_then_in_order_and_restored(tmp_path):
 
 RESULT = {"time": "t", "reader": "R, 1", "iccid": "8988", "row": 3, "outcome": "written",
           "digest": "ab" * 32, "keys": "", "error": "", "apdus": 20, "seconds": 0.5,
-          "station": "line-1"}
+          "station": "line-1", "card_digest": "ab" * 32}
 
 
 def test_report_jsonl_appends_and_reads_back(tmp_path):
@@ -371,3 +371,57 @@ def test_help_documents_the_workflow(capsys):
                    "--report", "--pad", "Exit status"):
         assert option in text
     assert "resumable" in provision.__doc__ or "repeated" in provision.__doc__
+
+
+def test_no_pcsc_service_is_exit_3_in_one_line(tmp_path, monkeypatch):
+    """Without a PC/SC daemon (pcsc-lite's client socket pointed nowhere)
+    the run stops before the job is imported: one line, exit 3."""
+    from conftest import run_provision
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps(KEYS))
+    job = jsonl(tmp_path, [{"bootstrap": DOC}])
+    monkeypatch.setenv("PCSCLITE_CSOCK_NAME", str(tmp_path / "no-pcscd.comm"))
+    for extra in (["--readers", "X"], []):
+        run = run_provision(job, "--keys", keys, *extra)
+        assert run.returncode == 3, run.stderr
+        assert run.stderr.splitlines() == [
+            "provision: cannot reach the PC/SC daemon (Service not available.): is pcscd "
+            "running? (SCB_E_NO_SERVICE)"]
+    assert not (tmp_path / "job.store.sqlite").exists()
+    store = f"sqlite:{tmp_path / 's.sqlite'}"
+    assert run_provision("import", job, "--store", store, "--keys", keys).returncode == 0
+    run = run_provision("run", "--store", store, "--readers", "X", "--once")
+    assert (run.returncode, run.stderr.splitlines()) == (3, [
+        "provision run: cannot reach the PC/SC daemon (Service not available.): is pcscd "
+        "running? (SCB_E_NO_SERVICE)"])
+
+
+@pytest.mark.parametrize("where,why", [("nothere.json", "No such file or directory"),
+                                       (".", "Is a directory"),
+                                       ("binary.json", "not UTF-8 text"),
+                                       ("bad.json", "not valid JSON")])
+def test_a_template_that_cannot_be_read_is_one_line(tmp_path, where, why):
+    from conftest import run_provision
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe{")
+    (tmp_path / "bad.json").write_text("{")
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps(KEYS))
+    job = jsonl(tmp_path, [{"iccid": "1", "psk": "00"}])
+    template = tmp_path / where
+    for argv in ([job, "--keys", keys, "--template", template],
+                 ["import", job, "--store", f"sqlite:{tmp_path / 's.sqlite'}", "--template",
+                  template]):
+        run = run_provision(*argv)
+        assert run.returncode == 2, run.stderr
+        (line,) = run.stderr.splitlines()
+        assert line.startswith("provision") and f"template {template}: {why}" in line, line
+
+
+@pytest.mark.parametrize("fields", [FIELDS[:-1], FIELDS[:-2]])
+def test_a_csv_report_of_an_earlier_version_is_appended_as_it_is(tmp_path, fields):
+    path = tmp_path / "r.csv"
+    path.write_text(",".join(fields) + "\r\n")
+    with Report(str(path)) as r:
+        r.write(RESULT)
+    rows = list(csv.reader(open(path, newline="")))
+    assert rows == [list(fields), [str(RESULT[k]) for k in fields]]

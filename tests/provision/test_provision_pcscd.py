@@ -12,7 +12,8 @@ import pytest
 
 import scboot
 from conftest import (BUILD_DIR, GP_KEY, ICCIDS, READERS, SCBOOT, SOURCE_DIR, card_profile,
-                      first_update_binary, read_raw, report_lines, run_provision)
+                      first_update_binary, provision_in_process, read_raw, report_lines,
+                      run_provision)
 from scboot._report import FIELDS
 
 pytestmark = pytest.mark.pcscd
@@ -104,6 +105,12 @@ def test_card_disconnecting_mid_write_is_reported_and_the_others_succeed(
     assert broken["iccid"] == ICCIDS[1]
     assert "interrupted" in broken["error"] and "re-provisioning" in broken["error"]
     assert "SCB_E_WRITE_INCOMPLETE" in broken["error"]
+    # The words of the same card pulled at the same command in process.
+    alone = write_jsonl(tmp_path / "card1.jsonl", [{"iccid": ICCIDS[1], "bootstrap": data[1]}])
+    inproc = provision_in_process(profiles[1], alone, keys)
+    assert broken["error"] == inproc["error"], (broken["error"], inproc["error"])
+    assert broken["error"].startswith("writing: write interrupted after 0 of ")
+    assert broken["card_digest"] == "" and broken["digest"] == encoded_digest(data[1])
     for i in (0, 2, 3):
         assert lines[READERS[i]]["outcome"] == "written", lines[READERS[i]]
     assert "1 interrupted" in run.stderr
@@ -116,6 +123,27 @@ def test_card_disconnecting_mid_write_is_reported_and_the_others_succeed(
     assert rerun[READERS[1]]["outcome"] == "written"
     assert [rerun[READERS[i]]["outcome"] for i in (0, 2, 3)] == ["skipped"] * 3
     assert read_raw(READERS[1], keys_file, tmp_path) == encoded(data[1])
+
+
+def encoded_digest(doc):
+    with scboot.Bootstrap(doc) as bs:
+        return bs.digest.hex()
+
+
+def test_a_card_pulled_while_its_data_is_checked_reads_as_in_process(cards, keys_file, keys,
+                                                                     tmp_path):
+    profiles = [card_profile(i) for i in range(4)]
+    profiles[0]["faults"] = {"disconnect_after": 8}   # in the read of its bootstrap file
+    cards(profiles)
+    job = write_jsonl(tmp_path / "job.jsonl", [{"iccid": ICCIDS[0], "bootstrap": account(0)}])
+    run = run_provision(job, "--keys", keys_file, "--readers", READERS[0])
+    assert run.returncode == 1, run.stderr
+    (line,) = report_lines(tmp_path / "job.report.jsonl")
+    inproc = provision_in_process(profiles[0], job, keys)
+    assert line["outcome"] == inproc["outcome"] == "failed"
+    assert line["error"] == inproc["error"], (line["error"], inproc["error"])
+    assert line["error"].startswith("checking the card's data: ") and "card removed" in \
+        line["error"]
 
 
 TEMPLATE = {

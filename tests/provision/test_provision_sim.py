@@ -1,6 +1,7 @@
 """The per-card flow of the provisioning workflow against in-process
 virtual cards (one per "reader"): resume, key rotation and KDF3, and the
 failures a batch meets. End to end through pcscd: test_provision_pcscd.py."""
+import csv
 import json
 
 import pytest
@@ -221,3 +222,94 @@ def test_a_card_that_cannot_be_opened(tmp_path):
     res = prov.provision("empty reader")
     assert (res["reader"], res["iccid"], res["outcome"]) == ("empty reader", "", "failed")
     assert "no card in the reader" in res["error"]
+
+
+# ---- S16 cards, the digests in the report, the step of a failure -----------------
+
+S16 = {"scp03": {"i": "0x71", "s16": True}}
+
+
+def test_s16_cards_need_no_flag_and_a_row_may_force_the_mode(tmp_path):
+    """The library detects an S16 card (6700 to an 8-byte challenge, then 16
+    bytes): a batch of S8 and S16 cards needs nothing. A row's s16 forces
+    the mode for its card: true works on an S16 card, false (S8) is refused
+    by it, which shows the row's choice reaches the card."""
+    rows = [{"iccid": ICCIDS[0], "bootstrap": account(0)},
+            {"iccid": ICCIDS[1], "bootstrap": account(1)},
+            {"iccid": ICCIDS[2], "bootstrap": account(2), "s16": True},
+            {"iccid": ICCIDS[3], "bootstrap": account(3), "s16": False}]
+    b = Batch(tmp_path, rows, profiles={1: S16, 2: S16, 3: S16})
+    assert [r.options for r in b.job.rows] == [{}, {}, {"s16": True}, {"s16": False}]
+    res = b.run()
+    assert [res[f"r{i}"]["outcome"] for i in range(4)] == ["written"] * 3 + ["failed"], res
+    assert res["r3"]["error"].startswith(
+        "checking the card's data: INITIALIZE UPDATE (key version 0x30, S8) answered 6700"), res
+    for i in range(3):
+        with b.cards[f"r{i}"].card() as card:
+            bs = card.read_bootstrap(b.prov.options.keys)
+            assert bs.access.s16 is (i > 0) and bs.digest.hex() == res[f"r{i}"]["digest"]
+    assert {r["outcome"] for r in list(b.run().values())[:3]} == {"skipped"}
+
+
+@pytest.mark.parametrize("value,forced", [("true", True), ("0", False), ("yes", True)])
+def test_a_csv_row_forces_s16_as_text(tmp_path, value, forced):
+    path = tmp_path / "job.csv"
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([["iccid", "bootstrap", "s16"],
+                                 [ICCIDS[0], json.dumps(account(0)), value]])
+    with Job.load(str(path), need_keys=False) as job:
+        assert job.rows[0].options == {"s16": forced}
+
+
+def test_a_bad_s16_value_names_the_row_and_the_field(tmp_path):
+    path = tmp_path / "job.jsonl"
+    path.write_text(json.dumps({"bootstrap": account(0), "s16": "maybe"}) + "\n")
+    with pytest.raises(Exception) as e:
+        Job.load(str(path), need_keys=False)
+    assert str(e.value) == f"{path} row 1: s16: not a boolean (true/false, 1/0, yes/no)"
+
+
+def test_the_report_says_which_digest_is_whose(tmp_path):
+    """digest: the row's target; card_digest: what the card was last seen
+    holding ("" when not known)."""
+    too_big = {"objects": [{"id": 10241, "instances": [{"id": 0, "resources": {
+        "0": {"hex": "5A" * 1100}}}]}]}
+    rows = [{"iccid": ICCIDS[0], "bootstrap": account(0)},
+            {"iccid": ICCIDS[1], "bootstrap": too_big},         # larger than the 1 KB EF
+            {"iccid": ICCIDS[2], "bootstrap": account(2)}]
+    b = Batch(tmp_path, rows, profiles={2: {"bootstrap": {"hex": "00"}}})   # not a valid file
+    with b.cards["r1"].card() as card:
+        before = card.read_bootstrap(b.prov.options.keys).digest.hex()
+    res = b.run()
+    target = {r: res[r]["digest"] for r in res}
+    assert target["r0"] == hashlib_digest(account(0))
+    assert (res["r0"]["outcome"], res["r0"]["card_digest"]) == ("written", target["r0"])
+    assert res["r1"]["outcome"] == "failed" and "SCB_E_DATA_TOO_LARGE" in res["r1"]["error"]
+    assert res["r1"]["card_digest"] == before != target["r1"]   # it still holds its old file
+    assert (res["r2"]["outcome"], res["r2"]["card_digest"]) == ("written", target["r2"])
+    again = b.run()
+    assert (again["r0"]["outcome"], again["r0"]["card_digest"]) == ("skipped", target["r0"])
+    lines = [json.loads(x) for x in (tmp_path / "report.jsonl").read_text().splitlines()]
+    assert {line["card_digest"] for line in lines} >= {target["r0"], before}
+
+
+def hashlib_digest(doc):
+    with scboot.Bootstrap(doc) as bs:
+        return bs.digest.hex()
+
+
+def test_a_card_pulled_is_reported_with_the_step_it_was_in(tmp_path, keys):
+    big = {"objects": [{"id": 10241, "instances": [{"id": 0, "resources": {
+        "0": {"hex": "5A" * 600}}}]}]}
+    rows = [{"iccid": ICCIDS[0], "bootstrap": big}, {"iccid": ICCIDS[1], "bootstrap": big}]
+    b = Batch(tmp_path, rows)
+    cut = first_update_binary({"iccid": ICCIDS[0]}, tmp_path / "job.jsonl", keys)
+    b.cards["r0"].set_faults(disconnect_after=cut)   # in the write
+    b.cards["r1"].set_faults(disconnect_after=8)     # in the read of the card's data
+    res = b.run()
+    assert res["r0"]["outcome"] == "interrupted" and res["r0"]["card_digest"] == ""
+    assert res["r0"]["error"].startswith("writing: write interrupted after 0 of "), res
+    assert "(SCB_E_CARD_REMOVED)" in res["r0"]["error"]
+    assert res["r1"]["outcome"] == "failed" and res["r1"]["card_digest"] == ""
+    assert res["r1"]["error"].startswith("checking the card's data: ") and \
+        "card removed" in res["r1"]["error"], res

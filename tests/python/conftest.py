@@ -60,3 +60,4 @@ def script():
 def pytest_configure(config):
     config.addinivalue_line("markers", "pcscd: talks to the system's pcscd (vpcd readers)")
     config.addinivalue_line("markers", "pip: builds the package with pip (slow)")
+    config.addinivalue_line("markers", "mypy: runs Debian's mypy over the package (python.mypy)")

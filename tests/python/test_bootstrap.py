@@ -243,3 +243,22 @@ def test_decoded_of_a_resource_built_in_python():
     assert scboot.Resource(0, 16, instances={0: b"\x01", 1: b"\x01\x02\x03"}).decoded == {
         0: 1, 1: b"\x01\x02\x03"}
     assert scboot.Resource(0, 16, value=b"\x01").decoded == b"\x01"    # single: not the table's
+
+
+K = "404142434445464748494A4B4C4D4E4F"   # the virtual card's test key
+
+
+def test_access_info_shows_path_and_aid_as_hex_and_the_mode():
+    keys = scboot.Keys(enc=K, mac=K, dek=K, kvn=0x30)
+    with scboot.Card.sim() as card:
+        access = card.read_bootstrap(keys).access
+    assert access.s16 is False and access.scp_level == 0x33
+    assert repr(access) == ("AccessInfo(used_efdir=True, aid=A000000063504B43532D3135, "
+                            "channel=1, oid_form=<OidForm.DO_ID: 1>, path=6432, ef_size=1024, "
+                            "scp_level=0x33, s16=False, apdus=12, label='LwM2M Bootstrap')")
+    with scboot.Card.sim({"scp03": {"i": "0x71", "s16": True}}) as card:
+        assert card.read_bootstrap(keys).access.s16 is True   # detected: no option given
+    with scboot.Card.sim({"bootstrap": {"read": "always"}}) as card:
+        access = card.read_bootstrap()
+        assert access.access.s16 is None and access.access.scp_level is None
+    keys.close()

@@ -78,6 +78,10 @@ def test_never_damages_a_card_without_opt_in(tmp_path):
     rc, output = run_suite(*sim(), "--scboot-keys", KEYS, "--scboot-trace", str(trace))
     assert rc == 0, output
     assert "2 skipped" in output and "--scboot-destructive" in output
+    # The plugin's key check: INITIALIZE UPDATE, no EXTERNAL AUTHENTICATE.
+    check = [ln[len("# key check: A>> "):].split() for ln in trace.read_text().splitlines()
+             if ln.startswith("# key check: A>> ")]
+    assert [c[1] for c in check if c[0].startswith("8")] == ["50"], check
     commands = [c for lines in trace_by_test(trace).values() for c in wire_commands(lines)]
     assert len(commands) > 100
     external_authenticates = 0
@@ -127,8 +131,10 @@ def test_wrong_rmac_fails_naming_it(tmp_path):
     (lines,) = trace_by_test(trace).values()
     commands = wire_commands(lines)
     # The first EXTERNAL AUTHENTICATE at 0x33 is the level check (claims),
-    # whose session is closed again; the second opens the one read through.
-    ea = [i for i, (apdu, _) in enumerate(commands) if apdu[1] == 0x82 and apdu[2] == 0x33][1]
+    # whose session is closed again; the second reads the files the way the
+    # card is meant to be read (at --scboot-level), the third reads them
+    # under the level's response protection.
+    ea = [i for i, (apdu, _) in enumerate(commands) if apdu[1] == 0x82 and apdu[2] == 0x33][2]
     corrupt_at = ea + 2          # APDUs count from 1: the command after EA
     rc, output = run_suite(*sim({"faults": {"corrupt_rmac_at": corrupt_at}}),
                            "--scboot-keys", KEYS)
@@ -152,6 +158,141 @@ def test_a_level_the_card_does_not_claim_is_skipped_not_failed():
     assert rc == 0, output
     assert "the card does not claim level 0x33 (i = 0x30)" in output
     assert " failed" not in output, output
+
+
+# A valid card whose access rules ask level 0x13 for EF.ODF and EF.DODF too
+# (and the bootstrap EF): the built-in ODF and DODF moved out of the way,
+# the files the walk reads (5031 -> 6431 -> 6432) readable under "sm" only.
+POLICY_13 = {
+    "scp03": {"level_required": "0x13"},
+    "odf": {"fid": "5041"},
+    "dodf": {"fid": "6440"},
+    "files": [
+        {"fid": "5031", "size": 32, "hex": "A706300404026431", "read": "sm", "update": "sm"},
+        {"fid": "6431", "size": 128, "read": "sm", "update": "sm",
+         "hex": "A12530110C0F4C774D324D20426F6F7473747261703000A10E300C0604672B0901"
+                "300404026432"},
+    ],
+}
+
+
+def test_a_policy_asking_more_than_a_level_is_reported_not_failed():
+    """Levels 0x01, 0x03 and 0x11 are proven by their sessions and the
+    wrapped SELECTs the card accepts; the 6982s to READ BINARY there are the
+    card's access rules, listed as its policy."""
+    import scboot
+    with scboot.Card.sim(POLICY_13) as card:   # the profile is the card it says
+        card.open_app(None)
+        with pytest.raises(scboot.SecurityStatusError):
+            card.select_fid(0x5031)
+            card.read_binary()
+    rc, output = run_suite(*sim(POLICY_13), "--scboot-keys", KEYS, "-v")
+    assert rc == 0, output
+    assert failures(output) == {}, output
+    for level in ("0x01", "0x03", "0x11", "0x13", "0x33"):
+        assert f"test_scp03_at_every_level_the_card_claims[{level}] PASSED" in output, output
+    assert "test_rmac_and_renc_are_correct PASSED" in output
+    policy = output.split("scboot: the card's policy", 1)[1]
+    for level in ("0x01", "0x03", "0x11"):
+        assert (f"at level {level} the card accepts the secure channel and refuses READ BINARY "
+                f"of EF.ODF (5031), EF.DODF 6431, the bootstrap EF (6982)") in policy, output
+    assert "at level 0x13 the card" not in policy
+
+
+def test_a_6982_that_ends_the_session_is_not_taken_for_policy():
+    """A card that answers 6982 to READ BINARY at a level and then refuses
+    the next wrapped command did not accept the level's secure messaging:
+    a failure, not a policy."""
+    import scboot
+    from scboot.conformance.test_scp03 import read_under
+    from scboot.conformance.walk import CardWalk
+
+    class Dropping:
+        """The virtual card, dropping its session after the first READ BINARY."""
+        def __init__(self):
+            self.vc = scboot.sim.VirtualCard(POLICY_13)
+            self.dropped = False
+
+        def __call__(self, apdu):
+            resp = self.vc.process(apdu)
+            if apdu[1] == 0xB0 and not self.dropped:
+                self.dropped = True
+                self.vc.reset()   # the session (and the channel) gone
+            return resp
+
+    import scboot.sim  # noqa: F401
+    dropping = Dropping()
+    with scboot.Card.from_transmit(dropping) as card, dropping.vc.host_keys() as keys:
+        walk = CardWalk(card, keys, 0x33)
+        files = [(bytes.fromhex("5031"), "EF.ODF (5031)", b"")]
+        with pytest.raises(pytest.fail.Exception, match="refused the next command wrapped"):
+            read_under(walk, 0x01, files)
+    assert walk.notes == []
+
+
+def test_without_a_card_every_check_skips_and_the_run_says_what_to_give():
+    rc, output = run_suite()
+    assert rc == 4, output
+    assert "18 skipped" in output
+    lines = [ln for ln in output.splitlines() if ln.startswith("scboot: every check was skipped")]
+    assert lines == ["scboot: every check was skipped: no card under test: give --scboot-reader "
+                     "NAME (a PC/SC reader) or --scboot-sim [PROFILE] (the virtual card)"], output
+
+
+@pytest.mark.parametrize("content", ['{"enc": "40414243', "404142434445464748494A4B4C4D4E4F",
+                                     '{"enc": "zz", "mac": "00"}', "\xff\xfe"])
+def test_a_malformed_key_file_is_one_usage_error_naming_it(tmp_path, content):
+    path = tmp_path / "keys.json"
+    path.write_bytes(content.encode("latin-1"))
+    rc, output = run_suite(*sim(), "--scboot-keys", str(path))
+    assert rc == 4, output
+    assert "Traceback" not in output and " error" not in output, output
+    (line,) = [ln for ln in output.splitlines() if ln.strip()]
+    assert line.startswith(f"ERROR: --scboot-keys {path}: not a"), output
+    rc, output = run_suite(*sim(), "--scboot-keys", str(tmp_path / "none.json"))
+    assert rc == 4 and output.strip() == (f"ERROR: --scboot-keys {tmp_path / 'none.json'}: "
+                                          "No such file or directory"), output
+
+
+def test_wrong_keys_are_one_failure_with_the_diagnosis(tmp_path):
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"enc": "00112233445566778899AABBCCDDEEFF", "kvn": 48,
+                                 "mac": "00112233445566778899AABBCCDDEEFF"}))
+    rc, output = run_suite(*sim(), "--scboot-keys", str(wrong))
+    assert rc == 1, output
+    failed = failures(output)
+    assert list(failed) == ["test_the_keys_open_the_card"], output
+    assert (f"the SCP03 keys (--scboot-keys {wrong}, kvn 0x30) do not open the card: card "
+            "cryptogram does not verify") in failed["test_the_keys_open_the_card"]
+    assert output.count("cryptogram does not verify") == 1, output
+    # the checks that need no keys ran; the others say why they did not
+    assert "2 passed" in output and "15 skipped" in output, output
+    assert "needs keys that open the card; they do not (the failure of " \
+           "test_keys.py::test_the_keys_open_the_card says why)" in output
+    # run on their own, the checks needing the keys fail once, the first of them
+    rc, output = run_suite(*sim(), "--scboot-keys", str(wrong), "-k", "test_scp03")
+    assert rc == 1 and len(failures(output)) == 1, output
+
+
+S16_CARD = {"scp03": {"i": "0x71", "s16": True}}
+
+
+def test_an_s16_card_passes_without_an_option():
+    rc, output = run_suite(*sim(S16_CARD), "--scboot-destructive")
+    assert rc == 0, output
+    assert " failed" not in output and "skipped" not in output, output
+    assert "mode: the card's" in output
+
+
+def test_s16_can_be_forced():
+    rc, output = run_suite(*sim(S16_CARD), "--scboot-s16", "--scboot-destructive")
+    assert rc == 0, output
+    assert "skipped" not in output and "mode: S16 (forced)" in output, output
+    # forced on an S8 card: one failure that says so
+    rc, output = run_suite(*sim(), "--scboot-s16")
+    assert rc == 1, output
+    assert list(failures(output)) == ["test_the_keys_open_the_card"], output
+    assert "S16 forced" in output and "answered 6700" in output
 
 
 def test_the_virtual_cards_own_keys_serve_without_a_key_file():

@@ -195,3 +195,66 @@ def test_one_card_used_from_two_threads_is_serialised(keys):
             t.join()
         assert errors == []
         assert card.apdu_count == 40
+
+
+def vpcd_exchange(argv):
+    """Play vpcd's side (a listener on loopback) for `python3 -m scboot.sim`
+    started with argv + the address: ask the ATR, send one SELECT, close.
+    Returns (ATR, SELECT answer, the process's exit status, its stderr)."""
+    import socket
+    import struct
+    import subprocess
+    import sys
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        argv = [a.replace("PORT", str(port)) for a in argv]
+        proc = subprocess.Popen([sys.executable, "-m", "scboot.sim", *argv],
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            listener.settimeout(20)
+            conn, _ = listener.accept()
+            with conn:
+                conn.settimeout(20)
+                f = conn.makefile("rwb")
+
+                def frame(payload):
+                    f.write(struct.pack(">H", len(payload)) + payload)
+                    f.flush()
+                    n = struct.unpack(">H", f.read(2))[0]
+                    return f.read(n)
+                atr = frame(b"\x04")                               # vpcd: GET ATR
+                select = frame(bytes.fromhex("00A4000C023F00"))     # SELECT MF
+                f.close()        # (the file holds the socket open too)
+            _, err = proc.communicate(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return atr, select, proc.returncode, err
+
+
+@pytest.mark.parametrize("argv", [["--vpcd", "127.0.0.1:PORT"],
+                                  ["--vpcd", "PORT"],                       # the older spelling
+                                  ["--vpcd", "PORT", "--host", "127.0.0.1"]])
+def test_python_m_scboot_sim_serves_a_vpcd_reader(argv):
+    atr, select, rc, err = vpcd_exchange(argv)
+    with VirtualCard() as vc:
+        assert atr == vc.atr
+    assert select == b"\x90\x00"
+    assert rc == 0, err
+
+
+@pytest.mark.parametrize("argv,code,message", [
+    (["--vpcd", ":35963"], 2, "--vpcd :35963: expected HOST:PORT, e.g. 127.0.0.1:35963"),
+    (["--vpcd", "127.0.0.1:0"], 2, "with a port 1..65535"),
+    (["--vpcd", "a:5", "--host", "b"], 2, "the host is a, --host says b"),
+    (["--vpcd", "127.0.0.1:1", "--profile", "{"], 2, "profile: JSON error at offset 1"),
+])
+def test_python_m_scboot_sim_refuses_in_one_line(argv, code, message):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "scboot.sim", *argv], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == code, out.stderr
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("python3 -m scboot.sim: ") and message in line, line

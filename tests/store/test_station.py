@@ -279,3 +279,28 @@ def test_the_database_going_away_stops_the_station_cleanly(own_pg, tmp_path, how
                               "outcome = 'written' GROUP BY row_id) x")
     assert per_row == "1"
     line.close()
+
+
+def test_a_rows_s16_goes_through_the_store_to_its_card(store_uri, raw, tmp_path):
+    """S8 and S16 cards in one batch need nothing (the library detects the
+    mode); a row's s16 is kept in the store (its options, part of the row's
+    fixed identity) and forced on its card."""
+    s16 = {"scp03": {"i": "0x71", "s16": True}}
+    rows = [{"iccid": iccid(0), "bootstrap": account(0)},
+            {"iccid": iccid(1), "bootstrap": account(1)},
+            {"iccid": iccid(2), "bootstrap": account(2), "s16": True},
+            {"iccid": iccid(3), "bootstrap": account(3), "s16": False}]
+    import_rows(store_uri, tmp_path, rows)
+    assert raw("SELECT source_row, options FROM scboot_rows ORDER BY id") == [
+        ["1", ""], ["2", ""], ["3", '{"s16": true}'], ["4", '{"s16": false}']]
+    assert "never change" in raw.fails("UPDATE scboot_rows SET options = NULL WHERE id = 3")
+    line = Line({f"r{i}": [profile(i, **(s16 if i else {}))] for i in range(4)})
+    with Station(store_uri, "s") as station:
+        prov = Provisioner(station, Options(keys=scboot.Keys(GP_KEY, GP_KEY, GP_KEY, kvn=48)),
+                           line, open_card=line.open_card)
+        res = {r["reader"]: r for r in prov.run(line.readers)}
+    assert [res[f"r{i}"]["outcome"] for i in range(4)] == ["written"] * 3 + ["failed"], res
+    assert "(key version 0x30, S8) answered 6700" in res["r3"]["error"]
+    audit = raw("SELECT iccid, outcome, card_digest = digest FROM scboot_results ORDER BY iccid")
+    assert [row[1] for row in audit] == ["written", "written", "written", "failed"]
+    line.close()

@@ -204,3 +204,57 @@ def test_sqlite_file_is_private(sqlite_uri):
     for p in (path, path + "-wal"):
         if os.path.exists(p):
             assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, p
+
+
+def test_a_job_without_options_keeps_the_digest_it_had(store_uri, tmp_path):
+    """What identifies a job (its digest) is what it was before rows could
+    carry options, so a job imported by an earlier scboot is recognised."""
+    import hashlib
+    import json
+    from scboot._store_import import job_digest
+    plain = rows(3, with_iccid=1)
+    h = hashlib.sha256()
+    for r in plain:
+        h.update(json.dumps([r.source_row, r.iccid, r.digest.hex(), r.keys_ref, r.new_keys_ref,
+                             r.replace_kvn]).encode() + b"\n")
+    assert job_digest(plain) == h.hexdigest()
+    forced = [StoreRow(**dict(vars(plain[0]), options='{"s16": true}'))] + plain[1:]
+    assert job_digest(forced) != job_digest(plain)
+
+
+def test_a_store_of_schema_1_is_upgraded_when_opened(store_uri, raw):
+    """Version 2 adds the rows' options and the results' card_digest; a
+    version 1 store (made by the same path a new store takes, stopped at
+    version 1) keeps its rows and results and gains both."""
+    if store_uri.startswith("sqlite:"):
+        from scboot._store_sqlite import SqliteStore as backend
+        blob = "X'00'"
+    else:
+        from scboot._store_pg import PgStore as backend
+        blob = "decode('00', 'hex')"
+    old = backend.connect(store_uri, True)
+    old.check_schema(True, version=1)
+    old.close()
+    assert raw("SELECT value FROM scboot_meta WHERE name = 'schema'") == [["1"]]
+    raw("INSERT INTO scboot_imports (id, source, digest, rows, first_row, time) VALUES "
+        "(1, 'old.jsonl', 'd', 2, 1, 0)")
+    raw(f"INSERT INTO scboot_rows (id, import_id, source_row, iccid, data, digest) VALUES "
+        f"(1, 1, 1, '8900000001', {blob}, 'ab'), (2, 1, 2, NULL, {blob}, 'cd')")
+    raw("INSERT INTO scboot_results (row_id, iccid, station, reader, outcome, digest, keys, "
+        "error, apdus, seconds, time) VALUES (1, '8900000001', 'old', 'r0', 'written', 'ab', "
+        "'', '', 20, 0.5, 0)")
+    with open_store(store_uri) as store:   # no create: an existing store, upgraded
+        assert raw("SELECT value FROM scboot_meta WHERE name = 'schema'") == [
+            [str(SCHEMA_VERSION)]]
+        (old_result,) = list(store.results())
+        assert (old_result["station"], old_result["card_digest"]) == ("old", "")
+        lease = store.start_lease("s", 30)
+        claim = store.claim("7777", lease, "r1")
+        assert (claim.row, claim.options) == (2, None)
+        assert store.finish(claim, "s", {"outcome": "written", "reader": "r1",
+                                         "digest": "cd", "card_digest": "cd"})
+        assert [r["card_digest"] for r in store.results()] == ["", "cd"]
+    # the fixed-row rule covers the new column; results stay append-only
+    assert "never change" in raw.fails("UPDATE scboot_rows SET options = 'x' WHERE id = 1")
+    assert "never changed" in raw.fails("UPDATE scboot_results SET card_digest = 'x'")
+    open_store(store_uri).close()   # upgraded once: opens as it is

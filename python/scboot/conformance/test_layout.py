@@ -5,17 +5,18 @@ import warnings
 import scboot
 from scboot import pkcs15
 from scboot.conformance import ConformanceWarning
-from scboot.conformance.walk import MAX_EF_SIZE, fault, what
+from scboot.conformance.walk import MAX_EF_SIZE, CardWalk, fault, what
+from scboot.pytest_plugin import Target
 
 
-def test_efdir_lists_the_pkcs15_application(walk):
+def test_efdir_lists_the_pkcs15_application(walk: CardWalk) -> None:
     app = walk.application()
     if not app.aid.startswith(pkcs15.DEFAULT_AID[:7]):
         fault(f"EF.DIR's PKCS#15 template names AID {app.aid.hex().upper()}, which does not "
               f"start with the PKCS#15 RID+PIX {pkcs15.DEFAULT_AID[:7].hex().upper()}")
 
 
-def test_pkcs15_application_selectable_on_a_logical_channel(walk):
+def test_pkcs15_application_selectable_on_a_logical_channel(walk: CardWalk) -> None:
     channel = walk.open_application()
     assert walk.card.channel == channel
     try:
@@ -24,7 +25,7 @@ def test_pkcs15_application_selectable_on_a_logical_channel(walk):
         fault(f"MANAGE CHANNEL (close) of channel {channel} failed: {what(e)}")
 
 
-def test_odf_points_to_a_dodf(walk):
+def test_odf_points_to_a_dodf(walk: CardWalk) -> None:
     walk.enter()
     paths = walk.dodf_paths()
     for path in paths:
@@ -33,7 +34,7 @@ def test_odf_points_to_a_dodf(walk):
                   "of FIDs")
 
 
-def test_dodf_holds_the_bootstrap_entry_with_a_path(walk):
+def test_dodf_holds_the_bootstrap_entry_with_a_path(walk: CardWalk) -> None:
     walk.enter()
     entry = walk.bootstrap_entry()
     if not entry.path.path:
@@ -41,7 +42,7 @@ def test_dodf_holds_the_bootstrap_entry_with_a_path(walk):
     walk.select(entry.path.path, "the bootstrap EF named by the DODF entry")
 
 
-def test_bootstrap_oid_encoding(walk):
+def test_bootstrap_oid_encoding(walk: CardWalk) -> None:
     walk.enter()
     entry = walk.bootstrap_entry()
     if entry.oid_form.misencoded:
@@ -51,7 +52,7 @@ def test_bootstrap_oid_encoding(walk):
             "clients accept, but DER would be 06 04 67 2B 09 01"))
 
 
-def test_bootstrap_ef_at_most_32k(walk):
+def test_bootstrap_ef_at_most_32k(walk: CardWalk) -> None:
     walk.enter()
     entry = walk.bootstrap_entry()
     fcp = walk.select(entry.path.path, "the bootstrap EF")
@@ -61,7 +62,7 @@ def test_bootstrap_ef_at_most_32k(walk):
         fault(f"the bootstrap EF is {fcp.file_size} bytes: at most {MAX_EF_SIZE} are allowed")
 
 
-def test_bootstrap_content_decodes(walk, keys, scboot_target):
+def test_bootstrap_content_decodes(walk: CardWalk, scboot_target: Target) -> None:
     walk.enter()
     _, fcp, data = walk.bootstrap_ef()
     try:
@@ -74,7 +75,8 @@ def test_bootstrap_content_decodes(walk, keys, scboot_target):
     # The library's own read (one call, remembered nothing) finds the same file.
     with scboot_target.open() as card:
         try:
-            again = card.read_bootstrap(keys, scboot_target.level)
+            again = card.read_bootstrap(walk.keys if walk.has_keys else None,
+                                        scboot_target.level, **walk.options)
         except scboot.Error as e:
             fault(f"the step-by-step walk read the bootstrap file, the library's read "
                   f"failed: {what(e)}")
@@ -82,7 +84,8 @@ def test_bootstrap_content_decodes(walk, keys, scboot_target):
         fault("two reads of the bootstrap file gave different content")
 
 
-def test_bootstrap_ef_not_readable_without_secure_channel(walk, scboot_keys):
+def test_bootstrap_ef_not_readable_without_secure_channel(walk: CardWalk,
+                                                          scboot_keys: scboot.Keys) -> None:
     # The keys are only used to find the EF; the read itself is in clear.
     walk.open_application()
     walk.secure()

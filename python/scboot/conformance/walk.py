@@ -7,7 +7,7 @@ and what the card answered there. Every step ends the test with
 """
 from __future__ import annotations
 
-from typing import List, NoReturn, Optional, Tuple
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple, Union
 
 import pytest
 
@@ -20,8 +20,10 @@ MAX_EF_SIZE = 32768
 
 
 def fault(message: str) -> NoReturn:
-    """Fail the test with a message about the card (no Python traceback)."""
-    pytest.fail(message, pytrace=False)
+    """Fail the test with a message about the card (no Python traceback,
+    and not the library's exception it may be raised for: the message
+    says what that was)."""
+    raise pytest.fail.Exception(message, pytrace=False) from None
 
 
 _MEANING = {
@@ -42,14 +44,54 @@ def what(e: scboot.Error) -> str:
     return f"{e.detail or e} ({e.name})"
 
 
+KeySource = Union[None, scboot.Keys, Callable[[], scboot.Keys]]
+
+
 class CardWalk:
     """EF.DIR -> PKCS#15 ADF on a logical channel -> [SCP03] -> ODF -> DODF
-    -> bootstrap EF, on one card connection."""
+    -> bootstrap EF, on one card connection.
 
-    def __init__(self, card: scboot.Card, keys: Optional[scboot.Keys], level: int) -> None:
+    ``keys``: the card's key set, a function giving it when a step first
+    needs it (the plugin's key check: the test is skipped or failed there
+    when the keys do not open the card), or None (no secure channel).
+    ``options``: library options for every session (``s16``). ``note``
+    records what the card's policy does (reported, not a fault)."""
+
+    def __init__(self, card: scboot.Card, keys: KeySource, level: int,
+                 options: Optional[Dict[str, Any]] = None,
+                 note: Optional[Callable[[str], None]] = None) -> None:
         self.card = card
-        self.keys = keys
+        self._source = keys
+        self._keys: Optional[scboot.Keys] = keys if isinstance(keys, scboot.Keys) else None
         self.level = level
+        self.options: Dict[str, Any] = dict(options or {})
+        self._note = note
+        self.notes: List[str] = []
+
+    @property
+    def has_keys(self) -> bool:
+        return self._source is not None
+
+    @property
+    def keys(self) -> scboot.Keys:
+        """The card's key set (taken from the source on first use)."""
+        if self._keys is None:
+            if self._source is None or isinstance(self._source, scboot.Keys):
+                raise RuntimeError("this walk has no keys")
+            self._keys = self._source()
+        return self._keys
+
+    def policy(self, text: str) -> None:
+        """Record something the card's policy does (not a fault)."""
+        self.notes.append(text)
+        if self._note is not None:
+            self._note(text)
+
+    def close(self) -> None:
+        """Wipe keys this walk took from its source."""
+        if self._keys is not None and self._keys is not self._source:
+            self._keys.close()
+        self._keys = None
 
     # ---- EF.DIR --------------------------------------------------------------
     def efdir_records(self) -> List[bytes]:
@@ -110,12 +152,12 @@ class CardWalk:
     def secure(self, level: Optional[int] = None) -> scboot.ScpInfo:
         """SCP03 with the application's Security Domain (keys required)."""
         level = self.level if level is None else level
-        assert self.keys is not None
+        keys = self.keys
         try:
-            return self.card.open_scp03(self.keys, level)
+            return self.card.open_scp03(keys, level, **self.options)
         except scboot.CardCryptogramError as e:
             fault(f"SCP03: the card's cryptogram does not verify with the given keys "
-                  f"(kvn 0x{self.keys.kvn:02X}): {what(e)}. Wrong keys, or the card derives "
+                  f"(kvn 0x{keys.kvn:02X}): {what(e)}. Wrong keys, or the card derives "
                   "its session keys differently from GP Amendment D (nothing was sent after "
                   "INITIALIZE UPDATE)")
         except scboot.Error as e:
@@ -124,7 +166,7 @@ class CardWalk:
     def enter(self) -> None:
         """Application on a logical channel, secured when keys are given."""
         self.open_application()
-        if self.keys is not None:
+        if self.has_keys:
             self.secure()
 
     # ---- files inside the application -----------------------------------------
