@@ -607,6 +607,24 @@ function Card:last_sw() return self._h and core.scb_card_last_sw(self._h) or 0 e
 --- The library's detail text of the last failure ("" if none).
 function Card:last_error() return self._h and core.scb_card_errmsg(self._h) or "" end
 --- APDUs exchanged on the wire so far (GET RESPONSE included).
+--- The bound on every call that talks to the card (a whole read, all its
+-- APDUs), in seconds; nil: no bound. Past it the call returns nil, message,
+-- scboot.E.TIMEOUT naming the step; a PC/SC card that stops answering
+-- mid-APDU leaves the card unusable (open it again). Default 30.
+function Card:timeout()
+  local ms = self._h and core.scb_card_timeout(self._h) or 0
+  return ms > 0 and ms / 1000 or nil
+end
+
+function Card:set_timeout(seconds)
+  if seconds ~= nil and (type(seconds) ~= "number" or seconds <= 0 or seconds > 86400) then
+    error("set_timeout: seconds must be a number in (0, 86400], or nil", 2)
+  end
+  if self._h == nil then return closed() end
+  core.scb_card_set_timeout(self._h, seconds and math.max(1, math.floor(seconds * 1000 + 0.5)) or 0)
+  return true
+end
+
 function Card:apdu_count() return self._h and core.scb_card_apdu_count(self._h) or 0 end
 --- The PC/SC reader name, nil for other transports.
 function Card:reader() return self._h and core.scb_card_reader_name(self._h) end

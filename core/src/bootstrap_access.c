@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -593,11 +594,14 @@ static int write_bytes(scb_card_t *card, ef_job_t *j, const uint8_t *data, size_
     }
     /* A transport failure leaves unknown whether the card took the APDU. */
     const bool transport_lost = scb_error_family(rc) == SCB_FAMILY_TRANSPORT;
-    if (rc != SCB_OK && (touched || transport_lost))
+    if (rc != SCB_OK && (touched || transport_lost)) {
+        char cause[sizeof(card->errmsg)];
+        snprintf(cause, sizeof(cause), "%s", card->errmsg[0] != 0 ? card->errmsg
+                                                                  : scb_strerror(rc));
         rc = scb__fail(card, SCB_E_WRITE_INCOMPLETE,
-                       "write interrupted after %zu of %zu bytes (%s): the card holds a file "
-                       "marked incomplete and needs re-provisioning", written, total,
-                       scb_error_name(rc));
+                       "write interrupted after %zu of %zu bytes (%.120s): the card holds a "
+                       "file marked incomplete and needs re-provisioning", written, total, cause);
+    }
     return rc;
 }
 

@@ -49,7 +49,7 @@ and a conformance suite for real cards come with the package::
 from . import _core  # noqa: F401  (imported first, for that side effect)
 from . import _errors, _scboot
 from ._bootstrap import Bootstrap, Instance, LwM2MObject, Resource, resource_info
-from ._card import Card, readers
+from ._card import DEFAULT_TIMEOUT, Card, readers
 from ._errors import *  # noqa: F401,F403  (the exception classes, listed in _errors.__all__)
 from ._keys import Keys, kcv
 from ._types import (AccessInfo, AppTemplate, DodfEntry, Fcp, FileStructure, Level, OidForm,
@@ -58,7 +58,7 @@ from ._types import (AccessInfo, AppTemplate, DodfEntry, Fcp, FileStructure, Lev
 __version__: str = _scboot.scb_version()
 
 __all__ = [
-    "Bootstrap", "Card", "Keys", "kcv", "readers", "resource_info",
+    "Bootstrap", "Card", "DEFAULT_TIMEOUT", "Keys", "kcv", "readers", "resource_info",
     "LwM2MObject", "Instance", "Resource",
     "AccessInfo", "AppTemplate", "DodfEntry", "Fcp", "FileStructure", "Level", "OidForm",
     "Path", "ScpInfo", "TraceKind",

@@ -44,6 +44,10 @@ def readers() -> List[Tuple[str, bool]]:
         _c.scb_readers_free(handle)
 
 
+#: The library's default bound on a call that talks to the card, seconds.
+DEFAULT_TIMEOUT: float = _c.SCB_DEFAULT_TIMEOUT_MS / 1000.0
+
+
 class Card(Closing):
     """A connection to one card.
 
@@ -73,13 +77,17 @@ class Card(Closing):
 
     # ---- construction -----------------------------------------------------
     @classmethod
-    def open(cls, reader: Union[None, str, int] = None) -> "Card":
+    def open(cls, reader: Union[None, str, int] = None, *,
+             timeout: Optional[float] = DEFAULT_TIMEOUT) -> "Card":
         """Connect through PC/SC. ``reader``: ``None`` = the first reader
         with a card; else an exact name, an index (int or decimal text), or
-        a unique substring of a reader name."""
+        a unique substring of a reader name. ``timeout``: see
+        :attr:`timeout`."""
         rc, handle, detail = _c.scb_card_open_pcsc(None if reader is None else str(reader))
         check(rc, detail)
-        return cls(handle)
+        card = cls(handle)
+        card.timeout = timeout
+        return card
 
     @classmethod
     def open_modem(cls, device: str, baud: Optional[int] = None, **opts: OptionValue) -> "Card":
@@ -193,6 +201,29 @@ class Card(Closing):
     def last_error(self) -> str:
         """Detail text of the last failure on this card ("" if none)."""
         return _c.scb_card_errmsg(self._h) if self._h is not None else ""
+
+    @property
+    def timeout(self) -> Optional[float]:
+        """The bound, in seconds, on every call that talks to the card (a
+        whole read, all its APDUs): past it the call raises
+        :class:`TransportTimeoutError` naming the step. A PC/SC card that
+        stops answering mid-APDU leaves the card unusable afterwards (open
+        it again). ``None``: no bound. Default 30 s."""
+        ms = _c.scb_card_timeout(self._h) if self._h is not None else 0
+        return ms / 1000.0 if ms else None
+
+    @timeout.setter
+    def timeout(self, seconds: Optional[float]) -> None:
+        if seconds is not None and (isinstance(seconds, bool) or
+                                    not isinstance(seconds, (int, float))):
+            raise TypeError(f"timeout must be seconds (a number) or None, not "
+                            f"{type(seconds).__name__}")
+        if seconds is not None and not 0 < seconds <= 86400:
+            raise InvalidArgumentError("timeout must be 0 < seconds <= 86400, or None")
+        if self._h is None:
+            raise StateError("the card is closed")
+        check(_c.scb_card_set_timeout(self._h, 0 if seconds is None
+                                      else max(1, round(seconds * 1000))))
 
     @property
     def apdu_count(self) -> int:

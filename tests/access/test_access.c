@@ -584,6 +584,25 @@ static void test_wrong_enc_key(void)
     rig_free(&r);
 }
 
+/* Every operation is bounded: a card that answers each APDU 60 ms late
+ * cannot drag a read past a 100 ms bound; the step is named, and the same
+ * handle works again with a bound that allows the read. */
+static void test_operation_bound(void)
+{
+    rig_t r = rig("{\"faults\": {\"delay_ms\": 60}}");
+    TK_EQ_INT(scb_card_timeout(r.card), SCB_DEFAULT_TIMEOUT_MS);
+    TK_EQ_RC(scb_card_set_timeout(r.card, 100), SCB_OK);
+    scb_bootstrap_t *bs = NULL;
+    scb_access_info_t info;
+    TK_EQ_RC(scb_read_bootstrap(r.card, r.keys, NULL, &bs, &info), SCB_E_TIMEOUT);
+    TK_CHECK(strstr(scb_card_errmsg(r.card), "took longer than 100 ms") != NULL);
+    TK_CHECK(info.apdus <= 3);
+    TK_EQ_RC(scb_card_set_timeout(r.card, 0), SCB_OK); /* no bound */
+    TK_EQ_RC(scb_read_bootstrap(r.card, r.keys, NULL, &bs, &info), SCB_OK);
+    scb_bootstrap_free(&bs);
+    rig_free(&r);
+}
+
 static void test_iccid(void)
 {
     rig_t r = rig("{\"iccid\": \"8988300000000000013\"}");
@@ -608,6 +627,7 @@ int main(void)
     TK_RUN(test_rotate_keys);
     TK_RUN(test_no_job_without_a_session);
     TK_RUN(test_wrong_enc_key);
+    TK_RUN(test_operation_bound);
     scb_opts_free(&g_opts);
     return tk_done();
 }

@@ -258,3 +258,20 @@ def test_python_m_scboot_sim_refuses_in_one_line(argv, code, message):
     assert out.returncode == code, out.stderr
     (line,) = out.stderr.splitlines()
     assert line.startswith("python3 -m scboot.sim: ") and message in line, line
+
+
+def test_every_call_is_bounded_and_the_bound_is_set_per_card(keys):
+    """A card that answers every APDU 60 ms late: a 0.1 s bound ends the
+    read with TransportTimeoutError naming the step; no bound lets it
+    through; the default is the library's 30 s."""
+    card = scboot.Card.sim({"faults": {"delay_ms": 60}})
+    with card:
+        assert card.timeout == scboot.DEFAULT_TIMEOUT == 30.0
+        card.timeout = 0.1
+        with pytest.raises(scboot.TransportTimeoutError) as e:
+            card.read_bootstrap(keys)
+        assert "took longer than 100 ms" in str(e.value)
+        card.timeout = None
+        assert card.timeout is None
+        with pytest.raises(TypeError):
+            card.timeout = "1"  # type: ignore[assignment]
