@@ -268,16 +268,19 @@ static void reconnect(pcsc_tp_t *t)
         t->proto = proto;
 }
 
-/* A reader that answers with nothing at all has usually lost the card
- * (vpcd reports a vanished card process this way). Wait up to a second for
- * pcscd to notice, so the caller gets "removed" rather than "malformed". */
+/* A reader that answers with nothing at all, or a transmit that fails
+ * without saying why, has usually lost the card (vpcd reports a vanished
+ * card process this way). Wait up to two seconds for pcscd to notice (it
+ * polls its readers every 400 ms, later under load), so the caller gets
+ * "removed" rather than "malformed". */
 static int empty_response(pcsc_tp_t *t)
 {
     SCARD_READERSTATE st = {0};
     st.szReader = t->reader;
     st.dwCurrentState = SCARD_STATE_UNAWARE;
-    for (int round = 0; round < 2; round++) {
-        if (SCardGetStatusChange(t->ctx, round == 0 ? 0 : 1000, &st, 1) != SCARD_S_SUCCESS)
+    for (int round = 0; round < 5; round++) {
+        if (SCardGetStatusChange(t->ctx, round == 0 ? 0 : 500, &st, 1) != SCARD_S_SUCCESS &&
+            round == 0)
             break;
         if ((st.dwEventState & SCARD_STATE_EMPTY) != 0)
             return SCB_E_CARD_REMOVED;

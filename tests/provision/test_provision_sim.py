@@ -309,7 +309,7 @@ def test_a_card_pulled_is_reported_with_the_step_it_was_in(tmp_path, keys):
     res = b.run()
     assert res["r0"]["outcome"] == "interrupted" and res["r0"]["card_digest"] == ""
     assert res["r0"]["error"].startswith("writing: write interrupted after 0 of "), res
-    assert "(SCB_E_CARD_REMOVED)" in res["r0"]["error"]
+    assert "card removed (the card went away)" in res["r0"]["error"]
     assert res["r1"]["outcome"] == "failed" and res["r1"]["card_digest"] == ""
     assert res["r1"]["error"].startswith("checking the card's data: ") and \
         "card removed" in res["r1"]["error"], res
