@@ -46,13 +46,16 @@ class Keys(Closing):
         return keys
 
     @classmethod
-    def from_json(cls, text: str) -> "Keys":
+    def from_json(cls, text: str, *, pin: Optional[str] = None) -> "Keys":
         """A key set from JSON: ``{"enc": hex, "mac": hex, "dek": hex,
         "kvn": int}`` (the format the command line and the pytest plugin
         read; ``dek`` optional), or ``{"pkcs11": URI, "kvn": int}`` for keys
-        in a PKCS#11 token (PIN from the URI's pin-source; see
+        in a PKCS#11 token (PIN: ``pin``, else the URI's pin-source; see
         :meth:`from_pkcs11`)."""
-        rc, handle, detail = _c.scbj_keys_from_json(text)
+        if pin is None:
+            rc, handle, detail = _c.scbj_keys_from_json(text)
+        else:
+            rc, handle, detail = _c.scbj_keys_from_json_ex(text, pin, 0)
         check(rc, detail)
         return cls._adopt(handle)
 
