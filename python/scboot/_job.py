@@ -16,10 +16,13 @@ one row per card). Each row may hold:
     the card's current SCP03 keys and the keys to rotate to after the
     write: a reference (text: a key file path, relative to the job file, or
     a ``pkcs11:`` URI; ``${iccid}`` is filled in per card; see
-    ``scboot._keyref``), or a key set JSON object ``{"enc", "mac", "dek",
+    ``scboot._keyref``), a key set in a token with its version ``{"pkcs11":
+    URI, "kvn": N}``, or a key set JSON object ``{"enc", "mac", "dek",
     "kvn"}``; in CSV, a ``keys`` / ``new_keys`` column with a reference, or
-    the columns ``keys.enc``, ``keys.mac``, ... ``new_keys.kvn``. A job
-    store holds references only.
+    the columns ``keys.enc``, ``keys.mac``, ... ``new_keys.kvn`` (or
+    ``new_keys.pkcs11`` and ``new_keys.kvn``). A bare URI is key version 0
+    (the card's default key set) and names current keys only: new keys in
+    a token need their version. A job store holds references only.
 ``replace_kvn``
     rotate by replacing this key set instead of adding one.
 ``s16``
@@ -290,8 +293,14 @@ class Template:
 
 # ---- one row ---------------------------------------------------------------
 
+def _token_form(value: Any) -> bool:
+    """A key set in a token named with its version, {"pkcs11": URI, "kvn": N}:
+    a reference (the keys stay in the token)."""
+    return isinstance(value, dict) and "pkcs11" in value
+
+
 def _keys(value: Any, what: str) -> Optional[Keys]:
-    if value is None or isinstance(value, str):   # a reference: _key_ref
+    if value is None or isinstance(value, str) or _token_form(value):   # _key_ref
         return None
     if not isinstance(value, dict):
         raise JobError(f"{what}: expected a key reference (text) or a key set object "
@@ -299,7 +308,7 @@ def _keys(value: Any, what: str) -> Optional[Keys]:
     unknown = set(value) - set(_KEY_FIELDS)
     if unknown:
         raise JobError(f"{what}.{sorted(unknown)[0]}: unknown key set field "
-                       f"(enc, mac, dek, kvn)")
+                       f"(enc, mac, dek, kvn; or pkcs11 and kvn for a token)")
     doc = dict(value)
     if "kvn" in doc:
         doc["kvn"] = parse_kvn(doc["kvn"], f"{what}.kvn")
@@ -310,10 +319,10 @@ def _keys(value: Any, what: str) -> Optional[Keys]:
 
 
 def _key_ref(value: Any, base_dir: str, what: str) -> Optional[str]:
-    if not isinstance(value, str):
+    if not isinstance(value, str) and not _token_form(value):
         return None
     try:
-        return canonical(value, base_dir, what)
+        return canonical(value, base_dir, what, new=what == "new_keys")
     except KeyRefError as e:
         raise JobError(str(e)) from None
 

@@ -47,6 +47,7 @@ class Station:
         self._stores: List[Store] = []
         self._lock = threading.Lock()
         self.stopped = threading.Event()
+        self.key_loader.stop_with(self.stopped)   # a token refused its PIN: stop
         self.failure: Optional[StoreError] = None
         self.lease: Optional[int] = None
         self.open_rows: Optional[int] = None   # rows not yet done, as of the last heartbeat

@@ -17,9 +17,10 @@ from ._progress import Progress
 from ._station import Station
 from ._store import RESULT_FIELDS, STATES, StoreError, display_uri, open_store
 from ._store_import import import_job, store_rows
-from .provision import (EXIT_FAILED, EXIT_NO_CARD, EXIT_OK, EXIT_STORE, EXIT_USAGE,
-                        Provisioner, card_arguments, close_options, exit_status, options_from,
-                        resolve_readers, station_arguments, terminate_as_interrupt)
+from .provision import (EXIT_FAILED, EXIT_KEYSTORE, EXIT_NO_CARD, EXIT_OK, EXIT_STORE,
+                        EXIT_USAGE, Provisioner, card_arguments, close_options, exit_status,
+                        options_from, resolve_readers, station_arguments,
+                        terminate_as_interrupt)
 
 __all__ = ["main"]
 
@@ -43,7 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--keys", metavar="REF",
                      help="the keys of rows that name none: a key file path or a pkcs11: URI "
                           "(stored as a reference; ${iccid} is filled in per card)")
+    imp.add_argument("--kvn", metavar="N",
+                     help="the key version of a --keys pkcs11: URI (default 0: the card's "
+                          "default key set)")
     imp.add_argument("--new-keys", metavar="REF", help="the same for new_keys")
+    imp.add_argument("--new-kvn", metavar="N",
+                     help="the key version of the new key set a --new-keys pkcs11: URI names "
+                          "(required with one: the token generates the set, per card with "
+                          "${iccid})")
 
     run = sub.add_parser("run", help="provision the cards put into this station's readers",
                          description="Provision every card put into the readers until every "
@@ -79,8 +87,13 @@ def _parser() -> argparse.ArgumentParser:
 def _import(args: argparse.Namespace) -> int:
     here = os.getcwd()
     try:
-        keys_ref = canonical(args.keys, here, "--keys") if args.keys else None
-        new_ref = canonical(args.new_keys, here, "--new-keys") if args.new_keys else None
+        if args.kvn is not None and not args.keys:
+            raise KeyRefError("--kvn: the version of a pkcs11: URI given with --keys")
+        if args.new_kvn is not None and not args.new_keys:
+            raise KeyRefError("--new-kvn: the version of a pkcs11: URI given with --new-keys")
+        keys_ref = canonical(args.keys, here, "--keys", kvn=args.kvn) if args.keys else None
+        new_ref = (canonical(args.new_keys, here, "--new-keys", new=True, kvn=args.new_kvn)
+                   if args.new_keys else None)
     except KeyRefError as e:
         raise JobError(str(e)) from None
     with Job.load(args.job, args.job_format, args.template, need_keys=False) as job:
@@ -136,6 +149,10 @@ def _run(args: argparse.Namespace) -> int:
         if station.failure is not None:
             print(f"{prog}: station {station.name} stopped: {station.failure}", file=sys.stderr)
             return EXIT_STORE
+        if station.key_loader.refused is not None:
+            print(f"{prog}: station {station.name} stopped: {station.key_loader.refused}",
+                  file=sys.stderr)
+            return EXIT_KEYSTORE
         failed = any(r.get("outcome") not in ("written", "skipped") for r in results)
         return EXIT_FAILED if failed else EXIT_OK
     finally:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional
 
 from ._job import Job, JobError
-from ._keyref import INLINE
+from ._keyref import INLINE, describe, is_token, per_card
 from ._store import Store, StoreRow
 
 __all__ = ["store_rows", "job_digest", "import_job"]
@@ -21,6 +21,7 @@ def store_rows(job: Job, source: str, allow_inline: bool, keys_ref: Optional[str
     written in the job itself become ``inline`` references when
     ``allow_inline``, else the rows are refused (JobError naming them)."""
     out, errors = [], []
+    generated: Dict[str, int] = {}   # a token set for new keys -> the row naming it
     for r in job.rows:
         refs = []
         for which, keys, ref, default in (("keys", r.keys, r.keys_ref, keys_ref),
@@ -31,6 +32,15 @@ def store_rows(job: Job, source: str, allow_inline: bool, keys_ref: Optional[str
                               f"job; a store keeps keys by reference only (a key file path or "
                               f"a pkcs11: URI)")
             refs.append(INLINE if keys is not None else ref or default)
+        new_ref = refs[1]
+        if new_ref is not None and is_token(new_ref) and not per_card(new_ref):
+            # The token generates the set for the PUT KEY that first uses it
+            # and seals it (it never leaves the token again): one card only.
+            first = generated.setdefault(new_ref, r.row)
+            if first != r.row:
+                errors.append(f"{source} row {r.row}: new_keys: {describe(new_ref)} is the new "
+                              f"key set of row {first} too, and a set generated in the token "
+                              f"goes to one card: name one per card (object=card-${{iccid}})")
         out.append(StoreRow(source_row=r.row, iccid=r.iccid, data=r.data, digest=r.digest,
                             keys_ref=refs[0], new_keys_ref=refs[1], replace_kvn=r.replace_kvn,
                             options=json.dumps(r.options, sort_keys=True) if r.options else None))

@@ -63,6 +63,21 @@ details. Keys given in a row override ``--keys`` /
 ``--new-keys``; ``--kdf3`` / ``--new-kdf3`` say the keys are KDF3 master
 keys, diversified per card with its key diversification data.
 
+Keys in a PKCS#11 token: a row's ``keys`` / ``new_keys`` is a ``pkcs11:``
+URI (``object=card-${iccid}``: a set per card), or the URI with its key
+version, ``{"pkcs11": URI, "kvn": N}`` (CSV: ``new_keys.pkcs11`` and
+``new_keys.kvn``; ``import --kvn`` / ``--new-kvn`` with ``--keys`` /
+``--new-keys URI``); a key file may hold that JSON too. A bare URI is key
+version 0, the card's default key set: enough for current keys; new keys
+must say their version, and a row that does not is refused at import (with
+its row number), as is a token set for new keys without ``${iccid}`` that
+two rows name. The new keys of a token reference are generated in the
+token by the card's rotation (never in this process). The PIN: the URI's
+pin-source, else ``SCBOOT_PIN11`` (never a prompt; never stored). A token
+failure fails its card (a one-line error naming the reference and the
+token's reason); a PIN the token refuses (wrong, locked or none) is tried
+once: the station takes no more cards and exits 8.
+
 Example (a CSV job with a template)::
 
     cards.csv:     iccid,identity,psk,uri
@@ -81,13 +96,15 @@ Exit status: 0 every card written or skipped; 1 a card failed or was
 interrupted (see the report); 2 usage, job, template, key, report file or
 store error (no card touched); 3 no PC/SC service, no such reader, or no
 reader with a card (found before the job is imported); 4 the store went
-away during the run (the station stopped). Each is one line on stderr.
+away during the run (the station stopped); 8 a token refused its PIN
+during the run (the station stopped without trying it again). Each is one
+line on stderr.
 
 Job stores and stations
 -----------------------
 
     python3 -m scboot.provision import JOB --store URI [--template FILE]
-                                [--keys REF] [--new-keys REF]
+                                [--keys REF [--kvn N]] [--new-keys REF [--new-kvn N]]
     python3 -m scboot.provision run --store URI [--station NAME] [--keys FILE]
                                 [--readers NAMES] [--lease SECONDS] [--once] ...
     python3 -m scboot.provision status --store URI [--json]
@@ -145,7 +162,7 @@ from ._card import Card, readers as list_readers
 from ._errors import (CardCryptogramError, Error, InvalidArgumentError, NoKeySetError,
                       NoReaderError, ParseError)
 from ._job import CardJob, Job, JobError, parse_kvn
-from ._keyref import KeyLoader, KeyRefError
+from ._keyref import KeyLoader, KeyRefError, load_key_file
 from ._keys import Keys
 from ._opts import c_options
 from ._progress import Progress
@@ -157,7 +174,7 @@ from ._types import Level
 
 __all__ = ["Options", "Provisioner", "Source", "JobSource", "main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_CARD, EXIT_STORE = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_CARD, EXIT_STORE, EXIT_KEYSTORE = 0, 1, 2, 3, 4, 8
 _STEP = "_step"   # a result's key while the card is worked: the step it is in
 
 
@@ -194,7 +211,10 @@ def _level(text: str) -> int:
 def _keys_absent(_card: Card, e: Error) -> bool:
     """Whether a failed session attempt means "the card has no such key
     set" (as opposed to a broken card or channel)."""
-    return isinstance(e, (CardCryptogramError, NoKeySetError)) or e.code == _c.SCB_E_SCP_KVN
+    # SCB_E_P11_OBJECT: a token set for new keys that is not generated yet
+    # (the PUT KEY that first uses it makes it), so no card holds it.
+    return (isinstance(e, (CardCryptogramError, NoKeySetError))
+            or e.code in (_c.SCB_E_SCP_KVN, _c.SCB_E_P11_OBJECT))
 
 
 class Source(Protocol):
@@ -225,6 +245,7 @@ class JobSource:
         self.name = name or socket.gethostname()
         self.key_loader = KeyLoader()
         self.stopped = threading.Event()
+        self.key_loader.stop_with(self.stopped)
         self.failure: Optional[StoreError] = None
 
     def claim(self, iccid: str, reader: str) -> Optional[CardJob]:
@@ -318,6 +339,8 @@ class Provisioner:
             if card is not None:
                 result["apdus"] = card.apdu_count
                 card.close()
+            if result["iccid"]:
+                self.source.key_loader.release(result["iccid"])   # its own key sets
         result.pop(_STEP, None)
         result["seconds"] = round(time.monotonic() - start, 3)
         result["time"] = _now()
@@ -429,7 +452,8 @@ class Provisioner:
         # (known from the session the data was checked in).
         card_new = new.diversify_kdf3(card.scp03_info.kdd) if o.new_kdf3 else new
         try:
-            card.rotate_keys(keys, card_new, replace, o.level, kdf3=o.kdf3, **cj.options)
+            with self.source.key_loader.generating(card_new):
+                card.rotate_keys(keys, card_new, replace, o.level, kdf3=o.kdf3, **cj.options)
         except Error as e:
             result["error"] = f"key rotation failed (the data is {result['outcome']}): {e}"
             result["outcome"] = "failed"
@@ -562,7 +586,8 @@ def _parser() -> argparse.ArgumentParser:
                     "report (python3 -m scboot.provision COMMAND --help).",
         epilog="Exit status: 0 all cards written or skipped, 1 a card failed (see the report), "
                "2 usage/job/key/report/store error, 3 no PC/SC service or no card, 4 the store "
-               "went away during the run. Details: pydoc scboot.provision")
+               "went away during the run, 8 a token refused its PIN. Details: pydoc "
+               "scboot.provision")
     p.add_argument("job", metavar="JOB", help="job file: CSV, or JSON lines")
     p.add_argument("--job-format", choices=("csv", "jsonl"),
                    help="default: csv for *.csv, else jsonl")
@@ -596,7 +621,7 @@ def _load_keys(path: Optional[str], what: str) -> Optional[Keys]:
     if path is None:
         return None
     try:
-        return Keys.load(path)
+        return load_key_file(path)
     except OSError as e:
         raise JobError(f"{what} {path}: {e.strerror or e}") from None
     except UnicodeDecodeError:
@@ -755,6 +780,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if station.failure is not None:
             print(f"{prog}: stopped: {station.failure}", file=sys.stderr)
             return EXIT_STORE
+        if station.key_loader.refused is not None:
+            print(f"{prog}: stopped: {station.key_loader.refused}", file=sys.stderr)
+            return EXIT_KEYSTORE
         return EXIT_FAILED if any(_failed(r) for r in results) else EXIT_OK
     finally:
         for o in reversed(opened):
