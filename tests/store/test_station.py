@@ -190,17 +190,23 @@ def test_keys_rotated_by_reference(store_uri, raw, tmp_path):
 
 
 def test_a_pkcs11_reference_goes_to_the_key_loader(sqlite_uri, tmp_path):
-    """Stored as given, filled in per card, passed to the loader (which
-    cannot load token keys yet: the card fails saying so)."""
+    """Stored as given, filled in per card, opened by the loader through
+    the token's module: a module that is not there fails the card in one
+    line naming the reference (the token tests, tests/pkcs11, provision
+    with real token keys)."""
+    ref = "pkcs11:token=line-1;object=card-${iccid}?module-path=/nonexistent/libnone.so"
     import_rows(sqlite_uri, tmp_path, [{"iccid": iccid(0), "bootstrap": account(0),
-                                        "keys": "pkcs11:token=line-1;object=card-${iccid}"}])
+                                        "keys": ref}])
+    with open_store(sqlite_uri) as store:
+        assert store.key_references() == {"named": 1}
     line = Line({"r0": [profile(0)]})
     with Station(sqlite_uri, "s") as station:
         prov = Provisioner(station, Options(), line, open_card=line.open_card)
         r = prov.run(["r0"])[0]
-    assert r["outcome"] == "failed"
-    assert f"keys pkcs11:token=line-1;object=card-{iccid(0)}: this scboot cannot load keys " \
-           f"from a PKCS#11 token yet" in r["error"]
+        assert not station.stopped.is_set()   # only a refused PIN stops a station
+    assert r["outcome"] == "failed" and "\n" not in r["error"]
+    assert r["error"].startswith(f"keys {ref.replace('${iccid}', iccid(0))}: "), r["error"]
+    assert "(SCB_E_P11_MODULE)" in r["error"] or "(SCB_E_UNSUPPORTED)" in r["error"], r["error"]
     with open_store(sqlite_uri) as store:
         assert store.status()["failed"] == 1
     line.close()

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import GP_KEY, PACKAGE_PARENT, account, iccid, key_file, write_jsonl
+from conftest import GP_KEY, PACKAGE_PARENT, account, encoded, iccid, key_file, write_jsonl
 from scboot._report import FIELDS
 from scboot._store import SCHEMA_VERSION, open_store
 
@@ -29,6 +29,10 @@ def one_line_error(run, code=2):
     assert run.stdout == "" and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
     return run.stderr
+
+
+def encoded_hex(n):
+    return encoded(account(n)).hex()
 
 
 def csv_job(tmp_path, n_named, n_free):
@@ -104,6 +108,66 @@ def test_import_takes_keys_by_reference_only(sqlite_uri, tmp_path, keys, message
     run = cli("import", job, "--store", sqlite_uri)
     assert run.returncode == 2 and message in run.stderr, run.stderr
     assert GP_KEY not in run.stderr and "1234" not in run.stderr
+
+
+TOKEN = "pkcs11:token=line;object=card-${iccid}?module-path=/usr/lib/softhsm/libsofthsm2.so"
+
+
+@pytest.mark.parametrize("rows,args,message", [
+    # a bare URI names no key version, which new keys need
+    ([{"new_keys": TOKEN}], [], "job.jsonl row 1: new_keys: new keys in a token need a key "
+                                "version: give {\"pkcs11\": URI, \"kvn\": N}"),
+    ([{}], ["--new-keys", TOKEN], "--new-keys: new keys in a token need a key version"),
+    ([{"new_keys": {"pkcs11": TOKEN}}], [], "row 1: new_keys.kvn: missing: new keys in a token"),
+    ([{"new_keys": {"pkcs11": TOKEN, "kvn": 0}}], [], "row 1: new_keys: key version 0 asks the "
+                                                      "card for its default key set"),
+    ([{"new_keys": {"pkcs11": TOKEN, "kvn": 49, "enc": GP_KEY}}], [],
+     "row 1: new_keys.pkcs11 and new_keys.enc: a token key set is named by pkcs11 and kvn"),
+    ([{"keys": {"pkcs11": "keys.json", "kvn": 48}}], [], "row 1: keys.pkcs11: expected a "
+                                                         "pkcs11: URI"),
+    ([{}], ["--keys", "keys.json", "--kvn", "0x30"], "--keys: a key version applies to a "
+                                                      "pkcs11: URI"),
+    ([{}], ["--new-kvn", "0x31"], "--new-kvn: the version of a pkcs11: URI given with "
+                                  "--new-keys"),
+    # one token set for new keys, named by two rows: it would go to one card
+    ([{"new_keys": {"pkcs11": TOKEN.replace("${iccid}", "7"), "kvn": 49}}] * 3, [],
+     "job.jsonl row 2: new_keys: pkcs11:token=line;object=card-7?module-path="
+     "/usr/lib/softhsm/libsofthsm2.so (kvn 0x31) is the new key set of row 1 too"),
+    ([{}, {}], ["--new-keys", TOKEN.replace("${iccid}", "7"), "--new-kvn", "0x31"],
+     "row 2: new_keys: pkcs11:token=line;object=card-7"),
+])
+def test_import_refuses_ambiguous_token_references(sqlite_uri, tmp_path, rows, args, message):
+    job = write_jsonl(tmp_path / "job.jsonl", [dict(r, bootstrap=account(i))
+                                               for i, r in enumerate(rows)])
+    run = cli("import", job, "--store", sqlite_uri, *args)
+    assert run.returncode == 2 and message in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and GP_KEY not in run.stderr
+    assert not (tmp_path / "store.sqlite").exists()   # nothing imported, no store made
+
+
+def test_import_stores_token_references_with_their_versions(sqlite_uri, tmp_path):
+    """A row's {"pkcs11", "kvn"} (JSON lines, or CSV's new_keys.pkcs11 and
+    new_keys.kvn cells), import --keys URI --kvn, --new-keys URI --new-kvn:
+    the keys JSON token form, ${iccid} kept; a bare URI for current keys
+    stays as it is (key version 0)."""
+    job = write_jsonl(tmp_path / "job.jsonl", [
+        {"bootstrap": account(0), "new_keys": {"pkcs11": TOKEN, "kvn": "0x31"}},
+        {"bootstrap": account(1), "keys": TOKEN},
+        {"bootstrap": account(2)}])
+    run = cli("import", job, "--store", sqlite_uri, "--keys", TOKEN, "--kvn", "48",
+              "--new-keys", TOKEN, "--new-kvn", "0x32")
+    assert run.returncode == 0, run.stderr
+    csv_job = tmp_path / "cards.csv"
+    csv_job.write_text("iccid,bootstrap_hex,new_keys.pkcs11,new_keys.kvn\n"
+                       f"{iccid(5)},{encoded_hex(5)},{TOKEN},49\n")
+    run = cli("import", csv_job, "--store", sqlite_uri)
+    assert run.returncode == 0, run.stderr
+    import sqlite3
+    rows = sqlite3.connect(sqlite_uri[len("sqlite:"):]).execute(
+        "SELECT keys_ref, new_keys_ref FROM scboot_rows ORDER BY id").fetchall()
+    form = '{{"kvn":{},"pkcs11":"{}"}}'.format
+    assert rows == [(form(48, TOKEN), form(49, TOKEN)), (TOKEN, form(50, TOKEN)),
+                    (form(48, TOKEN), form(50, TOKEN)), (None, form(49, TOKEN))]
 
 
 def test_bad_store_uri(tmp_path):
