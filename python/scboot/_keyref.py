@@ -325,7 +325,9 @@ class KeyLoader:
         """Hold around a rotation to ``keys``: a set in a token, which the
         rotation may generate there, is made while no other set is opened,
         closed or made."""
-        return self._token if keys.in_token else contextlib.nullcontext()
+        if keys.in_token:
+            return self._token
+        return contextlib.nullcontext()
 
     def release(self, iccid: str) -> None:
         """Close the key sets this thread loaded for card ``iccid`` alone."""
