@@ -482,7 +482,10 @@ static int typed_bytes(reader_t *r, const char *path, const scb_resource_info_t 
         size_t hl = (size_t)json_object_get_string_len(j);
         if (hl > 2 * SCB_MAX_FILE_SIZE)
             return FAIL(r, path, "longer than the %u-byte file", SCB_MAX_FILE_SIZE);
-        rc = scbj__unhex(json_object_get_string((json_object *)j), hl, out, len);
+        const char *hex = json_object_get_string((json_object *)j);
+        rc = scbj__unhex(hex, hl, out, len);
+        if (rc == -1 && scbj__non_hex_at(hex, hl) > 0)
+            return FAIL(r, path, "not hex (character %zu)", scbj__non_hex_at(hex, hl));
         if (rc == -1)
             return FAIL(r, path, "expected an even number of hex digits");
         return rc;

@@ -44,9 +44,11 @@ static int parse_key(const json_object *obj, int which, uint8_t **out, size_t *l
         return scbj__fail(detail, detail_len, SCB_E_VALIDATION, name,
                           "expected 32, 48 or 64 hex digits (an AES-128/192/256 key), got %zu",
                           hl);
-    int rc = scbj__unhex(json_object_get_string(j), hl, out, len);
-    if (rc == -1)
-        return scbj__fail(detail, detail_len, SCB_E_VALIDATION, name, "expected hex digits");
+    const char *hex = json_object_get_string(j);
+    int rc = scbj__unhex(hex, hl, out, len);
+    if (rc == -1) /* the place, not the character: it may be part of a key */
+        return scbj__fail(detail, detail_len, SCB_E_VALIDATION, name, "not hex (character %zu)",
+                          scbj__non_hex_at(hex, hl));
     return rc;
 }
 
@@ -160,6 +162,9 @@ int scbj_keys_from_json_ex(const char *json, const char *pin, unsigned p11_flags
     if (out == NULL)
         return SCB_E_INVALID_ARG;
     *out = NULL;
+    if (scbj__bare_hex(json)) /* a raw key where the file belongs */
+        return scbj__fail(detail, detail_len, SCB_E_VALIDATION, "(top level)",
+                          "expected a JSON object {\"enc\": hex, ...}, got bare hex");
     json_object *root;
     int rc = scbj__parse_text(json, &root, detail, detail_len);
     if (rc != SCB_OK)

@@ -11,6 +11,12 @@
  * are NULL after a failure; detail (may be NULL) receives "<field path>:
  * <reason>", e.g. "security[0].security_mode: expected integer 0..4".
  * Messages never contain values, so they never contain secrets.
+ *
+ * JSON text is read strictly (RFC 8259; FORMAT.md): a leading UTF-8 byte
+ * order mark is skipped; syntax errors and member names given twice in
+ * one object are refused with their place, "JSON text: unexpected
+ * character (line 3, column 27)", "security: key appears twice (line 7,
+ * column 2; first at line 2, column 2)".
  */
 #ifndef SCBOOT_JSON_H
 #define SCBOOT_JSON_H

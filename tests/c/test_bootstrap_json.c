@@ -405,7 +405,7 @@ static void test_validation(void)
         {"{\"security\": [{\"server_uri\": 5}]}", "security[0].server_uri: expected a string"},
         {"{\"security\": [{\"server_uri\": \"a\\u0000b\"}]}", "security[0].server_uri: string holds a NUL"},
         {"{\"security\": [{\"public_key_or_identity\": \"abc\"}]}", "security[0].public_key_or_identity: expected an even number of hex digits"},
-        {"{\"security\": [{\"public_key_or_identity\": \"zz\"}]}", "expected an even number of hex digits"},
+        {"{\"security\": [{\"public_key_or_identity\": \"0z\"}]}", "security[0].public_key_or_identity: not hex (character 2)"},
         {"{\"security\": [{\"foo\": 1}]}", "security[0].foo: not a resource of LwM2M Security"},
         {"{\"security\": [{\"1000\": 5}]}", "security[0].1000: resource not in the object table: expected {\"hex\": \"...\"}"},
         {"{\"security\": [{\"1000\": {\"hex\": \"aa\", \"x\": 1}}]}", "security[0].1000: {\"hex\": ...} takes no other keys"},
@@ -426,7 +426,7 @@ static void test_validation(void)
         {"{\"security\": [5]}", "security[0]: expected an object"},
         {"{\"servers\": [{\"disable\": 1}]}", "servers[0].disable: resource without a value type (Execute)"},
         {"{\"servers\": [{\"lifetime\": 18446744073709551615}]}", "servers[0].lifetime: expected an integer"},
-        {"{\"servers\": [{\"lifetime\": 18446744073709551616}]}", "JSON text: integer beyond 64 bits at offset 26"},
+        {"{\"servers\": [{\"lifetime\": 18446744073709551616}]}", "JSON text: integer beyond 64 bits (line 1, column 27)"},
         {"{\"servers\": [{\"lifetime\": -9223372036854775809}]}", "JSON text: integer beyond 64 bits"},
         {"{\"objects\": [{\"id\": 0}]}", "objects[0].id: objects 0 and 1 belong in \"security\" and \"servers\""},
         {"{\"objects\": [{\"instances\": []}]}", "objects[0]: missing \"id\""},
@@ -445,7 +445,7 @@ static void test_validation(void)
         {"{\"versions\": {\"0\": \"1.x\"}}", "versions.0: expected \"major.minor\""},
         {"{\"versions\": []}", "versions: expected an object"},
         {"{\"security\": [}", "JSON text: "},
-        {"{} x", "JSON text: unexpected character at offset 3"},
+        {"{} x", "JSON text: unexpected character (line 1, column 4)"},
         {"{", "JSON text: "},
         {"{\"a\xFF\": 1}", "JSON text: "},
         {"{\"se\x01\": 1}", "(top level): unknown key 'se?'"},
@@ -559,6 +559,124 @@ static void test_value_to_json(void)
     TK_EQ_RC(scbj_value_to_json(0, 0, 0, NULL, 0, 0, NULL), SCB_E_INVALID_ARG);
 }
 
+/* A member name given twice in one object: json-c keeps the last without
+ * a word (a second "security": [] dropped every account); the text is
+ * refused, naming the member and both places. */
+static void test_duplicate_names(void)
+{
+    static const struct {
+        const char *json;
+        const char *want;
+    } bad[] = {
+        {"{\"security\": [{\"server_uri\": \"coaps://a\"}],\n \"security\": []}",
+         "security: key appears twice (line 2, column 2; first at line 1, column 2)"},
+        {"{\"security\": [{\"server_uri\": \"a\", \"server_uri\": \"b\"}]}",
+         "security[0].server_uri: key appears twice (line 1, column 35; first at line 1, "
+         "column 16)"},
+        /* an escape spells the same name */
+        {"{\"security\": [], \"secu\\u0072ity\": []}",
+         "security: key appears twice (line 1, column 18; first at line 1, column 2)"},
+        {"{\"servers\": [{\"short_server_id\": 1}, {\"lifetime\": 1, \"lifetime\": 2}]}",
+         "servers[1].lifetime: key appears twice"},
+        {"{\"objects\": [{\"id\": 5, \"instances\": [{\"resources\": {\"0\": {\"hex\": \"aa\", "
+         "\"hex\": \"bb\"}}}]}]}",
+         "objects[0].instances[0].resources.0.hex: key appears twice"},
+        /* columns count characters, lines end at \n (CRLF too) */
+        {"{\"\xC3\xA9\": 1, \"\xC3\xA9\": 2}", "key appears twice (line 1, column 10; first at "
+                                               "line 1, column 2)"},
+        {"{\r\n\"versions\": {},\r\n\"versions\": {}}",
+         "versions: key appears twice (line 3, column 1; first at line 2, column 1)"},
+        /* json-c cuts a name at NUL, which would make these one name */
+        {"{\"security\": [], \"security\\u0000x\": []}",
+         "(top level): a member name holds a NUL character (line 1, column 18)"},
+        {"{\"servers\": [{\"a\\u0000\": 1}]}",
+         "servers[0]: a member name holds a NUL character (line 1, column 15)"},
+    };
+    for (size_t i = 0; i < SCB_ARRAY_LEN(bad); i++) {
+        scb_bootstrap_t *bs = (scb_bootstrap_t *)&detail;
+        detail[0] = 0;
+        TK_EQ_RC(scbj_bootstrap_from_json(bad[i].json, &bs, detail, sizeof(detail)),
+                 SCB_E_VALIDATION);
+        TK_CHECK(bs == NULL);
+        check_detail(bad[i].want);
+    }
+    /* the same name in different objects, names inside string values and
+     * names that differ only in case are fine */
+    static const char *const good[] = {
+        "{\"security\": [{\"instance\": 0, \"server_uri\": \"\\\"security\\\": [],\"}, "
+        "{\"instance\": 1, \"server_uri\": \"x\"}], \"servers\": [{\"short_server_id\": 1}]}",
+        "{\"objects\": [{\"id\": 5, \"instances\": [{\"resources\": {\"0\": {\"hex\": \"aa\"}, "
+        "\"1\": {\"hex\": \"bb\"}}}]}, {\"id\": 6, \"instances\": [{\"resources\": {\"0\": "
+        "{\"hex\": \"aa\"}}}]}]}",
+    };
+    for (size_t i = 0; i < SCB_ARRAY_LEN(good); i++) {
+        scb_bootstrap_t *bs = from_json(good[i]);
+        scb_bootstrap_free(&bs);
+    }
+    TK_EQ_RC(scbj_bootstrap_from_json("{\"Security\": [], \"security\": []}", &(scb_bootstrap_t *){NULL},
+                                      detail, sizeof(detail)),
+             SCB_E_VALIDATION);
+    check_detail("(top level): unknown key 'Security'"); /* not "appears twice" */
+
+    /* deep paths stay bounded */
+    char deep[2048];
+    size_t n = 0;
+    n += (size_t)snprintf(deep + n, sizeof(deep) - n, "{\"objects\": [{\"id\": 5, \"instances\": "
+                                                      "[{\"resources\": {\"0\": ");
+    for (int d = 0; d < 24; d++)
+        n += (size_t)snprintf(deep + n, sizeof(deep) - n, "{\"a_rather_long_member_name\": ");
+    n += (size_t)snprintf(deep + n, sizeof(deep) - n, "{\"x\": 1, \"x\": 2}");
+    for (int d = 0; d < 24; d++)
+        n += (size_t)snprintf(deep + n, sizeof(deep) - n, "}");
+    snprintf(deep + n, sizeof(deep) - n, "}}]}]}");
+    scb_bootstrap_t *bs = NULL;
+    TK_EQ_RC(scbj_bootstrap_from_json(deep, &bs, detail, sizeof(detail)), SCB_E_VALIDATION);
+    check_detail("...: key appears twice (line 1, column ");
+}
+
+/* RFC 8259 8.1: a parser may ignore a byte order mark; editors on Windows
+ * write one. */
+static void test_byte_order_mark(void)
+{
+    scb_bootstrap_t *bs = from_json("\xEF\xBB\xBF{\"servers\": [{\"short_server_id\": 1}]}");
+    TK_CHECK(bs != NULL && scb_bootstrap_server_count(bs) == 1);
+    scb_bootstrap_free(&bs);
+    /* positions count from after it; one in the middle is no mark */
+    TK_EQ_RC(scbj_bootstrap_from_json("\xEF\xBB\xBF{} x", &bs, detail, sizeof(detail)),
+             SCB_E_VALIDATION);
+    check_detail("JSON text: unexpected character (line 1, column 4)");
+    TK_EQ_RC(scbj_bootstrap_from_json("\xEF\xBB\xBF\xEF\xBB\xBF{}", &bs, detail, sizeof(detail)),
+             SCB_E_VALIDATION);
+    check_detail("JSON text: ");
+    TK_EQ_RC(scbj_bootstrap_from_json("\xEF\xBB", &bs, detail, sizeof(detail)), SCB_E_VALIDATION);
+    TK_CHECK(bs == NULL);
+}
+
+/* Syntax errors say where: json-c's parse end as line and column. */
+static void test_line_column(void)
+{
+    static const struct {
+        const char *json;
+        const char *want;
+    } bad[] = {
+        {"{\n  \"servers\": [\n    {\"short_server_id\": 1,, \"lifetime\": 5}\n  ]\n}\n",
+         "JSON text: quoted object property name expected (line 3, column 27)"},
+        {"{\"servers\": [{\"lifetime\": 1}]\n}\n{}", "JSON text: unexpected character (line 3, "
+                                                  "column 1)"},
+        {"{\"servers\": [\n", "JSON text: incomplete document (the text ends at line 2, column 1)"},
+        {"{\"a\": \"\xC3\xA9\xFF\"}", "JSON text: invalid utf-8 string (line 1, column 9)"},
+        {"\n\n   {\"servers\": [{\"lifetime\": 99999999999999999999}]}",
+         "JSON text: integer beyond 64 bits (line 3, column 30)"},
+    };
+    for (size_t i = 0; i < SCB_ARRAY_LEN(bad); i++) {
+        scb_bootstrap_t *bs = NULL;
+        detail[0] = 0;
+        TK_EQ_RC(scbj_bootstrap_from_json(bad[i].json, &bs, detail, sizeof(detail)),
+                 SCB_E_VALIDATION);
+        check_detail(bad[i].want);
+    }
+}
+
 int main(void)
 {
     TK_RUN(test_nordic);
@@ -570,5 +688,8 @@ int main(void)
     TK_RUN(test_validation);
     TK_RUN(test_decoded_round_trips);
     TK_RUN(test_value_to_json);
+    TK_RUN(test_duplicate_names);
+    TK_RUN(test_byte_order_mark);
+    TK_RUN(test_line_column);
     return tk_done();
 }

@@ -88,7 +88,7 @@ static void test_invalid(void)
         {"{\"enc\": \"00112233445566778899aabbccddee\", \"mac\": \"" MAC16 "\"}",
          "enc: expected 32, 48 or 64 hex digits (an AES-128/192/256 key), got 30"},
         {"{\"enc\": \"zz112233445566778899aabbccddeeff\", \"mac\": \"" MAC16 "\"}",
-         "enc: expected hex digits"},
+         "enc: not hex (character 1)"},
         {"{\"enc\": \"" ENC16 "\", \"mac\": \"" KEY24 "\"}", "mac: 24 bytes, but enc has 16"},
         {"{\"enc\": \"" ENC16 "\", \"mac\": \"" MAC16 "\", \"dek\": \"" KEY32 "\"}",
          "dek: 32 bytes, but enc has 16"},
@@ -100,6 +100,20 @@ static void test_invalid(void)
         {"{\"enc\": \"" ENC16 "\", \"mac\": \"" MAC16 "\", \"kcv\": \"000000\"}",
          "(top level): unknown key 'kcv'"},
         {"{\"enc\": \"" ENC16 "\",", "JSON text: "},
+        /* a raw key where the file belongs: said so, not "integer beyond 64 bits" */
+        {ENC16 "\n", "(top level): expected a JSON object {\"enc\": hex, ...}, got bare hex"},
+        {"40414243444546474849505152535455", "(top level): expected a JSON object {\"enc\": hex"},
+        {"\xEF\xBB\xBF  " MAC16 " " MAC16 "\r\n", "got bare hex"},
+        /* the place of a bad digit, not the digit */
+        {"{\"enc\": \"" ENC16 "\", \"mac\": \"5051525354555657z8595A5B5C5D5E5F\"}",
+         "mac: not hex (character 17)"},
+        {"{\"enc\": \"" ENC16 "\", \"mac\": \"" MAC16 "\", \"dek\": \"606162636465666768696a6b6c6d6e6\u00e9\"}",
+         "dek: expected 32, 48 or 64 hex digits"},
+        {"{\"enc\": \"" ENC16 "\", \"mac\": \"" MAC16 "\", \"dek\": \"\u00e9606162636465666768696a6b6c6d6e\"}",
+         "dek: not hex (character 1)"},
+        /* json-c would keep the second "enc" */
+        {"{\"enc\": \"" ENC16 "\",\n \"mac\": \"" MAC16 "\",\n \"enc\": \"" DEK16 "\"}",
+         "enc: key appears twice (line 3, column 2; first at line 1, column 2)"},
     };
     for (size_t i = 0; i < SCB_ARRAY_LEN(bad); i++) {
         scb_keys_t *k = (scb_keys_t *)&detail; /* must come back NULL */
@@ -113,6 +127,11 @@ static void test_invalid(void)
     }
     scb_keys_t *k = NULL;
     TK_EQ_RC(scbj_keys_from_json(NULL, &k, detail, sizeof(detail)), SCB_E_INVALID_ARG);
+    /* a byte order mark is fine */
+    TK_EQ_RC(scbj_keys_from_json("\xEF\xBB\xBF{\"enc\": \"" ENC16 "\", \"mac\": \"" MAC16 "\"}", &k,
+                                 detail, sizeof(detail)),
+             SCB_OK);
+    scb_keys_free(&k);
     TK_EQ_RC(scbj_keys_from_object(NULL, &k, detail, sizeof(detail)), SCB_E_INVALID_ARG);
 }
 

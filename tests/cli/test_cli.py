@@ -250,6 +250,20 @@ def test_an_option_value_out_of_range_is_an_error():
         assert out.returncode == 2 and flag.encode() in out.stderr, out.stderr
 
 
+def test_keys_file_messages(tmp_path):
+    bare = tmp_path / "bare.keys"
+    bare.write_text(GP_KEY + "\n")
+    out = run("read", "--sim", "--keys", bare)
+    assert out.returncode == 2 and out.stdout == b""
+    assert b'expected a JSON object {"enc": hex, ...}, got bare hex' in out.stderr, out.stderr
+    bad = tmp_path / "bad.keys"
+    bad.write_text(json.dumps({"enc": GP_KEY, "mac": GP_KEY[:16] + "z" + GP_KEY[17:]}))
+    out = run("read", "--sim", "--keys", bad)
+    assert out.returncode == 2 and b"mac: not hex (character 17)" in out.stderr, out.stderr
+    no_secret_in(out.stderr)
+    assert GP_KEY[:16].encode() not in out.stderr
+
+
 # ---- through pcscd + vpcd ---------------------------------------------------
 
 def test_read_through_pcscd(pcscd, keys_file):

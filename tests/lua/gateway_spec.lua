@@ -246,7 +246,8 @@ describe("the gateway plugin program", function()
       { "--sim --keys " .. file("cut.json", '{"enc": "' .. env.KEY .. '"'),
         "--keys: the key file is not a key set: JSON text: incomplete document" },
       { "--sim --keys " .. file("bare.json", env.KEY),
-        "--keys: the key file is not a key set: JSON text:" },
+        "--keys: the key file is not a key set: (top level): expected a JSON object " ..
+        '{"enc": hex, ...}, got bare hex' },
       { "--sim --keys " .. dir, "--keys: cannot read the key file (Is a directory)" },
     }
     for _, case in ipairs(cases) do
