@@ -379,7 +379,8 @@ typedef struct scb_resource_info {
     int type;               /* enum scb_value_type */
     int multiple;           /* 1: multiple-instance resource */
     int secret;             /* 1: redacted unless secrets are asked for */
-    int has_range;          /* 1: integer values must lie in min..max (OMA RangeEnumeration) */
+    int has_range;          /* 1: integers must lie in min..max, strings have min..max
+                               bytes (OMA RangeEnumeration); max INT64_MAX: no upper bound */
     int64_t min;
     int64_t max;
 } scb_resource_info_t;
@@ -387,6 +388,20 @@ typedef struct scb_resource_info {
  * Known objects: 0 Security, 1 Server, 2 Access Control, 21 OSCORE. */
 SCB_API int scb_lwm2m_resource_info(uint16_t object_id, uint16_t resource_id,
                                     scb_resource_info_t *info);
+/* Whether v (len bytes: a single resource's value or one resource
+ * instance's) is a value the OMA object definition allows: its data type
+ * (as the scb_value_* conversions read it), its range (info.has_range) and
+ * the rules the definition states in words (Server Binding: transport
+ * letters U T S N M H, each once, Q only after U or S; Preferred
+ * Transport: one letter). The JSON layer renders a value typed only when
+ * it passes and refuses typed input that does not. 0: valid; SCB_E_PARSE:
+ * not valid, detail (may be NULL) says what is expected ("expected integer
+ * 1..65534", "expected a non-negative integer": for an integer resource
+ * whatever the bytes, so an empty value yields the expectation);
+ * SCB_E_UNSUPPORTED: the resource has no value (Execute); SCB_E_NOT_FOUND:
+ * an unknown resource. The message never contains the value. */
+SCB_API int scb_lwm2m_value_check(uint16_t object_id, uint16_t resource_id, const uint8_t *v,
+                                  size_t len, char *detail, size_t detail_len);
 /* Reverse lookup: resource id from its key for an object. */
 SCB_API int scb_lwm2m_resource_by_key(uint16_t object_id, const char *key, uint16_t *resource_id);
 SCB_API const char *scb_lwm2m_object_name(uint16_t object_id); /* NULL if unknown */
@@ -482,7 +497,10 @@ SCB_API int scb_value_check_string(const uint8_t *v, size_t len);
  * SCB_E_PARSE when one of the view's resources is not a valid value of its
  * type (or is multiple-instance): the tree API still has its bytes. The
  * views cover Security resources 0..12 and Server 0..7; later resources
- * only through the tree API. Index out of range: SCB_E_INVALID_ARG. */
+ * only through the tree API. Index out of range: SCB_E_INVALID_ARG. The
+ * views show what the card holds, in range or not (a Lifetime of -1 reads
+ * as -1); scb_lwm2m_value_check says whether a value is one the object
+ * definition allows. */
 typedef struct scb_security {
     uint16_t instance_id;
     uint32_t present;

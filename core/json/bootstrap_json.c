@@ -39,67 +39,53 @@ static int append(json_object *arr, json_object *val)
     return SCB_OK;
 }
 
-static bool in_range(const scb_resource_info_t *info, int64_t x)
+/* The value as its OMA type, or NULL when the bytes are not a value the
+ * object definition allows (type, range, rules: scb_lwm2m_value_check;
+ * then the caller renders {"hex": ...}). */
+static json_object *typed_value(uint16_t obj_id, uint16_t rid, const scb_resource_info_t *info,
+                                const uint8_t *v, size_t len)
 {
-    return !info->has_range || (x >= info->min && x <= info->max);
-}
-
-static bool in_urange(const scb_resource_info_t *info, uint64_t x)
-{
-    return !info->has_range || (info->min <= 0 && x <= (uint64_t)info->max);
-}
-
-/* The value as its OMA type, or NULL when the bytes are not a valid value
- * of that type (then the caller renders {"hex": ...}). */
-static json_object *typed_value(const scb_resource_info_t *info, const uint8_t *v, size_t len)
-{
+    if (scb_lwm2m_value_check(obj_id, rid, v, len, NULL, 0) != SCB_OK)
+        return NULL;
     switch (info->type) {
     case SCB_T_STRING:
         /* a string that reads "<redacted>" would be refused on input */
-        if (scb_value_check_string(v, len) == SCB_OK &&
-            !(len == strlen(SCBJ_REDACTED) && memcmp(v, SCBJ_REDACTED, len) == 0))
-            return json_object_new_string_len((const char *)v, (int)len);
-        break;
+        if (len == strlen(SCBJ_REDACTED) && memcmp(v, SCBJ_REDACTED, len) == 0)
+            return NULL;
+        return json_object_new_string_len((const char *)v, (int)len);
     case SCB_T_INTEGER:
     case SCB_T_TIME: {
-        int64_t x;
-        if (scb_value_to_int(v, len, &x) == SCB_OK && in_range(info, x))
-            return json_object_new_int64(x);
-        break;
+        int64_t x = 0;
+        scb_value_to_int(v, len, &x);
+        return json_object_new_int64(x);
     }
     case SCB_T_UNSIGNED: {
-        uint64_t x;
-        if (scb_value_to_uint(v, len, &x) == SCB_OK && in_urange(info, x))
-            return json_object_new_uint64(x);
-        break;
+        uint64_t x = 0;
+        scb_value_to_uint(v, len, &x);
+        return json_object_new_uint64(x);
     }
     case SCB_T_FLOAT: {
-        double x;
-        if (scb_value_to_float(v, len, &x) == SCB_OK && isfinite(x))
-            return json_object_new_double(x);
-        break;
+        double x = 0;
+        scb_value_to_float(v, len, &x);
+        return isfinite(x) ? json_object_new_double(x) : NULL; /* JSON has no NaN */
     }
     case SCB_T_BOOLEAN: {
-        int x;
-        if (scb_value_to_bool(v, len, &x) == SCB_OK)
-            return json_object_new_boolean(x);
-        break;
+        int x = 0;
+        scb_value_to_bool(v, len, &x);
+        return json_object_new_boolean(x);
     }
     case SCB_T_OBJLNK: {
-        uint16_t o, i;
+        uint16_t o = 0, i = 0;
         char s[16];
-        if (scb_value_to_objlnk(v, len, &o, &i) == SCB_OK) {
-            snprintf(s, sizeof(s), "%u:%u", o, i);
-            return json_object_new_string(s);
-        }
-        break;
+        scb_value_to_objlnk(v, len, &o, &i);
+        snprintf(s, sizeof(s), "%u:%u", o, i);
+        return json_object_new_string(s);
     }
     case SCB_T_OPAQUE:
         return scbj__hex_string(v, len);
     default: /* SCB_T_NONE: Execute resources have no value type */
-        break;
+        return NULL;
     }
-    return NULL;
 }
 
 static json_object *hex_form(const uint8_t *v, size_t len)
@@ -114,12 +100,12 @@ static json_object *hex_form(const uint8_t *v, size_t len)
 
 /* info: NULL for a resource the table does not know; typed: the table's
  * multiplicity matches the file's, so its type applies. */
-static json_object *render_value(const scb_resource_info_t *info, bool typed, const uint8_t *v,
-                                 size_t len, unsigned flags)
+static json_object *render_value(uint16_t obj_id, uint16_t rid, const scb_resource_info_t *info,
+                                 bool typed, const uint8_t *v, size_t len, unsigned flags)
 {
     if (info != NULL && info->secret && !(flags & SCBJ_SHOW_SECRETS))
         return json_object_new_string(SCBJ_REDACTED);
-    json_object *j = typed ? typed_value(info, v, len) : NULL;
+    json_object *j = typed ? typed_value(obj_id, rid, info, v, len) : NULL;
     return j != NULL ? j : hex_form(v, len);
 }
 
@@ -131,8 +117,8 @@ static json_object *resource_value(uint16_t obj_id, uint16_t rid, bool multiple,
 {
     scb_resource_info_t info;
     bool known = scb_lwm2m_resource_info(obj_id, rid, &info) == SCB_OK;
-    return render_value(known ? &info : NULL, known && (info.multiple != 0) == multiple, v, len,
-                        flags);
+    return render_value(obj_id, rid, known ? &info : NULL,
+                        known && (info.multiple != 0) == multiple, v, len, flags);
 }
 
 static int render_resource(json_object *target, const scb_bootstrap_t *bs, uint16_t obj_id,
@@ -414,29 +400,32 @@ static int json_int64(const json_object *j, int64_t *out)
     return 0;
 }
 
-static int integer_bytes(reader_t *r, const char *path, const scb_resource_info_t *info,
-                         const json_object *j, uint8_t *buf, size_t *len)
+/* A resource's typed value failed: the object definition's words for
+ * what it must be (for an integer resource any bytes yield them, so an
+ * empty value does: "expected integer 0..4"). */
+static int expected(reader_t *r, const char *path, uint16_t obj_id, uint16_t rid)
+{
+    char why[160] = "expected an integer";
+    scb_lwm2m_value_check(obj_id, rid, (const uint8_t *)"", 0, why, sizeof(why));
+    return FAIL(r, path, "%s", why);
+}
+
+/* JSON integer -> value bytes; the range is checked on the bytes (value_bytes). */
+static int integer_bytes(reader_t *r, const char *path, uint16_t obj_id, uint16_t rid,
+                         const scb_resource_info_t *info, const json_object *j, uint8_t *buf,
+                         size_t *len)
 {
     if (info->type == SCB_T_UNSIGNED) {
         int64_t s = 0;
         int k = json_int64(j, &s); /* -2: beyond int64, still a valid unsigned */
         if (k == -1 || (k == 0 && s < 0))
-            goto bad;
-        uint64_t x = json_object_get_uint64(j);
-        if (!in_urange(info, x))
-            goto bad;
-        return scb_value_from_uint(x, buf, len);
+            return expected(r, path, obj_id, rid);
+        return scb_value_from_uint(json_object_get_uint64(j), buf, len);
     }
     int64_t x;
-    if (json_int64(j, &x) != 0 || !in_range(info, x))
-        goto bad;
+    if (json_int64(j, &x) != 0)
+        return expected(r, path, obj_id, rid);
     return scb_value_from_int(x, buf, len);
-bad:
-    if (info->has_range)
-        return FAIL(r, path, "expected integer %lld..%lld", (long long)info->min,
-                    (long long)info->max);
-    return FAIL(r, path, info->type == SCB_T_UNSIGNED ? "expected an unsigned integer"
-                                                      : "expected an integer");
 }
 
 /* "object:instance", both decimal 0..65535. */
@@ -452,9 +441,11 @@ static bool parse_objlnk(const char *s, uint16_t *obj, uint16_t *inst)
     return scbj__decimal_id(a, obj) && scbj__decimal_id(b, inst);
 }
 
-/* Typed JSON value -> value bytes (malloc'd into *out). */
-static int typed_bytes(reader_t *r, const char *path, const scb_resource_info_t *info,
-                       const json_object *j, uint8_t **out, size_t *len)
+/* Typed JSON value -> value bytes (malloc'd into *out), by the JSON type
+ * only: value_bytes checks them against the object definition. */
+static int typed_bytes(reader_t *r, const char *path, uint16_t obj_id, uint16_t rid,
+                       const scb_resource_info_t *info, const json_object *j, uint8_t **out,
+                       size_t *len)
 {
     uint8_t small[8];
     size_t n = 0;
@@ -493,7 +484,7 @@ static int typed_bytes(reader_t *r, const char *path, const scb_resource_info_t 
     case SCB_T_INTEGER:
     case SCB_T_TIME:
     case SCB_T_UNSIGNED:
-        if ((rc = integer_bytes(r, path, info, j, small, &n)) != SCB_OK)
+        if ((rc = integer_bytes(r, path, obj_id, rid, info, j, small, &n)) != SCB_OK)
             return rc;
         break;
     case SCB_T_FLOAT:
@@ -531,10 +522,21 @@ static bool is_hex_form(const json_object *j)
     return json_object_get_type(j) == json_type_object && get(j, "hex") != NULL;
 }
 
+static void free_bytes(uint8_t *b, size_t len)
+{
+    if (b != NULL) {
+        scbj__wipe_bytes(b, len);
+        free(b);
+    }
+}
+
 /* One value (a single resource's or a resource instance's) -> bytes.
- * untyped: NULL when the table's type applies, else why it does not. */
-static int value_bytes(reader_t *r, const char *path, const scb_resource_info_t *info,
-                       const char *untyped, const json_object *j, uint8_t **out, size_t *len)
+ * untyped: NULL when the table's type applies, else why it does not.
+ * {"hex": ...} is taken as it is (the lossless escape); a typed value must
+ * be one the object definition allows. */
+static int value_bytes(reader_t *r, const char *path, uint16_t obj_id, uint16_t rid,
+                       const scb_resource_info_t *info, const char *untyped, const json_object *j,
+                       uint8_t **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
@@ -551,19 +553,19 @@ static int value_bytes(reader_t *r, const char *path, const scb_resource_info_t 
             return FAIL(r, sub, "is \"%s\" (a read without secrets); give the real value",
                         SCBJ_REDACTED);
         static const scb_resource_info_t opaque = {.type = SCB_T_OPAQUE};
-        return typed_bytes(r, sub, &opaque, h, out, len);
+        return typed_bytes(r, sub, obj_id, rid, &opaque, h, out, len);
     }
     if (untyped != NULL)
         return FAIL(r, path, "%s", untyped);
-    return typed_bytes(r, path, info, j, out, len);
-}
-
-static void free_bytes(uint8_t *b, size_t len)
-{
-    if (b != NULL) {
-        scbj__wipe_bytes(b, len);
-        free(b);
+    int rc = typed_bytes(r, path, obj_id, rid, info, j, out, len);
+    char why[160];
+    if (rc == SCB_OK && scb_lwm2m_value_check(obj_id, rid, *out, *len, why, sizeof(why)) != SCB_OK) {
+        free_bytes(*out, *len);
+        *out = NULL;
+        *len = 0;
+        rc = FAIL(r, path, "%s", why);
     }
+    return rc;
 }
 
 /* Builder result -> message. */
@@ -580,8 +582,8 @@ static int added(reader_t *r, const char *path, int rc, const char *what, unsign
 }
 
 /* A multiple-instance resource: {"<resource instance id>": value, ...}. */
-static int parse_multiple(reader_t *r, const char *path, size_t oi, size_t ii, uint16_t rid,
-                          const scb_resource_info_t *info, const char *untyped,
+static int parse_multiple(reader_t *r, const char *path, uint16_t obj_id, size_t oi, size_t ii,
+                          uint16_t rid, const scb_resource_info_t *info, const char *untyped,
                           const json_object *val)
 {
     int ri = scb_bootstrap_add_multi_resource(r->bs, oi, ii, rid);
@@ -598,7 +600,7 @@ static int parse_multiple(reader_t *r, const char *path, size_t oi, size_t ii, u
         snprintf(sub, sizeof(sub), "%.160s.%s", path, kt);
         if (!scbj__decimal_id(k, &id))
             return FAIL(r, sub, "expected a decimal resource instance id (0..65535)");
-        rc = value_bytes(r, sub, info, untyped, v, &b, &len);
+        rc = value_bytes(r, sub, obj_id, rid, info, untyped, v, &b, &len);
         if (rc == SCB_OK)
             rc = added(r, sub,
                        scb_bootstrap_add_resource_instance(r->bs, oi, ii, (size_t)ri, id, b, len),
@@ -639,11 +641,11 @@ static int parse_resource(reader_t *r, const char *base, uint16_t obj_id, size_t
         untyped = "multiple-instance resource: expected an object of resource instances "
                   "{\"0\": ...}";
     if (multiple)
-        return parse_multiple(r, path, oi, ii, rid, known ? &info : NULL, untyped, val);
+        return parse_multiple(r, path, obj_id, oi, ii, rid, known ? &info : NULL, untyped, val);
 
     uint8_t *b = NULL;
     size_t len = 0;
-    int rc = value_bytes(r, path, known ? &info : NULL, untyped, val, &b, &len);
+    int rc = value_bytes(r, path, obj_id, rid, known ? &info : NULL, untyped, val, &b, &len);
     if (rc == SCB_OK)
         rc = added(r, path, scb_bootstrap_add_resource(r->bs, oi, ii, rid, b, len), "resource",
                    rid);

@@ -774,6 +774,84 @@ static void test_object_table(void)
     }
 }
 
+/* One definition of a valid value: type, the registry's range (strings:
+ * bytes), the rules stated in words (Binding, Preferred Transport). */
+static void test_value_check(void)
+{
+    static const struct {
+        uint16_t obj, res;
+        const char *hex;
+        int rc;
+        const char *why;
+    } cases[] = {
+        {1, 0, "01", SCB_OK, ""},
+        {1, 0, "0000FFFE", SCB_OK, ""},             /* 65534 */
+        {1, 0, "FFFE", SCB_E_PARSE, "expected integer 1..65534"}, /* -2: two's complement */
+        {1, 0, "00", SCB_E_PARSE, "expected integer 1..65534"},
+        {1, 0, "0000FFFF", SCB_E_PARSE, "expected integer 1..65534"},
+        {1, 0, "000001", SCB_E_PARSE, "expected integer 1..65534"}, /* 3 bytes: no integer */
+        {0, 10, "00", SCB_E_PARSE, "expected integer 1..65534"},
+        {1, 1, "00", SCB_OK, ""},                   /* 0: an infinite lifetime */
+        {1, 1, "7FFFFFFFFFFFFFFF", SCB_OK, ""},
+        {1, 1, "FF", SCB_E_PARSE, "expected a non-negative integer"},
+        {1, 5, "FFFEAE80", SCB_E_PARSE, "expected a non-negative integer"},
+        {0, 12, "FF", SCB_E_PARSE, "expected a non-negative integer"},
+        {1, 12, "FF", SCB_OK, ""},                  /* Last Bootstrapped: a Time, no range */
+        {0, 2, "04", SCB_OK, ""},
+        {0, 2, "05", SCB_E_PARSE, "expected integer 0..4"},
+        {0, 13, "04", SCB_E_PARSE, "expected integer 0..3"},          /* unsigned */
+        {0, 16, "FFFFFFFFFFFFFFFF", SCB_OK, ""},
+        {0, 16, "", SCB_E_PARSE, "expected an unsigned integer"},
+        {1, 7, "55", SCB_OK, ""},
+        {1, 7, "555153", SCB_OK, ""},               /* UQS */
+        {1, 7, "5553", SCB_OK, ""},
+        {1, 7, "544E4D48", SCB_OK, ""},             /* TNMH */
+        {1, 7, "", SCB_E_PARSE, "expected transport binding letters"},
+        {1, 7, "5555", SCB_E_PARSE, "expected transport binding letters"},
+        {1, 7, "5155", SCB_E_PARSE, "expected transport binding letters"},
+        {1, 7, "5451", SCB_E_PARSE, "expected transport binding letters"},
+        {1, 7, "5500", SCB_E_PARSE, "expected UTF-8 text without NUL characters"},
+        {1, 7, "75", SCB_E_PARSE, "expected transport binding letters"},
+        {1, 22, "54", SCB_OK, ""},
+        {1, 22, "5553", SCB_E_PARSE, "expected one transport binding letter"},
+        {1, 22, "51", SCB_E_PARSE, "expected one transport binding letter"},
+        {0, 0, "636F6170", SCB_OK, ""},
+        {0, 0, "FF", SCB_E_PARSE, "expected UTF-8 text without NUL characters"},
+        {0, 1, "02", SCB_E_PARSE, "expected one byte 00 or 01"},
+        {0, 17, "001500", SCB_E_PARSE, "expected an object link of 4 bytes"},
+        {0, 5, "", SCB_OK, ""},                     /* opaque: any bytes */
+        {1, 4, "", SCB_E_UNSUPPORTED, "has no value"},
+        {0, 1000, "AA", SCB_E_NOT_FOUND, ""},
+        {3, 0, "AA", SCB_E_NOT_FOUND, ""},
+    };
+    for (size_t i = 0; i < SCB_ARRAY_LEN(cases); i++) {
+        uint8_t v[16];
+        size_t len = tk_unhex(cases[i].hex, v, sizeof(v));
+        char why[200] = "unchanged";
+        int rc = scb_lwm2m_value_check(cases[i].obj, cases[i].res, v, len, why, sizeof(why));
+        TK_EQ_RC(rc, cases[i].rc);
+        TK_CHECK(strncmp(why, cases[i].why, strlen(cases[i].why)) == 0);
+        TK_CHECK(cases[i].rc != SCB_OK || why[0] == 0);
+        if (rc != cases[i].rc || strncmp(why, cases[i].why, strlen(cases[i].why)) != 0)
+            fprintf(stderr, "case %zu: %s '%s'\n", i, scb_error_name(rc), why);
+    }
+    /* a string's range is its length */
+    uint8_t uri[256];
+    memset(uri, 'a', sizeof(uri));
+    TK_EQ_RC(scb_lwm2m_value_check(0, 0, uri, 255, NULL, 0), SCB_OK);
+    char why[100];
+    TK_EQ_RC(scb_lwm2m_value_check(0, 0, uri, 256, why, sizeof(why)), SCB_E_PARSE);
+    TK_CHECK(strcmp(why, "expected at most 255 bytes, got 256") == 0);
+    TK_EQ_RC(scb_lwm2m_value_check(0, 25, uri, 256, NULL, 0), SCB_E_PARSE);
+    TK_EQ_RC(scb_lwm2m_value_check(0, 0, NULL, 1, NULL, 0), SCB_E_INVALID_ARG);
+    TK_EQ_RC(scb_lwm2m_value_check(0, 0, NULL, 0, NULL, 0), SCB_OK); /* an empty URI */
+    scb_resource_info_t info;
+    TK_EQ_RC(scb_lwm2m_resource_info(1, 1, &info), SCB_OK);
+    TK_CHECK(info.has_range && info.min == 0 && info.max == INT64_MAX);
+    TK_EQ_RC(scb_lwm2m_resource_info(0, 0, &info), SCB_OK);
+    TK_CHECK(info.has_range && info.min == 0 && info.max == 255);
+}
+
 int main(void)
 {
     TK_RUN(test_vectors);
@@ -785,5 +863,6 @@ int main(void)
     TK_RUN(test_builder_errors);
     TK_RUN(test_view_errors);
     TK_RUN(test_object_table);
+    TK_RUN(test_value_check);
     return tk_done();
 }

@@ -138,7 +138,7 @@ static const char *full_doc =
     "  {\"instance\": 0, \"server_uri\": \"coaps://s\\u00e9\", \"bootstrap_server\": false,"
     "   \"security_mode\": 0, \"public_key_or_identity\": \"6964\","
     "   \"secret_key\": \"000102030405060708090a0b0c0d0e0f\", \"short_server_id\": 1,"
-    "   \"client_hold_off_time\": -9223372036854775808,"
+    "   \"client_hold_off_time\": 9223372036854775807,"
     "   \"dtls_tls_ciphersuite\": {\"0\": 49320, \"1\": 18446744073709551615},"
     "   \"oscore_security_mode\": \"21:0\", \"1000\": {\"hex\": \"aa\"}},"
     "  {\"instance\": 300, \"sms_binding_secret_keys\": {\"hex\": \"0102\"}, \"25\": {\"0\": {\"hex\": \"78\"}}}],"
@@ -204,7 +204,7 @@ static void test_full_document(void)
     check_value(bs, 0, 0, 2, "00");
     check_value(bs, 0, 0, 3, "6964");
     check_value(bs, 0, 0, 5, "000102030405060708090A0B0C0D0E0F");
-    check_value(bs, 0, 0, 11, "8000000000000000");
+    check_value(bs, 0, 0, 11, "7FFFFFFFFFFFFFFF");
     check_value(bs, 0, 0, 17, "00150000");
     check_value(bs, 0, 0, 1000, "AA");
     check_value(bs, 0, 300, 8, "0102");
@@ -221,7 +221,7 @@ static void test_full_document(void)
     TK_EQ_RC(scb_bootstrap_security(bs, 0, &sec), SCB_OK);
     TK_CHECK(strcmp(sec.server_uri, "coaps://s\xC3\xA9") == 0);
     TK_EQ_INT(sec.bootstrap_server, 0);
-    TK_EQ_INT(sec.client_hold_off_time, INT64_MIN);
+    TK_EQ_INT(sec.client_hold_off_time, INT64_MAX);
     scb_server_t srv;
     TK_EQ_RC(scb_bootstrap_server(bs, 0, &srv), SCB_OK);
     TK_EQ_INT(srv.lifetime, 86400);
@@ -425,7 +425,7 @@ static void test_validation(void)
         {"{\"security\": [{\"server_uri\": \"<redacted>\"}]}", "security[0].server_uri: is \"<redacted>\""},
         {"{\"security\": [5]}", "security[0]: expected an object"},
         {"{\"servers\": [{\"disable\": 1}]}", "servers[0].disable: resource without a value type (Execute)"},
-        {"{\"servers\": [{\"lifetime\": 18446744073709551615}]}", "servers[0].lifetime: expected an integer"},
+        {"{\"servers\": [{\"lifetime\": 18446744073709551615}]}", "servers[0].lifetime: expected a non-negative integer"},
         {"{\"servers\": [{\"lifetime\": 18446744073709551616}]}", "JSON text: integer beyond 64 bits (line 1, column 27)"},
         {"{\"servers\": [{\"lifetime\": -9223372036854775809}]}", "JSON text: integer beyond 64 bits"},
         {"{\"objects\": [{\"id\": 0}]}", "objects[0].id: objects 0 and 1 belong in \"security\" and \"servers\""},
@@ -539,7 +539,10 @@ static void test_value_to_json(void)
         {2, 2, 0, "0f", 0, "{\"hex\":\"0f\"}"},
         {2, 2, 1, "0f", 0, "15"},
         {0, 1000, 0, "aa", 0, "{\"hex\":\"aa\"}"},         /* unknown resource */
-        {1, 7, 0, "", 0, "\"\""},
+        {1, 7, 0, "55", 0, "\"U\""},
+        {1, 7, 0, "", 0, "{\"hex\":\"\"}"},              /* no binding letter */
+        {1, 1, 0, "ff", 0, "{\"hex\":\"ff\"}"},          /* a negative lifetime */
+        {1, 1, 0, "00", 0, "0"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t v[16];
@@ -677,6 +680,99 @@ static void test_line_column(void)
     }
 }
 
+/* Values outside the OMA object definitions are refused with their path
+ * (one definition: scb_lwm2m_value_check), and the same values read from
+ * a card are rendered {"hex": ...}, so they still round-trip. */
+static void test_object_definition_ranges(void)
+{
+    char uri256[300] = "{\"security\": [{\"server_uri\": \"";
+    size_t n = strlen(uri256);
+    memset(uri256 + n, 'a', 256);
+    strcpy(uri256 + n + 256, "\"}]}");
+    const struct {
+        const char *json;
+        const char *want;
+    } bad[] = {
+        {"{\"servers\": [{\"short_server_id\": 1, \"lifetime\": -5}]}",
+         "servers[0].lifetime: expected a non-negative integer"},
+        {"{\"servers\": [{\"default_min_period\": -1}]}",
+         "servers[0].default_min_period: expected a non-negative integer"},
+        {"{\"servers\": [{\"default_max_period\": -1}]}",
+         "servers[0].default_max_period: expected a non-negative integer"},
+        {"{\"servers\": [{\"disable_timeout\": -86400}]}",
+         "servers[0].disable_timeout: expected a non-negative integer"},
+        {"{\"servers\": [{\"lifetime\": \"60\"}]}",
+         "servers[0].lifetime: expected a non-negative integer"},
+        {"{\"security\": [{\"client_hold_off_time\": -1}]}",
+         "security[0].client_hold_off_time: expected a non-negative integer"},
+        {"{\"security\": [{\"bootstrap_server_account_timeout\": -1}]}",
+         "security[0].bootstrap_server_account_timeout: expected a non-negative integer"},
+        {"{\"servers\": [{\"short_server_id\": 0}]}",
+         "servers[0].short_server_id: expected integer 1..65534"},
+        {"{\"servers\": [{\"short_server_id\": 65535}]}",
+         "servers[0].short_server_id: expected integer 1..65534"},
+        {"{\"security\": [{\"short_server_id\": 65535}]}",
+         "security[0].short_server_id: expected integer 1..65534"},
+        {"{\"security\": [{\"security_mode\": 5}]}", "security[0].security_mode: expected integer 0..4"},
+        {"{\"security\": [{\"groups_to_use\": {\"0\": 65536}}]}",
+         "security[0].groups_to_use.0: expected integer 0..65535"},
+        {"{\"servers\": [{\"binding\": \"UX\"}]}",
+         "servers[0].binding: expected transport binding letters (one or more of U, T, S, N, "
+         "M, H, each once; Q only after U or S)"},
+        {"{\"servers\": [{\"binding\": \"UU\"}]}", "servers[0].binding: expected transport"},
+        {"{\"servers\": [{\"binding\": \"QU\"}]}", "servers[0].binding: expected transport"},
+        {"{\"servers\": [{\"binding\": \"TQ\"}]}", "servers[0].binding: expected transport"},
+        {"{\"servers\": [{\"binding\": \"u\"}]}", "servers[0].binding: expected transport"},
+        {"{\"servers\": [{\"binding\": \"\"}]}", "servers[0].binding: expected transport"},
+        {"{\"servers\": [{\"preferred_transport\": \"US\"}]}",
+         "servers[0].preferred_transport: expected one transport binding letter"},
+        {"{\"servers\": [{\"preferred_transport\": \"Q\"}]}",
+         "servers[0].preferred_transport: expected one transport binding letter"},
+        {uri256, "security[0].server_uri: expected at most 255 bytes, got 256"},
+        {"{\"security\": [{\"secondary_server_uri\": {\"0\": 5}}]}",
+         "security[0].secondary_server_uri.0: expected a string"},
+    };
+    for (size_t i = 0; i < SCB_ARRAY_LEN(bad); i++) {
+        scb_bootstrap_t *bs = NULL;
+        detail[0] = 0;
+        TK_EQ_RC(scbj_bootstrap_from_json(bad[i].json, &bs, detail, sizeof(detail)),
+                 SCB_E_VALIDATION);
+        TK_CHECK(bs == NULL);
+        check_detail(bad[i].want);
+    }
+    static const char *const good[] = {
+        "{\"servers\": [{\"short_server_id\": 1, \"lifetime\": 0, \"default_min_period\": 0, "
+        "\"default_max_period\": 9223372036854775807, \"disable_timeout\": 86400}]}",
+        "{\"servers\": [{\"short_server_id\": 65534, \"binding\": \"U\"}]}",
+        "{\"servers\": [{\"binding\": \"UQ\"}, {\"binding\": \"UQS\"}, {\"binding\": \"SQ\"}, "
+        "{\"binding\": \"US\"}, {\"binding\": \"S\"}, {\"binding\": \"T\"}, {\"binding\": \"N\"}, "
+        "{\"binding\": \"UT\"}, {\"binding\": \"M\"}, {\"binding\": \"H\"}, {\"binding\": \"USQ\"}, "
+        "{\"preferred_transport\": \"T\"}]}",
+        /* the lossless escape takes any bytes */
+        "{\"servers\": [{\"lifetime\": {\"hex\": \"ff\"}, \"binding\": {\"hex\": \"5558\"}}]}",
+    };
+    for (size_t i = 0; i < SCB_ARRAY_LEN(good); i++) {
+        scb_bootstrap_t *bs = from_json(good[i]);
+        scb_bootstrap_free(&bs);
+    }
+    uri256[n + 255] = '"';
+    strcpy(uri256 + n + 256, "}]}");
+    scb_bootstrap_t *bs = from_json(uri256); /* 255 bytes: the limit */
+    scb_bootstrap_free(&bs);
+
+    /* card data out of range: rendered {"hex"}, accepted back as it is */
+    bs = from_json("{\"servers\": [{\"lifetime\": {\"hex\": \"ff\"}, \"binding\": {\"hex\": \"5558\"}, "
+                   "\"short_server_id\": {\"hex\": \"00\"}, \"default_min_period\": {\"hex\": \"00\"}}]}");
+    char *s = to_json(bs, SCBJ_COMPACT);
+    TK_CHECK(s != NULL && strstr(s, "\"lifetime\":{\"hex\":\"ff\"},\"binding\":{\"hex\":\"5558\"},"
+                                    "\"short_server_id\":{\"hex\":\"00\"},"
+                                    "\"default_min_period\":0") != NULL);
+    if (s != NULL)
+        check_round_trip(bs);
+    scbj_free(s);
+    scb_bootstrap_free(&bs);
+}
+
 int main(void)
 {
     TK_RUN(test_nordic);
@@ -691,5 +787,6 @@ int main(void)
     TK_RUN(test_duplicate_names);
     TK_RUN(test_byte_order_mark);
     TK_RUN(test_line_column);
+    TK_RUN(test_object_definition_ranges);
     return tk_done();
 }

@@ -250,6 +250,41 @@ def test_an_option_value_out_of_range_is_an_error():
         assert out.returncode == 2 and flag.encode() in out.stderr, out.stderr
 
 
+def test_write_json_input_checks(tmp_path):
+    # a second "security" would silently replace the first (json-c keeps the
+    # last): refused before the card is touched, naming the key and both places
+    dup = tmp_path / "dup.json"
+    dup.write_text('{"security": [{"server_uri": "coaps://a", "short_server_id": 1}],\n'
+                   ' "servers": [{"short_server_id": 1}],\n'
+                   ' "security": []}\n')
+    out = run("write", "--sim", dup)
+    assert out.returncode == 2 and out.stdout == b""
+    assert out.stderr.decode() == (f"scboot write: {dup}: security: key appears twice "
+                                   "(line 3, column 2; first at line 1, column 2)\n")
+    # values outside the object definitions, with their path; syntax errors
+    # with line and column
+    for text, message in (
+            ('{"servers": [{"short_server_id": 1, "lifetime": -5}]}',
+             "servers[0].lifetime: expected a non-negative integer"),
+            ('{"servers": [{"short_server_id": 65535}]}',
+             "servers[0].short_server_id: expected integer 1..65534"),
+            ('{"servers": [{"short_server_id": 1, "binding": "UX"}]}',
+             "servers[0].binding: expected transport binding letters"),
+            ('{\n  "servers": [\n    {"short_server_id": 1,, "lifetime": 5}\n  ]\n}\n',
+             "JSON text: quoted object property name expected (line 3, column 27)")):
+        f = tmp_path / "bad.json"
+        f.write_text(text)
+        out = run("write", "--sim", f)
+        assert out.returncode == 2 and out.stdout == b"", out.stderr
+        assert message in out.stderr.decode() and out.stderr.count(b"\n") == 1, out.stderr
+    # a byte order mark (Windows editors write one) is no error
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps({"servers": [{"short_server_id": 1}]}).encode())
+    out = run("write", "--sim", bom)
+    assert out.returncode == 0 and b"verified" in out.stdout, out.stderr
+    assert b"JSON" not in out.stderr and b"warning" not in out.stderr, out.stderr
+
+
 def test_keys_file_messages(tmp_path):
     bare = tmp_path / "bare.keys"
     bare.write_text(GP_KEY + "\n")
