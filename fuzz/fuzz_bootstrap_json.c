@@ -5,9 +5,13 @@
  *  odd:  the rest is a bootstrap file -> model -> JSON (secrets shown),
  *        which must be accepted again, and after that first normalisation
  *        JSON -> model -> JSON is a fixpoint.
+ * A byte order mark before the text changes nothing, not even the line
+ * and column a message names; the warnings of a model are bounded and
+ * name an account.
  */
 #include "scboot_json.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,19 +39,39 @@ static scb_bootstrap_t *through_json(const scb_bootstrap_t *bs, char **text)
     return back;
 }
 
+static void check_warnings(const scb_bootstrap_t *bs)
+{
+    char w[128];
+    size_t n = 0;
+    while (scbj_bootstrap_warning(bs, n, w, sizeof(w)) == SCB_OK) {
+        if (strncmp(w, "security[", 9) != 0 && strncmp(w, "servers[", 8) != 0)
+            abort();
+        if (++n > 2 * 65536 + 65536)
+            abort(); /* at most two per Security and one per Server instance */
+    }
+}
+
 static void from_text(const uint8_t *data, size_t size)
 {
-    char *json = malloc(size + 1), detail[256] = "";
-    memcpy(json, data, size);
-    json[size] = 0;
-    scb_bootstrap_t *bs = NULL;
-    int rc = scbj_bootstrap_from_json(json, &bs, detail, sizeof(detail));
+    char *json = malloc(size + 4), detail[256] = "", detail_bom[256] = "";
+    memcpy(json, "\xEF\xBB\xBF", 3);
+    memcpy(json + 3, data, size);
+    json[size + 3] = 0;
+    scb_bootstrap_t *bs = NULL, *with_bom = NULL;
+    int rc = scbj_bootstrap_from_json(json + 3, &bs, detail, sizeof(detail));
+    int rc_bom = scbj_bootstrap_from_json(json, &with_bom, detail_bom, sizeof(detail_bom));
     free(json);
+    /* a text that starts with a mark of its own has one more with_bom */
+    bool own_bom = size >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0;
+    if (!own_bom && (rc != rc_bom || strcmp(detail, detail_bom) != 0))
+        abort();
+    scb_bootstrap_free(&with_bom);
     if (rc != SCB_OK) {
         if (bs != NULL || detail[0] == 0)
             abort();
         return;
     }
+    check_warnings(bs);
     char *text = NULL;
     scb_bootstrap_t *back = through_json(bs, &text);
     size_t l1, l2;
@@ -67,6 +91,7 @@ static void from_file(const uint8_t *data, size_t size)
     if (scb_bootstrap_decode(&bs, data, size, NULL, 0) != SCB_OK)
         return;
     char *t1 = NULL, *t2 = NULL, *t3 = NULL;
+    check_warnings(bs);
     scb_bootstrap_t *m1 = through_json(bs, &t1);
     scb_bootstrap_t *m2 = through_json(m1, &t2);
     scb_bootstrap_t *m3 = through_json(m2, &t3);

@@ -38,6 +38,9 @@ static int load_input(const cli_opts_t *o, uint8_t **data, size_t *len)
         fprintf(stderr, "scboot write: %s: %s\n", o->args[0], detail);
         return EXIT_USAGE;
     }
+    /* accounts a client will likely refuse: written, but said */
+    for (size_t i = 0; scbj_bootstrap_warning(bs, i, detail, sizeof(detail)) == SCB_OK; i++)
+        fprintf(stderr, "scboot write: warning: %s\n", detail);
     uint8_t *buf = malloc(SCB_MAX_FILE_SIZE);
     size_t blen = SCB_MAX_FILE_SIZE;
     rc = buf != NULL ? scb_bootstrap_encode(bs, buf, &blen) : SCB_E_NOMEM;

@@ -321,6 +321,62 @@ int scbj_value_to_json(uint16_t object_id, uint16_t resource_id, int multiple, c
     return j != NULL ? tree_text(j, flags, out) : SCB_E_NOMEM;
 }
 
+/* Whether instance ii of object oi has resource rid (single); *v its value. */
+static bool has_resource(const scb_bootstrap_t *bs, size_t oi, size_t ii, size_t count,
+                         uint16_t rid, const uint8_t **v, size_t *len)
+{
+    for (size_t ri = 0; ri < count; ri++) {
+        scb_bs_resource_t r;
+        if (scb_bootstrap_resource(bs, oi, ii, ri, &r) == SCB_OK && r.id == rid) {
+            *v = r.multiple ? NULL : r.value;
+            *len = r.multiple ? 0 : r.value_len;
+            return true;
+        }
+    }
+    return false;
+}
+
+int scbj_bootstrap_warning(const scb_bootstrap_t *bs, size_t n, char *out, size_t out_len)
+{
+    if (out != NULL && out_len > 0)
+        out[0] = 0;
+    if (bs == NULL || out == NULL || out_len == 0)
+        return SCB_E_INVALID_ARG;
+    size_t k = 0;
+    for (size_t oi = 0; oi < scb_bootstrap_object_count(bs); oi++) {
+        scb_bs_object_t o;
+        if (scb_bootstrap_object(bs, oi, &o) != SCB_OK || o.id > 1)
+            continue;
+        for (size_t ii = 0; ii < o.instance_count; ii++) {
+            scb_bs_instance_t in;
+            if (scb_bootstrap_instance(bs, oi, ii, &in) != SCB_OK)
+                continue;
+            const uint8_t *v = NULL;
+            size_t len = 0;
+            const char *why[2] = {NULL, NULL};
+            if (o.id == 0) {
+                int bootstrap = 0;
+                if (!has_resource(bs, oi, ii, in.resource_count, 0, &v, &len))
+                    why[0] = "no server_uri";
+                if (has_resource(bs, oi, ii, in.resource_count, 1, &v, &len) && v != NULL)
+                    scb_value_to_bool(v, len, &bootstrap);
+                if (!bootstrap && !has_resource(bs, oi, ii, in.resource_count, 10, &v, &len))
+                    why[1] = "no short_server_id (needed unless bootstrap_server is true)";
+            } else if (!has_resource(bs, oi, ii, in.resource_count, 0, &v, &len)) {
+                why[0] = "no short_server_id";
+            }
+            for (int w = 0; w < 2; w++) {
+                if (why[w] != NULL && k++ == n) {
+                    snprintf(out, out_len, "%s[%zu]: %s", o.id == 0 ? "security" : "servers", ii,
+                             why[w]);
+                    return SCB_OK;
+                }
+            }
+        }
+    }
+    return SCB_E_NOT_FOUND;
+}
+
 void scbj_free(char *s)
 {
     if (s != NULL) {

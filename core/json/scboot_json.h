@@ -56,6 +56,21 @@ int scbj_value_to_json(uint16_t object_id, uint16_t resource_id, int multiple, c
 int scbj_bootstrap_from_json(const char *json, scb_bootstrap_t **out, char *detail,
                              size_t detail_len);
 
+/* Warnings: what the format accepts but an LwM2M client will likely
+ * refuse (OMA object definitions: a Security instance's Server URI is
+ * mandatory, its Short Server ID "MUST be set when the Bootstrap-Server
+ * Resource has a value of 'false'", a Server instance's Short Server ID is
+ * mandatory). The n-th (0-based) into out, named by its JSON path (the
+ * k-th instance of object 0 is security[k]):
+ *   "security[1]: no server_uri"
+ *   "security[0]: no short_server_id (needed unless bootstrap_server is true)"
+ *   "servers[0]: no short_server_id"
+ * SCB_OK with a warning; SCB_E_NOT_FOUND when there are no more. Works on
+ * any model (from JSON, from a card, built); scbj_bootstrap_from_json does
+ * not refuse these, so a front end asks after it and shows them (scboot
+ * write prints each on stderr). */
+int scbj_bootstrap_warning(const scb_bootstrap_t *bs, size_t n, char *out, size_t out_len);
+
 /* The same on json-c objects, for documents that embed a bootstrap (the
  * virtual card's profile). to_object: the caller owns *out (json_object_put);
  * from_object only reads obj. */

@@ -773,6 +773,56 @@ static void test_object_definition_ranges(void)
     scb_bootstrap_free(&bs);
 }
 
+/* Accounts a client will likely refuse: accepted, and reported. */
+static void test_warnings(void)
+{
+    scb_bootstrap_t *bs = from_json(
+        "{\"security\": [{\"server_uri\": \"coaps://a\", \"short_server_id\": 1},"
+        " {\"security_mode\": 3, \"short_server_id\": 2},"
+        " {\"server_uri\": \"coaps://b\", \"bootstrap_server\": false},"
+        " {\"server_uri\": \"coaps://bs\", \"bootstrap_server\": true}],"
+        " \"servers\": [{\"short_server_id\": 1}, {\"lifetime\": 60}]}");
+    if (bs == NULL)
+        return;
+    static const char *const want[] = {
+        "security[1]: no server_uri",
+        "security[2]: no short_server_id (needed unless bootstrap_server is true)",
+        "servers[1]: no short_server_id",
+    };
+    char w[128];
+    for (size_t i = 0; i < SCB_ARRAY_LEN(want); i++) {
+        TK_EQ_RC(scbj_bootstrap_warning(bs, i, w, sizeof(w)), SCB_OK);
+        TK_CHECK(strcmp(w, want[i]) == 0);
+        if (strcmp(w, want[i]) != 0)
+            fprintf(stderr, "warning %zu: '%s', want '%s'\n", i, w, want[i]);
+    }
+    TK_EQ_RC(scbj_bootstrap_warning(bs, SCB_ARRAY_LEN(want), w, sizeof(w)), SCB_E_NOT_FOUND);
+    TK_CHECK(w[0] == 0);
+    char small[12];
+    TK_EQ_RC(scbj_bootstrap_warning(bs, 0, small, sizeof(small)), SCB_OK); /* truncated */
+    TK_CHECK(strlen(small) == sizeof(small) - 1);
+    TK_EQ_RC(scbj_bootstrap_warning(NULL, 0, w, sizeof(w)), SCB_E_INVALID_ARG);
+    TK_EQ_RC(scbj_bootstrap_warning(bs, 0, NULL, 0), SCB_E_INVALID_ARG);
+    scb_bootstrap_free(&bs);
+
+    /* full_doc's second account holds only SMS keys */
+    bs = from_json(full_doc);
+    TK_EQ_RC(scbj_bootstrap_warning(bs, 0, w, sizeof(w)), SCB_OK);
+    TK_CHECK(strcmp(w, "security[1]: no server_uri") == 0);
+    TK_EQ_RC(scbj_bootstrap_warning(bs, 1, w, sizeof(w)), SCB_OK);
+    TK_CHECK(strncmp(w, "security[1]: no short_server_id", 31) == 0);
+    TK_EQ_RC(scbj_bootstrap_warning(bs, 2, w, sizeof(w)), SCB_E_NOT_FOUND);
+    scb_bootstrap_free(&bs);
+    /* a complete file, and the Nordic one (a bootstrap-server account), have none */
+    bs = from_json("{\"security\": [{\"server_uri\": \"coaps://a\", \"short_server_id\": 1}],"
+                   " \"servers\": [{\"short_server_id\": 1}]}");
+    TK_EQ_RC(scbj_bootstrap_warning(bs, 0, w, sizeof(w)), SCB_E_NOT_FOUND);
+    scb_bootstrap_free(&bs);
+    bs = decode_hex(nordic_hex);
+    TK_EQ_RC(scbj_bootstrap_warning(bs, 0, w, sizeof(w)), SCB_E_NOT_FOUND);
+    scb_bootstrap_free(&bs);
+}
+
 int main(void)
 {
     TK_RUN(test_nordic);
@@ -788,5 +838,6 @@ int main(void)
     TK_RUN(test_byte_order_mark);
     TK_RUN(test_line_column);
     TK_RUN(test_object_definition_ranges);
+    TK_RUN(test_warnings);
     return tk_done();
 }

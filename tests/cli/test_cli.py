@@ -285,6 +285,20 @@ def test_write_json_input_checks(tmp_path):
     assert b"JSON" not in out.stderr and b"warning" not in out.stderr, out.stderr
 
 
+def test_write_warns_about_accounts_without_ids(tmp_path):
+    doc = {"security": [{"server_uri": "coaps://a", "short_server_id": 1},
+                        {"security_mode": 3, "short_server_id": 2}],
+           "servers": [{"lifetime": 60}]}
+    f = tmp_path / "partial.json"
+    f.write_text(json.dumps(doc))
+    out = run("write", "--sim", f)
+    assert out.returncode == 0, out.stderr
+    assert b"verified" in out.stdout
+    warnings = [line for line in out.stderr.decode().splitlines() if "warning" in line]
+    assert warnings == ["scboot write: warning: security[1]: no server_uri",
+                        "scboot write: warning: servers[0]: no short_server_id"], out.stderr
+
+
 def test_keys_file_messages(tmp_path):
     bare = tmp_path / "bare.keys"
     bare.write_text(GP_KEY + "\n")
