@@ -204,6 +204,19 @@ class Bootstrap:
         return list(self.to_dict().get("servers", []))
 
     @property
+    def warnings(self) -> List[str]:
+        """Accounts an LwM2M client will likely refuse though the file
+        format allows them, by JSON path: ``"security[1]: no server_uri"``,
+        ``"servers[0]: no short_server_id"`` (the library's list, as
+        ``scboot write`` prints it)."""
+        found: List[str] = []
+        while True:
+            rc, text = _c.scbj_bootstrap_warning(self._h, len(found))
+            if rc < 0:
+                return found
+            found.append(text)
+
+    @property
     def objects(self) -> List[LwM2MObject]:
         """Every object of the file, in file order, with raw resource values."""
         out = []

@@ -107,6 +107,20 @@ def test_validation_error_names_the_field():
     assert "security[0].security_mode" in str(info.value)
 
 
+def test_json_input_checks_reach_python():
+    # the C layer's checks, one definition: duplicate keys, object ranges
+    with pytest.raises(scboot.ValidationError, match=r"security: key appears twice \(line 1"):
+        scboot.Bootstrap.from_json('{"security": [{"server_uri": "coaps://a"}], "security": []}')
+    with pytest.raises(scboot.ValidationError, match="servers\\[0\\].lifetime: expected a non-neg"):
+        scboot.Bootstrap({"servers": [{"short_server_id": 1, "lifetime": -5}]})
+    assert scboot.Bootstrap.from_json('\ufeff{"servers": []}').encode() == bytes(4)
+    # accepted, but warned about
+    bs = scboot.Bootstrap({"security": [{"security_mode": 3, "short_server_id": 2}],
+                           "servers": [{"lifetime": 60}]})
+    assert bs.warnings == ["security[0]: no server_uri", "servers[0]: no short_server_id"]
+    assert scboot.Bootstrap.parse(raw("nordic_bootstrap")).warnings == []
+
+
 def test_empty_model():
     bs = scboot.Bootstrap()
     assert bs.encode() == bytes(4)
