@@ -275,6 +275,13 @@ static void reconnect(pcsc_tp_t *t)
  * "removed" rather than "malformed". */
 static int empty_response(pcsc_tp_t *t)
 {
+    /* The connection itself knows when its card went away, also when a card
+     * is back in the reader by now (pcsc-lite: SCARD_W_REMOVED_CARD stays on
+     * the handle); the reader's state is asked only when it does not say. */
+    DWORD state = 0, proto = 0, rlen = 0, atr_len = 0;
+    LONG rv = SCardStatus(t->h, NULL, &rlen, &state, &proto, NULL, &atr_len);
+    if (rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NO_SMARTCARD || rv == SCARD_W_RESET_CARD)
+        return SCB_E_CARD_REMOVED;
     SCARD_READERSTATE st = {0};
     st.szReader = t->reader;
     st.dwCurrentState = SCARD_STATE_UNAWARE;
@@ -308,8 +315,12 @@ static int do_transmit(pcsc_tp_t *t)
                  pcsc_stringify_error(rv));
         return rc;
     }
+    /* No bytes at all, not even a status word, is no answer of a card:
+     * vpcd reports a vanished card process this way, also when the card
+     * is back in the reader before pcscd polled it (then neither the
+     * handle nor the reader's state shows the removal). */
     if (rlen == 0)
-        return empty_response(t);
+        return SCB_E_CARD_REMOVED; /* the same words as a card gone in process */
     t->resp_len = rlen;
     return SCB_OK;
 }
