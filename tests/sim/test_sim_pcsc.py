@@ -302,7 +302,8 @@ def test_opensc_reads_the_application_template(tmp_path):
 
 
 @pytest.mark.parametrize("aodf, want", [
-    ({}, ["PIN [PIN1]", "ID             : 01", "Flags          : [0x30], initialized, needs-padding",
+    ({}, ["PIN [PIN1]", "ID             : 01",
+          "Flags          : [0x30], initialized, needs-padding",
           "Length         : min_len:4, max_len:8, stored_len:8", "Pad char       : 0xFF",
           "Reference      : 1 (0x01)", "Type           : ascii-numeric"]),
     ({"label": "LwM2M PIN", "auth_id": "0A0B", "min_length": 6, "max_length": 10,
