@@ -27,7 +27,7 @@
 #define MAX_DIR_RECORDS 32
 #define MAX_DODF_PATHS 8
 #define MAX_AODF_PATHS 4
-#define MAX_ODF_ENTRIES 24    /* an ODF names at most 9 kinds of directory (ISO 7816-15) */
+#define MAX_ODF_ENTRIES 24    /* 7816-15 has 9 kinds of directory; cards list each once or so */
 
 /* ------------------------------------------------------------------------ */
 /* Finding the PKCS#15 application                                           */
@@ -556,9 +556,17 @@ static int select_bootstrap_ef(scb_card_t *card, const scb_opts_t *o, scb_access
             return rc;
         *range = e.path;
         private_entry = e.private_flag != 0;
-        /* The card's description of the PIN, when one is to be verified. */
-        if (private_entry || scb__opt_bytes(o, SCB_OPT_PIN, &pin_len) != NULL) {
+        /* The card's description of the PIN, when one is to be verified
+         * (or is missing: the message then names what the card wants). */
+        const bool have_pin = scb__opt_bytes(o, SCB_OPT_PIN, &pin_len) != NULL;
+        if (private_entry || have_pin) {
             rc = pin_rule_from_aodf(card, o, &e, &odf, &rule, buf, cap);
+            if (rc != SCB_OK && !have_pin && scb_error_family(rc) == SCB_FAMILY_DATA) {
+                /* no PIN to check: a broken AODF does not hide that one is needed */
+                scb__note(card, "EF.AODF unusable: %s", card->errmsg);
+                uicc_pin_rule(o, &rule);
+                rc = SCB_OK;
+            }
             if (rc != SCB_OK)
                 return rc;
         }

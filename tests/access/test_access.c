@@ -435,6 +435,9 @@ static void test_pin_object(void)
     TK_EQ_RC(read_with_pin(&r, "1234", -1, &v), SCB_E_PARSE);
     TK_EQ_INT(v, 0);
     check_msg("EF.AODF: AODF entry 1 at offset 9: empty typeAttributes");
+    /* with no PIN given, a broken AODF does not hide that one is needed */
+    TK_EQ_RC(read_with_pin(&r, NULL, -1, &v), SCB_E_PIN_REQUIRED);
+    check_msg("the bootstrap object is private: a PIN must be verified first");
     rig_free(&r);
 }
 
