@@ -608,6 +608,29 @@ static int load_content(loader_t *L, json_object *o, const char *where, uint8_t 
     return parse_hex(L, s, where, "hex", *buf, cap, len);
 }
 
+/* A PKCS#15 directory EF in the ADF (ODF, DODF, AODF): the entries built
+ * (or the profile's raw "hex", which wins), FF padded as on real cards to
+ * size, by default the content plus slack and at least min_size bytes;
+ * the issuer updates it under SCP03. Frees raw. */
+static int add_directory(loader_t *L, int adf, uint16_t fid, const dbuf_t *built, uint8_t *raw,
+                         size_t raw_len, size_t size, size_t slack, size_t min_size,
+                         const char *what)
+{
+    if (raw == NULL && built->overflow) {
+        free(raw);
+        return fail(L, SCB_E_VALIDATION, "profile: %s entry too long", what);
+    }
+    const uint8_t *c = raw != NULL ? raw : built->b;
+    size_t clen = raw != NULL ? raw_len : built->n;
+    if (size == 0)
+        size = clen + slack > min_size ? clen + slack : min_size;
+    int idx = add_transparent(L, adf, fid, c, clen, size, 0xFF, what);
+    if (idx >= 0)
+        L->sim->files[idx].write_ac = SIM_AC_SM;
+    free(raw);
+    return L->rc;
+}
+
 static int load_odf(loader_t *L, json_object *root, int adf, uint16_t dodf_fid,
                     const aodf_pin_t *aodf)
 {
@@ -639,15 +662,7 @@ static int load_odf(loader_t *L, json_object *root, int adf, uint16_t dodf_fid,
         dtlv(&seq, 0x30, path.b, path.n);
         dtlv(&odf, 0xA8, seq.b, seq.n);
     }
-    const uint8_t *c = raw != NULL ? raw : odf.b;
-    size_t clen = raw != NULL ? raw_len : odf.n;
-    if (size == 0)
-        size = clen + 16 > 32 ? clen + 16 : 32; /* FF padded as on real cards */
-    int idx = add_transparent(L, adf, fid, c, clen, size, 0xFF, "EF.ODF");
-    if (idx >= 0)
-        L->sim->files[idx].write_ac = SIM_AC_SM; /* the issuer updates it under SCP03 */
-    free(raw);
-    return L->rc;
+    return add_directory(L, adf, fid, &odf, raw, raw_len, size, 16, 32, "EF.ODF");
 }
 
 /* EF.DODF with the LwM2M bootstrap entry (PKCS#15 DataType, 7816-15). */
@@ -733,19 +748,7 @@ static int load_dodf(loader_t *L, json_object *root, int adf, uint16_t fid,
     dtlv(&body, 0x30, cdoa.b, cdoa.n);
     dtlv(&body, 0xA1, type.b, type.n);
     dtlv(&entry, app_oid ? 0x30 : 0xA1, body.b, body.n);
-    if (entry.overflow) {
-        free(raw);
-        return fail(L, SCB_E_VALIDATION, "profile: dodf entry too long");
-    }
-    const uint8_t *c = raw != NULL ? raw : entry.b;
-    size_t clen = raw != NULL ? raw_len : entry.n;
-    if (size == 0)
-        size = clen + 32 > 128 ? clen + 32 : 128;
-    int idx = add_transparent(L, adf, fid, c, clen, size, 0xFF, "EF.DODF");
-    if (idx >= 0)
-        L->sim->files[idx].write_ac = SIM_AC_SM;
-    free(raw);
-    return L->rc;
+    return add_directory(L, adf, fid, &entry, raw, raw_len, size, 32, 128, "EF.DODF");
 }
 
 /* EF.TokenInfo 5032 (optional for LwM2M; PKCS#15 readers look for it). */
@@ -1247,18 +1250,7 @@ static int load_aodf(loader_t *L, json_object *root, int adf, aodf_pin_t *a)
     dtlv(&body, 0x30, caoa.b, caoa.n);
     dtlv(&body, 0xA1, type_attr.b, type_attr.n);
     dtlv(&entry, 0x30, body.b, body.n);
-    if (entry.overflow) {
-        free(raw);
-        return fail(L, SCB_E_VALIDATION, "profile: aodf entry too long");
-    }
-    const uint8_t *c = raw != NULL ? raw : entry.b;
-    size_t clen = raw != NULL ? raw_len : entry.n;
-    if (size == 0)
-        size = clen + 16 > 64 ? clen + 16 : 64;
-    int idx = add_transparent(L, adf, a->fid, c, clen, size, 0xFF, "EF.AODF");
-    if (idx >= 0)
-        L->sim->files[idx].write_ac = SIM_AC_SM;
-    free(raw);
+    add_directory(L, adf, a->fid, &entry, raw, raw_len, size, 16, 64, "EF.AODF");
     a->present = L->rc == 0;
     return L->rc;
 }
