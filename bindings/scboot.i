@@ -69,7 +69,8 @@
     (const uint8_t *value, size_t len),
     (const uint8_t *path, size_t len),
     (const uint8_t *cmd, size_t len),
-    (const uint8_t *challenge, size_t len)
+    (const uint8_t *challenge, size_t len),
+    (const uint8_t *auth_id, size_t auth_id_len)
 };
 %apply const uint8_t IN_ARRAY[ANY] { const uint8_t kdd[10] };
 %apply (uint8_t *OUT_BYTES, size_t *OUT_LEN) {
@@ -99,7 +100,7 @@
     scb_dodf_entry_t *out, scb_bs_object_t *out, scb_bs_instance_t *out,
     scb_bs_resource_t *out, scb_resource_info_t *info, scb_access_info_t *info,
     scb_sim_faults_t *out, scb_scp03_info_t *info, scb_opt_info_t *out,
-    scb_path_select_t *out
+    scb_path_select_t *out, scb_pin_object_t *out
 };
 %apply unsigned char *OUTPUT { uint8_t *channel };
 %apply unsigned short *OUTPUT { uint16_t *id, uint16_t *resource_id, uint16_t *obj,

@@ -1,8 +1,9 @@
 /*
- * Fuzz the PKCS#15 parsers. The first byte picks the parser (modulo 3):
- * 0 EF.DIR record, 1 ODF (both entry points, small capacity), 2 DODF.
- * Checked: errors come with a message; results are bounded and labels are
- * NUL-terminated valid UTF-8.
+ * Fuzz the PKCS#15 parsers. The first byte picks the parser (modulo 4):
+ * 0 EF.DIR record, 1 ODF (both entry points, small capacity), 2 DODF,
+ * 3 AODF (the next byte: the authId's length, 0..8, then the authId;
+ * above 8: the first PIN object). Checked: errors come with a message;
+ * results are bounded and labels are NUL-terminated valid UTF-8.
  */
 #include "scboot.h"
 #include "scboot/pkcs15.h"
@@ -39,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char detail[256] = "";
     const uint8_t *p = data + 1;
     size_t n = size - 1;
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0: {
         scb_app_template_t app;
         int rc = scb_pkcs15_parse_dir(p, n, &app, detail, sizeof(detail));
@@ -68,6 +69,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if ((rc == SCB_OK || rc == SCB_E_BUFFER_TOO_SMALL) && rc2 != SCB_OK &&
             rc2 != SCB_E_BUFFER_TOO_SMALL)
             abort(); /* both walk the same file */
+        break;
+    }
+    case 3: {
+        if (n < 1)
+            break;
+        size_t id_len = p[0] <= 8 ? p[0] : 0;
+        const uint8_t *id = p[0] <= 8 ? p + 1 : NULL;
+        if (n < 1 + id_len)
+            break;
+        scb_pin_object_t o;
+        int rc = scb_pkcs15_find_pin(p + 1 + id_len, n - 1 - id_len, id, id_len, &o, detail,
+                                     sizeof(detail));
+        check_error(rc, detail);
+        if (rc == SCB_OK) {
+            check_label(o.label, sizeof(o.label));
+            check_path(&o.path);
+            if (o.auth_id_len > sizeof(o.auth_id) ||
+                (id != NULL && (o.auth_id_len != id_len || memcmp(o.auth_id, id, id_len) != 0)))
+                abort();
+            if (o.min_length > 255 || o.stored_length > 255 || o.max_length > 255 ||
+                (o.has_max_length && o.min_length > o.max_length))
+                abort();
+        } else if (o.auth_id_len != 0) {
+            abort(); /* nothing half-filled */
+        }
         break;
     }
     default: {

@@ -30,9 +30,14 @@ def rec(kind, data=b""):
 
 OK = h("9000")
 # The default virtual card (PROFILE.md "The default card").
-EFDIR_REC1 = h("61 23 4F 0C A0000000 63504B43532D3135 51 04 3F005015 50 0D") + \
-    b"LwM2M PKCS#15" + b"\xff" * 11
+EFDIR_REC1 = h("61 23 4F 0C A0000000 63504B43532D3135 50 0D") + b"LwM2M PKCS#15" + \
+    h("51 04 3F005015") + b"\xff" * 11
 ODF = h("A7 06 30 04 04 02 64 30") + b"\xff" * 24
+ODF_AODF = h("A7 06 30 04 04 02 64 30 A8 06 30 04 04 02 44 01") + b"\xff" * 16
+# The PIN object of a virtual card with a PIN (PROFILE.md): authId 01,
+# ascii-numeric, 4..8 digits stored in 8 bytes, reference 01, pad FF.
+AODF = h("30 27 30 06 0C 04 50494E31 30 03 04 01 01 A1 18 30 16 03 02 02 0C 0A 01 01"
+         "02 01 04 02 01 08 02 01 08 80 01 01 04 01 FF")
 DODF = h("A1 25 30 11 0C 0F") + b"LwM2M Bootstrap" + \
     h("30 00 A1 0E 30 0C 06 04 67 2B 09 01 30 04 04 02 64 32") + b"\xff" * 89
 DODF_MISENCODED = h("A1 27 30 11 0C 0F") + b"LwM2M Bootstrap" + \
@@ -55,6 +60,7 @@ def fcp(fid, size, desc="41 21"):
 
 FCP_ODF = fcp("5031", 0x20)
 FCP_DODF = fcp("6430", 0x80)
+FCP_AODF = fcp("4401", 0x40)
 FCP_EF = fcp("6432", 0x400)
 FCP_EFDIR = tlv(0x62, h("82 05 42 21 00 30 02 83 02 2F 00 A5 03 80 01 71 8A 01 05 8B 03 2F 06 01"
                         "88 01 F0"))
@@ -83,13 +89,16 @@ def padded(data, n):
     return (data + b"\xff" * n)[:n]
 
 
-def secured_read(dodf=DODF, chunk=239, pin=False):
+def secured_read(dodf=DODF, chunk=239, pin=False, aodf=False):
     """Answers to a cold read under SCP03 (PLAIN records); chunk: the most
     one READ BINARY returns at that level (239 at R-ENC + R-MAC S8); pin:
-    a VERIFY before the bootstrap EF."""
+    a VERIFY before the bootstrap EF; aodf: the ODF names EF.AODF 4401,
+    read before the VERIFY."""
     verify = [rec(PLAIN, OK)] if pin else []
+    if aodf:
+        verify = [rec(PLAIN, FCP_AODF + OK), rec(PLAIN, padded(AODF, 0x40) + OK)] + verify
     return [rec(RAW, EFDIR_REC1 + OK), rec(CARD), rec(RAW, OK), rec(CARD), rec(CARD),
-            rec(PLAIN, FCP_ODF + OK), rec(PLAIN, ODF + OK),
+            rec(PLAIN, FCP_ODF + OK), rec(PLAIN, (ODF_AODF if aodf else ODF) + OK),
             rec(PLAIN, FCP_DODF + OK), rec(PLAIN, padded(dodf, 0x80) + OK)] + verify + [
             rec(PLAIN, FCP_EF + OK), rec(PLAIN, padded(BOOTSTRAP, chunk) + OK),
             rec(RAW, OK)]
@@ -101,6 +110,8 @@ def seeds_read_bootstrap():
     s["cold_level33_misencoded_oid"] = bytes([0x00, 0x00]) + b"".join(secured_read(dodf=DODF_MISENCODED))
     s["cold_level33_application_oid"] = bytes([0x00, 0x00]) + b"".join(secured_read(dodf=DODF_APP_OID))
     s["cold_level33_private_pin"] = bytes([0x00, 0x10]) + b"".join(secured_read(dodf=DODF_APP_OID, pin=True))
+    s["cold_level33_private_aodf"] = bytes([0x00, 0x10]) + b"".join(
+        secured_read(dodf=DODF_APP_OID, pin=True, aodf=True))
     s["cold_level33_s16_sdaid"] = bytes([0x00, 0x28]) + b"".join(secured_read())
     # level 01: C-MAC only, answers in clear
     s["cold_level01"] = bytes([0x00, 0x04]) + b"".join(secured_read(chunk=256))

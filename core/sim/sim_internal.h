@@ -131,10 +131,12 @@ typedef struct sim_sd {
     size_t forced_challenge_len;
 } sim_sd_t;
 
+#define SIM_MAX_PIN 16          /* the longest PIN block the card stores */
 typedef struct sim_pin {
     bool present;
     uint8_t ref;
-    uint8_t value[8];          /* padded with FF (TS 102 221 9.5.1) */
+    uint8_t value[SIM_MAX_PIN]; /* padded (TS 102 221 9.5.1: FF to 8 bytes; else as EF.AODF says) */
+    size_t block;              /* VERIFY takes exactly this many bytes */
     unsigned tries_max, tries_left;
     bool verified;
 } sim_pin_t;
@@ -257,6 +259,8 @@ int sim_scp_initialize_update(scb_sim_t *sim, const sim_exec_t *ex, const sim_cm
 int sim_scp_external_authenticate(scb_sim_t *sim, uint8_t chn, const sim_cmd_t *cmd,
                                    const uint8_t *wire, sim_resp_t *r);
 int sim_scp_put_key(scb_sim_t *sim, const sim_exec_t *ex, const sim_cmd_t *cmd, sim_resp_t *r);
+/* GET DATA 00 66: the Card Recognition Data of the Security Domain (GP 2.2 Annex H). */
+int sim_scp_get_data(scb_sim_t *sim, const sim_exec_t *ex, const sim_cmd_t *cmd, sim_resp_t *r);
 /* PUT KEY data (GP 11.8.2.3, Amd D 7.2) as the card reads it: the new KVN,
  * then up to three AES key components, each `88 L+1 L <key under DEK> KCV`
  * where the KCV part is `03 <KCV>` or `00` and may be left out before the

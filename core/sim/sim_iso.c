@@ -297,7 +297,8 @@ static int cmd_manage_channel(scb_sim_t *sim, const sim_exec_t *ex, const sim_cm
     return sim_fail(r, SW_WRONG_P1P2);
 }
 
-/* VERIFY PIN (TS 102 221 11.1.9): 8 bytes, FF padded; empty = status. */
+/* VERIFY PIN (TS 102 221 11.1.9): 8 bytes, FF padded (or the stored length
+ * and pad character the card's EF.AODF names); empty = status. */
 static int cmd_verify(scb_sim_t *sim, const sim_cmd_t *cmd, sim_resp_t *r)
 {
     sim_pin_t *pin = &sim->pin;
@@ -309,9 +310,9 @@ static int cmd_verify(scb_sim_t *sim, const sim_cmd_t *cmd, sim_resp_t *r)
         return sim_fail(r, SW_PIN_BLOCKED);
     if (cmd->lc == 0)
         return sim_fail(r, pin->verified ? SW_OK : (uint16_t)(0x63C0 | pin->tries_left));
-    if (cmd->lc != sizeof(pin->value))
+    if (cmd->lc != pin->block)
         return sim_fail(r, SW_WRONG_LENGTH);
-    if (sim_ct_equal(cmd->data, pin->value, sizeof(pin->value))) {
+    if (sim_ct_equal(cmd->data, pin->value, pin->block)) {
         pin->verified = true;
         pin->tries_left = pin->tries_max;
         return sim_sw(r, SW_OK);
@@ -341,6 +342,8 @@ int sim_iso_execute(scb_sim_t *sim, const sim_exec_t *ex, const sim_cmd_t *cmd, 
         if (!proprietary)
             return sim_fail(r, SW_CLA_NOT_SUPPORTED);
         break;
+    case 0xCA: /* GET DATA: ISO 7816-4 7.4.2 and GP 11.3, either class */
+        break;
     default:
         return sim_fail(r, SW_INS_NOT_SUPPORTED);
     }
@@ -355,6 +358,7 @@ int sim_iso_execute(scb_sim_t *sim, const sim_exec_t *ex, const sim_cmd_t *cmd, 
     case 0x50: return sim_scp_initialize_update(sim, ex, cmd, r);
     case 0x82: return sim_fail(r, SW_SECURITY);  /* EXTERNAL AUTHENTICATE without C-MAC */
     case 0xD8: return sim_scp_put_key(sim, ex, cmd, r);
+    case 0xCA: return sim_scp_get_data(sim, ex, cmd, r);
     default: return sim_fail(r, SW_INS_NOT_SUPPORTED);
     }
 }

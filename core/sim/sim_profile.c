@@ -26,6 +26,19 @@ typedef struct loader {
     int rc;
 } loader_t;
 
+/* What EF.AODF says of the PIN (PKCS#15 PinAttributes). */
+typedef struct aodf_pin {
+    bool present;
+    uint16_t fid;
+    uint8_t auth_id[8];
+    size_t auth_id_len;
+    unsigned long min_len, max_len, stored_len; /* max_len 0: maxLength left out */
+    bool has_max;
+    unsigned long ref;
+    bool has_pad;
+    uint8_t pad;
+} aodf_pin_t;
+
 #if defined(__GNUC__)
 static int fail(loader_t *L, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #endif
@@ -98,6 +111,34 @@ static int get_uint(loader_t *L, json_object *o, const char *key, const char *wh
         return 0;
     }
     return fail(L, SCB_E_VALIDATION, "profile: %s.%s must be an integer", where, key);
+}
+
+/* A status word: a JSON number is the number (27009 is 6981), a string is
+ * hex as status words are written (ISO 7816-4 5.6): "6581" or "0x6581". */
+static int get_sw(loader_t *L, json_object *o, const char *key, const char *where,
+                  unsigned long dflt, unsigned long *out)
+{
+    json_object *v = get(o, key);
+    if (is_null(v) || json_object_get_type(v) != json_type_string)
+        return get_uint(L, o, key, where, 0, 0xFFFF, dflt, out);
+    const char *s = json_object_get_string(v);
+    const char *h = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? s + 2 : s;
+    unsigned long x = 0;
+    size_t n = 0;
+    for (; h[n] != '\0' && n < 5; n++) {
+        int d = h[n] >= '0' && h[n] <= '9'   ? h[n] - '0'
+                : h[n] >= 'a' && h[n] <= 'f' ? h[n] - 'a' + 10
+                : h[n] >= 'A' && h[n] <= 'F' ? h[n] - 'A' + 10
+                                             : -1;
+        if (d < 0)
+            break;
+        x = x << 4 | (unsigned long)d;
+    }
+    if (n != 4 || h[n] != '\0')
+        return fail(L, SCB_E_VALIDATION, "profile: %s.%s = \"%s\" is no status word (4 hex "
+                    "digits, e.g. \"6581\" or \"0x6581\")", where, key, s);
+    *out = x;
+    return 0;
 }
 
 static int get_bool(loader_t *L, json_object *o, const char *key, const char *where, bool dflt,
@@ -420,7 +461,7 @@ static int load_faults(loader_t *L, json_object *root)
         get_uint(L, o, "corrupt_rmac_at", "faults", 0, ~0UL, 0, &f->corrupt_rmac_at) != 0 ||
         get_uint(L, o, "bad_padding_at", "faults", 0, ~0UL, 0, &f->bad_padding_at) != 0 ||
         get_uint(L, o, "sw_at", "faults", 0, ~0UL, 0, &f->sw_at) != 0 ||
-        get_uint(L, o, "sw", "faults", 0, 0xFFFF, 0x6F00, &v) != 0)
+        get_sw(L, o, "sw", "faults", 0x6F00, &v) != 0)
         return L->rc;
     f->sw_at_value = (uint16_t)v;
     if (get_bool(L, o, "bad_card_cryptogram", "faults", false, &b) != 0)
@@ -504,7 +545,10 @@ static int load_application(loader_t *L, json_object *root, int *adf_out)
     return 0;
 }
 
-/* EF.DIR 2F00: one record per application: 61 { 4F AID, 51 path, 50 label }. */
+/* EF.DIR 2F00: one record per application, in the order of PKCS#15
+ * DIRRecord (v1.1 5.5.1, ISO/IEC 7816-15 A.2): 61 { 4F AID, 50 label, 51
+ * path }; readers that decode it as that SEQUENCE (OpenSC) lose a label
+ * that follows the path. */
 static int load_efdir(loader_t *L, json_object *root)
 {
     static const char *const keys[] = {"record_len", "extra_records", NULL};
@@ -529,12 +573,12 @@ static int load_efdir(loader_t *L, json_object *root)
             continue;
         dbuf_t in = {.n = 0, .overflow = false};
         dtlv(&in, 0x4F, f->aid, f->aid_len);
+        if (f->label[0] != '\0')
+            dtlv(&in, 0x50, (const uint8_t *)f->label, strlen(f->label));
         if (f->fid != 0) {
             uint8_t path[4] = {0x3F, 0x00, (uint8_t)(f->fid >> 8), (uint8_t)f->fid};
             dtlv(&in, 0x51, path, sizeof(path));
         }
-        if (f->label[0] != '\0')
-            dtlv(&in, 0x50, (const uint8_t *)f->label, strlen(f->label));
         recs[count].n = 0;
         recs[count].overflow = false;
         dtlv(&recs[count], 0x61, in.b, in.n);
@@ -564,7 +608,31 @@ static int load_content(loader_t *L, json_object *o, const char *where, uint8_t 
     return parse_hex(L, s, where, "hex", *buf, cap, len);
 }
 
-static int load_odf(loader_t *L, json_object *root, int adf, uint16_t dodf_fid)
+/* A PKCS#15 directory EF in the ADF (ODF, DODF, AODF): the entries built
+ * (or the profile's raw "hex", which wins), FF padded as on real cards to
+ * size, by default the content plus slack and at least min_size bytes;
+ * the issuer updates it under SCP03. Frees raw. */
+static int add_directory(loader_t *L, int adf, uint16_t fid, const dbuf_t *built, uint8_t *raw,
+                         size_t raw_len, size_t size, size_t slack, size_t min_size,
+                         const char *what)
+{
+    if (raw == NULL && built->overflow) {
+        free(raw);
+        return fail(L, SCB_E_VALIDATION, "profile: %s entry too long", what);
+    }
+    const uint8_t *c = raw != NULL ? raw : built->b;
+    size_t clen = raw != NULL ? raw_len : built->n;
+    if (size == 0)
+        size = clen + slack > min_size ? clen + slack : min_size;
+    int idx = add_transparent(L, adf, fid, c, clen, size, 0xFF, what);
+    if (idx >= 0)
+        L->sim->files[idx].write_ac = SIM_AC_SM;
+    free(raw);
+    return L->rc;
+}
+
+static int load_odf(loader_t *L, json_object *root, int adf, uint16_t dodf_fid,
+                    const aodf_pin_t *aodf)
 {
     static const char *const keys[] = {"fid", "size", "hex", NULL};
     json_object *o = get(root, "odf");
@@ -587,20 +655,19 @@ static int load_odf(loader_t *L, json_object *root, int adf, uint16_t dodf_fid)
     dtlv(&path, 0x04, fb, 2);
     dtlv(&seq, 0x30, path.b, path.n);
     dtlv(&odf, 0xA7, seq.b, seq.n);
-    const uint8_t *c = raw != NULL ? raw : odf.b;
-    size_t clen = raw != NULL ? raw_len : odf.n;
-    if (size == 0)
-        size = clen + 16 > 32 ? clen + 16 : 32; /* FF padded as on real cards */
-    int idx = add_transparent(L, adf, fid, c, clen, size, 0xFF, "EF.ODF");
-    if (idx >= 0)
-        L->sim->files[idx].write_ac = SIM_AC_SM; /* the issuer updates it under SCP03 */
-    free(raw);
-    return L->rc;
+    if (aodf->present) { /* [8] authObjects -> the AODF */
+        uint8_t ab[2] = {(uint8_t)(aodf->fid >> 8), (uint8_t)aodf->fid};
+        path.n = seq.n = 0;
+        dtlv(&path, 0x04, ab, 2);
+        dtlv(&seq, 0x30, path.b, path.n);
+        dtlv(&odf, 0xA8, seq.b, seq.n);
+    }
+    return add_directory(L, adf, fid, &odf, raw, raw_len, size, 16, 32, "EF.ODF");
 }
 
 /* EF.DODF with the LwM2M bootstrap entry (PKCS#15 DataType, 7816-15). */
 static int load_dodf(loader_t *L, json_object *root, int adf, uint16_t fid,
-                     const uint8_t *bs_path, size_t bs_path_len)
+                     const uint8_t *bs_path, size_t bs_path_len, const aodf_pin_t *aodf)
 {
     static const char *const keys[] = {"fid", "size", "hex", "oid_form", "label",
                                        "application_name", "private", "modifiable",
@@ -628,6 +695,11 @@ static int load_dodf(loader_t *L, json_object *root, int adf, uint16_t fid,
     if (path_len == 0) {
         memcpy(path, bs_path, bs_path_len);
         path_len = bs_path_len;
+    }
+    /* A private entry names the PIN that guards it (its authId) */
+    if (priv && auth_len == 0 && aodf->present && is_null(get(o, "auth_id"))) {
+        memcpy(auth, aodf->auth_id, aodf->auth_id_len);
+        auth_len = aodf->auth_id_len;
     }
     bool misencoded = strstr(form, "misencoded") != NULL;
     bool app_oid = strncmp(form, "application_oid", 15) == 0;
@@ -676,19 +748,7 @@ static int load_dodf(loader_t *L, json_object *root, int adf, uint16_t fid,
     dtlv(&body, 0x30, cdoa.b, cdoa.n);
     dtlv(&body, 0xA1, type.b, type.n);
     dtlv(&entry, app_oid ? 0x30 : 0xA1, body.b, body.n);
-    if (entry.overflow) {
-        free(raw);
-        return fail(L, SCB_E_VALIDATION, "profile: dodf entry too long");
-    }
-    const uint8_t *c = raw != NULL ? raw : entry.b;
-    size_t clen = raw != NULL ? raw_len : entry.n;
-    if (size == 0)
-        size = clen + 32 > 128 ? clen + 32 : 128;
-    int idx = add_transparent(L, adf, fid, c, clen, size, 0xFF, "EF.DODF");
-    if (idx >= 0)
-        L->sim->files[idx].write_ac = SIM_AC_SM;
-    free(raw);
-    return L->rc;
+    return add_directory(L, adf, fid, &entry, raw, raw_len, size, 32, 128, "EF.DODF");
 }
 
 /* EF.TokenInfo 5032 (optional for LwM2M; PKCS#15 readers look for it). */
@@ -1000,13 +1060,14 @@ static int load_scp03(loader_t *L, json_object *root, int adf, const uint8_t icc
     return 0;
 }
 
-static int load_pin(loader_t *L, json_object *root)
+static int load_pin(loader_t *L, json_object *root, const char **value)
 {
     static const char *const keys[] = {"ref", "value", "tries", NULL};
     json_object *o = get(root, "pin");
     sim_pin_t *pin = &L->sim->pin;
     unsigned long ref, tries;
     memset(pin, 0, sizeof(*pin));
+    *value = NULL;
     if (is_null(o))
         return 0;
     if (json_object_get_type(o) != json_type_object || only_keys(L, o, "pin", keys) != 0)
@@ -1015,26 +1076,197 @@ static int load_pin(loader_t *L, json_object *root)
     if (L->rc != 0 || get_uint(L, o, "ref", "pin", 1, 0xFF, 0x01, &ref) != 0 ||
         get_uint(L, o, "tries", "pin", 1, 15, 3, &tries) != 0)
         return L->rc;
-    if (v == NULL || strlen(v) < 4 || strlen(v) > 8)
-        return fail(L, SCB_E_VALIDATION, "profile: pin.value must have 4..8 characters");
+    if (v == NULL)
+        return fail(L, SCB_E_VALIDATION, "profile: pin.value is required");
     pin->present = true;
     pin->ref = (uint8_t)ref;
     pin->tries_max = pin->tries_left = (unsigned)tries;
-    memset(pin->value, 0xFF, sizeof(pin->value));
-    memcpy(pin->value, v, strlen(v));
+    *value = v;
     return 0;
+}
+
+/* The card stores its PIN as its AODF describes it (padded with padChar to
+ * storedLength), or as TS 102 221 9.5.1 has it: 4..8 digits, FF to 8. */
+static int store_pin(loader_t *L, const char *value, const aodf_pin_t *a)
+{
+    sim_pin_t *pin = &L->sim->pin;
+    if (!pin->present)
+        return 0;
+    size_t n = strlen(value), min = 4, max = 8;
+    pin->block = 8;
+    uint8_t pad = 0xFF;
+    if (a->present) {
+        pin->block = a->stored_len > 0 ? a->stored_len : 8;
+        min = a->min_len;
+        max = a->has_max && a->max_len < pin->block ? a->max_len : pin->block;
+        pad = a->has_pad ? a->pad : 0xFF;
+    }
+    if (n < min || n > max)
+        return fail(L, SCB_E_VALIDATION, "profile: pin.value must have %zu..%zu characters%s",
+                    min, max, a->present ? " (as the aodf describes it)" : "");
+    memset(pin->value, pad, sizeof(pin->value));
+    memcpy(pin->value, value, n);
+    return 0;
+}
+
+/* PinFlags names (PKCS#15 v1.1 6.8.3), bit n of the BIT STRING. */
+static const char *const pin_flag_names[] = {
+    "case_sensitive", "local", "change_disabled", "unblock_disabled", "initialized",
+    "needs_padding", "unblocking_pin", "so_pin", NULL};
+static const char *const pin_type_names[] = {"bcd", "ascii_numeric", "utf8", "half_nibble_bcd",
+                                             "iso9564_1", NULL};
+
+/* DER INTEGER 0..255 (a leading 00 when the top bit is set), with tag. */
+static void dint(dbuf_t *d, uint8_t tag, unsigned long v)
+{
+    uint8_t b[2] = {0x00, (uint8_t)v};
+    if (v >= 0x80)
+        dtlv(d, tag, b, 2);
+    else
+        dtlv(d, tag, b + 1, 1);
+}
+
+static int get_name(loader_t *L, const char *s, const char *where, const char *const *names,
+                    unsigned *out)
+{
+    for (unsigned i = 0; names[i] != NULL; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    char all[160] = "";
+    for (unsigned i = 0; names[i] != NULL; i++)
+        snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", i ? ", " : "", names[i]);
+    return fail(L, SCB_E_VALIDATION, "profile: %s \"%s\": use %s", where, s, all);
+}
+
+/* EF.AODF with the PIN object (PKCS#15 v1.1 6.8, ISO/IEC 7816-15): on a
+ * card with a PIN or a private DODF entry, unless "aodf": false. */
+static int load_aodf(loader_t *L, json_object *root, int adf, aodf_pin_t *a)
+{
+    static const char *const keys[] = {"fid", "size", "hex", "label", "auth_id", "reference",
+                                       "pin_type", "flags", "min_length", "max_length",
+                                       "stored_length", "pad_char", "path", NULL};
+    bool enabled;
+    json_object *o = get_section(L, root, "aodf", &enabled);
+    memset(a, 0, sizeof(*a));
+    if (L->rc != 0 || !enabled)
+        return L->rc;
+    json_object *dodf = get(root, "dodf");
+    bool priv = false;
+    if (json_object_get_type(dodf) == json_type_object &&
+        get_bool(L, dodf, "private", "dodf", false, &priv) != 0)
+        return L->rc;
+    if (o == NULL && !L->sim->pin.present && !priv)
+        return 0; /* nothing to describe */
+    if (o != NULL && only_keys(L, o, "aodf", keys) != 0)
+        return L->rc;
+    unsigned long size, pad = 0;
+    uint8_t path[16], *raw = NULL;
+    size_t path_len = 0, raw_len = 0;
+    const unsigned long dref = L->sim->pin.present ? L->sim->pin.ref : 0x01;
+    const char *label = get_str(L, o, "label", "aodf", "PIN1");
+    const char *type = get_str(L, o, "pin_type", "aodf", "ascii_numeric");
+    if (L->rc != 0 || get_fid(L, o, "aodf", 0x4401, &a->fid) != 0 ||
+        get_uint(L, o, "size", "aodf", 0, SIM_MAX_EF_SIZE, 0, &size) != 0 ||
+        get_hex(L, o, "auth_id", "aodf", "01", a->auth_id, sizeof(a->auth_id),
+                &a->auth_id_len) != 0 ||
+        get_uint(L, o, "reference", "aodf", 0, 0xFF, dref, &a->ref) != 0 ||
+        get_uint(L, o, "min_length", "aodf", 0, SIM_MAX_PIN, 4, &a->min_len) != 0 ||
+        get_uint(L, o, "stored_length", "aodf", 0, SIM_MAX_PIN, 8, &a->stored_len) != 0 ||
+        get_hex(L, o, "path", "aodf", NULL, path, sizeof(path), &path_len) != 0)
+        return L->rc;
+    /* maxLength and padChar may be left out on purpose: null (json-c
+     * holds a null as a NULL value of a key that exists) */
+    json_object *jmax = get(o, "max_length");
+    a->has_max = o == NULL || !json_object_object_get_ex(o, "max_length", NULL) || jmax != NULL;
+    if (a->has_max && get_uint(L, o, "max_length", "aodf", 0, SIM_MAX_PIN, 8, &a->max_len) != 0)
+        return L->rc;
+    a->has_pad = o == NULL || !json_object_object_get_ex(o, "pad_char", NULL) ||
+                 get(o, "pad_char") != NULL;
+    if (a->has_pad && get_uint(L, o, "pad_char", "aodf", 0, 0xFF, 0xFF, &pad) != 0)
+        return L->rc;
+    a->pad = (uint8_t)pad;
+    if (a->has_max && a->min_len > a->max_len)
+        return fail(L, SCB_E_VALIDATION, "profile: aodf.min_length %lu is above max_length %lu",
+                    a->min_len, a->max_len);
+    unsigned ptype = 1;
+    if (get_name(L, type, "aodf.pin_type", pin_type_names, &ptype) != 0)
+        return L->rc;
+    /* pinFlags: initialized, needs-padding, local for a local reference (b8 set) */
+    uint32_t flags = 1u << 4 | 1u << 5 | (a->ref & 0x80 ? 1u << 1 : 0);
+    json_object *jf = o != NULL ? get(o, "flags") : NULL;
+    if (!is_null(jf)) {
+        if (json_object_get_type(jf) != json_type_array)
+            return fail(L, SCB_E_VALIDATION, "profile: aodf.flags must be an array of names");
+        flags = 0;
+        for (size_t i = 0; i < json_object_array_length(jf); i++) {
+            json_object *f = json_object_array_get_idx(jf, i);
+            unsigned bit;
+            if (json_object_get_type(f) != json_type_string)
+                return fail(L, SCB_E_VALIDATION, "profile: aodf.flags[%zu] must be a name", i);
+            if (get_name(L, json_object_get_string(f), "aodf.flags", pin_flag_names, &bit) != 0)
+                return L->rc;
+            flags |= 1u << bit;
+        }
+    }
+    if (load_content(L, o, "aodf", &raw, &raw_len) != 0) {
+        free(raw);
+        return L->rc;
+    }
+
+    /* PinFlags as a DER BIT STRING: trailing zero bits left out */
+    uint8_t bits[3] = {0, 0, 0};
+    size_t nbits = 0;
+    for (unsigned b = 0; b < 16; b++)
+        if (flags & (1u << b)) {
+            bits[1 + b / 8] |= (uint8_t)(0x80u >> (b % 8));
+            nbits = b + 1;
+        }
+    size_t nbytes = (nbits + 7) / 8;
+    bits[0] = (uint8_t)(nbytes * 8 - nbits);
+    dbuf_t coa = {.n = 0}, caoa = {.n = 0}, attrs = {.n = 0}, seq = {.n = 0}, pth = {.n = 0},
+           pseq = {.n = 0}, type_attr = {.n = 0}, body = {.n = 0}, entry = {.n = 0};
+    if (label != NULL && label[0] != '\0')
+        dtlv(&coa, 0x0C, (const uint8_t *)label, strlen(label));
+    dtlv(&caoa, 0x04, a->auth_id, a->auth_id_len);
+    dtlv(&attrs, 0x03, bits, 1 + nbytes);
+    dint(&attrs, 0x0A, ptype);
+    dint(&attrs, 0x02, a->min_len);
+    dint(&attrs, 0x02, a->stored_len);
+    if (a->has_max)
+        dint(&attrs, 0x02, a->max_len);
+    dint(&attrs, 0x80, a->ref); /* pinReference [0] */
+    if (a->has_pad)
+        dtlv(&attrs, 0x04, &a->pad, 1);
+    if (path_len > 0) {
+        dtlv(&pth, 0x04, path, path_len);
+        dtlv(&pseq, 0x30, pth.b, pth.n);
+        dput(&attrs, pseq.b, pseq.n);
+    }
+    dtlv(&seq, 0x30, attrs.b, attrs.n);
+    dput(&type_attr, seq.b, seq.n);
+    dtlv(&body, 0x30, coa.b, coa.n);
+    dtlv(&body, 0x30, caoa.b, caoa.n);
+    dtlv(&body, 0xA1, type_attr.b, type_attr.n);
+    dtlv(&entry, 0x30, body.b, body.n);
+    add_directory(L, adf, a->fid, &entry, raw, raw_len, size, 16, 64, "EF.AODF");
+    a->present = L->rc == 0;
+    return L->rc;
 }
 
 int sim_profile_load(scb_sim_t *sim, const char *json_text, char *detail, size_t dl)
 {
     static const char *const keys[] = {"atr", "t0", "extended_length", "channels", "vpcd",
-                                       "iccid", "efdir", "application", "scp03", "pin", "odf",
-                                       "dodf", "tokeninfo", "bootstrap", "files", "faults",
-                                       "delay_ms", "comment", NULL};
+                                       "iccid", "efdir", "application", "scp03", "pin", "aodf",
+                                       "odf", "dodf", "tokeninfo", "bootstrap", "files",
+                                       "faults", "delay_ms", "comment", NULL};
     loader_t L = {sim, detail, dl, 0};
     uint8_t iccid[10];
     int adf = -1;
     uint16_t bs_fid = 0;
+    const char *pin_value = NULL;
+    aodf_pin_t aodf;
     char d[128];
 
     json_tokener *tok = json_tokener_new();
@@ -1060,13 +1292,14 @@ int sim_profile_load(scb_sim_t *sim, const char *json_text, char *detail, size_t
         load_faults(&L, root) == 0 && sim_fs_add(sim, -1, SIM_DF, 0x3F00, d, sizeof(d)) == 0 &&
         load_iccid(&L, root, iccid) == 0 && load_application(&L, root, &adf) == 0 &&
         load_efdir(&L, root) == 0 && load_scp03(&L, root, adf, iccid) == 0 &&
-        load_pin(&L, root) == 0 && load_bootstrap(&L, root, adf, &bs_fid) == 0) {
+        load_pin(&L, root, &pin_value) == 0 && load_bootstrap(&L, root, adf, &bs_fid) == 0 &&
+        load_aodf(&L, root, adf, &aodf) == 0 && store_pin(&L, pin_value, &aodf) == 0) {
         json_object *dodf = get(root, "dodf");
         uint16_t dodf_fid = 0x6430;
         uint8_t bs_path[2] = {(uint8_t)(bs_fid >> 8), (uint8_t)bs_fid};
         if (get_fid(&L, dodf, "dodf", 0x6430, &dodf_fid) == 0 &&
-            load_odf(&L, root, adf, dodf_fid) == 0 &&
-            load_dodf(&L, root, adf, dodf_fid, bs_path, sizeof(bs_path)) == 0 &&
+            load_odf(&L, root, adf, dodf_fid, &aodf) == 0 &&
+            load_dodf(&L, root, adf, dodf_fid, bs_path, sizeof(bs_path), &aodf) == 0 &&
             load_tokeninfo(&L, root, adf, iccid) == 0)
             load_files(&L, root, adf);
     }

@@ -207,6 +207,64 @@ int sim_scp_initialize_update(scb_sim_t *sim, const sim_exec_t *ex, const sim_cm
     return sim_sw(r, SW_OK);
 }
 
+/* ---- GET DATA 00|80 CA 00 66: Card Recognition Data ---- */
+/* GP Card Specification 2.2 Annex H (the SCP03 arc and its i parameter:
+ * Amendment D): what a GlobalPlatform host asks a Security Domain first,
+ * to learn the secure channel protocol and its options:
+ *   66 { 73 { 06 {globalPlatform 1}                  card recognition data
+ *             60 { 06 {globalPlatform 2 2 2 1} }     card management: GP 2.2.1
+ *             63 { 06 {globalPlatform 3} }           card identification scheme
+ *             64 { 06 {globalPlatform 4 3 i} } } }   SCP03 with its i
+ * with globalPlatform = 1.2.840.114283 (2A 86 48 86 FC 6B). */
+/* tag { 06 { globalPlatform || tail } } (tag 0: the OID alone); the tail
+ * holds the further arcs, already base-128 coded (X.690 8.19). */
+static size_t gp_oid(uint8_t *out, uint8_t tag, const uint8_t *tail, size_t n)
+{
+    static const uint8_t gp[] = {0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B};
+    uint8_t *p = tag != 0 ? out + 2 : out;
+    p[0] = 0x06;
+    p[1] = (uint8_t)(sizeof(gp) + n);
+    memcpy(p + 2, gp, sizeof(gp));
+    memcpy(p + 2 + sizeof(gp), tail, n);
+    size_t len = 2 + sizeof(gp) + n;
+    if (tag == 0)
+        return len;
+    out[0] = tag;
+    out[1] = (uint8_t)len;
+    return len + 2;
+}
+
+int sim_scp_get_data(scb_sim_t *sim, const sim_exec_t *ex, const sim_cmd_t *cmd, sim_resp_t *r)
+{
+    const sim_sd_t *sd = &sim->sd;
+    if (sd->adf < 0 || sim->ch[ex->chn].adf != sd->adf)
+        return sim_fail(r, SW_INS_NOT_SUPPORTED); /* the selected application is no SD */
+    if (cmd->lc != 0)
+        return sim_fail(r, SW_WRONG_LENGTH);
+    if (cmd->p1 != 0x00 || cmd->p2 != 0x66)
+        return sim_fail(r, SW_REF_NOT_FOUND); /* the card serves no other data object */
+    static const uint8_t crd[] = {0x01}, mgmt[] = {0x02, 0x02, 0x02, 0x01}, ident[] = {0x03};
+    const uint8_t i = sd->i_param;
+    const uint8_t scp[4] = {0x04, 0x03, (uint8_t)(i >= 0x80 ? 0x81 : i), (uint8_t)(i & 0x7F)};
+    uint8_t body[64];
+    size_t n = gp_oid(body, 0, crd, sizeof(crd));
+    n += gp_oid(body + n, 0x60, mgmt, sizeof(mgmt));
+    n += gp_oid(body + n, 0x63, ident, sizeof(ident));
+    n += gp_oid(body + n, 0x64, scp, i >= 0x80 ? 4 : 3);
+    uint8_t *o = r->buf;
+    o[0] = 0x66;
+    o[1] = (uint8_t)(n + 2);
+    o[2] = 0x73;
+    o[3] = (uint8_t)n;
+    memcpy(o + 4, body, n);
+    const size_t len = n + 4;
+    /* Le shorter than the object: 6Cxx with the exact length (ISO 7816-4 5.3.4) */
+    if (cmd->has_le && cmd->ne < len)
+        return sim_fail(r, (uint16_t)(0x6C00 | len));
+    r->len = len;
+    return sim_sw(r, SW_OK);
+}
+
 /* C-MAC check: CMAC(S-MAC, MCV || CLA' INS P1 P2 Lc' || data) where the
  * header is the wire header (Lc' = Lc as sent: data + MAC) and CLA' is the
  * CLA with the channel number cleared (Amd D 6.2.4: "the logical channel

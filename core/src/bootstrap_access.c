@@ -26,7 +26,8 @@
 #define EF_ODF_FID 0x5031     /* ISO 7816-15 / PKCS#15 default */
 #define MAX_DIR_RECORDS 32
 #define MAX_DODF_PATHS 8
-#define DEFAULT_PIN_REF 0x01
+#define MAX_AODF_PATHS 4
+#define MAX_ODF_ENTRIES 24    /* 7816-15 has 9 kinds of directory; cards list each once or so */
 
 /* ------------------------------------------------------------------------ */
 /* Finding the PKCS#15 application                                           */
@@ -313,9 +314,16 @@ static int read_ef(scb_card_t *card, const scb_path_t *path, uint8_t *buf, size_
     return SCB_OK;
 }
 
-/* ODF -> DODFs (in order) -> the bootstrap entry. */
-static int locate_bootstrap(scb_card_t *card, scb_access_info_t *info, scb_dodf_entry_t *entry,
-                            uint8_t *buf, size_t cap)
+/* What the ODF names: the DODFs ([7] dataObjects, in order) and the
+ * AODFs ([8] authObjects), where the PIN of a private entry is described. */
+typedef struct odf_paths {
+    scb_path_t dodf[MAX_DODF_PATHS];
+    size_t dodfs;
+    scb_path_t aodf[MAX_AODF_PATHS];
+    size_t aodfs;
+} odf_paths_t;
+
+static int read_odf(scb_card_t *card, odf_paths_t *out, uint8_t *buf, size_t cap)
 {
     scb_path_t odf = {0};
     odf.bytes[0] = EF_ODF_FID >> 8;
@@ -325,24 +333,45 @@ static int locate_bootstrap(scb_card_t *card, scb_access_info_t *info, scb_dodf_
     int rc = read_ef(card, &odf, buf, &n, "EF.ODF");
     if (rc != SCB_OK)
         return rc;
-    scb_path_t dodfs[MAX_DODF_PATHS];
-    size_t count = MAX_DODF_PATHS;
+    scb_odf_entry_t entries[MAX_ODF_ENTRIES];
+    size_t count = MAX_ODF_ENTRIES;
     char detail[160] = "";
-    rc = scb_pkcs15_parse_odf(buf, n, dodfs, &count, detail, sizeof(detail));
+    rc = scb_pkcs15_parse_odf_entries(buf, n, entries, &count, detail, sizeof(detail));
     if (rc == SCB_E_BUFFER_TOO_SMALL) {
-        scb__note(card, "EF.ODF lists %zu DODFs: following the first %d", count, MAX_DODF_PATHS);
-        count = MAX_DODF_PATHS;
+        scb__note(card, "EF.ODF has %zu entries: following the first %d", count, MAX_ODF_ENTRIES);
+        count = MAX_ODF_ENTRIES;
         rc = SCB_OK;
     }
     if (rc != SCB_OK)
         return scb__fail(card, rc, "EF.ODF: %s", detail);
-    if (count == 0)
-        return scb__fail(card, SCB_E_NO_BOOTSTRAP, "EF.ODF lists no data object directory");
+    size_t dodfs = 0;
+    memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < count; i++) {
-        n = cap;
-        rc = read_ef(card, &dodfs[i], buf, &n, "EF.DODF");
+        if (entries[i].tag == 0xA7 && dodfs++ < MAX_DODF_PATHS)
+            out->dodf[out->dodfs++] = entries[i].path;
+        else if (entries[i].tag == 0xA8 && out->aodfs < MAX_AODF_PATHS)
+            out->aodf[out->aodfs++] = entries[i].path;
+    }
+    if (dodfs > MAX_DODF_PATHS)
+        scb__note(card, "EF.ODF lists %zu DODFs: following the first %d", dodfs, MAX_DODF_PATHS);
+    return SCB_OK;
+}
+
+/* ODF -> DODFs (in order) -> the bootstrap entry. */
+static int locate_bootstrap(scb_card_t *card, scb_access_info_t *info, scb_dodf_entry_t *entry,
+                            odf_paths_t *odf, uint8_t *buf, size_t cap)
+{
+    int rc = read_odf(card, odf, buf, cap);
+    if (rc != SCB_OK)
+        return rc;
+    if (odf->dodfs == 0)
+        return scb__fail(card, SCB_E_NO_BOOTSTRAP, "EF.ODF lists no data object directory");
+    char detail[160] = "";
+    for (size_t i = 0; i < odf->dodfs; i++) {
+        size_t n = cap;
+        rc = read_ef(card, &odf->dodf[i], buf, &n, "EF.DODF");
         if (rc == SCB_E_NOT_FOUND) {
-            scb__note(card, "DODF %zu of %zu not found, trying the next", i + 1, count);
+            scb__note(card, "DODF %zu of %zu not found, trying the next", i + 1, odf->dodfs);
             continue;
         }
         if (rc != SCB_OK)
@@ -362,20 +391,146 @@ static int locate_bootstrap(scb_card_t *card, scb_access_info_t *info, scb_dodf_
             return scb__fail(card, rc, "EF.DODF: %s", detail);
     }
     return scb__fail(card, SCB_E_NO_BOOTSTRAP,
-                     "no LwM2M bootstrap entry (OID 2.23.43.9.1) in %zu DODF(s)", count);
+                     "no LwM2M bootstrap entry (OID 2.23.43.9.1) in %zu DODF(s)", odf->dodfs);
 }
 
-static int verify_pin_if_needed(scb_card_t *card, const scb_opts_t *o, bool private_entry)
+/* ------------------------------------------------------------------------ */
+/* The PIN of a private entry                                                */
+/* ------------------------------------------------------------------------ */
+/* How the PIN is checked and sent: by the PIN object the entry's authId
+ * names in an EF.AODF, or, when the card describes none, as TS 102 221
+ * 9.5.1 has a UICC PIN (1..8 characters, reference 01, FF to 8 bytes). */
+typedef struct pin_rule {
+    uint8_t ref;
+    size_t min, max;           /* accepted PIN lengths */
+    size_t block;              /* VERIFY data length: the stored length */
+    uint8_t pad;
+    int pin_type;              /* enum scb_pin_type; -1: not described */
+    bool described;            /* by a PIN object of the card */
+    char who[160];             /* names the rule in messages */
+} pin_rule_t;
+
+static void uicc_pin_rule(const scb_opts_t *o, pin_rule_t *r)
+{
+    r->ref = (uint8_t)scb__opt_int(o, SCB_OPT_PIN_REF);
+    r->min = 1;
+    r->max = r->block = SCB__PIN_BLOCK_UICC;
+    r->pad = 0xFF;
+    r->pin_type = -1;
+    r->described = false;
+    snprintf(r->who, sizeof(r->who), "a UICC PIN (TS 102 221 9.5.1)");
+}
+
+/* The rule of a PIN object: its reference (the option pin_ref, when set,
+ * wins), its pad character, its stored length and its bounds. */
+static int rule_of_object(scb_card_t *card, const scb_opts_t *o, const scb_pin_object_t *p,
+                          pin_rule_t *r)
+{
+    char id[2 * 8 + 1];
+    scb__hex(p->auth_id, p->auth_id_len, id, sizeof(id), false);
+    if (p->label[0] != 0)
+        snprintf(r->who, sizeof(r->who), "the card's PIN '%s' (EF.AODF, authId %s)", p->label,
+                 id);
+    else
+        snprintf(r->who, sizeof(r->who), "the card's PIN (EF.AODF, authId %s)", id);
+    if (p->stored_length > SCB__PIN_BLOCK_MAX)
+        return scb__fail(card, SCB_E_UNSUPPORTED, "%s is stored in %u bytes; at most %d are "
+                         "supported", r->who, (unsigned)p->stored_length, SCB__PIN_BLOCK_MAX);
+    /* storedLength is what VERIFY carries: the PIN padded to it (TS 102
+     * 221 11.1.9 takes a whole block whatever needs-padding says). */
+    r->block = p->stored_length > 0 ? p->stored_length : SCB__PIN_BLOCK_UICC;
+    r->max = p->has_max_length && p->max_length < r->block ? p->max_length : r->block;
+    r->min = p->min_length > 0 ? p->min_length : 1;
+    if (r->min > r->max)
+        return scb__fail(card, SCB_E_PARSE, "%s: minLength %u is above the longest PIN it "
+                         "holds (%zu)", r->who, (unsigned)p->min_length, r->max);
+    r->pad = p->has_pad_char ? p->pad_char : 0xFF;
+    r->pin_type = p->pin_type;
+    r->described = true;
+    const uint8_t card_ref = p->has_reference ? p->reference : r->ref;
+    if (scb_opts_is_set(o, SCB_OPT_PIN_REF) && r->ref != card_ref)
+        scb__note(card, "PIN reference %02X as asked; %s names %02X", r->ref, r->who, card_ref);
+    else
+        r->ref = card_ref;
+    return SCB_OK;
+}
+
+/* The PIN object of a private entry, from the AODFs the ODF names. 0 with
+ * the UICC rule left in *r when there is none. */
+static int pin_rule_from_aodf(scb_card_t *card, const scb_opts_t *o, const scb_dodf_entry_t *e,
+                              const odf_paths_t *odf, pin_rule_t *r, uint8_t *buf, size_t cap)
+{
+    if (!e->has_auth_id || odf->aodfs == 0)
+        return SCB_OK;
+    char detail[160] = "";
+    for (size_t i = 0; i < odf->aodfs; i++) {
+        size_t n = cap;
+        int rc = read_ef(card, &odf->aodf[i], buf, &n, "EF.AODF");
+        if (rc == SCB_E_NOT_FOUND) {
+            scb__note(card, "AODF %zu of %zu not found", i + 1, odf->aodfs);
+            continue;
+        }
+        if (rc != SCB_OK)
+            return rc;
+        scb_pin_object_t p;
+        rc = scb_pkcs15_find_pin(buf, n, e->auth_id, e->auth_id_len, &p, detail,
+                                 sizeof(detail));
+        if (rc == SCB_OK)
+            return rule_of_object(card, o, &p, r);
+        if (rc != SCB_E_NOT_FOUND)
+            return scb__fail(card, rc, "EF.AODF: %s", detail);
+    }
+    scb__note(card, "no PIN object for the entry's authId in %zu AODF(s)", odf->aodfs);
+    return SCB_OK;
+}
+
+/* A PIN that cannot be the card's is refused before VERIFY, which would
+ * cost one of its tries. Messages size the PIN, never show it. */
+#define UNTOUCHED "(no VERIFY was sent: the card's tries are untouched)"
+static int check_pin(scb_card_t *card, const pin_rule_t *r, const uint8_t *pin, size_t len)
+{
+    if (len < r->min || len > r->max)
+        return scb__fail(card, SCB_E_INVALID_ARG,
+                         "the PIN has %zu character%s; %s takes %zu to %zu%s " UNTOUCHED, len,
+                         len == 1 ? "" : "s", r->who, r->min, r->max,
+                         r->described ? "" : ", and the card describes no PIN object for the "
+                                             "entry");
+    if (r->pin_type == SCB_PIN_TYPE_ASCII_NUMERIC) {
+        for (size_t i = 0; i < len; i++)
+            if (pin[i] < '0' || pin[i] > '9')
+                return scb__fail(card, SCB_E_INVALID_ARG,
+                                 "%s is ascii-numeric: digits only " UNTOUCHED, r->who);
+    } else if (r->pin_type >= 0 && r->pin_type != SCB_PIN_TYPE_UTF8) {
+        /* BCD and the other codings: the PIN would have to be re-coded,
+         * and a guess costs a try. */
+        return scb__fail(card, SCB_E_UNSUPPORTED,
+                         "%s has pinType %d; only ascii-numeric and utf8 PINs are sent " UNTOUCHED,
+                         r->who, r->pin_type);
+    }
+    return SCB_OK;
+}
+#undef UNTOUCHED
+
+static int verify_pin_if_needed(scb_card_t *card, const scb_opts_t *o, bool private_entry,
+                                const pin_rule_t *r)
 {
     size_t pin_len = 0;
     const uint8_t *pin = scb__opt_bytes(o, SCB_OPT_PIN, &pin_len);
     if (pin == NULL) {
+        if (private_entry && r->described)
+            return scb__fail(card, SCB_E_PIN_REQUIRED,
+                             "the bootstrap object is private: a PIN must be verified first: "
+                             "%s, %zu to %zu characters, reference %02X", r->who, r->min,
+                             r->max, r->ref);
         if (private_entry)
             return scb__fail(card, SCB_E_PIN_REQUIRED,
                              "the bootstrap object is private: a PIN must be verified first");
         return SCB_OK;
     }
-    return scb__verify_pin(card, (uint8_t)scb__opt_int(o, SCB_OPT_PIN_REF), pin, pin_len);
+    int rc = check_pin(card, r, pin, pin_len);
+    if (rc != SCB_OK)
+        return rc;
+    return scb__verify_pin(card, r->ref, pin, pin_len, r->block, r->pad);
 }
 
 /* Navigate to the bootstrap EF: given path, or ODF/DODF. Leaves the EF
@@ -384,23 +539,41 @@ static int select_bootstrap_ef(scb_card_t *card, const scb_opts_t *o, scb_access
                                scb_fcp_t *fcp, scb_path_t *range, uint8_t *buf, size_t cap)
 {
     bool private_entry = false;
+    pin_rule_t rule;
+    uicc_pin_rule(o, &rule);
     memset(range, 0, sizeof(*range));
-    size_t path_len = 0;
+    size_t path_len = 0, pin_len = 0;
     const uint8_t *path = scb__opt_bytes(o, SCB_OPT_PATH, &path_len);
+    int rc;
     if (path != NULL) {
         memcpy(range->bytes, path, path_len);
         range->len = path_len;
     } else {
         scb_dodf_entry_t e;
-        int rc = locate_bootstrap(card, info, &e, buf, cap);
+        odf_paths_t odf;
+        rc = locate_bootstrap(card, info, &e, &odf, buf, cap);
         if (rc != SCB_OK)
             return rc;
         *range = e.path;
         private_entry = e.private_flag != 0;
+        /* The card's description of the PIN, when one is to be verified
+         * (or is missing: the message then names what the card wants). */
+        const bool have_pin = scb__opt_bytes(o, SCB_OPT_PIN, &pin_len) != NULL;
+        if (private_entry || have_pin) {
+            rc = pin_rule_from_aodf(card, o, &e, &odf, &rule, buf, cap);
+            if (rc != SCB_OK && !have_pin && scb_error_family(rc) == SCB_FAMILY_DATA) {
+                /* no PIN to check: a broken AODF does not hide that one is needed */
+                scb__note(card, "EF.AODF unusable: %s", card->errmsg);
+                uicc_pin_rule(o, &rule);
+                rc = SCB_OK;
+            }
+            if (rc != SCB_OK)
+                return rc;
+        }
     }
     memcpy(info->path, range->bytes, range->len);
     info->path_len = range->len;
-    int rc = verify_pin_if_needed(card, o, private_entry);
+    rc = verify_pin_if_needed(card, o, private_entry, &rule);
     if (rc != SCB_OK)
         return rc;
     rc = select_path(card, range->bytes, range->len, fcp);

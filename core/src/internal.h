@@ -245,7 +245,11 @@ int scb__select_path(scb_card_t *card, const uint8_t *path, size_t path_len, boo
  * any status word is returned in *sw with 0. */
 int scb__read_record(scb_card_t *card, uint8_t sfi, uint8_t rec, uint8_t *buf, size_t *len,
                      uint16_t *sw);
-int scb__verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pin_len);
+/* VERIFY: the PIN padded with pad to block_len bytes (1..SCB__PIN_BLOCK_MAX). */
+#define SCB__PIN_BLOCK_UICC 8   /* TS 102 221 9.5.1 */
+#define SCB__PIN_BLOCK_MAX 16   /* the longest PIN the options hold */
+int scb__verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pin_len,
+                    size_t block_len, uint8_t pad);
 
 /* The loops, with APDU flags (SCB__APDU_SENSITIVE_* for secret files).
  * *written (may be NULL) counts the bytes the card accepted. */

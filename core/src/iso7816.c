@@ -370,16 +370,21 @@ int scb_update_binary(scb_card_t *card, size_t offset, const uint8_t *data, size
     return rc;
 }
 
-int scb__verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pin_len)
+int scb__verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pin_len,
+                    size_t block_len, uint8_t pad)
 {
-    /* TS 102 221 9.5.1: a UICC PIN is 8 bytes, padded with FF. */
-    uint8_t block[8];
-    memset(block, 0xFF, sizeof(block));
+    /* The PIN padded to the length the card stores (TS 102 221 9.5.1: 8
+     * bytes, FF; a PKCS#15 PIN object may say otherwise). */
+    uint8_t block[SCB__PIN_BLOCK_MAX];
+    if (pin_len == 0 || block_len > sizeof(block) || pin_len > block_len)
+        return scb__fail(card, SCB_E_INVALID_ARG, "VERIFY: a PIN of %zu bytes in a block of %zu",
+                         pin_len, block_len);
+    memset(block, pad, block_len);
     memcpy(block, pin, pin_len);
     scb_apdu_t a;
     apdu_init(&a, 0x00, 0x20, 0x00, ref);
     a.data = block;
-    a.lc = sizeof(block);
+    a.lc = block_len;
     a.flags = SCB__APDU_SENSITIVE_CMD;
     size_t rlen = 0;
     uint16_t sw = 0;
@@ -387,9 +392,14 @@ int scb__verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pi
     scb__cleanse(block, sizeof(block));
     if (rc != SCB_OK)
         return rc;
+    /* 63C0: that was the last try; 6983: no try was left (ISO 7816-4
+     * 5.6.1, TS 102 221 10.2.1.3 "authentication/PIN method blocked"). */
+    if (sw == 0x63C0 || sw == 0x6983)
+        return scb__fail(card, SCB_E_PIN_WRONG,
+                         "VERIFY: the PIN is blocked (no tries left): unblock it with the PUK");
     if ((sw & 0xFFF0) == 0x63C0)
-        return scb__fail(card, SCB_E_PIN_WRONG, "VERIFY: PIN rejected, %u tries left",
-                         (unsigned)(sw & 0x0F));
+        return scb__fail(card, SCB_E_PIN_WRONG, "VERIFY: PIN rejected, %u %s left",
+                         (unsigned)(sw & 0x0F), (sw & 0x0F) == 1 ? "try" : "tries");
     if (!scb__sw_ok(sw))
         return scb__sw_error(card, sw, "VERIFY");
     return SCB_OK;
@@ -403,7 +413,7 @@ int scb_verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pin
     int rc = scb__begin(card);
     if (rc != SCB_OK)
         return rc;
-    rc = scb__verify_pin(card, ref, pin, pin_len);
+    rc = scb__verify_pin(card, ref, pin, pin_len, SCB__PIN_BLOCK_UICC, 0xFF);
     scb__end(card);
     return rc;
 }

@@ -1,7 +1,8 @@
 /*
- * PKCS#15 (ISO/IEC 7816-15) parsers for the three files on the way to the
- * LwM2M bootstrap EF: EF.DIR (application templates), EF.ODF (paths of the
- * object directories) and EF.DODF (data objects). LwM2M Core TS, appendix
+ * PKCS#15 (ISO/IEC 7816-15) parsers for the files on the way to the LwM2M
+ * bootstrap EF: EF.DIR (application templates), EF.ODF (paths of the
+ * object directories), EF.DODF (data objects) and EF.AODF (the PIN that
+ * guards a private entry). LwM2M Core TS, appendix
  * "Storage of LwM2M Bootstrap Information on the Smartcard"; see
  * docs/lwm2m-card.md for what real cards do differently.
  */
@@ -527,6 +528,258 @@ int scb_pkcs15_find_bootstrap(const uint8_t *data, size_t len, scb_dodf_entry_t 
                        "DODF: no entry with the LwM2M bootstrap OID 2.23.43.9.1 among %u data "
                        "object(s)",
                        n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* EF.AODF                                                                   */
+/* ------------------------------------------------------------------------ */
+/* PKCS#15 v1.1 6.8 / ISO/IEC 7816-15 8.8:
+ *   AuthenticationType ::= CHOICE { pin AuthenticationObject {PinAttributes},
+ *       biometricTemplate [0], authKey [1], external [2], ... }
+ *   AuthenticationObject ::= PKCS15Object { CommonAuthenticationObjectAttributes,
+ *       NULL, PinAttributes }
+ *   CommonAuthenticationObjectAttributes ::= SEQUENCE { authId Identifier,
+ *       authReference Reference OPTIONAL, seIdentifier [0] OPTIONAL, ... }
+ *   PinAttributes ::= SEQUENCE { pinFlags PinFlags, pinType PinType,
+ *       minLength INTEGER, storedLength INTEGER, maxLength INTEGER OPTIONAL,
+ *       pinReference [0] Reference DEFAULT 0, padChar OCTET STRING (SIZE(1))
+ *       OPTIONAL, lastPinChange GeneralizedTime OPTIONAL, path Path OPTIONAL,
+ *       ... } */
+
+/* A BIT STRING of named bits (X.690 8.6): named bit n becomes 1 << n.
+ * Bits past 31 are not named by any edition; more than 4 bytes of bits
+ * are refused. */
+static int named_bits(const scb__der_t *d, const scb__der_tlv_t *t, const char *field,
+                      uint32_t *out)
+{
+    if (t->len < 1 || t->len > 5 || t->value[0] > 7 || (t->len == 1 && t->value[0] != 0))
+        return scb__der_fail(d, SCB_E_PARSE, t->offset, "%s: malformed BIT STRING", field);
+    uint32_t bits = 0;
+    for (size_t i = 1; i < t->len; i++)
+        for (unsigned b = 0; b < 8; b++)
+            if (t->value[i] & (0x80u >> b))
+                bits |= 1u << ((i - 1) * 8 + b);
+    *out = bits;
+    return SCB_OK;
+}
+
+/* pinReference [0] Reference (INTEGER 0..255). OpenSC before 0.11.5 and
+ * some issuers' cards encode a reference with the top bit set (a local
+ * PIN, 81..8E) as one byte, a negative INTEGER in DER: that byte is the
+ * reference they mean, as OpenSC reads it too. */
+static int pin_reference(const scb__der_t *d, const scb__der_tlv_t *t, uint8_t *out)
+{
+    if (t->len == 1) {
+        *out = t->value[0];
+        return SCB_OK;
+    }
+    uint32_t v;
+    int rc = scb__der_uint32(d, t, "pinReference", &v);
+    if (rc != SCB_OK)
+        return rc;
+    if (v > 0xFF)
+        return scb__der_fail(d, SCB_E_PARSE, t->offset, "pinReference %u is over 255",
+                             (unsigned)v);
+    *out = (uint8_t)v;
+    return SCB_OK;
+}
+
+/* The length fields of PinAttributes: non-negative INTEGERs; no edition
+ * allows a PIN over 255 characters (pkcs15-ub-*PinLength). */
+static int pin_length(const scb__der_t *d, const scb__der_tlv_t *t, const char *field,
+                      uint32_t *out)
+{
+    int rc = scb__der_uint32(d, t, field, out);
+    if (rc == SCB_OK && *out > 255)
+        return scb__der_fail(d, SCB_E_PARSE, t->offset, "%s %u is over 255", field,
+                             (unsigned)*out);
+    return rc;
+}
+
+/* PinAttributes, strictly: the four mandatory fields in order, then the
+ * optional ones in their order, each at most once; later tags are
+ * extensions (the ASN.1 has an extension marker) and are skipped. */
+static int pin_attributes(const scb__der_t *d, const scb__der_tlv_t *seq, scb_pin_object_t *out)
+{
+    scb__der_t c;
+    int rc = scb__der_enter(d, seq, &c, NULL);
+    if (rc != SCB_OK)
+        return rc;
+    static const struct {
+        uint32_t tag;
+        const char *name;
+    } fields[] = {{0x03, "pinFlags"},   {0x0A, "pinType"},      {0x02, "minLength"},
+                  {0x02, "storedLength"}, {0x02, "maxLength"},  {0x80, "pinReference"},
+                  {0x04, "padChar"},    {0x18, "lastPinChange"}, {0x30, "path"}};
+    size_t next = 0; /* index of the next field that may come */
+    while (scb__der_more(&c)) {
+        scb__der_tlv_t e;
+        if ((rc = scb__der_next(&c, &e)) != SCB_OK)
+            return rc;
+        size_t f = next;
+        while (f < SCB_ARRAY_LEN(fields) && fields[f].tag != e.tag) {
+            if (f < 4) /* the mandatory ones cannot be left out */
+                return scb__der_fail(&c, SCB_E_PARSE, e.offset,
+                                     "PinAttributes: %s expected, found tag %X",
+                                     fields[f].name, (unsigned)e.tag);
+            f++;
+        }
+        if (f == SCB_ARRAY_LEN(fields)) {
+            for (size_t k = 0; k < next; k++)
+                if (fields[k].tag == e.tag)
+                    return scb__der_fail(&c, SCB_E_PARSE, e.offset,
+                                         "PinAttributes: tag %X out of order or repeated",
+                                         (unsigned)e.tag);
+            continue; /* an extension */
+        }
+        next = f + 1;
+        switch (f) {
+        case 0: rc = named_bits(&c, &e, "pinFlags", &out->flags); break;
+        case 1: {
+            /* PinType ::= ENUMERATED {bcd, ascii-numeric, utf8, half-nibble-bcd,
+             * iso9564-1, ...}: later values are kept for the caller to refuse. */
+            uint32_t v;
+            rc = scb__der_uint32(&c, &e, "pinType", &v);
+            if (rc == SCB_OK && v > 0xFF)
+                rc = scb__der_fail(&c, SCB_E_PARSE, e.offset, "pinType %u unknown",
+                                   (unsigned)v);
+            out->pin_type = (int)v;
+            break;
+        }
+        case 2: rc = pin_length(&c, &e, "minLength", &out->min_length); break;
+        case 3: rc = pin_length(&c, &e, "storedLength", &out->stored_length); break;
+        case 4:
+            rc = pin_length(&c, &e, "maxLength", &out->max_length);
+            out->has_max_length = 1;
+            break;
+        case 5:
+            rc = pin_reference(&c, &e, &out->reference);
+            out->has_reference = 1;
+            break;
+        case 6:
+            if (e.len != 1)
+                return scb__der_fail(&c, SCB_E_PARSE, e.offset,
+                                     "padChar of %zu bytes, expected 1", e.len);
+            out->pad_char = e.value[0];
+            out->has_pad_char = 1;
+            break;
+        case 7: break; /* lastPinChange: not needed */
+        default: rc = parse_path(&c, &e, &out->path); break;
+        }
+        if (rc != SCB_OK)
+            return rc;
+    }
+    if (next < 4)
+        return scb__der_fail(&c, SCB_E_PARSE, seq->offset, "PinAttributes without %s",
+                             fields[next].name);
+    if (out->has_max_length && out->min_length > out->max_length)
+        return scb__der_fail(&c, SCB_E_PARSE, seq->offset,
+                             "PinAttributes: minLength %u above maxLength %u",
+                             (unsigned)out->min_length, (unsigned)out->max_length);
+    return SCB_OK;
+}
+
+/* CommonAuthenticationObjectAttributes.authId (an OCTET STRING first). */
+static int auth_id_of(const scb__der_t *d, const pkcs15_object_t *o, scb__der_tlv_t *id)
+{
+    if (!o->has_klass)
+        return scb__der_fail(d, SCB_E_PARSE, d->pos,
+                             "CommonAuthenticationObjectAttributes missing");
+    scb__der_t c;
+    int rc = scb__der_enter(d, &o->klass, &c, NULL);
+    if (rc != SCB_OK)
+        return rc;
+    if (!scb__der_more(&c))
+        return scb__der_fail(&c, SCB_E_PARSE, o->klass.offset,
+                             "CommonAuthenticationObjectAttributes without an authId");
+    if ((rc = scb__der_next(&c, id)) != SCB_OK)
+        return rc;
+    if (id->tag != 0x04)
+        return scb__der_fail(&c, SCB_E_PARSE, id->offset,
+                             "authId must be an OCTET STRING (04), found tag %X",
+                             (unsigned)id->tag);
+    return SCB_OK;
+}
+
+/* One PIN object, whole: label, authId, PinAttributes. */
+static int pin_object(const scb__der_t *c, const pkcs15_object_t *o, const scb__der_tlv_t *id,
+                      scb_pin_object_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (id->len > sizeof(out->auth_id))
+        return scb__der_fail(c, SCB_E_UNSUPPORTED, id->offset,
+                             "authId of %zu bytes, at most 8 supported", id->len);
+    memcpy(out->auth_id, id->value, id->len);
+    out->auth_id_len = id->len;
+    int rc;
+    if (o->has_common) {
+        scb__der_tlv_t label;
+        bool found;
+        if ((rc = find_child(c, &o->common, 0x0C, &label, &found)) != SCB_OK)
+            return rc;
+        if (found)
+            copy_label(out->label, sizeof(out->label), label.value, label.len);
+    }
+    if (!o->has_type)
+        return scb__der_fail(c, SCB_E_PARSE, c->pos, "typeAttributes [1] missing");
+    scb__der_t t;
+    if ((rc = scb__der_enter(c, &o->type, &t, NULL)) != SCB_OK)
+        return rc;
+    scb__der_tlv_t seq;
+    if (!scb__der_more(&t))
+        return scb__der_fail(&t, SCB_E_PARSE, o->type.offset, "empty typeAttributes");
+    if ((rc = scb__der_next(&t, &seq)) != SCB_OK)
+        return rc;
+    if (seq.tag != 0x30)
+        return scb__der_fail(&t, SCB_E_PARSE, seq.offset,
+                             "PinAttributes must be a SEQUENCE (30), found tag %X",
+                             (unsigned)seq.tag);
+    return pin_attributes(&t, &seq, out);
+}
+
+int scb_pkcs15_find_pin(const uint8_t *data, size_t len, const uint8_t *auth_id,
+                        size_t auth_id_len, scb_pin_object_t *out, char *detail,
+                        size_t detail_len)
+{
+    if ((data == NULL && len > 0) || out == NULL || (auth_id == NULL && auth_id_len > 0))
+        return SCB_E_INVALID_ARG;
+    memset(out, 0, sizeof(*out));
+    scb__der_t d;
+    scb__der_init(&d, data, len, "AODF", detail, detail_len);
+    unsigned n = 0, pins = 0;
+    scb__der_tlv_t t;
+    int rc;
+    while ((rc = scb__der_next_object(&d, &t)) > 0) {
+        n++;
+        if (t.tag != 0x30)
+            continue; /* biometricTemplate [0], authKey [1], external [2], later choices */
+        pins++;
+        char what[64];
+        snprintf(what, sizeof(what), "AODF entry %u", n);
+        scb__der_t c;
+        if ((rc = scb__der_enter(&d, &t, &c, what)) != SCB_OK)
+            return rc;
+        pkcs15_object_t o;
+        scb__der_tlv_t id;
+        if ((rc = split_object(&c, &o)) != SCB_OK || (rc = auth_id_of(&c, &o, &id)) != SCB_OK)
+            return rc;
+        if (auth_id != NULL &&
+            (id.len != auth_id_len || memcmp(id.value, auth_id, auth_id_len) != 0))
+            continue;
+        if ((rc = pin_object(&c, &o, &id, out)) != SCB_OK)
+            memset(out, 0, sizeof(*out));
+        return rc;
+    }
+    if (rc < 0)
+        return rc;
+    if (auth_id == NULL)
+        return scb__detail(detail, detail_len, SCB_E_NOT_FOUND,
+                           "AODF: no PIN object among %u authentication object(s)", n);
+    char hex[2 * 8 + 1];
+    scb__hex(auth_id, auth_id_len < 8 ? auth_id_len : 8, hex, sizeof(hex), false);
+    return scb__detail(detail, detail_len, SCB_E_NOT_FOUND,
+                       "AODF: no PIN object with authId %s%s among %u PIN object(s)", hex,
+                       auth_id_len > 8 ? ".." : "", pins);
 }
 
 /* A Path inside the PKCS#15 application (ISO 7816-15 Path, LwM2M Core

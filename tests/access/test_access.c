@@ -307,6 +307,159 @@ static void test_private_entry(void)
     rig_free(&r);
 }
 
+/* Counts VERIFY commands on the wire (the INS byte goes in the clear). */
+static void count_verify(void *user, const scb_trace_event_t *ev)
+{
+    unsigned *n = user;
+    if (ev->kind == SCB_TRACE_WIRE_CMD && ev->len >= 2 && ev->data[1] == 0x20)
+        (*n)++;
+}
+
+/* The message and status word of the last read_with_pin. */
+static char g_msg[256];
+static uint16_t g_sw;
+
+/* One read with the given PIN (NULL: none, pin_ref < 0: the default);
+ * *verifies counts the VERIFY commands sent. */
+static int read_with_pin(rig_t *r, const char *pin, int pin_ref, unsigned *verifies)
+{
+    *verifies = 0;
+    scb_trace_t t = {SCB_TRACE_VERSION, verifies, count_verify};
+    TK_EQ_RC(scb_card_set_trace(r->card, &t), SCB_OK);
+    scb_opts_t *o = opts(r->keys);
+    if (pin != NULL)
+        TK_EQ_RC(scb_opts_set_bytes(o, SCB_OPT_PIN, (const uint8_t *)pin, strlen(pin)), SCB_OK);
+    if (pin_ref >= 0)
+        TK_EQ_RC(scb_opts_set_int(o, SCB_OPT_PIN_REF, pin_ref), SCB_OK);
+    scb_bootstrap_t *bs = NULL;
+    scb_access_info_t info;
+    int rc = scb_read_bootstrap(r->card, g_keys, o, &bs, &info);
+    snprintf(g_msg, sizeof(g_msg), "%s", scb_card_errmsg(r->card));
+    g_sw = scb_card_last_sw(r->card);
+    TK_CHECK((rc == SCB_OK) == (bs != NULL));
+    scb_bootstrap_free(&bs);
+    scb_card_set_trace(r->card, NULL);
+    check_channels_closed(r->card);
+    return rc;
+}
+
+static void check_msg(const char *want)
+{
+    tk_checks++;
+    if (strstr(g_msg, want) == NULL) {
+        tk_failures++;
+        fprintf(stderr, "message '%s' lacks '%s'\n", g_msg, want);
+    }
+}
+
+/* The PIN object of EF.AODF (the entry's authId names it) decides before
+ * VERIFY: a PIN outside its bounds never reaches the card (a try saved);
+ * its reference, pad character and stored length shape the VERIFY. */
+static void test_pin_object(void)
+{
+    unsigned v;
+    rig_t r = rig("{\"pin\": {\"value\": \"1234\", \"tries\": 3}, \"dodf\": {\"private\": true},"
+                  " \"bootstrap\": {\"read\": \"pin\"}}");
+    TK_EQ_RC(read_with_pin(&r, "12", -1, &v), SCB_E_INVALID_ARG);
+    TK_EQ_INT(v, 0);
+    TK_EQ_INT(scb_error_family(SCB_E_INVALID_ARG), SCB_FAMILY_USAGE);
+    check_msg("the PIN has 2 characters; the card's PIN 'PIN1' (EF.AODF, authId 01) "
+                      "takes 4 to 8 (no VERIFY was sent");
+    TK_EQ_RC(read_with_pin(&r, "123456789", -1, &v), SCB_E_INVALID_ARG);
+    TK_EQ_INT(v, 0);
+    check_msg("the PIN has 9 characters");
+    TK_CHECK(strstr(g_msg, "123456789") == NULL); /* sized, never shown */
+    TK_EQ_RC(read_with_pin(&r, "12a4", -1, &v), SCB_E_INVALID_ARG);
+    TK_EQ_INT(v, 0);
+    check_msg("is ascii-numeric: digits only");
+    TK_EQ_RC(read_with_pin(&r, NULL, -1, &v), SCB_E_PIN_REQUIRED);
+    check_msg("a PIN must be verified first: the card's PIN 'PIN1' (EF.AODF, authId 01), "
+                      "4 to 8 characters, reference 01");
+    /* no try was spent: three wrong ones are still needed to block it */
+    TK_EQ_RC(read_with_pin(&r, "1234", -1, &v), SCB_OK);
+    TK_EQ_INT(v, 1);
+    rig_free(&r);
+
+    /* a local PIN 81 of 6..10 digits stored in 12 bytes padded with 00 */
+    static const char *local =
+        "{\"pin\": {\"ref\": 129, \"value\": \"123456\"}, \"dodf\": {\"private\": true},"
+        " \"bootstrap\": {\"read\": \"pin\"}, \"aodf\": {\"label\": \"LwM2M\", \"min_length\": 6,"
+        " \"max_length\": 10, \"stored_length\": 12, \"pad_char\": 0}}";
+    r = rig(local);
+    TK_EQ_RC(read_with_pin(&r, "12345", -1, &v), SCB_E_INVALID_ARG);
+    check_msg("the card's PIN 'LwM2M' (EF.AODF, authId 01) takes 6 to 10");
+    TK_EQ_RC(read_with_pin(&r, "12345678901", -1, &v), SCB_E_INVALID_ARG);
+    TK_EQ_INT(v, 0);
+    TK_EQ_RC(read_with_pin(&r, "123456", -1, &v), SCB_OK);
+    TK_EQ_INT(v, 1);
+    /* the option pin_ref, when set, wins over the card's object */
+    TK_EQ_RC(read_with_pin(&r, "123456", 1, &v), SCB_E_NOT_FOUND);
+    TK_EQ_INT(v, 1);
+    rig_free(&r);
+
+    /* a card that describes no PIN object: the UICC rule, as before */
+    r = rig("{\"pin\": {\"value\": \"1234\"}, \"dodf\": {\"private\": true}, \"aodf\": false,"
+            " \"bootstrap\": {\"read\": \"pin\"}}");
+    TK_EQ_RC(read_with_pin(&r, "123456789", -1, &v), SCB_E_INVALID_ARG);
+    TK_EQ_INT(v, 0);
+    check_msg("a UICC PIN (TS 102 221 9.5.1) takes 1 to 8, and the card describes no PIN "
+                      "object for the entry");
+    TK_EQ_RC(read_with_pin(&r, "12", -1, &v), SCB_E_PIN_WRONG);
+    TK_EQ_INT(v, 1);
+    TK_EQ_RC(read_with_pin(&r, NULL, -1, &v), SCB_E_PIN_REQUIRED);
+    check_msg("the bootstrap object is private: a PIN must be verified first");
+    rig_free(&r);
+    /* an AODF without the entry's authId, or named by the ODF but absent */
+    static const char *const none[] = {
+        "{\"pin\": {\"value\": \"1234\"}, \"dodf\": {\"private\": true, \"auth_id\": \"07\"}}",
+        "{\"pin\": {\"value\": \"1234\"}, \"dodf\": {\"private\": true, \"auth_id\": \"01\"},"
+        " \"odf\": {\"hex\": \"A706300404026430 A806300404024499\"}}",
+    };
+    for (size_t i = 0; i < SCB_ARRAY_LEN(none); i++) {
+        r = rig(none[i]);
+        TK_EQ_RC(read_with_pin(&r, "123456789", -1, &v), SCB_E_INVALID_ARG);
+        check_msg("takes 1 to 8, and the card describes no PIN object");
+        TK_EQ_RC(read_with_pin(&r, "1234", -1, &v), SCB_OK);
+        rig_free(&r);
+    }
+
+    /* a PIN coded in a way scboot does not send, a malformed AODF */
+    r = rig("{\"pin\": {\"value\": \"1234\"}, \"dodf\": {\"private\": true},"
+            " \"aodf\": {\"pin_type\": \"bcd\"}}");
+    TK_EQ_RC(read_with_pin(&r, "1234", -1, &v), SCB_E_UNSUPPORTED);
+    TK_EQ_INT(v, 0);
+    check_msg("has pinType 0");
+    rig_free(&r);
+    r = rig("{\"pin\": {\"value\": \"1234\"}, \"dodf\": {\"private\": true},"
+            " \"aodf\": {\"hex\": \"3009 3000 3003 040101 A100\"}}");
+    TK_EQ_RC(read_with_pin(&r, "1234", -1, &v), SCB_E_PARSE);
+    TK_EQ_INT(v, 0);
+    check_msg("EF.AODF: AODF entry 1 at offset 9: empty typeAttributes");
+    /* with no PIN given, a broken AODF does not hide that one is needed */
+    TK_EQ_RC(read_with_pin(&r, NULL, -1, &v), SCB_E_PIN_REQUIRED);
+    check_msg("the bootstrap object is private: a PIN must be verified first");
+    rig_free(&r);
+}
+
+/* The last try: 63C0 and then 6983 both say the PIN is blocked. */
+static void test_pin_blocked(void)
+{
+    unsigned v;
+    rig_t r = rig("{\"pin\": {\"value\": \"1234\", \"tries\": 2}, \"dodf\": {\"private\": true},"
+                  " \"bootstrap\": {\"read\": \"pin\"}}");
+    TK_EQ_RC(read_with_pin(&r, "9999", -1, &v), SCB_E_PIN_WRONG);
+    check_msg("VERIFY: PIN rejected, 1 try left");
+    TK_EQ_INT(g_sw, 0x63C1);
+    TK_EQ_RC(read_with_pin(&r, "9999", -1, &v), SCB_E_PIN_WRONG);
+    check_msg("VERIFY: the PIN is blocked (no tries left): unblock it with the PUK");
+    TK_EQ_INT(g_sw, 0x63C0);
+    TK_EQ_RC(read_with_pin(&r, "1234", -1, &v), SCB_E_PIN_WRONG);
+    check_msg("VERIFY: the PIN is blocked (no tries left): unblock it with the PUK");
+    TK_EQ_INT(g_sw, 0x6983);
+    TK_EQ_INT(scb_error_family(SCB_E_PIN_WRONG), SCB_FAMILY_CARD);
+    rig_free(&r);
+}
+
 static void encode_json(const char *json, uint8_t *buf, size_t *len)
 {
     scb_bootstrap_t *bs = NULL;
@@ -622,6 +775,8 @@ int main(void)
     TK_RUN(test_failures_close_the_channel);
     TK_RUN(test_dodf_problems);
     TK_RUN(test_private_entry);
+    TK_RUN(test_pin_object);
+    TK_RUN(test_pin_blocked);
     TK_RUN(test_write);
     TK_RUN(test_write_never_tears);
     TK_RUN(test_rotate_keys);

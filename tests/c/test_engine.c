@@ -417,12 +417,23 @@ static void test_verify(void)
     tk_script_t *s = tk_script_new();
     tk_script_add(s, "0020000108 31323334FFFFFFFF", "9000");
     tk_script_add(s, "0020000108 31323335FFFFFFFF", "63C2");
+    tk_script_add(s, "0020000108 31323335FFFFFFFF", "63C1");
+    tk_script_add(s, "0020000108 31323335FFFFFFFF", "63C0");
     tk_script_add(s, "0020000108 31323335FFFFFFFF", "6983");
     scb_card_t *c = tk_card(s);
     TK_EQ_RC(scb_verify_pin(c, 1, (const uint8_t *)"1234", 4), SCB_OK);
     TK_EQ_RC(scb_verify_pin(c, 1, (const uint8_t *)"1235", 4), SCB_E_PIN_WRONG);
-    TK_CHECK(strstr(scb_card_errmsg(c), "2 tries") != NULL);
+    TK_CHECK(strstr(scb_card_errmsg(c), "2 tries left") != NULL);
     TK_EQ_RC(scb_verify_pin(c, 1, (const uint8_t *)"1235", 4), SCB_E_PIN_WRONG);
+    TK_CHECK(strstr(scb_card_errmsg(c), "1 try left") != NULL);
+    /* the last try (63C0) and every VERIFY after it (6983): blocked */
+    static const char blocked[] =
+        "VERIFY: the PIN is blocked (no tries left): unblock it with the PUK";
+    TK_EQ_RC(scb_verify_pin(c, 1, (const uint8_t *)"1235", 4), SCB_E_PIN_WRONG);
+    TK_CHECK(strcmp(scb_card_errmsg(c), blocked) == 0);
+    TK_EQ_RC(scb_verify_pin(c, 1, (const uint8_t *)"1235", 4), SCB_E_PIN_WRONG);
+    TK_CHECK(strcmp(scb_card_errmsg(c), blocked) == 0);
+    TK_EQ_INT(scb_card_last_sw(c), 0x6983);
     scb_card_free(&c);
     tk_script_free(s);
 }

@@ -1,5 +1,5 @@
 /* PKCS#15 parsers: the recorded Nordic ODF/DODF vectors, hand-made
- * EF.DIR / ODF / DODF variants, and malformed input. */
+ * EF.DIR / ODF / DODF / AODF variants, and malformed input. */
 #include "internal.h"
 #include "testkit.h"
 
@@ -359,6 +359,180 @@ static void test_dodf_errors(void)
     TK_EQ_INT(d.modifiable_flag, 0);
 }
 
+/* ---- EF.AODF ---- */
+/* An AODF as PKCS#15 v1.1 6.8 lays it out, encoded by hand: an authKey
+ * object ([1], skipped), the PIN "User PIN" (authId 02) with every
+ * optional field, the PIN with authId 01 with none of them and an
+ * extension field, then the FF padding of the EF. */
+static const char *const AODF =
+    "A103 300100"                                         /* authKey [1] */
+    "3046"
+    "  300A 0C08 55736572205049 4E"                       /* label "User PIN" */
+    "  3003 040102"                                       /* authId 02 */
+    "  A133 3031"
+    "    0303 064C40"        /* pinFlags: local, initialized, needs-padding, integrity-protected */
+    "    0A01 01"            /* pinType ascii-numeric */
+    "    0201 04 0201 08 0201 08"                         /* min, stored, max */
+    "    8002 0081"          /* pinReference [0] 0x81 (a local PIN) */
+    "    0401 FF"            /* padChar */
+    "    180F 3230323430313031303030303030 5A"            /* lastPinChange */
+    "    3006 04043F005015"                               /* path */
+    "301A"
+    "  3000 3003 040101"
+    "  A111 300F 030100 0A0102 020106 020100 810100"      /* utf8, 6.., stored 0, [1] */
+    "FFFFFFFF";
+
+static int find_pin_hex(const char *hex, const char *auth_id, scb_pin_object_t *p)
+{
+    size_t len;
+    uint8_t *raw = tk_unhex_alloc(hex, &len), id[8];
+    size_t id_len = auth_id != NULL ? tk_unhex(auth_id, id, sizeof(id)) : 0;
+    detail[0] = 0;
+    int rc = scb_pkcs15_find_pin(raw, len, auth_id != NULL ? id : NULL, id_len, p, detail,
+                                 sizeof(detail));
+    free(raw);
+    return rc;
+}
+
+/* A one-object AODF (authId 01) around the given PinAttributes content. */
+static int pin_attrs(const char *attrs, scb_pin_object_t *p)
+{
+    uint8_t a[128];
+    size_t n = tk_unhex(attrs, a, sizeof(a));
+    char hex[400];
+    size_t o = 0;
+    o += (size_t)snprintf(hex + o, sizeof(hex) - o, "30%02zX 3000 3003 040101 A1%02zX 30%02zX ",
+                          n + 11, n + 2, n);
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(hex + o, sizeof(hex) - o, "%02X", a[i]);
+    return find_pin_hex(hex, "01", p);
+}
+
+static void test_aodf(void)
+{
+    scb_pin_object_t p;
+    TK_EQ_RC(find_pin_hex(AODF, "02", &p), SCB_OK);
+    TK_CHECK(strcmp(p.label, "User PIN") == 0);
+    TK_EQ_HEX(p.auth_id, p.auth_id_len, "02");
+    TK_EQ_INT(p.flags, SCB_PIN_FLAG_LOCAL | SCB_PIN_FLAG_INITIALIZED |
+                           SCB_PIN_FLAG_NEEDS_PADDING | 1u << 9);
+    TK_EQ_INT(p.pin_type, SCB_PIN_TYPE_ASCII_NUMERIC);
+    TK_EQ_INT(p.min_length, 4);
+    TK_EQ_INT(p.stored_length, 8);
+    TK_EQ_INT(p.has_max_length, 1);
+    TK_EQ_INT(p.max_length, 8);
+    TK_EQ_INT(p.has_reference, 1);
+    TK_EQ_INT(p.reference, 0x81);
+    TK_EQ_INT(p.has_pad_char, 1);
+    TK_EQ_INT(p.pad_char, 0xFF);
+    check_path(&p.path, "3F005015");
+
+    TK_EQ_RC(find_pin_hex(AODF, "01", &p), SCB_OK);
+    TK_CHECK(p.label[0] == 0);
+    TK_EQ_INT(p.flags, 0);
+    TK_EQ_INT(p.pin_type, SCB_PIN_TYPE_UTF8);
+    TK_EQ_INT(p.min_length, 6);
+    TK_EQ_INT(p.stored_length, 0);
+    TK_EQ_INT(p.has_max_length, 0);
+    TK_EQ_INT(p.has_reference, 0);
+    TK_EQ_INT(p.reference, 0);              /* pinReference DEFAULT 0 */
+    TK_EQ_INT(p.has_pad_char, 0);
+    TK_EQ_INT(p.path.len, 0);
+
+    TK_EQ_RC(find_pin_hex(AODF, NULL, &p), SCB_OK); /* the first PIN object */
+    TK_EQ_HEX(p.auth_id, p.auth_id_len, "02");
+    TK_EQ_RC(find_pin_hex(AODF, "03", &p), SCB_E_NOT_FOUND);
+    check_detail("AODF: no PIN object with authId 03 among 2 PIN object(s)");
+    TK_EQ_INT(p.auth_id_len, 0);
+    TK_EQ_RC(find_pin_hex("A103300100 FFFF", NULL, &p), SCB_E_NOT_FOUND);
+    check_detail("no PIN object among 1 authentication object(s)");
+    TK_EQ_RC(find_pin_hex("", "01", &p), SCB_E_NOT_FOUND);
+
+    /* A reference with its top bit set written as one byte (a negative
+     * INTEGER: old OpenSC, some issuers' cards) is the byte they mean. */
+    TK_EQ_RC(pin_attrs("030100 0A0101 020104 020108 800181", &p), SCB_OK);
+    TK_EQ_INT(p.reference, 0x81);
+    TK_EQ_RC(pin_attrs("030100 0A0101 020104 020108 800100", &p), SCB_OK);
+    TK_EQ_INT(p.has_reference, 1);
+    TK_EQ_INT(p.reference, 0);
+    /* maxLength left out, padChar 00, and an extension after the path */
+    TK_EQ_RC(pin_attrs("030100 0A0101 020104 02010C 0401 00 3004 04025015 9F2001 00", &p),
+             SCB_OK);
+    TK_EQ_INT(p.has_max_length, 0);
+    TK_EQ_INT(p.stored_length, 12);
+    TK_EQ_INT(p.pad_char, 0x00);
+    check_path(&p.path, "5015");
+
+    static const struct {
+        const char *attrs;
+        int rc;
+        const char *want;
+    } bad[] = {
+        {"030100 020104 020108", SCB_E_PARSE, "PinAttributes: pinType expected, found tag 2"},
+        {"0A0101 020104 020108", SCB_E_PARSE, "pinFlags expected, found tag A"},
+        {"030100 0A0101 020104", SCB_E_PARSE, "PinAttributes without storedLength"},
+        {"030100 0A0101 020104 020108 800101 020108", SCB_E_PARSE,
+         "tag 2 out of order or repeated"},
+        {"030100 0A0101 020104 020108 800101 800102", SCB_E_PARSE,
+         "tag 80 out of order or repeated"},
+        {"030100 0A0101 020104 020108 0402FFFF", SCB_E_PARSE, "padChar of 2 bytes, expected 1"},
+        {"030100 0A0101 020109 020108 020108", SCB_E_PARSE, "minLength 9 above maxLength 8"},
+        {"030100 0A0101 020104 02020100", SCB_E_PARSE, "storedLength 256 is over 255"},
+        {"030100 0A0101 0201FF 020108", SCB_E_PARSE, "minLength: negative INTEGER"},
+        {"030100 0A0101 020104 020108 80020100", SCB_E_PARSE, "pinReference 256 is over 255"},
+        {"030107 0A0101 020104 020108", SCB_E_PARSE, "pinFlags: malformed BIT STRING"},
+        {"0306000102030405 0A0101 020104 020108", SCB_E_PARSE, "pinFlags: malformed"},
+        {"030100 0A020100 020104 020108", SCB_E_PARSE, "pinType 256 unknown"},
+        {"030100 0A0101 020104 020108 3002 0400", SCB_E_PARSE, "path of 0 bytes"},
+    };
+    for (size_t i = 0; i < SCB_ARRAY_LEN(bad); i++) {
+        TK_EQ_RC(pin_attrs(bad[i].attrs, &p), bad[i].rc);
+        check_detail(bad[i].want);
+        TK_EQ_INT(p.auth_id_len, 0); /* nothing half-filled */
+    }
+    static const struct {
+        const char *hex;
+        int rc;
+        const char *want;
+    } bad_objects[] = {
+        {"3009 3000 3003 040101 A100", SCB_E_PARSE,
+         "AODF entry 1 at offset 9: empty typeAttributes"},
+        {"3007 3000 3003 040101", SCB_E_PARSE, "typeAttributes [1] missing"},
+        {"3006 3000 A102 3000", SCB_E_PARSE, "CommonAuthenticationObjectAttributes missing"},
+        {"3008 3000 3000 A102 3000", SCB_E_PARSE, "without an authId"},
+        {"300D 3000 3003 020101 A104 3002 0300", SCB_E_PARSE, "authId must be an OCTET STRING"},
+        {"300F 3000 3003 040101 A106 0404 03010000", SCB_E_PARSE,
+         "PinAttributes must be a SEQUENCE"},
+        {"3013 3000 300B 0409010203040506070809 A102 3000", SCB_E_UNSUPPORTED,
+         "authId of 9 bytes"},
+        {"3010 3000 3003 040101", SCB_E_PARSE, "length 16 runs past"},
+    };
+    for (size_t i = 0; i < SCB_ARRAY_LEN(bad_objects); i++) {
+        TK_EQ_RC(find_pin_hex(bad_objects[i].hex, NULL, &p), bad_objects[i].rc);
+        check_detail(bad_objects[i].want);
+    }
+    /* an object with another authId is not examined further */
+    TK_EQ_RC(find_pin_hex("3009 3000 3003 040102 A100", "01", &p), SCB_E_NOT_FOUND);
+
+    /* every truncation is refused or finds nothing, never reads past the end */
+    size_t len;
+    uint8_t *raw = tk_unhex_alloc(AODF, &len);
+    for (size_t cut = 1; cut < len - 4; cut++) {
+        uint8_t *copy = malloc(cut);
+        memcpy(copy, raw, cut);
+        detail[0] = 0;
+        int rc = scb_pkcs15_find_pin(copy, cut, (const uint8_t *)"\x01", 1, &p, detail,
+                                     sizeof(detail));
+        TK_CHECK(rc == SCB_E_PARSE || rc == SCB_E_NOT_FOUND);
+        check_detail("AODF");
+        free(copy);
+    }
+    free(raw);
+    TK_EQ_RC(scb_pkcs15_find_pin(NULL, 1, NULL, 0, &p, NULL, 0), SCB_E_INVALID_ARG);
+    TK_EQ_RC(scb_pkcs15_find_pin(NULL, 0, NULL, 1, &p, NULL, 0), SCB_E_INVALID_ARG);
+    TK_EQ_RC(scb_pkcs15_find_pin(NULL, 0, NULL, 0, NULL, NULL, 0), SCB_E_INVALID_ARG);
+}
+
 int main(void)
 {
     TK_RUN(test_vectors);
@@ -367,5 +541,6 @@ int main(void)
     TK_RUN(test_odf);
     TK_RUN(test_dodf_forms);
     TK_RUN(test_dodf_errors);
+    TK_RUN(test_aodf);
     return tk_done();
 }

@@ -147,6 +147,46 @@ def test_no_secure_channel_is_refused_by_the_card():
     assert b"6982" in out.stderr and out.stdout == b""
 
 
+def pin_card(tmp_path, **pin):
+    """A profile whose bootstrap entry is private, its PIN described in EF.AODF."""
+    p = tmp_path / "pin.json"
+    p.write_text(json.dumps({"pin": {"ref": 1, "value": "4711", "tries": 3, **pin},
+                             "dodf": {"private": True}, "bootstrap": {"read": "pin"}}))
+    return f"--sim={p}"
+
+
+def verify_commands(trace):
+    """The VERIFY commands (INS 20) of a -d trace, wire and plaintext lines."""
+    return [line for line in trace.splitlines() if ">> " in line and line.split()[2:3] == ["20"]]
+
+
+@pytest.mark.parametrize("pin", ["12", "123456789"])
+def test_a_pin_outside_the_card_bounds_is_refused_before_verify(tmp_path, pin):
+    out = run("read", pin_card(tmp_path), "-d", env={"SCBOOT_PIN": pin})
+    assert out.returncode == 2, out.stderr
+    assert out.stdout == b""
+    trace = out.stderr.decode()
+    assert verify_commands(trace) == [], trace
+    assert "S>> 00 B0" in trace                     # the AODF was read
+    last = trace.strip().splitlines()[-1]
+    assert last.startswith("scboot: reading the bootstrap data: the PIN has ")
+    assert "the card's PIN 'PIN1' (EF.AODF, authId 01) takes 4 to 8" in last
+    assert "the card's tries are untouched" in last and pin not in last
+    # the right PIN still reads: no try was spent
+    assert run("read", pin_card(tmp_path), env={"SCBOOT_PIN": "4711"}).returncode == 0
+
+
+def test_the_last_try_says_the_pin_is_blocked(tmp_path):
+    out = run("read", pin_card(tmp_path, tries=2), "-d", env={"SCBOOT_PIN": "1234"})
+    assert out.returncode == 4
+    assert len(verify_commands(out.stderr.decode())) == 2      # wire and plaintext line
+    assert out.stderr.decode().strip().endswith("VERIFY: PIN rejected, 1 try left")
+    out = run("read", pin_card(tmp_path, tries=1), env={"SCBOOT_PIN": "1234"})
+    assert out.returncode == 4 and out.stdout == b""
+    assert out.stderr.decode().strip() == ("scboot: reading the bootstrap data: VERIFY: the PIN "
+                                           "is blocked (no tries left): unblock it with the PUK")
+
+
 def test_write_read_roundtrip_in_process(tmp_path):
     # read -> edit -> write works on the JSON read prints (with secrets)
     doc = json.loads(run("read", "--sim", "--json", "--show-secrets").stdout)

@@ -117,11 +117,11 @@ describe("options reach the C library by name", function()
       [{ keys = env.keys(), level = 0x07 }] = "level",
       [{ keys = env.keys(), sd_aid = "\1\2" }] = "sd_aid",
       [{ keys = env.keys(), path = "\x64" }] = "path",
-      [{ no_secure_channel = true, pin = "987654321" }] = "pin",
+      [{ no_secure_channel = true, pin = "98765432109876543" }] = "pin",
     } do
       local msg = env.assert_failure(scboot.E.INVALID_ARG, card:read_bootstrap(opts))
       assert.matches("'" .. name .. "'", msg, 1, true)
-      assert.not_matches("987654321", msg)
+      assert.not_matches("98765432109876543", msg)
     end
     assert.are.equal(before, card.sim:apdu_count())
     local msg = env.assert_failure(scboot.E.INVALID_ARG,

@@ -1,6 +1,7 @@
 """OpenSSL's DER parser (`openssl asn1parse`, Debian's openssl) as an
 independent reader of the PKCS#15 structures: the recorded Nordic files
-(tests/vectors/lwm2m.json) and every variant the virtual card serves.
+(tests/vectors/lwm2m.json) and every variant the virtual card serves
+(EF.DIR, ODF, TokenInfo, DODF, AODF).
 
 The virtual card and the host parsers were written by one hand and could
 agree on a mistake; OpenSSL was not. For each file OpenSSL must accept the
@@ -12,6 +13,7 @@ import subprocess
 import pytest
 
 import scboot
+from scboot import _scboot as _c
 from scboot import pkcs15
 from scboot.sim import VirtualCard
 from conftest import load_vectors
@@ -43,11 +45,12 @@ class Node:
         return f"<{self.kind} d={self.depth} {self.value.hex()}>"
 
 
-def asn1parse(data):
+def asn1parse(data, length=None):
     """OpenSSL's view of data (trailing FF padding stripped, as cards pad
-    EFs): the TLVs in file order. Fails the test when OpenSSL rejects it."""
+    EFs, or the first `length` bytes where the data may end in an FF of its
+    own): the TLVs in file order. Fails the test when OpenSSL rejects it."""
     assert OPENSSL, "openssl (Debian package openssl) is needed"
-    der = data.rstrip(b"\xff")
+    der = data.rstrip(b"\xff") if length is None else data[:length]
     out = subprocess.run([OPENSSL, "asn1parse", "-inform", "DER", "-i"], input=der,
                          capture_output=True, timeout=30)
     assert out.returncode == 0, f"OpenSSL rejects {der.hex()}: {out.stderr.decode()}"
@@ -178,6 +181,85 @@ def test_virtual_card_dodf_attributes():
     assert not entry.modifiable and not flags.value[1] & 0x40
     auth = [n for n in nodes if n.kind == "OCTET STRING" and n.depth == 2]
     assert auth and auth[0].value == entry.auth_id == b"\x01"
+
+
+# ---- EF.AODF ----------------------------------------------------------------
+
+def find_pin(raw, auth_id):
+    """The library's AODF parser (scb_pkcs15_find_pin) through the binding."""
+    rc, obj, detail = _c.scb_pkcs15_find_pin(raw, auth_id)
+    assert rc == 0, detail
+    return obj
+
+
+def integer(node):
+    return int.from_bytes(node.value, "big", signed=False)
+
+
+def pin_view(nodes):
+    """What OpenSSL shows of the first AODF entry: its label, its authId
+    (the OCTET STRING of the second SEQUENCE) and the PinAttributes fields."""
+    top = nodes[0]
+    assert top.depth == 0 and top.kind == "SEQUENCE", nodes   # pin: a PKCS15Object
+    common, klass, type_attr = children(nodes, top)
+    labels = [n.text for n in children(nodes, common) if n.kind == "UTF8STRING"]
+    (auth_id,) = children(nodes, klass)
+    (attrs,) = children(nodes, type_attr)
+    assert type_attr.kind == "cont [ 1 ]" and attrs.kind == "SEQUENCE"
+    return labels, auth_id, children(nodes, attrs)
+
+
+@pytest.mark.parametrize("aodf", [
+    {},
+    {"label": "LwM2M PIN", "auth_id": "0A0B", "min_length": 6, "max_length": 10,
+     "stored_length": 12, "pad_char": 0, "reference": 0x81, "pin_type": "utf8",
+     "flags": ["local", "initialized", "needs_padding", "unblock_disabled", "so_pin"],
+     "path": "3F005015"},
+    {"max_length": None, "pad_char": None, "flags": [], "label": ""},
+], ids=["default", "every_field", "left_out"])
+def test_virtual_card_aodf(aodf):
+    """The PIN object of the virtual card's EF.AODF: OpenSSL accepts the DER
+    and reads the same values as the library's parser."""
+    profile = {"pin": {"ref": aodf.get("reference", 1), "value": "123456"},
+               "dodf": {"private": True}, "aodf": aodf}
+    with VirtualCard(profile) as sim:
+        odf = sim.read_file(bytes.fromhex("3F0050155031"))
+        raw = sim.read_file(bytes.fromhex("3F0050154401"))
+        dodf = sim.read_file(bytes.fromhex("3F0050156430"))
+    # the ODF names the AODF in its [8] authObjects entry
+    assert (0xA8, bytes.fromhex("4401")) in odf_entries(asn1parse(odf))
+    # one entry with a short length; its padChar may be FF like the padding
+    assert raw[0] == 0x30 and raw[1] < 0x80 and raw[2 + raw[1]] == 0xFF
+    der = raw[:2 + raw[1]]
+    nodes = asn1parse(der, len(der))
+    labels, auth_id, fields = pin_view(nodes)
+    # the private entry's authId is the PIN object's
+    assert pkcs15.find_bootstrap(dodf).auth_id == auth_id.value
+    obj = find_pin(raw, auth_id.value)
+    assert bytes(obj.auth_id[:obj.auth_id_len]) == auth_id.value
+    assert (obj.label or None) == (labels[0] if labels else None)
+    kinds = [f.kind for f in fields]
+    flags, ptype, minimum, stored = fields[:4]
+    assert kinds[:4] == ["BIT STRING", "ENUMERATED", "INTEGER", "INTEGER"], fields
+    # pinFlags: first byte the unused bits, named bit n counted from the top
+    bits = [n for n in range(8 * (len(flags.value) - 1))
+            if flags.value[1 + n // 8] & (0x80 >> n % 8)]
+    assert obj.flags == sum(1 << n for n in bits)
+    assert (obj.pin_type, obj.min_length, obj.stored_length) == \
+        (integer(ptype), integer(minimum), integer(stored))
+    rest = {f.kind: f for f in fields[4:]}
+    assert bool(obj.has_max_length) == ("INTEGER" in rest)
+    if obj.has_max_length:
+        assert obj.max_length == integer(rest["INTEGER"])
+    assert obj.has_reference and obj.reference == integer(rest["cont [ 0 ]"])
+    assert bool(obj.has_pad_char) == ("OCTET STRING" in rest)
+    if obj.has_pad_char:
+        assert bytes([obj.pad_char]) == rest["OCTET STRING"].value
+    if "SEQUENCE" in rest:
+        (path,) = children(nodes, rest["SEQUENCE"])
+        assert bytes(obj.path.bytes[:obj.path.len]) == path.value
+    else:
+        assert obj.path.len == 0
 
 
 def test_the_check_can_fail():

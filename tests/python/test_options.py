@@ -103,11 +103,11 @@ def test_value_types():
                          ({"level": 0x22}, "is not one of"), ({"aid": "A0 00"}, "2 bytes"),
                          ({"sd_aid": "XYZ"}, "expected hex"), ({"s16": 2}, "boolean"),
                          ({"modem_channels": "bogus"}, "not one of auto|csim|cgla"),
-                         ({"pin": "123456789"}, "9 bytes")):
+                         ({"pin": "12345678901234567"}, "17 bytes, expected 1..16")):
         with pytest.raises(scboot.InvalidArgumentError, match=message) as info:
             with c_options(bad):
                 pass
-        assert "123456789" not in str(info.value)   # a PIN is never quoted
+        assert "12345678901234567" not in str(info.value)   # a PIN is never quoted
 
 
 # ---- unknown options, options outside the call's scope -------------------
@@ -260,6 +260,13 @@ def test_pin_as_text_or_bytes(gp_keys):
         assert card.read_bootstrap(gp_keys, pin="1234").servers
         assert card.read_bootstrap(gp_keys, pin=b"1234", pin_ref=1).servers
         with pytest.raises(scboot.PinWrongError):
+            card.read_bootstrap(gp_keys, pin="4321")
+        # the card's PIN object (EF.AODF) bounds the PIN before VERIFY
+        for short_or_long in ("12", "123456789"):
+            with pytest.raises(scboot.InvalidArgumentError, match="takes 4 to 8") as info:
+                card.read_bootstrap(gp_keys, pin=short_or_long)
+            assert short_or_long not in str(info.value)
+        with pytest.raises(scboot.PinWrongError, match="1 try left"):
             card.read_bootstrap(gp_keys, pin="4321")
 
 

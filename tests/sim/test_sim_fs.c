@@ -61,8 +61,9 @@ static void test_mf_and_efdir(void)
     /* record 1: the PKCS#15 template, padded to 48 with FF */
     TK_EQ_INT(SW("00B2010400"), 0x9000);
     TK_EQ_INT(RL, 48);
-    TK_EQ_HEX(R, 37, "6123" "4F0CA000000063504B43532D3135" "51043F005015"
-                      "500D4C774D324D20504B4353233135");
+    /* 4F AID, 50 label, 51 path: PKCS#15 DIRRecord order */
+    TK_EQ_HEX(R, 37, "6123" "4F0CA000000063504B43532D3135" "500D4C774D324D20504B4353233135"
+                      "51043F005015");
     TK_EQ_INT(R[37], 0xFF);
     TK_EQ_INT(SW("00B2020400"), 0x9000); /* the spare record: all FF */
     TK_EQ_INT(RL, 48);
@@ -422,6 +423,125 @@ static void test_pin(void)
     scb_sim_free(&sim);
 }
 
+/* GET DATA 00 66 from the Security Domain: Card Recognition Data as GP
+ * Card Specification 2.2 Annex H lays it out, the OIDs under
+ * globalPlatform 1.2.840.114283 (2A 86 48 86 FC 6B) encoded by hand. */
+static void test_get_data(void)
+{
+    static const char *crd_70 = "6631" "732F"
+                                "0607 2A864886FC6B 01"          /* card recognition data */
+                                "600C 060A 2A864886FC6B 02020201" /* GP 2.2.1 */
+                                "6309 0607 2A864886FC6B 03"     /* card identification */
+                                "640B 0609 2A864886FC6B 0403 70"; /* SCP03, i = 70 */
+    scb_sim_t *sim = make(NULL);
+    TK_EQ_INT(SW("80CA006600"), 0x6D00); /* the MF is no Security Domain */
+    TK_EQ_INT(SW("00A4040C0CA000000063504B43532D3135"), 0x9000);
+    TK_EQ_INT(SW("80CA006600"), 0x9000);
+    TK_EQ_HEX(R, RL, crd_70);
+    TK_EQ_INT(SW("00CA006600"), 0x9000); /* ISO 7816-4 GET DATA: the same */
+    TK_EQ_HEX(R, RL, crd_70);
+    TK_EQ_INT(SW("80CA0066"), 0x9000);   /* no Le: all of it */
+    TK_EQ_INT(SW("80CA006610"), 0x6C33); /* Le too short: the exact length */
+    TK_EQ_INT(SW("80CA006633"), 0x9000);
+    TK_EQ_INT(SW("80CA00CF00"), 0x6A88); /* no other data object */
+    TK_EQ_INT(SW("80CA01660100"), 0x6700);
+    TK_EQ_INT(SW("80CA016600"), 0x6A88);
+    scb_sim_free(&sim);
+    /* the i parameter as the profile sets it; one above 7F takes two bytes */
+    sim = make("{\"scp03\": {\"i\": \"0x71\"}}");
+    TK_EQ_INT(SW("00A4040C0CA000000063504B43532D3135"), 0x9000);
+    TK_EQ_INT(SW("80CA006600"), 0x9000);
+    TK_EQ_HEX(R + RL - 3, 3, "040371");
+    scb_sim_free(&sim);
+    sim = make("{\"scp03\": {\"i\": \"0xF0\"}}");
+    TK_EQ_INT(SW("00A4040C0CA000000063504B43532D3135"), 0x9000);
+    TK_EQ_INT(SW("80CA006600"), 0x9000);
+    TK_EQ_HEX(R, 4, "66327330");
+    TK_EQ_HEX(R + RL - 14, 14, "640C 060A 2A864886FC6B 0403 8170");
+    scb_sim_free(&sim);
+}
+
+/* The PIN object of EF.AODF and the PIN the card stores by it. */
+static void test_aodf(void)
+{
+    uint8_t buf[256], odf_path[4] = {0x50, 0x15, 0x50, 0x31},
+                      aodf_path[4] = {0x50, 0x15, 0x44, 0x01},
+                      dodf_path[4] = {0x50, 0x15, 0x64, 0x30};
+    size_t n = sizeof(buf);
+    /* the default card has no PIN: no AODF, the ODF names the DODF only */
+    scb_sim_t *sim = make(NULL);
+    TK_EQ_RC(scb_sim_read_file(sim, odf_path, 4, buf, &n), SCB_OK);
+    TK_EQ_HEX(buf, 9, "A706300404026430FF");
+    n = sizeof(buf);
+    TK_EQ_RC(scb_sim_read_file(sim, aodf_path, 4, buf, &n), SCB_E_NOT_FOUND);
+    scb_sim_free(&sim);
+
+    /* a PIN and a private entry: ODF [8] -> 4401, the PIN object (PKCS#15
+     * v1.1 6.8) encoded by hand, the entry's authId pointing at it */
+    sim = make("{\"pin\": {\"value\": \"1234\"}, \"dodf\": {\"private\": true}}");
+    n = sizeof(buf);
+    TK_EQ_RC(scb_sim_read_file(sim, odf_path, 4, buf, &n), SCB_OK);
+    TK_EQ_HEX(buf, 17, "A706300404026430" "A806300404024401" "FF");
+    n = sizeof(buf);
+    TK_EQ_RC(scb_sim_read_file(sim, aodf_path, 4, buf, &n), SCB_OK);
+    TK_EQ_INT(n, 64);
+    TK_EQ_HEX(buf, 41, "3027" "3006 0C04 50494E31"         /* label "PIN1" */
+                       "3003 040101"                       /* authId 01 */
+                       "A118 3016 0302020C"   /* pinFlags: initialized, needs-padding */
+                       "0A0101 020104 020108 020108"  /* ascii-numeric, min 4, stored 8, max 8 */
+                       "800101 0401FF");              /* pinReference 01, padChar FF */
+    TK_EQ_INT(buf[41], 0xFF);
+    n = sizeof(buf);
+    TK_EQ_RC(scb_sim_read_file(sim, dodf_path, 4, buf, &n), SCB_OK);
+    TK_EQ_HEX(buf, 28, "A12C 3018 0C0F4C774D324D20426F6F747374726170 03020780 040101");
+    /* the AODF is readable in the clear, as a PKCS#15 directory */
+    TK_EQ_INT(SW("00A4040C0CA000000063504B43532D3135"), 0x9000);
+    TK_EQ_INT(SW("00A4000C024401"), 0x9000);
+    TK_EQ_INT(SW("00B0000000"), 0x9000);
+    scb_sim_free(&sim);
+
+    /* "aodf": false, or a card without PIN and private entry: none */
+    sim = make("{\"pin\": {\"value\": \"1234\"}, \"aodf\": false}");
+    n = sizeof(buf);
+    TK_EQ_RC(scb_sim_read_file(sim, aodf_path, 4, buf, &n), SCB_E_NOT_FOUND);
+    n = sizeof(buf);
+    TK_EQ_RC(scb_sim_read_file(sim, odf_path, 4, buf, &n), SCB_OK);
+    TK_EQ_HEX(buf, 9, "A706300404026430FF");
+    scb_sim_free(&sim);
+
+    /* every attribute set: a local PIN 81, 6..10 characters stored in 12
+     * bytes padded with 00, utf8, flags named, a path, another FID */
+    sim = make("{\"pin\": {\"ref\": 129, \"value\": \"123456\", \"tries\": 2},"
+               " \"aodf\": {\"fid\": \"4402\", \"label\": \"\", \"auth_id\": \"0A0B\","
+               " \"min_length\": 6, \"max_length\": 10, \"stored_length\": 12,"
+               " \"pad_char\": 0, \"pin_type\": \"utf8\", \"flags\": [\"local\", \"so_pin\","
+               " \"case_sensitive\"], \"path\": \"3F005015\"}}");
+    n = sizeof(buf);
+    aodf_path[3] = 0x02;
+    TK_EQ_RC(scb_sim_read_file(sim, aodf_path, 4, buf, &n), SCB_OK);
+    TK_EQ_HEX(buf, 45, "302B 3000 3004 04020A0B A121 301F"
+                       "030200C1"               /* bits 0, 1, 7: nothing unused */
+                       "0A0102 020106 02010C 02010A 80020081 040100 3006 04043F005015");
+    TK_EQ_INT(SW("00A4040C0CA000000063504B43532D3135"), 0x9000);
+    TK_EQ_INT(SW("0020008108 313233343536 0000"), 0x6700); /* 8 bytes: not the block */
+    TK_EQ_INT(SW("002000810C 313233343536 FFFFFFFFFFFF"), 0x63C1);
+    TK_EQ_INT(SW("002000810C 313233343536 000000000000"), 0x9000);
+    TK_EQ_INT(SW("002000010C 313233343536 000000000000"), 0x6A88); /* reference 81 only */
+    scb_sim_free(&sim);
+
+    /* maxLength and padChar left out (null); bcd; the PIN as it describes */
+    sim = make("{\"pin\": {\"value\": \"12345\"}, \"aodf\": {\"max_length\": null,"
+               " \"pad_char\": null, \"pin_type\": \"bcd\", \"flags\": []}}");
+    n = sizeof(buf);
+    aodf_path[3] = 0x01;
+    TK_EQ_RC(scb_sim_read_file(sim, aodf_path, 4, buf, &n), SCB_OK);
+    TK_EQ_HEX(buf, 34, "3020 3006 0C0450494E31 3003 040101 A111 300F"
+                       "030100 0A0100 020104 020108 800101");
+    TK_EQ_INT(SW("00A4040C0CA000000063504B43532D3135"), 0x9000);
+    TK_EQ_INT(SW("002000010831323334 35FFFFFF"), 0x9000); /* FF when the AODF names none */
+    scb_sim_free(&sim);
+}
+
 static void expect_reject(const char *json, int rc, const char *needle)
 {
     scb_sim_t *sim = NULL;
@@ -456,6 +576,27 @@ static void test_profile_errors(void)
     expect_reject("{\"a\": 1", SCB_E_VALIDATION, "JSON error");
     expect_reject("[]", SCB_E_VALIDATION, "JSON object");
     expect_reject("{\"bootstrap\": {\"read\": \"sometimes\"}}", SCB_E_VALIDATION, "always, never");
+    expect_reject("{\"pin\": {\"value\": \"12\"}}", SCB_E_VALIDATION,
+                  "pin.value must have 4..8 characters");
+    expect_reject("{\"pin\": {\"value\": \"1234\"}, \"aodf\": {\"min_length\": 6}}",
+                  SCB_E_VALIDATION, "pin.value must have 6..8 characters (as the aodf");
+    expect_reject("{\"pin\": {\"value\": \"123456789\"}, \"aodf\": {\"max_length\": 12}}",
+                  SCB_E_VALIDATION, "4..8 characters"); /* stored in 8 bytes */
+    expect_reject("{\"aodf\": {\"min_length\": 9, \"max_length\": 8}}", SCB_E_VALIDATION,
+                  "aodf.min_length 9 is above max_length 8");
+    expect_reject("{\"aodf\": {\"stored_length\": 17}}", SCB_E_VALIDATION, "aodf.stored_length");
+    expect_reject("{\"aodf\": {\"pin_type\": \"hex\"}}", SCB_E_VALIDATION,
+                  "aodf.pin_type \"hex\": use bcd, ascii_numeric, utf8");
+    expect_reject("{\"aodf\": {\"flags\": [\"sticky\"]}}", SCB_E_VALIDATION,
+                  "aodf.flags \"sticky\": use case_sensitive");
+    expect_reject("{\"aodf\": {\"flags\": \"local\"}}", SCB_E_VALIDATION, "array of names");
+    expect_reject("{\"aodf\": {\"padchar\": 0}}", SCB_E_VALIDATION, "\"padchar\" in aodf");
+    expect_reject("{\"pin\": {}}", SCB_E_VALIDATION, "pin.value is required");
+    expect_reject("{\"faults\": {\"sw\": \"65811\"}}", SCB_E_VALIDATION,
+                  "faults.sw = \"65811\" is no status word");
+    expect_reject("{\"faults\": {\"sw\": \"0x65\"}}", SCB_E_VALIDATION, "4 hex digits");
+    expect_reject("{\"faults\": {\"sw\": \"65G1\"}}", SCB_E_VALIDATION, "no status word");
+    expect_reject("{\"faults\": {\"sw\": 70000}}", SCB_E_VALIDATION, "out of range");
     scb_sim_t *sim = NULL;
     char detail[256];
     TK_EQ_RC(scb_sim_new(&sim, "/nonexistent/profile.json", detail, sizeof(detail)),
@@ -557,6 +698,20 @@ static void test_faults(void)
     f.version = 99;
     TK_EQ_RC(scb_sim_set_faults(sim, &f), SCB_E_INVALID_ARG);
     scb_sim_free(&sim);
+    /* a status word given as a string is hex, with or without 0x; a JSON
+     * number is the number */
+    static const struct {
+        const char *profile;
+        uint16_t sw;
+    } sws[] = {{"{\"faults\": {\"sw_at\": 1, \"sw\": \"6581\"}}", 0x6581},
+               {"{\"faults\": {\"sw_at\": 1, \"sw\": \"0x6581\"}}", 0x6581},
+               {"{\"faults\": {\"sw_at\": 1, \"sw\": \"6a82\"}}", 0x6A82},
+               {"{\"faults\": {\"sw_at\": 1, \"sw\": 27009}}", 0x6981}};
+    for (size_t i = 0; i < sizeof(sws) / sizeof(sws[0]); i++) {
+        sim = make(sws[i].profile);
+        TK_EQ_INT(SW("00A4000C023F00"), sws[i].sw);
+        scb_sim_free(&sim);
+    }
 }
 
 static void test_card_handle(void)
@@ -586,6 +741,8 @@ int main(void)
     TK_RUN(test_extended_and_files);
     TK_RUN(test_dodf_forms);
     TK_RUN(test_pin);
+    TK_RUN(test_aodf);
+    TK_RUN(test_get_data);
     TK_RUN(test_profile_errors);
     TK_RUN(test_bootstrap_json);
     TK_RUN(test_default_profile_file);

@@ -101,6 +101,7 @@ def test_efdir_channel_select_and_clear_read(tmp_path):
         rec, sw = tx(conn, "00B2010400")
         assert sw == 0x9000 and len(rec) == 48 and rec[0] == 0x61
         app = tlv(rec[2:2 + rec[1]])
+        assert list(app) == [0x4F, 0x50, 0x51]   # PKCS#15 DIRRecord order: AID, label, path
         assert app[0x4F] == AID
         assert app[0x51] == bytes.fromhex("3F005015")
         assert app[0x50] == b"LwM2M PKCS#15"
@@ -267,6 +268,93 @@ def test_disconnect_fault_and_return(tmp_path):
         else:
             pytest.fail("the card did not come back")
         conn.disconnect()
+
+
+# ---- OpenSC and OpenSSL as independent readers --------------------------
+
+OPENSC_CONF = ("app default {\n    enable_default_driver = true;\n"
+               "    force_card_driver = default;\n}\n")
+
+
+def opensc(tmp_path, tool, *args):
+    """An OpenSC tool on the card's reader. OpenSC has no driver of its own
+    for a UICC: its generic ISO 7816 driver ("default", off unless enabled)
+    is forced, through an opensc.conf of the test's own (OPENSC_CONF)."""
+    import shutil
+    import subprocess
+    exe = shutil.which(tool)
+    assert exe, f"{tool} (Debian package opensc) is needed"
+    conf = tmp_path / "opensc.conf"
+    conf.write_text(OPENSC_CONF)
+    out = subprocess.run([exe, "--reader", READER, *args], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "OPENSC_CONF": str(conf)})
+    assert out.returncode == 0, out
+    return out.stdout
+
+
+def test_opensc_reads_the_application_template(tmp_path):
+    """pkcs15-tool decodes EF.DIR as the PKCS#15 DIRRecord SEQUENCE: the
+    label is found only when it comes before the path."""
+    with sim_card(tmp_path):
+        text = opensc(tmp_path, "pkcs15-tool", "--list-applications")
+    assert "Application 'LwM2M PKCS#15':" in text, text
+    assert "AID: A000000063504B43532D3135" in text, text
+
+
+@pytest.mark.parametrize("aodf, want", [
+    ({}, ["PIN [PIN1]", "ID             : 01",
+          "Flags          : [0x30], initialized, needs-padding",
+          "Length         : min_len:4, max_len:8, stored_len:8", "Pad char       : 0xFF",
+          "Reference      : 1 (0x01)", "Type           : ascii-numeric"]),
+    ({"label": "LwM2M PIN", "auth_id": "0A0B", "min_length": 6, "max_length": 10,
+      "stored_length": 12, "pad_char": 0, "pin_type": "utf8", "reference": 0x81,
+      "flags": ["local", "initialized", "needs_padding", "case_sensitive"],
+      "path": "3F005015"},
+     ["PIN [LwM2M PIN]", "ID             : 0a0b",
+      "Flags          : [0x33], case-sensitive, local, initialized, needs-padding",
+      "Length         : min_len:6, max_len:10, stored_len:12", "Pad char       : 0x00",
+      "Reference      : 129 (0x81)", "Type           : UTF-8", "Path           : 3f005015"]),
+], ids=["default", "every_attribute"])
+def test_opensc_reads_the_pin_object(tmp_path, aodf, want):
+    """pkcs15-tool --list-pins reads the virtual card's EF.AODF (through the
+    ODF's [8] entry) with OpenSC's own ASN.1 decoder: the attributes the
+    profile set are the ones it shows."""
+    profile = {"pin": {"ref": aodf.get("reference", 1), "value": "123456"},
+               "dodf": {"private": True}, "aodf": aodf}
+    with sim_card(tmp_path, profile):
+        text = opensc(tmp_path, "pkcs15-tool", "--list-pins")
+    lines = [line.strip() for line in text.splitlines()]
+    for w in want:
+        assert w in lines, text
+
+
+def test_card_recognition_data_first(tmp_path):
+    """GET DATA 00 66 before any session, as GlobalPlatform hosts start:
+    OpenSSL's DER parser reads the OIDs (GP Card Specification 2.2 Annex H),
+    and the SCP03 i parameter they announce is the one INITIALIZE UPDATE
+    then reports, for two profiles."""
+    import subprocess
+    for i in (0x70, 0x60):
+        with sim_card(tmp_path, {"scp03": {"i": i}}):
+            transmit, conn = h.pcsc_transmit(READER)
+            assert transmit(bytes([0x00, 0xA4, 0x04, 0x0C, len(AID)]) + AID) == b"\x90\x00"
+            r = transmit(bytes.fromhex("80CA006600"))
+            assert r[-2:] == b"\x90\x00", r.hex()
+            crd = r[:-2]
+            out = subprocess.run(["openssl", "asn1parse", "-inform", "DER", "-i"], input=crd,
+                                 capture_output=True, timeout=30)
+            assert out.returncode == 0, out
+            lines = out.stdout.decode().splitlines()
+            kinds = [line.split(": ", 1)[1].split(":")[0].strip() for line in lines]
+            assert kinds[:3] == ["appl [ 6 ]", "appl [ 19 ]", "OBJECT"], lines
+            oids = [line.rsplit(":", 1)[1] for line in lines if "OBJECT" in line]
+            assert oids == ["1.2.840.114283.1", "1.2.840.114283.2.2.2.1", "1.2.840.114283.3",
+                            f"1.2.840.114283.4.3.{i}"], lines
+            host = h.SCP03Host(transmit, h.Keys(GP_KEY, GP_KEY, GP_KEY, kvn=0x30),
+                               level=0x01, sd_aid=AID)
+            host.open()
+            assert host.info["i"] == i
+            conn.disconnect()
 
 
 def rtt(n, profile, tmp_path, name):

@@ -105,7 +105,9 @@ SCB_API int scb_read_record(scb_card_t *card, uint8_t record, uint8_t *buf, size
 /* Write data at offset in the current transparent EF (UPDATE BINARY, chunked). */
 SCB_API int scb_update_binary(scb_card_t *card, size_t offset, const uint8_t *data, size_t len);
 /* VERIFY PIN (ISO 7816-4 INS 20) with reference ref; the PIN (1..8 bytes)
- * is sent FF-padded to 8 bytes as a UICC expects (TS 102 221 9.5.1). */
+ * is sent FF-padded to 8 bytes as a UICC expects (TS 102 221 9.5.1).
+ * SCB_E_PIN_WRONG for 63Cx (the message says how many tries are left) and
+ * for 63C0 / 6983 (the PIN is blocked). */
 SCB_API int scb_verify_pin(scb_card_t *card, uint8_t ref, const uint8_t *pin, size_t pin_len);
 
 /* ------------------------------------------------------------------------ */

@@ -1,7 +1,7 @@
 /*
  * scboot/pkcs15.h: the parsers of the PKCS#15 structures the bootstrap job
  * walks (ISO/IEC 7816-15; OMA LwM2M Core Appendix G): EF.DIR, EF.ODF,
- * EF.DODF. Bounded, strict, for tools, tests and fuzzing; the job in
+ * EF.DODF, EF.AODF. Bounded, strict, for tools, tests and fuzzing; the job in
  * <scboot.h> uses them itself.
  */
 #ifndef SCBOOT_PKCS15_H
@@ -92,6 +92,51 @@ typedef struct scb_dodf_entry {
 } scb_dodf_entry_t;
 SCB_API int scb_pkcs15_find_bootstrap(const uint8_t *data, size_t len, scb_dodf_entry_t *out,
                                       char *detail, size_t detail_len);
+
+/* EF.AODF (ODF entry [8] authObjects): the PIN object a private data
+ * object's CommonObjectAttributes.authId names (PKCS#15 v1.1 6.8,
+ * ISO/IEC 7816-15: CommonAuthenticationObjectAttributes.authId and
+ * PinAttributes). */
+enum scb_pin_type {             /* PinType */
+    SCB_PIN_TYPE_BCD = 0,
+    SCB_PIN_TYPE_ASCII_NUMERIC = 1,
+    SCB_PIN_TYPE_UTF8 = 2,
+    SCB_PIN_TYPE_HALF_NIBBLE_BCD = 3,
+    SCB_PIN_TYPE_ISO9564_1 = 4
+};
+/* PinFlags: named bit n of the BIT STRING is (1u << n) in flags. */
+#define SCB_PIN_FLAG_CASE_SENSITIVE (1u << 0)
+#define SCB_PIN_FLAG_LOCAL (1u << 1)
+#define SCB_PIN_FLAG_CHANGE_DISABLED (1u << 2)
+#define SCB_PIN_FLAG_UNBLOCK_DISABLED (1u << 3)
+#define SCB_PIN_FLAG_INITIALIZED (1u << 4)
+#define SCB_PIN_FLAG_NEEDS_PADDING (1u << 5)
+#define SCB_PIN_FLAG_UNBLOCKING_PIN (1u << 6)
+#define SCB_PIN_FLAG_SO_PIN (1u << 7)
+typedef struct scb_pin_object {
+    char label[64];             /* CommonObjectAttributes.label, "" when absent */
+    uint8_t auth_id[8]; size_t auth_id_len;
+    uint32_t flags;             /* SCB_PIN_FLAG_* */
+    int pin_type;               /* enum scb_pin_type, or a later value as the card has it */
+    uint32_t min_length;        /* minLength */
+    uint32_t stored_length;     /* storedLength (the padded length) */
+    int has_max_length;
+    uint32_t max_length;        /* maxLength when has_max_length */
+    int has_reference;
+    uint8_t reference;          /* pinReference [0] (0, its DEFAULT, when absent) */
+    int has_pad_char;
+    uint8_t pad_char;           /* padChar when has_pad_char */
+    scb_path_t path;            /* PinAttributes.path, len 0 when absent */
+} scb_pin_object_t;
+/* The PIN object whose authId is auth_id (auth_id NULL: the first PIN
+ * object). SCB_E_NOT_FOUND when there is none; SCB_E_PARSE when that
+ * object is malformed (a field missing or out of order, minLength above
+ * maxLength, a length over 255); SCB_E_UNSUPPORTED for an authId over 8
+ * bytes. Other authentication objects (biometric, authKey, external) are
+ * skipped; the label is as in scb_dodf_entry_t. */
+SCB_API int scb_pkcs15_find_pin(const uint8_t *data, size_t len, const uint8_t *auth_id,
+                                size_t auth_id_len, scb_pin_object_t *out, char *detail,
+                                size_t detail_len);
 
 #ifdef __cplusplus
 }
