@@ -27,7 +27,7 @@ vsmartcard-vpcd swig python3 python3-dev python3-pytest python3-setuptools pytho
 python3-wheel python3-venv mypy \
 python3-cryptography python3-pyscard liblua5.4-dev lua5.4 lua-busted clang \
 libfuzzer-14-dev libclang-rt-14-dev valgrind opensc openssl procps postgresql python3-psycopg \
-libp11-kit-dev p11-kit softhsm2 python3-pykcs11"
+libp11-kit-dev p11-kit softhsm2 python3-pykcs11 scdoc man-db"
 
 say() { printf '== %s\n' "$*" >&2; }
 
