@@ -4,7 +4,7 @@
 # directory; from there, with nothing of the build tree on the path and from
 # another directory, python3 imports it, reads the virtual card, and pytest
 # finds the plugin through its entry point (no -p) to run the conformance
-# suite against the virtual card.
+# suite against the virtual card; the scboot-provision command runs.
 # usage: check_install.sh BUILD_DIR PYTHON_INSTALL_DIR (as configured)
 set -eu
 build=$(readlink -f "$1"); pydir=$2
@@ -27,3 +27,5 @@ with scboot.Card.sim() as card:
 print("the installed package read the virtual card:", bs.digest.hex())
 PY
 /usr/bin/python3 -m pytest -q -p no:cacheprovider --pyargs scboot.conformance --scboot-sim
+"$tmp/prefix/bin/scboot-provision" --help | grep -q "^Exit status: 0"
+echo "scboot-provision --help works"
