@@ -10,6 +10,9 @@
 #       ./project.sh deb                     the Debian packages (debian/), built with
 #                                            dpkg-buildpackage -b -us -uc into DEB_DIR
 #                                            (default ./build-deb)
+#       ./project.sh cross arm64             cross build (CROSS_BUILD_DIR, default
+#                                            ./build-arm64), tests labelled `cross`
+#                                            under qemu-aarch64 (cmake/cross.sh)
 # Environment: BUILD_DIR (default ./build), SCB_CMAKE_ARGS (extra cmake args),
 # SCB_PCSC=shared (test on the machine's pcscd even where a private
 # namespace is possible).
@@ -179,5 +182,6 @@ case "$cmd" in
     test) deps; build; run_tests ;;
     bench) deps; build; prepare_pcsc; in_pcsc "$SRC/bench/run.sh" "$BUILD_DIR" ;;
     deb) deps; deb ;;
+    cross) deps; exec "$SRC/cmake/cross.sh" "${1:-}" "$SRC" "${CROSS_BUILD_DIR:-$SRC/build-${1:-}}" ;;
     *) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 64 ;;
 esac
