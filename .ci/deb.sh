@@ -135,7 +135,7 @@ cp "$CONSUMER" main.c
 cc -Wall -Wextra -Werror -o consumer main.c $(pkg-config --cflags --libs scboot)
 ./consumer >/dev/null
 lib=$(ldd ./consumer | sed -n "s/^.*libscboot.so.0 => \([^ ]*\) .*/\1/p")
-test "$(readlink -f "$lib")" = "/usr/lib/$MULTIARCH/libscboot.so.0.1.0"
+case "$(readlink -f "$lib")" in "/usr/lib/$MULTIARCH/libscboot.so.0."*) ;; *) exit 1 ;; esac
 echo "a pkg-config consumer built against the installed libscboot-dev and ran"'
 step use "$(( $(date +%s) - t0 )) s"
 

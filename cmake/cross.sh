@@ -93,24 +93,25 @@ fi
 
 # 3. Configure, build, and run the tests labelled `cross` under qemu.
 say "cross build for $arch in $dir${sysroot:+ (sysroot $sysroot)}"
+mkdir -p "$dir"
 cmake -S "$src" -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$src/cmake/toolchain-$triplet.cmake" \
     -DSCB_CROSS_SYSROOT="$sysroot" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DSCB_BUILD_PYTHON=OFF -DSCB_BUILD_LUA=OFF >"$dir.configure.log" 2>&1 ||
-    { tail -n 30 "$dir.configure.log"; echo "cross $arch: FAILED to configure ($dir.configure.log)"; exit 1; }
-cmake --build "$dir" -j "$JOBS" >"$dir.build.log" 2>&1 ||
-    { tail -n 30 "$dir.build.log"; echo "cross $arch: FAILED to build ($dir.build.log)"; exit 1; }
+    -DSCB_BUILD_PYTHON=OFF -DSCB_BUILD_LUA=OFF >"$dir/cross-configure.log" 2>&1 ||
+    { tail -n 30 "$dir/cross-configure.log"; echo "cross $arch: FAILED to configure ($dir/cross-configure.log)"; exit 1; }
+cmake --build "$dir" -j "$JOBS" >"$dir/cross-build.log" 2>&1 ||
+    { tail -n 30 "$dir/cross-build.log"; echo "cross $arch: FAILED to build ($dir/cross-build.log)"; exit 1; }
 machine=$(readelf -h "$dir/core/libscboot.so" | sed -n 's/^ *Machine: *//p')
 [ "$machine" = AArch64 ] || { echo "cross $arch: FAILED: libscboot.so is for '$machine'"; exit 1; }
 set +e
-(cd "$dir" && ctest -L '^cross$' --output-on-failure -j "$JOBS" --timeout 900) >"$dir.ctest.log" 2>&1
+(cd "$dir" && ctest -L '^cross$' --output-on-failure -j "$JOBS" --timeout 900) >"$dir/cross-ctest.log" 2>&1
 rc=$?
 set -e
-total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$dir.ctest.log" | tail -n 1)
-failed=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$dir.ctest.log" | tail -n 1)
+total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$dir/cross-ctest.log" | tail -n 1)
+failed=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$dir/cross-ctest.log" | tail -n 1)
 total=${total:-0}; failed=${failed:-$total}
 if [ $rc -ne 0 ] || [ "$total" -eq 0 ]; then
-    grep -E '^\s+[0-9]+ - |\*\*\*Failed|Timeout' "$dir.ctest.log" | head -n 20
-    echo "cross $arch: FAILED, $((total - failed)) of $total tests labelled cross passed under qemu-aarch64 ($dir.ctest.log)"
+    grep -E '^\s+[0-9]+ - |\*\*\*Failed|Timeout' "$dir/cross-ctest.log" | head -n 20
+    echo "cross $arch: FAILED, $((total - failed)) of $total tests labelled cross passed under qemu-aarch64 ($dir/cross-ctest.log)"
     exit 1
 fi
 echo "cross $arch: ok, $total tests labelled cross passed under qemu-aarch64 ($machine build${sysroot:+, libraries from the sysroot})"

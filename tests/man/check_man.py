@@ -78,9 +78,15 @@ def parse_options(text):
             continue
         if not line[:1].isspace() or not stripped.startswith("-"):
             continue
-        # the option column ends at the first run of two spaces
+        # the option column ends at the first run of two spaces, or (an
+        # option too long for its column) at the first plain word
         m = re.match(r"(\S.*?)(?:\s{2,}(.*))?$", stripped)
         spec, rest = m.group(1), (m.group(2) or "").strip()
+        words = spec.split(" ")
+        for n, word in enumerate(words):
+            if n and re.fullmatch(r"[a-z][a-z']*[,.;:]?", word):
+                spec, rest = " ".join(words[:n]), " ".join(words[n:] + [rest]).strip()
+                break
         if not rest and i + 1 < len(lines):
             nxt = lines[i + 1]
             if indent(nxt) > indent(line) and not nxt.strip().startswith("-"):
@@ -259,14 +265,16 @@ def check(page_path, help_, prefix):
             seen[pair] += 1
     everywhere = page.term_names()
     n_options = set()
+    nowhere = collections.OrderedDict()   # shared option -> the commands listing it
     for cmd, opts in help_.options.items():
         for opt, text in opts:
             n_options.add(opt)
             shared = not cmd or seen[(opt, text)] > 1
             if shared:
                 if opt not in everywhere:
-                    missing.append(f"option {opt} ({'program' if not cmd else cmd}): "
-                                   f"documented nowhere (no term line names it)")
+                    nowhere.setdefault(opt, [])
+                    if cmd and cmd not in nowhere[opt]:
+                        nowhere[opt].append(cmd)
                 continue
             region = regions.get(cmd)
             if region is not None and opt in page.term_names(region):
@@ -276,6 +284,10 @@ def check(page_path, help_, prefix):
             elif region is not None:
                 missing.append(f"option {opt} of '{cmd}': not in the '{cmd}' section "
                                f"(its help line is its own: {text!r})")
+
+    for opt, cmds in nowhere.items():
+        missing.append(f"option {opt} ({', '.join(cmds) or 'the program'}): documented nowhere "
+                       f"(no term line names it)")
 
     statuses = sorted(set(s for t in help_.texts for s in exit_statuses(t)), key=int)
     exit_terms = [t.split()[0] for t in page.term_texts(page.section("EXIT STATUS")) if t.split()]
