@@ -1,5 +1,5 @@
 #!/bin/sh
-# CI: libscboot without PC/SC (-DSCB_WITH_PCSC=OFF, for gateways whose card
+# CI: libscboot without PC/SC (-DSCB_WITH_PCSC=OFF -DSCB_WERROR=ON, for gateways whose card
 # sits in a modem): build that configuration and run all its tests (those
 # needing pcscd are not registered there; build.no_pcsc checks that nothing
 # links or includes pcsc-lite and that the PC/SC calls say why they fail).
@@ -12,7 +12,7 @@ dir=build-ci-nopcsc
 start=$(date +%s)
 log="$dir.log"
 JOBS=$(nproc 2>/dev/null || echo 2)
-if ! { cmake -S . -B "$dir" -DSCB_WITH_PCSC=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+if ! { cmake -S . -B "$dir" -DSCB_WITH_PCSC=OFF -DSCB_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
        cmake --build "$dir" -j "$JOBS"; } >"$log" 2>&1; then
     tail -n 30 "$log"
     echo "nopcsc: FAILED, the build without PC/SC ($(( $(date +%s) - start )) s; $log)"
