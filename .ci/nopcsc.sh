@@ -1,6 +1,6 @@
 #!/bin/sh
-# CI: libscboot without PC/SC (-DSCB_WITH_PCSC=OFF -DSCB_WERROR=ON, for gateways whose card
-# sits in a modem): build that configuration and run all its tests (those
+# CI: libscboot without PC/SC (-DSCB_WITH_PCSC=OFF, for gateways whose card
+# sits in a modem): build that configuration (-Werror) and run all its tests (those
 # needing pcscd are not registered there; build.no_pcsc checks that nothing
 # links or includes pcsc-lite and that the PC/SC calls say why they fail).
 # Then the library's size at -Os with and without PC/SC (size(1); the
