@@ -40,6 +40,7 @@ pkgs=$(for d in $debs; do dpkg-deb -f "$d" Package; done | tr '\n' ' ')
 step build "ok, $(echo "$debs" | wc -l) packages ($pkgs) in $DEB_DIR ($(( $(date +%s) - t0 )) s)"
 
 t0=$(date +%s)
+command -v lintian >/dev/null || apt install --no-install-recommends lintian >/dev/null 2>&1
 # Every package, the debug symbols (dbgsym/) included; lintian exits
 # non-zero on an error tag or when it cannot run.
 lintian --pedantic -I --tag-display-limit 0 --fail-on error $debs "$DEB_DIR"/dbgsym/*.deb \
