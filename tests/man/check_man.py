@@ -180,6 +180,9 @@ def render(page):
     env = dict(os.environ, MANWIDTH="300", LC_ALL="C.UTF-8", MAN_KEEP_FORMATTING="")
     env.pop("MANPAGER", None)
     env.pop("PAGER", None)
+    # man and groff are the system's: a sanitizer runtime preloaded for our
+    # programs (the ASan pass of the Python tests) is not theirs
+    env.pop("LD_PRELOAD", None)
     if shutil.which("man"):
         cmd = ["man", "--no-hyphenation", "--no-justification", "-l", page]
     else:
