@@ -7,9 +7,10 @@ program without a man page entry fails this check with a list of what is
 missing:
 
 - commands: the "Commands:" block of the main help (a line per command,
-  indented two spaces; "keys import|generate|list" names subcommands), or
-  argparse's "{a,b,c}" positional; the same is looked for in every
-  command's own help, so nested commands are found too;
+  indented two spaces; "keys import|generate|list" names subcommands),
+  argparse's "{a,b,c}" positional, or such a choice right after the
+  program in a usage line; the same is looked for in every command's own
+  help, so nested commands are found too;
 - options: every line of a help text that starts with "-" (the option
   column ends at the first run of two spaces), and the usage line;
 - exit status: the numbers of the "Exit codes:" / "Exit status:" paragraph;
@@ -61,7 +62,8 @@ def run_help(argv):
 
 
 def parse_options(text):
-    """[(option, help line)] of a help text, in order."""
+    """[(option, help line)] of a help text, in order, each option once
+    (with its help line when the text has one: the usage line has none)."""
     found = []
     lines = text.splitlines()
     usage = False
@@ -92,7 +94,11 @@ def parse_options(text):
             if indent(nxt) > indent(line) and not nxt.strip().startswith("-"):
                 rest = nxt.strip()  # argparse puts a long option's help below it
         found.extend((opt, rest) for opt in OPTION_RE.findall(spec))
-    return found
+    merged = {}
+    for opt, rest in found:
+        if not merged.get(opt):
+            merged[opt] = rest
+    return list(merged.items())
 
 
 def parse_commands(text):
@@ -111,7 +117,15 @@ def parse_commands(text):
         m = re.match(r"^\s*\{([a-z0-9,-]+)\}\s*$", line)
         if m:  # argparse subparsers
             cmds.extend((name, []) for name in m.group(1).split(","))
-    return cmds
+        elif re.match(r"^(usage:)?\s", line, re.I) and i < 4:
+            # "usage: PROG {import,run} ...": a choice right after the
+            # program's words (not an option's value, "--format {a,b}")
+            for m in re.finditer(r"\{([a-z][a-z0-9-]*(?:,[a-z][a-z0-9-]*)+)\}", line):
+                before = line[:m.start()].split()
+                if before and not before[-1].startswith(("-", "[-")):
+                    cmds.extend((name, []) for name in m.group(1).split(","))
+    seen = set()
+    return [c for c in cmds if not (c[0] in seen or seen.add(c[0]))]
 
 
 def exit_statuses(text):
