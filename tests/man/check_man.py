@@ -10,7 +10,9 @@ missing:
   indented two spaces; "keys import|generate|list" names subcommands),
   argparse's "{a,b,c}" positional, or such a choice right after the
   program in a usage line; the same is looked for in every command's own
-  help, so nested commands are found too;
+  help, so nested commands are found too, and a command's usage line that
+  lists alternatives ("keys import ... | generate ... | list URI") names
+  its subcommands;
 - options: every line of a help text that starts with "-" (the option
   column ends at the first run of two spaces), and the usage line;
 - exit status: the numbers of the "Exit codes:" / "Exit status:" paragraph;
@@ -128,6 +130,20 @@ def parse_commands(text):
     return [c for c in cmds if not (c[0] in seen or seen.add(c[0]))]
 
 
+def usage_subcommands(text, path):
+    """Subcommands a command's usage line lists as alternatives:
+    "usage: scboot keys import ... | generate ... | list URI"."""
+    first = text.splitlines()[0] if text.strip() else ""
+    m = re.match(r"usage:\s+\S+\s+" + r"\s+".join(map(re.escape, path)) + r"\s+(.*)$", first)
+    if not m:
+        return []
+    alternatives = [a.split() for a in m.group(1).split(" | ")]
+    subs = [a[0] for a in alternatives if a]
+    if len(subs) > 1 and all(re.fullmatch(r"[a-z][a-z0-9-]*", w) for w in subs):
+        return subs
+    return []
+
+
 def exit_statuses(text):
     m = re.search(r"Exit (?:codes|status(?:es)?):(.*?)(?:\n\s*\n|\Z)", text, re.S | re.I)
     return re.findall(r"(?:^|[:,;])\s*(\d+)\s", m.group(1)) if m else []
@@ -177,6 +193,7 @@ class Help:
                 continue
             self.texts.append(text)
             self.options[key] = parse_options(text)
+            subs = subs or usage_subcommands(text, path)
             for sub in subs:
                 sub_text = self._help_of(path + [sub])
                 if sub_text is None or sub_text in (self.main, text):
