@@ -5,7 +5,7 @@
 # part of the cross build.
 #
 # The arm64 libraries: Debian multiarch packages (libssl-dev:arm64,
-# libpcsclite-dev:arm64, libjson-c-dev:arm64), installed here (as root) when
+# libpcsclite-dev:arm64, libjson-c-dev:arm64, libp11-kit-dev:arm64), installed here (as root) when
 # missing, at the versions of this machine's amd64 packages: Multi-Arch:
 # same packages must match, and the host's packages are never upgraded or
 # removed for a cross build. When the archive has other versions for arm64
@@ -41,8 +41,8 @@ if [ -n "$missing" ]; then
 fi
 
 # 2. The arm64 libraries.
-DEV="libssl-dev libpcsclite-dev libjson-c-dev"
-RUNTIME="libssl3 libpcsclite1 libjson-c5"
+DEV="libssl-dev libpcsclite-dev libjson-c-dev libp11-kit-dev"
+RUNTIME="libssl3 libpcsclite1 libjson-c5 libp11-kit0 libffi8"
 sysroot=""
 have=1
 for p in $DEV; do installed "$p:$arch" || have=0; done

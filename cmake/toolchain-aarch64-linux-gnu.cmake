@@ -1,6 +1,6 @@
 # Cross build for arm64 with Debian's cross compiler (gcc-aarch64-linux-gnu,
 # libc6-dev-arm64-cross) and arm64 libraries (libssl-dev, libpcsclite-dev,
-# libjson-c-dev), either
+# libjson-c-dev, libp11-kit-dev), either
 #   - installed as Debian multiarch packages (libssl-dev:arm64 ... in
 #     /usr/lib/aarch64-linux-gnu): the default; or
 #   - the same packages unpacked into a directory, -DSCB_CROSS_SYSROOT=DIR
