@@ -7,6 +7,12 @@
 #   ./project.sh test                        install, build, run every test
 #
 # Also: ./project.sh deps | build | bench
+#       ./project.sh deb                     the Debian packages (debian/), built with
+#                                            dpkg-buildpackage -b -us -uc into DEB_DIR
+#                                            (default ./build-deb)
+#       ./project.sh cross arm64             cross build (CROSS_BUILD_DIR, default
+#                                            ./build-arm64), tests labelled `cross`
+#                                            under qemu-aarch64 (cmake/cross.sh)
 # Environment: BUILD_DIR (default ./build), SCB_CMAKE_ARGS (extra cmake args),
 # SCB_PCSC=shared (test on the machine's pcscd even where a private
 # namespace is possible).
@@ -27,7 +33,7 @@ vsmartcard-vpcd swig python3 python3-dev python3-pytest python3-setuptools pytho
 python3-wheel python3-venv mypy \
 python3-cryptography python3-pyscard liblua5.4-dev lua5.4 lua-busted clang \
 libfuzzer-14-dev libclang-rt-14-dev valgrind opensc openssl procps postgresql python3-psycopg \
-libp11-kit-dev p11-kit softhsm2 python3-pykcs11"
+libp11-kit-dev p11-kit softhsm2 python3-pykcs11 scdoc man-db"
 
 say() { printf '== %s\n' "$*" >&2; }
 
@@ -123,6 +129,45 @@ run_tests() {
     [ "$total" -gt 0 ] && [ "$failed" -eq 0 ]
 }
 
+# The Debian packages, from a copy of the tree (tracked and untracked but not
+# ignored files: what a clean clone would hold) so that dpkg-buildpackage's
+# products (../*.deb, obj-*, debian/tmp) never land in or beside the checkout.
+deb() {
+    out=${DEB_DIR:-$SRC/build-deb}
+    if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null ||
+        ! (cd "$SRC" && dpkg-checkbuilddeps) 2>/dev/null; then
+        say "installing the packages' build dependencies (debian/control)"
+        if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+            dpkg-dev debhelper fakeroot lintian >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get build-dep -y -qq "$SRC" >/dev/null
+    fi
+    version=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
+    rm -rf "$out"
+    tree="$out/src/scboot-$version"
+    mkdir -p "$tree"
+    if git -C "$SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git -C "$SRC" ls-files -z --cached --others --exclude-standard |
+            tar -C "$SRC" --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -C "$tree" -xf -
+    else
+        tar -C "$SRC" --exclude='./build*' --exclude=./.git -cf - . | tar -C "$tree" -xf -
+    fi
+    say "building the Debian packages in $tree (log: $out/build.log)"
+    if ! (cd "$tree" && DEB_BUILD_OPTIONS="parallel=$JOBS ${DEB_BUILD_OPTIONS:-}" \
+            dpkg-buildpackage -b -us -uc) >"$out/build.log" 2>&1; then
+        tail -n 40 "$out/build.log" >&2
+        say "dpkg-buildpackage failed (whole log: $out/build.log)"
+        return 1
+    fi
+    # the five packages in $out (apt-get install ./*.deb), debug symbols beside
+    mkdir -p "$out/dbgsym"
+    mv "$out"/src/*-dbgsym_*.deb "$out/dbgsym/" 2>/dev/null || true
+    mv "$out"/src/*.deb "$out"/src/*.buildinfo "$out"/src/*.changes "$out"/
+    rm -rf "$out/src"
+    say "packages in $out:"
+    ls "$out"/*.deb
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -136,5 +181,7 @@ case "$cmd" in
         esac ;;
     test) deps; build; run_tests ;;
     bench) deps; build; prepare_pcsc; in_pcsc "$SRC/bench/run.sh" "$BUILD_DIR" ;;
+    deb) deps; deb ;;
+    cross) deps; exec "$SRC/cmake/cross.sh" "${1:-}" "$SRC" "${CROSS_BUILD_DIR:-$SRC/build-${1:-}}" ;;
     *) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 64 ;;
 esac

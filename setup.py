@@ -42,6 +42,11 @@ C_SOURCES = (rel("core/src/*.c") + rel("core/json/*.c") + rel("core/sim/*.c")
              + rel("bindings/scb_bind*.c") + ["bindings/python/scb_py.c"])
 INCLUDES = ["core/include", "core/src", "core/json", "core/sim", "bindings", "bindings/python"]
 PACKAGES = ["libcrypto", "libpcsclite", "json-c"]
+# SCB_WITH_PCSC=OFF in the environment: as CMake's option, no pcsc-lite.
+if os.environ.get("SCB_WITH_PCSC", "ON").upper() in ("OFF", "0", "NO", "FALSE"):
+    C_SOURCES = [s for s in C_SOURCES if s != os.path.join("core", "src", "pcsc.c")]
+    C_SOURCES.append(os.path.join("core", "src", "nopcsc", "pcsc_none.c"))
+    PACKAGES.remove("libpcsclite")
 
 
 class BuildExt(build_ext):

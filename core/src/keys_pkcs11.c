@@ -981,6 +981,17 @@ static int wrap_cbc(tok_t *t, CK_OBJECT_HANDLE wrapper, CK_OBJECT_HANDLE key, si
 
 static const CK_BBOOL ck_yes = CK_TRUE, ck_no = CK_FALSE;
 
+/* One attribute, set field by field: a template written as constant
+ * compound literals is copied by gcc for arm64 from an initialised
+ * writable block (.data), static data the library must not have
+ * (tests/build/check_symbols.sh). */
+static void set_attr(CK_ATTRIBUTE *a, CK_ATTRIBUTE_TYPE type, const void *value, CK_ULONG len)
+{
+    a->type = type;
+    a->pValue = (void *)value;
+    a->ulValueLen = len;
+}
+
 /* The template of a key object scboot makes: sensitive, private, on the
  * token, with exactly the usages it needs. ENC, MAC and DEK may all sign
  * (CMAC: the KDF with ENC and MAC, KDF3 with each key of a master set) and
@@ -989,25 +1000,23 @@ static const CK_BBOOL ck_yes = CK_TRUE, ck_no = CK_FALSE;
 static CK_ULONG key_template(CK_ATTRIBUTE *a, const CK_OBJECT_CLASS *cls, const CK_KEY_TYPE *kt,
                              const char *label, int type, bool extractable, bool modifiable)
 {
+    const CK_ULONG b = sizeof(CK_BBOOL);
     CK_ULONG n = 0;
-    a[n++] = (CK_ATTRIBUTE){CKA_CLASS, (void *)cls, sizeof(*cls)};
-    a[n++] = (CK_ATTRIBUTE){CKA_KEY_TYPE, (void *)kt, sizeof(*kt)};
-    a[n++] = (CK_ATTRIBUTE){CKA_TOKEN, (void *)&ck_yes, sizeof(CK_BBOOL)};
-    a[n++] = (CK_ATTRIBUTE){CKA_PRIVATE, (void *)&ck_yes, sizeof(CK_BBOOL)};
-    a[n++] = (CK_ATTRIBUTE){CKA_LABEL, (void *)label, (CK_ULONG)strlen(label)};
-    a[n++] = (CK_ATTRIBUTE){CKA_SENSITIVE, (void *)&ck_yes, sizeof(CK_BBOOL)};
-    a[n++] = (CK_ATTRIBUTE){CKA_EXTRACTABLE, (void *)(extractable ? &ck_yes : &ck_no),
-                            sizeof(CK_BBOOL)};
-    a[n++] = (CK_ATTRIBUTE){CKA_MODIFIABLE, (void *)(modifiable ? &ck_yes : &ck_no),
-                            sizeof(CK_BBOOL)};
-    a[n++] = (CK_ATTRIBUTE){CKA_SIGN, (void *)&ck_yes, sizeof(CK_BBOOL)};
-    a[n++] = (CK_ATTRIBUTE){CKA_ENCRYPT, (void *)&ck_yes, sizeof(CK_BBOOL)};
-    a[n++] = (CK_ATTRIBUTE){CKA_WRAP, (void *)(type == SCB_KEY_DEK ? &ck_yes : &ck_no),
-                            sizeof(CK_BBOOL)};
-    a[n++] = (CK_ATTRIBUTE){CKA_VERIFY, (void *)&ck_no, sizeof(CK_BBOOL)};
-    a[n++] = (CK_ATTRIBUTE){CKA_DECRYPT, (void *)&ck_no, sizeof(CK_BBOOL)};
-    a[n++] = (CK_ATTRIBUTE){CKA_UNWRAP, (void *)&ck_no, sizeof(CK_BBOOL)};
-    a[n++] = (CK_ATTRIBUTE){CKA_DERIVE, (void *)&ck_no, sizeof(CK_BBOOL)};
+    set_attr(&a[n++], CKA_CLASS, cls, sizeof(*cls));
+    set_attr(&a[n++], CKA_KEY_TYPE, kt, sizeof(*kt));
+    set_attr(&a[n++], CKA_TOKEN, &ck_yes, b);
+    set_attr(&a[n++], CKA_PRIVATE, &ck_yes, b);
+    set_attr(&a[n++], CKA_LABEL, label, (CK_ULONG)strlen(label));
+    set_attr(&a[n++], CKA_SENSITIVE, &ck_yes, b);
+    set_attr(&a[n++], CKA_EXTRACTABLE, extractable ? &ck_yes : &ck_no, b);
+    set_attr(&a[n++], CKA_MODIFIABLE, modifiable ? &ck_yes : &ck_no, b);
+    set_attr(&a[n++], CKA_SIGN, &ck_yes, b);
+    set_attr(&a[n++], CKA_ENCRYPT, &ck_yes, b);
+    set_attr(&a[n++], CKA_WRAP, type == SCB_KEY_DEK ? &ck_yes : &ck_no, b);
+    set_attr(&a[n++], CKA_VERIFY, &ck_no, b);
+    set_attr(&a[n++], CKA_DECRYPT, &ck_no, b);
+    set_attr(&a[n++], CKA_UNWRAP, &ck_no, b);
+    set_attr(&a[n++], CKA_DERIVE, &ck_no, b);
     return n;
 }
 
@@ -1104,7 +1113,8 @@ static int generate_for_put_key(p11_keys_t *k, const scb_keys_t *dek, char *deta
             memcpy(k->kcv[type], block, 3);
         scb__cleanse(block, sizeof(block));
     }
-    CK_ATTRIBUTE seal = {CKA_EXTRACTABLE, (void *)&ck_no, sizeof(CK_BBOOL)};
+    CK_ATTRIBUTE seal;
+    set_attr(&seal, CKA_EXTRACTABLE, &ck_no, sizeof(CK_BBOOL));
     for (int type = SCB_KEY_ENC; rc == SCB_OK && type <= SCB_KEY_DEK; type++) {
         CK_RV rv = t->module->C_SetAttributeValue(t->session, objs[type], &seal, 1);
         if (rv != CKR_OK)

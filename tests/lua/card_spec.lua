@@ -182,6 +182,15 @@ describe("failures return nil, message, code", function()
   it("no PC/SC reader by that name", function()
     local _, msg, code = scboot.open("there is no such reader")
     assert.is_string(msg)
+    if os.getenv("SCB_WITH_PCSC") == "OFF" then
+      -- a library built without PC/SC says so, for readers and lists alike
+      assert.are.equal(scboot.E.UNSUPPORTED, code)
+      assert.matches("no PC/SC support (built with SCB_WITH_PCSC=OFF)", msg, 1, true)
+      local _, lmsg, lcode = scboot.readers()
+      assert.are.equal(scboot.E.UNSUPPORTED, lcode)
+      assert.are.equal(msg, lmsg)
+      return
+    end
     assert.is_true(code == scboot.E.NO_READER or code == scboot.E.NO_SERVICE)
   end)
 

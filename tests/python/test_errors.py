@@ -1,6 +1,8 @@
 """Every SCB_E_* code maps to an exception class derived from the library's
 error families (scb_error_family), with code, name, detail and (card
 errors) the status word; messages hold no key material."""
+import os
+
 import pytest
 
 import scboot
@@ -152,6 +154,14 @@ def test_card_status_error_from_a_card():
 
 
 def test_pcsc_errors_are_transport_errors():
+    if os.environ.get("SCB_WITH_PCSC") == "OFF":
+        # A library built without PC/SC says so, for readers and lists alike.
+        for call in (lambda: scboot.Card.open("no reader is called like this 1f7c"),
+                     scboot.readers):
+            with pytest.raises(scboot.UnsupportedError) as info:
+                call()
+            assert "no PC/SC support (built with SCB_WITH_PCSC=OFF)" in info.value.detail
+        return
     with pytest.raises(scboot.TransportError) as info:
         scboot.Card.open("no reader is called like this 1f7c")
     assert info.value.code in (c.SCB_E_NO_READER, c.SCB_E_NO_SERVICE, c.SCB_E_NO_CARD)
