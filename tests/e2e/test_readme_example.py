@@ -28,7 +28,8 @@ def test_readme_c_example_builds_and_reads(pcscd, tmp_path):
     lib = BUILD / "core" / "libscboot.so"
     cc = subprocess.run(["cc", "-std=c11", "-D_DEFAULT_SOURCE", "-Wall", "-Wextra", "-Werror",
                          "-I", str(pcsc_env.SOURCE_DIR / "core" / "include"), "-o", str(exe),
-                         str(src), str(lib)], capture_output=True, text=True, timeout=60)
+                         str(src), str(lib), *os.environ.get("SCB_EXAMPLE_LDFLAGS", "").split()],
+                        capture_output=True, text=True, timeout=60)
     assert cc.returncode == 0, cc.stderr
     with pcsc_env.CardProcess([BUILD / "core" / "cli" / "scboot", "sim", "--vpcd",
                                "127.0.0.1:35963"], "Virtual PCD 00 00"):
