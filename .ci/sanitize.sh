@@ -89,7 +89,7 @@ print("^(" + "|".join(names) + ")$" if names else "")
     if [ -n "$pyre" ]; then
         libasan=$(gcc -print-file-name=libasan.so)
         (cd "$ASAN_DIR" && LD_PRELOAD="$libasan" ASAN_OPTIONS=detect_leaks=0 \
-            ctest --output-on-failure --timeout 900 -R "$pyre" -E pip_install) >"$log.python" 2>&1
+            ctest --output-on-failure -j "$JOBS" --timeout 900 -R "$pyre" -E pip_install) >"$log.python" 2>&1
         prc=$?
         py=", python pass (LD_PRELOAD libasan): $(grep -Eo '[0-9]+ tests failed out of [0-9]+' "$log.python" | tail -n 1)"
         [ $prc -eq 0 ] || rc=1

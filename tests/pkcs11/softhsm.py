@@ -44,7 +44,7 @@ class Token:
         with os.fdopen(fd, "w") as f:
             f.write(pin + "\n")
         subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label,
-                        "--so-pin", so_pin, "--pin", pin], env=self.env(), check=True,
+                        "--so-pin", so_pin, "--pin", pin], env=self.peer_env(), check=True,
                        capture_output=True, timeout=60)
 
     def env(self, **extra):
@@ -55,6 +55,14 @@ class Token:
             env.pop(k, None)
         env["SOFTHSM2_CONF"] = str(self.conf)
         env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def peer_env(self, **extra):
+        """The environment of an independent peer (softhsm2-util,
+        pkcs11-tool, PyKCS11): never the sanitizer runtime that an ASan run
+        preloads for our Python extension (PyKCS11's C++ aborts under it)."""
+        env = self.env(**extra)
+        env.pop("LD_PRELOAD", None)
         return env
 
     def uri(self, name=None, *, module=SOFTHSM, pin=True, token=None):
@@ -114,7 +122,7 @@ class Token:
             if suffix == "dek":
                 argv.append("--usage-wrap")
             try:
-                out = subprocess.run(argv, env=self.env(), capture_output=True, timeout=60)
+                out = subprocess.run(argv, env=self.peer_env(), capture_output=True, timeout=60)
             finally:
                 key_path.write_bytes(b"\0" * 32)
                 key_path.unlink()
@@ -135,8 +143,10 @@ class Token:
             session.login(sys.stdin.readline().strip())
             args = json.loads(sys.argv[1])
         """ % (str(module), self.label)) + textwrap.dedent(script)
+        env = dict(env or self.peer_env())
+        env.pop("LD_PRELOAD", None)
         out = subprocess.run(["/usr/bin/python3", "-c", code, json.dumps(list(args))],
-                             env=env or self.env(), capture_output=True, timeout=60,
+                             env=env, capture_output=True, timeout=60,
                              input=(self.pin + "\n").encode())
         assert out.returncode == 0, out.stderr.decode()
         return json.loads(out.stdout) if out.stdout.strip() else None

@@ -31,6 +31,11 @@ def _as_postgres(argv):
     return (SETPRIV if os.geteuid() == 0 else []) + [str(a) for a in argv]
 
 
+# The server's programs, without the sanitizer runtime that an ASan run
+# preloads for our Python extension (initdb hangs under it).
+_PG_ENV = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+
+
 class PgServer:
     def __init__(self, settings=None):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="scboot-pg-"))
@@ -45,7 +50,7 @@ class PgServer:
         out = subprocess.run(_as_postgres([PG_BIN / "initdb", "-D", self.data, "-U", "postgres",
                                            "-A", "trust", "-E", "UTF8", "--locale=C",
                                            "--no-sync"]),
-                             capture_output=True, text=True, timeout=120)
+                             capture_output=True, text=True, timeout=120, env=_PG_ENV)
         if out.returncode != 0:
             raise RuntimeError(f"initdb failed: {out.stderr}")
 
@@ -60,7 +65,7 @@ class PgServer:
         log = open(self.log, "ab")
         if os.geteuid() == 0:
             shutil.chown(self.log, "postgres", "postgres")
-        self.proc = subprocess.Popen(_as_postgres(argv), stdout=log, stderr=log)
+        self.proc = subprocess.Popen(_as_postgres(argv), stdout=log, stderr=log, env=_PG_ENV)
         log.close()
         deadline = time.monotonic() + 30
         while not self.ready():
@@ -83,7 +88,7 @@ class PgServer:
         """Run SQL with psql (an independent client): its unaligned output."""
         out = subprocess.run([PG_BIN / "psql", "-h", str(self.dir), "-U", "postgres", "-d", db,
                               "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=60, env=_PG_ENV)
         if check and out.returncode != 0:
             raise RuntimeError(f"psql: {out.stderr}")
         return out.stdout.strip() if out.returncode == 0 else None
@@ -95,7 +100,7 @@ class PgServer:
     def dump(self, db):
         """pg_dump of a database: every byte the server holds for it."""
         out = subprocess.run([PG_BIN / "pg_dump", "-h", str(self.dir), "-U", "postgres", db],
-                             capture_output=True, timeout=60, check=True)
+                             capture_output=True, timeout=60, check=True, env=_PG_ENV)
         return out.stdout
 
     def _pids(self):
