@@ -448,20 +448,22 @@ static int collect(scb_at_t *at, int64_t deadline, const collect_t *c)
 }
 
 /* After a timeout: wait for the port to fall silent, then "AT" until its
- * own OK. A late answer still in flight is recognised and skipped. */
+ * own OK. A late answer still in flight is recognised and skipped. Silence
+ * is only the time spent waiting for bytes that did not come: time this
+ * thread was not running between two reads proves nothing. */
 static int resync(scb_at_t *at, const char *what)
 {
     const int64_t deadline = now_ms() + at->timeout_ms;
-    int64_t quiet_since = now_ms();
-    while (now_ms() - quiet_since < AT_QUIET_MS) {
+    int64_t quiet = 0;
+    while (quiet < AT_QUIET_MS) {
         if (now_ms() >= deadline)
             return fail(at, SCB_E_TIMEOUT, "%s: the modem keeps talking; cannot resynchronise "
                                            "after the earlier timeout", what);
-        int rc = fill(at, AT_QUIET_MS, what);
+        const int64_t t0 = now_ms();
+        int rc = fill(at, (int)(AT_QUIET_MS - quiet), what);
         if (rc < 0)
             return rc;
-        if (rc > 0)
-            quiet_since = now_ms();
+        quiet = rc > 0 ? 0 : quiet + (now_ms() - t0);
     }
     at->rx_pos = at->rx_len = 0;
     line_reset(at);
