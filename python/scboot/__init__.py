@@ -53,7 +53,7 @@ from ._card import DEFAULT_TIMEOUT, Card, readers
 from ._errors import *  # noqa: F401,F403  (the exception classes, listed in _errors.__all__)
 from ._keys import Keys, kcv
 from ._types import (AccessInfo, AppTemplate, DodfEntry, Fcp, FileStructure, Level, OidForm,
-                     Path, ScpInfo, TraceKind)
+                     Path, PinObject, PinType, ScpInfo, TraceKind)
 
 __version__: str = _scboot.scb_version()
 
@@ -61,6 +61,6 @@ __all__ = [
     "Bootstrap", "Card", "DEFAULT_TIMEOUT", "Keys", "kcv", "readers", "resource_info",
     "LwM2MObject", "Instance", "Resource",
     "AccessInfo", "AppTemplate", "DodfEntry", "Fcp", "FileStructure", "Level", "OidForm",
-    "Path", "ScpInfo", "TraceKind",
+    "Path", "PinObject", "PinType", "ScpInfo", "TraceKind",
 ]
 __all__ += _errors.__all__   # (a form type checkers read: the names are exported)

@@ -16,8 +16,8 @@ from typing import Any, Callable, Optional, Tuple, Union
 
 from ._core import (scb_access_info_t, scb_app_template_t, scb_bind_stop_t, scb_bs_instance_t,
                     scb_bs_object_t, scb_bs_resource_t, scb_dodf_entry_t, scb_fcp_t,
-                    scb_odf_entry_t, scb_opt_info_t, scb_path_select_t, scb_resource_info_t,
-                    scb_scp03_info_t, scb_sim_faults_t)
+                    scb_odf_entry_t, scb_opt_info_t, scb_path_select_t, scb_pin_object_t,
+                    scb_resource_info_t, scb_scp03_info_t, scb_sim_faults_t)
 
 _In = Union[bytes, bytearray, memoryview]   # (const uint8_t *, size_t) in
 _Work = Union[bytearray, memoryview, None]  # an output buffer (or None: a temporary one)
@@ -108,6 +108,20 @@ SCB_OID_APPLICATION_OID_MISENCODED: int
 SCB_OID_DO_ID: int
 SCB_OID_DO_ID_MISENCODED: int
 SCB_OID_NONE: int
+
+SCB_PIN_FLAG_CASE_SENSITIVE: int
+SCB_PIN_FLAG_CHANGE_DISABLED: int
+SCB_PIN_FLAG_INITIALIZED: int
+SCB_PIN_FLAG_LOCAL: int
+SCB_PIN_FLAG_NEEDS_PADDING: int
+SCB_PIN_FLAG_SO_PIN: int
+SCB_PIN_FLAG_UNBLOCKING_PIN: int
+SCB_PIN_FLAG_UNBLOCK_DISABLED: int
+SCB_PIN_TYPE_ASCII_NUMERIC: int
+SCB_PIN_TYPE_BCD: int
+SCB_PIN_TYPE_HALF_NIBBLE_BCD: int
+SCB_PIN_TYPE_ISO9564_1: int
+SCB_PIN_TYPE_UTF8: int
 
 SCB_OPT_T_BOOL: int
 SCB_OPT_T_BYTES: int
@@ -261,6 +275,8 @@ def scbj_value_to_json(object_id: int, resource_id: int, multiple: int, v: Optio
 def scb_bind_pkcs15_default_aid() -> bytes: ...
 def scb_pkcs15_parse_dir(data: Optional[_In]) -> Tuple[int, scb_app_template_t, str]: ...
 def scb_pkcs15_find_bootstrap(data: Optional[_In]) -> Tuple[int, scb_dodf_entry_t, str]: ...
+def scb_pkcs15_find_pin(data: Optional[_In],
+                        auth_id: Optional[_In]) -> Tuple[int, scb_pin_object_t, str]: ...
 def scb_pkcs15_parse_odf_entries(data: Optional[_In], entries: _OdfArray,
                                  count: int) -> Tuple[int, int, str]: ...
 def scb_pkcs15_path_select(path: Optional[_In]) -> Tuple[int, scb_path_select_t]: ...

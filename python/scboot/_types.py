@@ -4,12 +4,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass
-from typing import Any, ClassVar, Optional, Tuple
+from typing import Any, ClassVar, Optional, Tuple, Union
 
 from . import _scboot as _c
 
 __all__ = ["Level", "FileStructure", "OidForm", "TraceKind", "Fcp", "ScpInfo", "AccessInfo",
-           "Path", "AppTemplate", "DodfEntry"]
+           "Path", "AppTemplate", "DodfEntry", "PinType", "PinObject"]
 
 
 class Level(enum.IntFlag):
@@ -159,6 +159,62 @@ class DodfEntry(_Record):
                    oid_value=e.oid_value[:e.oid_value_len], label=e.label,
                    private=bool(e.private_flag), modifiable=bool(e.modifiable_flag),
                    auth_id=e.auth_id[:e.auth_id_len] if e.has_auth_id else None)
+
+
+class PinType(enum.IntEnum):
+    """PKCS#15 PinType: how the PIN's characters are encoded on the card."""
+    BCD = _c.SCB_PIN_TYPE_BCD
+    ASCII_NUMERIC = _c.SCB_PIN_TYPE_ASCII_NUMERIC
+    UTF8 = _c.SCB_PIN_TYPE_UTF8
+    HALF_NIBBLE_BCD = _c.SCB_PIN_TYPE_HALF_NIBBLE_BCD
+    ISO9564_1 = _c.SCB_PIN_TYPE_ISO9564_1
+
+
+# PinFlags by name: named bit n of the BIT STRING is 1 << n.
+_PIN_FLAGS = (("case_sensitive", _c.SCB_PIN_FLAG_CASE_SENSITIVE),
+              ("local", _c.SCB_PIN_FLAG_LOCAL),
+              ("change_disabled", _c.SCB_PIN_FLAG_CHANGE_DISABLED),
+              ("unblock_disabled", _c.SCB_PIN_FLAG_UNBLOCK_DISABLED),
+              ("initialized", _c.SCB_PIN_FLAG_INITIALIZED),
+              ("needs_padding", _c.SCB_PIN_FLAG_NEEDS_PADDING),
+              ("unblocking_pin", _c.SCB_PIN_FLAG_UNBLOCKING_PIN),
+              ("so_pin", _c.SCB_PIN_FLAG_SO_PIN))
+
+
+@dataclass(frozen=True, repr=False)
+class PinObject(_Record):
+    """A PIN object of an EF.AODF (PKCS#15 PinAttributes). ``pin_type`` is a
+    :class:`PinType`, or the card's own int for a later value; ``flags`` the
+    raw PinFlags bits, ``flag_names`` the named ones set; absent optional
+    fields are None (``reference`` is 0, its DEFAULT, when absent)."""
+    _hex_ints = ("reference",)
+    label: str
+    auth_id: bytes
+    flags: int
+    pin_type: Union[PinType, int]
+    min_length: int
+    stored_length: int
+    max_length: Optional[int]
+    reference: int
+    pad_char: Optional[int]
+    path: Optional[Path]
+
+    @property
+    def flag_names(self) -> Tuple[str, ...]:
+        return tuple(name for name, bit in _PIN_FLAGS if self.flags & bit)
+
+    @classmethod
+    def _from_c(cls, o: Any) -> "PinObject":
+        try:
+            pin_type: Union[PinType, int] = PinType(o.pin_type)
+        except ValueError:
+            pin_type = o.pin_type
+        return cls(label=o.label, auth_id=o.auth_id[:o.auth_id_len], flags=o.flags,
+                   pin_type=pin_type, min_length=o.min_length, stored_length=o.stored_length,
+                   max_length=o.max_length if o.has_max_length else None,
+                   reference=o.reference if o.has_reference else 0,
+                   pad_char=o.pad_char if o.has_pad_char else None,
+                   path=Path._from_c(o.path) if o.path.len else None)
 
 
 @dataclass(frozen=True, repr=False)

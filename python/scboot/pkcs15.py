@@ -1,5 +1,5 @@
 """The library's PKCS#15 parsers (ISO/IEC 7816-15 as LwM2M uses it): EF.DIR
-records, EF.ODF, EF.DODF. Malformed input raises :class:`scboot.ParseError`
+records, EF.ODF, EF.DODF, EF.AODF. Malformed input raises :class:`scboot.ParseError`
 whose detail says what and where."""
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import List, Optional, Tuple
 
 from . import _scboot as _c
 from ._errors import check
-from ._types import AppTemplate, DodfEntry, Path
+from ._types import AppTemplate, DodfEntry, Path, PinObject, PinType
 from ._util import BytesLike, to_bytes
 
 __all__ = ["DEFAULT_AID", "DATA_OBJECTS", "parse_dir", "parse_odf", "parse_odf_entries",
-           "find_bootstrap", "PathSelect", "path_select"]
+           "find_bootstrap", "find_pin", "PinObject", "PinType", "PathSelect", "path_select"]
 
 #: The PKCS#15 application identifier A0 00 00 00 63 50 4B 43 53 2D 31 35.
 DEFAULT_AID: bytes = _c.scb_bind_pkcs15_default_aid()
@@ -60,6 +60,17 @@ def find_bootstrap(data: BytesLike) -> DodfEntry:
     rc, entry, detail = _c.scb_pkcs15_find_bootstrap(to_bytes(data, "data"))
     check(rc, detail)
     return DodfEntry._from_c(entry)
+
+
+def find_pin(data: BytesLike, auth_id: Optional[BytesLike] = None) -> PinObject:
+    """The PIN object of an EF.AODF whose authId is ``auth_id`` (None: the
+    first PIN object), e.g. the one a private DODF entry's ``auth_id``
+    names. :class:`scboot.NotFoundError` when there is none,
+    :class:`scboot.ParseError` when that object is malformed."""
+    aid = None if auth_id is None else to_bytes(auth_id, "auth_id")
+    rc, obj, detail = _c.scb_pkcs15_find_pin(to_bytes(data, "data"), aid)
+    check(rc, detail)
+    return PinObject._from_c(obj)
 
 
 @dataclass(frozen=True)

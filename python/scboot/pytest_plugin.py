@@ -213,7 +213,7 @@ class Target:
                     self.verdict_test = self._test
                 if self.verdict_test != self._test:
                     pytest.skip(f"needs keys that open the card; they do not (the failure of "
-                                f"{self.verdict_test} says why)")
+                                f"{_test_name(self.verdict_test)} says why)")
                 if self._phase == "call":
                     pytest.fail(self.key_verdict, pytrace=False)
                 # asked for by a fixture: the test fails when it starts
@@ -317,6 +317,13 @@ def pytest_collection_modifyitems(config: Any, items: Any) -> None:
     for item in items:
         if DESTRUCTIVE_MARK in item.keywords:
             item.add_marker(skip)
+
+
+def _test_name(nodeid: str) -> str:
+    """A test as a person finds it: file name and test, whatever pytest's
+    rootdir (which paths on the command line move)."""
+    path, sep, rest = nodeid.partition("::")
+    return path.rsplit("/", 1)[-1] + sep + rest
 
 
 def pytest_runtest_setup(item: Any) -> None:

@@ -162,6 +162,36 @@ def test_pkcs15_dodf():
         pkcs15.find_bootstrap(raw("nordic_dodf_empty"))
 
 
+def test_pkcs15_aodf():
+    """A PIN object encoded by hand from the PKCS#15 v1.1 ASN.1 (6.8: pin
+    PKCS15Object {CommonAuthenticationObjectAttributes, PinAttributes})."""
+    attrs = (bytes.fromhex("03020348")        # pinFlags: local (1), initialized (4)
+             + bytes.fromhex("0A0101")        # pinType ascii-numeric
+             + bytes.fromhex("020104")        # minLength 4
+             + bytes.fromhex("020108")        # storedLength 8
+             + bytes.fromhex("02010C")        # maxLength 12
+             + bytes.fromhex("800181")        # pinReference [0] 0x81
+             + bytes.fromhex("0401FF")        # padChar FF
+             + bytes.fromhex("300604043F005015"))  # path 3F00 5015
+    body = (bytes.fromhex("30050C03") + b"PIN"          # label
+            + bytes.fromhex("3003040101")               # authId 01
+            + bytes([0xA1, len(attrs) + 2, 0x30, len(attrs)]) + attrs)
+    aodf = bytes([0x30, len(body)]) + body + b"\xff" * 8
+    pin = pkcs15.find_pin(aodf, b"\x01")
+    assert pin == pkcs15.find_pin(aodf)   # the first PIN object
+    assert (pin.label, pin.auth_id, pin.pin_type) == ("PIN", b"\x01", scboot.PinType.ASCII_NUMERIC)
+    assert pin.flag_names == ("local", "initialized") and pin.flags == 0x12
+    assert (pin.min_length, pin.stored_length, pin.max_length) == (4, 8, 12)
+    assert (pin.reference, pin.pad_char) == (0x81, 0xFF)
+    assert pin.path.path == bytes.fromhex("3F005015")
+    assert "reference=0x81" in repr(pin)
+    with pytest.raises(scboot.NotFoundError):
+        pkcs15.find_pin(aodf, b"\x02")
+    with pytest.raises(scboot.ParseError) as info:
+        pkcs15.find_pin(aodf[:20], b"\x01")
+    assert info.value.detail
+
+
 def test_pkcs15_dir_and_errors():
     aid = pkcs15.DEFAULT_AID
     assert aid == bytes.fromhex("A000000063504B43532D3135")

@@ -13,7 +13,6 @@ import subprocess
 import pytest
 
 import scboot
-from scboot import _scboot as _c
 from scboot import pkcs15
 from scboot.sim import VirtualCard
 from conftest import load_vectors
@@ -185,13 +184,6 @@ def test_virtual_card_dodf_attributes():
 
 # ---- EF.AODF ----------------------------------------------------------------
 
-def find_pin(raw, auth_id):
-    """The library's AODF parser (scb_pkcs15_find_pin) through the binding."""
-    rc, obj, detail = _c.scb_pkcs15_find_pin(raw, auth_id)
-    assert rc == 0, detail
-    return obj
-
-
 def integer(node):
     return int.from_bytes(node.value, "big", signed=False)
 
@@ -235,8 +227,8 @@ def test_virtual_card_aodf(aodf):
     labels, auth_id, fields = pin_view(nodes)
     # the private entry's authId is the PIN object's
     assert pkcs15.find_bootstrap(dodf).auth_id == auth_id.value
-    obj = find_pin(raw, auth_id.value)
-    assert bytes(obj.auth_id[:obj.auth_id_len]) == auth_id.value
+    obj = pkcs15.find_pin(raw, auth_id.value)
+    assert obj.auth_id == auth_id.value
     assert (obj.label or None) == (labels[0] if labels else None)
     kinds = [f.kind for f in fields]
     flags, ptype, minimum, stored = fields[:4]
@@ -248,18 +240,19 @@ def test_virtual_card_aodf(aodf):
     assert (obj.pin_type, obj.min_length, obj.stored_length) == \
         (integer(ptype), integer(minimum), integer(stored))
     rest = {f.kind: f for f in fields[4:]}
-    assert bool(obj.has_max_length) == ("INTEGER" in rest)
-    if obj.has_max_length:
+    assert (obj.max_length is not None) == ("INTEGER" in rest)
+    if obj.max_length is not None:
         assert obj.max_length == integer(rest["INTEGER"])
-    assert obj.has_reference and obj.reference == integer(rest["cont [ 0 ]"])
-    assert bool(obj.has_pad_char) == ("OCTET STRING" in rest)
-    if obj.has_pad_char:
+    assert obj.reference == integer(rest["cont [ 0 ]"])
+    assert (obj.pad_char is not None) == ("OCTET STRING" in rest)
+    if obj.pad_char is not None:
         assert bytes([obj.pad_char]) == rest["OCTET STRING"].value
+    assert (obj.path is not None) == ("SEQUENCE" in rest)
     if "SEQUENCE" in rest:
         (path,) = children(nodes, rest["SEQUENCE"])
-        assert bytes(obj.path.bytes[:obj.path.len]) == path.value
-    else:
-        assert obj.path.len == 0
+        assert obj.path.path == path.value
+    if "flags" in aodf:
+        assert set(obj.flag_names) == set(aodf["flags"])
 
 
 def test_the_check_can_fail():
