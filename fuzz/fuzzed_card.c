@@ -91,6 +91,9 @@ static int fz_transmit(void *user, const uint8_t *cmd, size_t cmd_len, uint8_t *
     /* The card end runs the command before anything answers it. */
     size_t card_len = FZ_ANSWER_CAP;
     const int card_rc = scb_sim_process(c->sim, cmd, cmd_len, c->answer, &card_len);
+    c->card_sw = card_rc == SCB_OK && card_len >= 2
+                     ? (uint16_t)(c->answer[card_len - 2] << 8 | c->answer[card_len - 1])
+                     : 0;
 
     const uint8_t *h = fz_take(c, 1);
     if (h == NULL) {

@@ -64,6 +64,7 @@ typedef struct fz_card {
     size_t records;           /* records consumed */
     scb_sim_t *sim;           /* the card end */
     uint8_t *answer;          /* the card's own answer to the last command */
+    uint16_t card_sw;         /* its status word (0: the card end failed) */
 } fz_card_t;
 
 /* card_flags: FZ_CARD_*. Aborts when the virtual card cannot be made. */
