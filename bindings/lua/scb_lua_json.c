@@ -180,22 +180,15 @@ scb_lua_nret scb_lua_json_decode(lua_State *L, const char *text)
         lua_pushliteral(L, "JSON text: expected a string");
         return 3;
     }
-    json_tokener *tok = json_tokener_new();
-    if (tok == NULL)
+    json_object *tree = NULL;
+    char detail[160] = "";
+    int rc = scbj_parse(text, &tree, detail, sizeof(detail));
+    if (rc == SCB_E_NOMEM)
         return luaL_error(L, "out of memory");
-    size_t len = strlen(text);
-    json_object *tree = len <= INT32_MAX ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
-    enum json_tokener_error err = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (err != json_tokener_success || end != len) {
-        json_object_put(tree);
-        lua_pushinteger(L, SCB_E_VALIDATION);
+    if (rc != SCB_OK) {
+        lua_pushinteger(L, rc);
         lua_pushnil(L);
-        lua_pushfstring(L, "JSON text: %s at offset %d",
-                        err != json_tokener_success ? json_tokener_error_desc(err)
-                                                    : "text after the value",
-                        (int)end);
+        lua_pushstring(L, detail);
         return 3;
     }
     if (tree == NULL) {   /* the text was "null" */

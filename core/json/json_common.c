@@ -320,7 +320,8 @@ static int duplicate_names(const char *t, size_t len, char *detail, size_t detai
     return rc;
 }
 
-int scbj__parse_text(const char *text, json_object **out, char *detail, size_t detail_len)
+static int parse_text(const char *text, bool allow_null, json_object **out, char *detail,
+                      size_t detail_len)
 {
     *out = NULL;
     if (text == NULL)
@@ -372,6 +373,15 @@ int scbj__parse_text(const char *text, json_object **out, char *detail, size_t d
         return rc;
     }
     scbj__wipe_put(o);
+    if (o == NULL && err == json_tokener_success) {
+        /* the document is the literal null (json-c's NULL object) */
+        while (end < len && strchr(" \t\r\n", text[end]) != NULL)
+            end++;
+        if (end == len)
+            return allow_null ? SCB_OK
+                              : scbj__fail(detail, detail_len, SCB_E_VALIDATION, "JSON text",
+                                           "the document is null, not an object");
+    }
     if (err == json_tokener_continue || err == json_tokener_success) {
         where(text, len, at, sizeof(at));
         return scbj__fail(detail, detail_len, SCB_E_VALIDATION, "JSON text",
@@ -494,4 +504,16 @@ bool scbj__decimal_id(const char *s, uint16_t *out)
         return false;
     *out = (uint16_t)v;
     return true;
+}
+
+int scbj__parse_text(const char *text, json_object **out, char *detail, size_t detail_len)
+{
+    return parse_text(text, false, out, detail, detail_len);
+}
+
+int scbj_parse(const char *text, struct json_object **out, char *detail, size_t detail_len)
+{
+    if (out == NULL)
+        return SCB_E_INVALID_ARG;
+    return parse_text(text, true, out, detail, detail_len);
 }

@@ -94,6 +94,14 @@ int scbj_keys_from_object_ex(const struct json_object *obj, const char *pin, uns
                              scb_keys_t **out, char *detail, size_t detail_len);
 
 /* Wipe and free a string returned by scbj_*_to_json (NULL is fine). */
+/* Any JSON document, parsed as strictly as the formats above are (RFC 8259,
+ * UTF-8 checked, no member name twice in one object, integers within 64
+ * bits, a leading byte order mark skipped; errors placed by line and
+ * column): for the virtual card's profile and the bindings' JSON decoders.
+ * The literal null gives SCB_OK with *out NULL. Release the tree with
+ * json_object_put. */
+int scbj_parse(const char *text, struct json_object **out, char *detail, size_t detail_len);
+
 void scbj_free(char *s);
 
 #ifdef __cplusplus

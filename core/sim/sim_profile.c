@@ -5,6 +5,7 @@
  * give the default. The format is documented in PROFILE.md.
  */
 #include "sim_internal.h"
+#include "scboot_json.h"
 
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -1269,20 +1270,15 @@ int sim_profile_load(scb_sim_t *sim, const char *json_text, char *detail, size_t
     aodf_pin_t aodf;
     char d[128];
 
-    json_tokener *tok = json_tokener_new();
-    if (tok == NULL)
+    /* as strict as the host's formats: a member given twice is refused, not
+     * silently the last one */
+    json_object *root = NULL;
+    char jd[160] = "";
+    int jrc = scbj_parse(json_text != NULL ? json_text : "{}", &root, jd, sizeof(jd));
+    if (jrc == SCB_E_NOMEM)
         return fail(&L, SCB_E_NOMEM, "profile: out of memory");
-    const char *text = json_text != NULL ? json_text : "{}";
-    json_object *root = json_tokener_parse_ex(tok, text, (int)strlen(text));
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    if (root == NULL || jerr != json_tokener_success) {
-        fail(&L, SCB_E_VALIDATION, "profile: JSON error at offset %zu: %s",
-             json_tokener_get_parse_end(tok), json_tokener_error_desc(jerr));
-        json_object_put(root);
-        json_tokener_free(tok);
-        return L.rc;
-    }
-    json_tokener_free(tok);
+    if (jrc != SCB_OK)
+        return fail(&L, SCB_E_VALIDATION, "profile: %s", jd);
     if (json_object_get_type(root) != json_type_object) {
         json_object_put(root);
         return fail(&L, SCB_E_VALIDATION, "profile: the top level must be a JSON object");

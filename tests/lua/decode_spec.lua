@@ -181,6 +181,11 @@ describe("JSON helpers", function()
     assert.matches("cycle", msg)
     env.assert_failure(scboot.E.VALIDATION, scboot.json_decode('{"a": }'))
     env.assert_failure(scboot.E.VALIDATION, scboot.json_decode('[1] 2'))
+    -- as strict as the library's formats: a member twice, placed by line and column
+    local v, msg = scboot.json_decode('{"a": 1,\n "a": 2}')
+    assert.is_nil(v)
+    assert.truthy(msg:find("a: key appears twice (line 2, column 2", 1, true), msg)
+    assert.is_nil((scboot.json_decode("null")))
   end)
 end)
 

@@ -325,3 +325,22 @@ def test_benchmark_script_runs(pcscd):
     # the budget: ICCID 2, cold read <= 12, warm write 10 (the header is
     # invalidated first and written last, so that a cut write never tears)
     assert int(values["provision_apdus_per_card"].split()[0]) <= 24
+
+
+def test_a_store_run_once_works_the_cards_in_the_readers_now(cards, keys_file, tmp_path):
+    """`run --once` without --readers: one pass over the readers that hold a
+    card (an empty reader is no failed card), as the one-command form."""
+    c = cards()
+    c.procs[3].stop()
+    time.sleep(1.2)   # pcscd polls every 400 ms: let it see the reader empty
+    store = f"sqlite:{tmp_path / 'line.db'}"
+    job = write_jsonl(tmp_path / "job.jsonl",
+                      [{"iccid": ICCIDS[i], "bootstrap": account(i)} for i in range(4)])
+    imported = run_provision("import", job, "--store", store, "--keys", keys_file)
+    assert imported.returncode == 0, imported.stderr
+    run = run_provision("run", "--store", store, "--once")
+    assert run.returncode == 0, run.stderr
+    report = run_provision("report", "--store", store)
+    lines = {r["reader"]: r for r in map(json.loads, report.stdout.splitlines())}
+    assert set(lines) == set(READERS[:3]), lines
+    assert {r["outcome"] for r in lines.values()} == {"written"}

@@ -248,7 +248,10 @@ def test_python_m_scboot_sim_serves_a_vpcd_reader(argv):
     (["--vpcd", ":35963"], 2, "--vpcd :35963: expected HOST:PORT, e.g. 127.0.0.1:35963"),
     (["--vpcd", "127.0.0.1:0"], 2, "with a port 1..65535"),
     (["--vpcd", "a:5", "--host", "b"], 2, "the host is a, --host says b"),
-    (["--vpcd", "127.0.0.1:1", "--profile", "{"], 2, "profile: JSON error at offset 1"),
+    (["--vpcd", "127.0.0.1:1", "--profile", "{"], 2,
+     "profile: JSON text: incomplete document (the text ends at line 1, column 2)"),
+    (["--vpcd", "127.0.0.1:1", "--profile", '{"pin": {"value": "1234"},\n "pin": {}}'], 2,
+     "profile: pin: key appears twice (line 2, column 2; first at line 1, column 2)"),
 ])
 def test_python_m_scboot_sim_refuses_in_one_line(argv, code, message):
     import subprocess

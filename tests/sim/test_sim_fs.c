@@ -573,7 +573,10 @@ static void test_profile_errors(void)
     expect_reject("{\"files\": [{\"size\": 3}]}", SCB_E_VALIDATION, "fid is required");
     expect_reject("{\"scp03\": {\"keys\": [{\"kvn\": 1}, {\"kvn\": 1}]}}", SCB_E_VALIDATION,
                   "used twice");
-    expect_reject("{\"a\": 1", SCB_E_VALIDATION, "JSON error");
+    expect_reject("{\"a\": 1", SCB_E_VALIDATION,
+                  "incomplete document (the text ends at line 1, column 8)");
+    expect_reject("{\"pin\": {},\n \"pin\": {}}", SCB_E_VALIDATION,
+                  "pin: key appears twice (line 2, column 2; first at line 1, column 2)");
     expect_reject("[]", SCB_E_VALIDATION, "JSON object");
     expect_reject("{\"bootstrap\": {\"read\": \"sometimes\"}}", SCB_E_VALIDATION, "always, never");
     expect_reject("{\"pin\": {\"value\": \"12\"}}", SCB_E_VALIDATION,
