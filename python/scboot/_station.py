@@ -91,7 +91,8 @@ class Station:
         return self
 
     def _heartbeat(self) -> None:
-        # Renewing four times per lease: one late beat does not lose it.
+        # At least four renewals per lease (every 2 s at most): one late
+        # beat does not lose it.
         interval = min(self.ttl / 4, 2.0)
         assert self.lease is not None
         lease: int = self.lease

@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="readers to use, comma separated, repeatable (a name, an index or a "
                           "unique part of a name); default: every reader")
     run.add_argument("--once", action="store_true",
-                     help="one pass over the cards in the readers now, then stop")
+                     help="one pass over the cards in the readers now (without --readers: "
+                          "the readers holding a card), then stop")
     run.add_argument("--poll", metavar="SECONDS", type=float, default=0.2,
                      help="how often the readers are looked at for a new card (default 0.2)")
 
@@ -123,12 +124,15 @@ def _run(args: argparse.Namespace) -> int:
         if refs.get("station") and options.keys is None:
             raise JobError(f"{refs['station']} rows name no keys: give --keys FILE")
         try:
-            readers = resolve_readers(args.readers, with_card=False)
+            # one pass: the cards in the readers now (as the one-command
+            # form); serving: every reader, for the cards to come
+            readers = resolve_readers(args.readers, with_card=args.once)
         except Error as e:
             print(f"{prog}: {e}", file=sys.stderr)
             return exit_status(e)
         if not readers:
-            print(f"{prog}: no readers", file=sys.stderr)
+            print(f"{prog}: {'no card in any reader' if args.once else 'no readers'}",
+                  file=sys.stderr)
             return EXIT_NO_CARD
         station = Station(args.store, args.station, lease=args.lease).start()
         try:
@@ -171,7 +175,9 @@ def _status_text(uri: str, st: Dict[str, Any]) -> str:
              f"claimed: {sum(claimed.values())}" + (f" ({by_station})" if by_station else "")]
     lines += [f"{s}: {st[s]}" for s in STATES if s not in ("pending", "claimed")]
     lines.append(f"free rows (no ICCID, not given to a card yet): {st['free']}")
-    lines.append(f"results: {st['results']} ({st['unmatched']} cards without a row, "
+    # a result without a row: no row for the card, its row held by another
+    # station, or a failure before any claim
+    lines.append(f"results: {st['results']} ({st['unmatched']} without a row, "
                  f"{st['released']} claims released)")
     for s in st["stations"]:
         left = s["lease_left"]
