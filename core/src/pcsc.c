@@ -268,29 +268,39 @@ static void reconnect(pcsc_tp_t *t)
         t->proto = proto;
 }
 
-/* A reader that answers with nothing at all, or a transmit that fails
- * without saying why, has usually lost the card (vpcd reports a vanished
- * card process this way). Wait up to two seconds for pcscd to notice (it
- * polls its readers every 400 ms, later under load), so the caller gets
- * "removed" rather than "malformed". */
-static int empty_response(pcsc_tp_t *t)
+/* A transmit that fails without saying why has usually lost the card
+ * (vpcd reports a vanished card process this way) or the daemon (pcscd
+ * shutting down answers a transmit in flight with SCARD_W_SECURITY_VIOLATION
+ * before its socket closes). Ask, for up to two seconds, until one of them
+ * tells: pcscd polls its readers every 400 ms, later under load, and a
+ * daemon on its way out stops answering within that time. The caller then
+ * gets "removed" or "no service" rather than "transport failure". */
+static int why_failed(pcsc_tp_t *t)
 {
-    /* The connection itself knows when its card went away, also when a card
-     * is back in the reader by now (pcsc-lite: SCARD_W_REMOVED_CARD stays on
-     * the handle); the reader's state is asked only when it does not say. */
-    DWORD state = 0, proto = 0, rlen = 0, atr_len = 0;
-    LONG rv = SCardStatus(t->h, NULL, &rlen, &state, &proto, NULL, &atr_len);
-    if (rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NO_SMARTCARD || rv == SCARD_W_RESET_CARD)
-        return SCB_E_CARD_REMOVED;
     SCARD_READERSTATE st = {0};
     st.szReader = t->reader;
     st.dwCurrentState = SCARD_STATE_UNAWARE;
     for (int round = 0; round < 5; round++) {
-        if (SCardGetStatusChange(t->ctx, round == 0 ? 0 : 500, &st, 1) != SCARD_S_SUCCESS &&
-            round == 0)
-            break;
-        if ((st.dwEventState & SCARD_STATE_EMPTY) != 0)
+        /* The connection itself knows when its card went away, also when a
+         * card is back in the reader by now (pcsc-lite: SCARD_W_REMOVED_CARD
+         * stays on the handle); the reader's state is asked when it does
+         * not say. */
+        DWORD state = 0, proto = 0, rlen = 0, atr_len = 0;
+        LONG rv = SCardStatus(t->h, NULL, &rlen, &state, &proto, NULL, &atr_len);
+        if (rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NO_SMARTCARD || rv == SCARD_W_RESET_CARD)
             return SCB_E_CARD_REMOVED;
+        if (map_rv(rv) == SCB_E_NO_SERVICE)
+            return SCB_E_NO_SERVICE;
+        rv = SCardGetStatusChange(t->ctx, round == 0 ? 0 : 500, &st, 1);
+        if (map_rv(rv) == SCB_E_NO_SERVICE)
+            return SCB_E_NO_SERVICE;
+        if (rv == SCARD_S_SUCCESS && (st.dwEventState & SCARD_STATE_EMPTY) != 0)
+            return SCB_E_CARD_REMOVED;
+        if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT) {
+            if (round == 0)
+                break; /* the reader cannot be asked: nothing more to learn */
+            continue;
+        }
         st.dwCurrentState = st.dwEventState & ~SCARD_STATE_CHANGED;
     }
     return SCB_E_TRANSPORT;
@@ -308,9 +318,10 @@ static int do_transmit(pcsc_tp_t *t)
         int rc = map_rv(rv);
         /* A card pulled mid-command shows as one of several failures
          * (SCARD_E_NOT_TRANSACTED, SCARD_W_UNPOWERED_CARD, ...) depending on
-         * the reader driver; the reader's state tells what happened. */
-        if (rc == SCB_E_TRANSPORT && empty_response(t) == SCB_E_CARD_REMOVED)
-            rc = SCB_E_CARD_REMOVED;
+         * the reader driver; the connection and the reader tell what
+         * happened. */
+        if (rc == SCB_E_TRANSPORT)
+            rc = why_failed(t);
         snprintf(t->detail, sizeof(t->detail), "%s (PC/SC: %s)", scb_strerror(rc),
                  pcsc_stringify_error(rv));
         return rc;
