@@ -654,11 +654,20 @@ function Card:transmit_plain(apdu)
 end
 
 --- MANAGE CHANNEL open: the card's commands go to the new channel; returns
--- its number.
-function Card:open_channel()
+-- its number. With aid (a binary string), the channel opens with that
+-- application selected on it, the transport's own way when it has one (a
+-- modem's AT+CCHO); an unknown application is nil, message,
+-- scboot.E.NOT_FOUND and leaves nothing open.
+function Card:open_channel(aid)
   local h, why = handle(self)
   if h == nil then return why() end
-  local rc, channel = core.scb_channel_open(h)
+  local rc, channel
+  if aid == nil then
+    rc, channel = core.scb_channel_open(h)
+  else
+    check_type(aid, "string", "open_channel", 2)
+    rc, channel = core.scb_channel_open_app(h, aid)
+  end
   if rc ~= 0 then return card_fail(self, rc) end
   return channel
 end

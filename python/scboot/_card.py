@@ -293,10 +293,17 @@ class Card(Closing):
         return resp
 
     # ---- logical channels --------------------------------------------------
-    def open_channel(self) -> int:
+    def open_channel(self, aid: Optional[BytesLike] = None) -> int:
         """MANAGE CHANNEL open: the card assigns a channel, later commands
-        go to it. Returns the channel number."""
-        rc, channel = _c.scb_channel_open(self._h)
+        go to it. Returns the channel number. With ``aid``, the channel
+        opens with that application selected on it, the transport's own
+        way when it has one (a modem's AT+CCHO: the only way on a modem
+        that cannot send MANAGE CHANNEL); an unknown application raises
+        :class:`NotFoundError` and leaves nothing open."""
+        if aid is None:
+            rc, channel = _c.scb_channel_open(self._h)
+        else:
+            rc, channel = _c.scb_channel_open_app(self._h, to_bytes(aid, "aid"))
         if rc:
             self._fail(rc)
         return channel

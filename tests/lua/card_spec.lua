@@ -34,6 +34,16 @@ describe("a card over the virtual card", function()
     assert.is_true(card:select_channel(0))
   end)
 
+  it("opens a logical channel with its application selected", function()
+    local pkcs15 = "\xA0\x00\x00\x00\x63\x50\x4B\x43\x53\x2D\x31\x35"
+    assert.are.equal(1, card:open_channel(pkcs15))
+    assert.are.equal(1, card:channel())
+    assert.is_true(card:close_channel())
+    env.assert_failure(scboot.E.NOT_FOUND, card:open_channel("\x01\x02\x03"))
+    assert.are.equal(0, card:channel())
+    assert.has_error(function() card:open_channel(42) end)
+  end)
+
   it("opens SCP03 and reads the protected bootstrap EF through it", function()
     local keys = env.keys()
     assert.are.equal(1, card:open_channel())

@@ -177,6 +177,25 @@ def test_logical_channels_go_into_cla():
     assert script.done()
 
 
+def test_a_channel_opened_with_its_application():
+    """open_channel(aid): MANAGE CHANNEL and SELECT by AID on the new
+    channel (P2 0C); an application the card lacks leaves nothing open."""
+    aid = "A000000063504B43532D3135"
+    script = Script([("0070000001", "019000"),
+                     ("01a4040c0c" + aid.lower(), "9000"),
+                     ("0070000001", "029000"),
+                     ("02a4040c03010203", "6a82"),
+                     ("00708002", "9000"),     # nothing stays open
+                     ("00708001", "9000")])    # and channel 1 closes with the handle
+    with scboot.Card.from_transmit(script) as card:
+        assert card.open_channel(aid=bytes.fromhex(aid)) == 1 and card.channel == 1
+        card.select_channel(0)
+        with pytest.raises(scboot.NotFoundError):
+            card.open_channel(aid=b"\x01\x02\x03")
+        assert card.channel == 0
+    assert script.done()
+
+
 def test_no_channel_available():
     with scboot.Card.from_transmit(lambda c: b"\x6a\x81") as card:
         with pytest.raises(scboot.NoChannelError) as info:
