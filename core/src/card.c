@@ -461,6 +461,16 @@ static int wrap_command(scb_card_t *card, const scb_apdu_t *a, scb_apdu_t *w, bo
     return SCB_OK;
 }
 
+int scb__command(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *resp_len,
+                 const char *what)
+{
+    uint16_t sw = 0;
+    int rc = scb__transmit(card, a, resp, resp_len, &sw);
+    if (rc != SCB_OK)
+        return rc;
+    return scb__sw_ok(sw) ? SCB_OK : scb__sw_error(card, sw, what);
+}
+
 int scb__transmit(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *resp_len,
                   uint16_t *sw)
 {

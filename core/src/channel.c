@@ -204,12 +204,9 @@ static int manage_close(scb_card_t *card, uint8_t ch)
     card->channel = 0; /* whatever happens, the handle is back on 0 */
     card->mc_opened &= ~(1u << ch);
     size_t rlen = 0;
-    uint16_t sw = 0;
-    int rc = scb__transmit(card, &a, NULL, &rlen, &sw);
+    int rc = scb__command(card, &a, NULL, &rlen, "MANAGE CHANNEL close");
     if (rc != SCB_OK)
         return rc;
-    if (!scb__sw_ok(sw))
-        return scb__sw_error(card, sw, "MANAGE CHANNEL close");
     scb__note(card, "logical channel %u closed", (unsigned)ch);
     return SCB_OK;
 }

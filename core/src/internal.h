@@ -160,6 +160,10 @@ int scb__wire(scb_card_t *card, const uint8_t *cmd, size_t cmd_len, bool mask_cm
  * SCB__APDU_NO_SM. Returns 0 for any SW (caller judges it). */
 int scb__transmit(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *resp_len,
                   uint16_t *sw);
+/* scb__transmit for a command whose only good answer is a normal ending:
+ * any other status word is the error scb__sw_error gives it, named what. */
+int scb__command(scb_card_t *card, const scb_apdu_t *a, uint8_t *resp, size_t *resp_len,
+                 const char *what);
 /* Map a status word to an error code and record it (with what = the command). */
 int scb__sw_error(scb_card_t *card, uint16_t sw, const char *what);
 /* A normal ending: 90 00, 91 xx, 92 xx (TS 102 221 10.2.1). */

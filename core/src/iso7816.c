@@ -141,12 +141,9 @@ static int do_select(scb_card_t *card, uint8_t p1, unsigned flags, const uint8_t
     }
     uint8_t r[258];
     size_t rlen = sizeof(r);
-    uint16_t sw = 0;
-    int rc = scb__transmit(card, &a, r, &rlen, &sw);
+    int rc = scb__command(card, &a, r, &rlen, what);
     if (rc != SCB_OK)
         return rc;
-    if (!scb__sw_ok(sw))
-        return scb__sw_error(card, sw, what);
     if (fcp != NULL && !no_resp && rlen > 0 && scb_fcp_parse(r, rlen, fcp) != SCB_OK) {
         memset(fcp, 0, sizeof(*fcp));
         return scb__fail(card, SCB_E_PARSE, "%s: malformed FCP template (%zu bytes)", what, rlen);
@@ -344,12 +341,9 @@ int scb__update_binary(scb_card_t *card, size_t offset, const uint8_t *data, siz
         a.lc = n;
         a.flags = flags;
         size_t rlen = 0;
-        uint16_t sw = 0;
-        int rc = scb__transmit(card, &a, NULL, &rlen, &sw);
+        int rc = scb__command(card, &a, NULL, &rlen, "UPDATE BINARY");
         if (rc != SCB_OK)
             return rc;
-        if (!scb__sw_ok(sw))
-            return scb__sw_error(card, sw, "UPDATE BINARY");
         done += n;
         if (written != NULL)
             *written = done;
