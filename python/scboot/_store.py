@@ -9,7 +9,7 @@ The guarantees, each one transaction:
   transaction: a row is bound once and never again (a trigger refuses any
   change of a bound ICCID, of a row's data or of its key references), so
   no identity reaches two cards. PostgreSQL takes the free row with
-  ``SELECT ... FOR UPDATE SKIP LOCKED``, SQLite under ``BEGIN IMMEDIATE``.
+  ``FOR UPDATE SKIP LOCKED``, SQLite under ``BEGIN IMMEDIATE``.
 - **finish**: the result (outcome, digest, card digest, station, reader,
   time, error) is appended to the audit table and the row's state set, in the
   transaction that ends the claim; results are never updated or deleted
@@ -179,8 +179,22 @@ def fixed_row_condition(differs: str, version: int = SCHEMA_VERSION) -> str:
                        + [f"(OLD.iccid IS NOT NULL AND NEW.iccid {differs} OLD.iccid)"])
 
 
-_ROW = ("r.id, r.import_id, r.source_row, r.iccid, r.data, r.digest, r.keys_ref, "
-        "r.new_keys_ref, r.replace_kvn, r.options")
+_COLUMNS = ("id", "import_id", "source_row", "iccid", "data", "digest", "keys_ref",
+            "new_keys_ref", "replace_kvn", "options")
+_ROW = ", ".join(f"r.{c}" for c in _COLUMNS)
+# The quick claim of a card whose row is not claimed (one transaction): the
+# card's own row, else (no row names the ICCID) the first free row, bound to
+# it. Whichever matched returns the row and the state the claim started
+# from; neither matching (the row is claimed, or nothing is free) leaves the
+# case to the full claim. {lock}: the dialect's clause for the free row.
+_CLAIM_OWN = ("UPDATE scboot_rows SET state = 'claimed', previous = state, lease_id = ?, "
+              "reader = ?, claimed = {now} WHERE iccid = ? AND state <> 'claimed' RETURNING "
+              + ", ".join(_COLUMNS) + ", previous")
+_CLAIM_FREE = ("UPDATE scboot_rows SET iccid = ?, bound = 1, state = 'claimed', "
+               "previous = 'pending', lease_id = ?, reader = ?, claimed = {now} WHERE id = "
+               "(SELECT id FROM scboot_rows WHERE iccid IS NULL AND state = 'pending' AND NOT "
+               "EXISTS (SELECT 1 FROM scboot_rows WHERE iccid = ?) ORDER BY id LIMIT 1{lock}) "
+               "RETURNING " + ", ".join(_COLUMNS) + ", previous")
 
 
 class Store(abc.ABC):
@@ -244,6 +258,15 @@ class Store(abc.ABC):
         (until one is read): a round trip saved per statement."""
         return contextlib.nullcontext()
 
+    def _claim_quick(self, own: Tuple[str, Sequence[Any]],
+                     free: Tuple[str, Sequence[Any]]) -> List[Tuple[Any, ...]]:
+        """Run the quick claim's two statements (SQL, parameters) as one
+        transaction; the rows they return. A backend may run them as one
+        statement (a round trip and a transaction's two statements saved)."""
+        with self._tx():
+            got = self._all(*own)
+            return got or self._all(*free)
+
     def __enter__(self) -> "Store":
         return self
 
@@ -274,18 +297,10 @@ class Store(abc.ABC):
         return [tuple(r) for r in self._run(sql, params).fetchall()]
 
     @contextlib.contextmanager
-    def _tx(self, write: bool = True) -> Iterator[None]:
-        """One transaction; database errors leave as StoreError."""
+    def _mapped(self) -> Iterator[None]:
+        """Database errors leave as StoreError."""
         try:
-            with self._pipeline():
-                self._begin(write)
-                try:
-                    yield
-                    self._cursor().execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        self._cursor().execute("ROLLBACK")
-                    raise
+            yield
         except StoreError:
             raise
         except Exception as e:
@@ -293,6 +308,19 @@ class Store(abc.ABC):
             if mapped is None:
                 raise
             raise mapped from None
+
+    @contextlib.contextmanager
+    def _tx(self, write: bool = True) -> Iterator[None]:
+        """One transaction; database errors leave as StoreError."""
+        with self._mapped(), self._pipeline():
+            self._begin(write)
+            try:
+                yield
+                self._cursor().execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self._cursor().execute("ROLLBACK")
+                raise
 
     # ---- schema ------------------------------------------------------------
     def check_schema(self, create: bool, version: int = SCHEMA_VERSION) -> None:
@@ -460,6 +488,11 @@ class Store(abc.ABC):
         holds the row."""
         for _ in range(3):
             try:
+                got = self._claim_quick(
+                    (_CLAIM_OWN, (lease, reader, iccid)),
+                    (_CLAIM_FREE.replace("{lock}", self.LOCK_FREE), (iccid, lease, reader, iccid)))
+                if got:
+                    return self._claim_of(got[0][:len(_COLUMNS)], iccid, lease, got[0][-1])
                 with self._tx():
                     return self._claim(iccid, lease, reader)
             except StoreConflict:
@@ -468,6 +501,9 @@ class Store(abc.ABC):
                                f"with other claims")
 
     def _claim(self, iccid: str, lease: int, reader: str) -> Optional[Claim]:
+        """The full claim, for what the quick one leaves: the card's row
+        claimed already (by a live lease: RowHeld; by an expired one: taken
+        over), or no row to be had."""
         row = self._one(f"SELECT {_ROW}, r.state, r.lease_id, l.station, r.reader, "
                         "l.expires - {now}, l.ended FROM scboot_rows r LEFT JOIN "
                         "scboot_leases l ON l.id = r.lease_id WHERE r.iccid = ?"
@@ -493,25 +529,43 @@ class Store(abc.ABC):
             self._run("UPDATE scboot_rows SET iccid = ?, bound = 1, state = 'claimed', "
                       "previous = 'pending', lease_id = ?, reader = ?, claimed = {now} "
                       "WHERE id = ?", (iccid, lease, reader, row[0]))
+        return self._claim_of(row, iccid, lease, state)
+
+    @staticmethod
+    def _claim_of(row: Sequence[Any], iccid: str, lease: int, previous: Any) -> Claim:
+        """A Claim from a row's _COLUMNS."""
         return Claim(row=int(row[0]), import_id=int(row[1]), source_row=int(row[2]),
                      iccid=iccid, data=bytes(row[4]), digest=bytes.fromhex(row[5]),
                      keys_ref=row[6], new_keys_ref=row[7], replace_kvn=row[8],
-                     previous=str(state), lease=lease, options=row[9])
+                     previous=str(previous), lease=lease, options=row[9])
 
-    def _append(self, row: Optional[int], iccid: str, station: str, lease: Optional[int],
-                result: Mapping[str, Any], error: str, state: str = "",
-                lost: Optional[str] = None) -> None:
-        """Append a result; its error is ``lost`` instead when the row is
-        not released in ``state`` (then the claim had been lost)."""
-        self._run("INSERT INTO scboot_results (row_id, iccid, station, reader, lease_id, "
-                  "outcome, digest, keys, error, apdus, seconds, time, card_digest) VALUES (?, ?, "
-                  "?, ?, ?, ?, ?, ?, CASE WHEN EXISTS (SELECT 1 FROM scboot_rows WHERE id = ? "
-                  "AND lease_id IS NULL AND state = ?) THEN ? ELSE ? END, ?, ?, {now}, ?)",
-                  (row, iccid, station, str(result.get("reader") or ""), lease,
-                   str(result["outcome"]), str(result.get("digest") or ""),
-                   str(result.get("keys") or ""), row, state, error,
-                   error if lost is None else lost, int(result.get("apdus") or 0),
-                   float(result.get("seconds") or 0.0), str(result.get("card_digest") or "")))
+    @staticmethod
+    def _result_insert(row: Optional[int], iccid: str, station: str, lease: Optional[int],
+                       result: Mapping[str, Any], error: str,
+                       lost: Optional[str] = None) -> Tuple[str, Tuple[Any, ...]]:
+        """The INSERT appending a result (SQL, parameters). With ``lost``
+        the error is chosen by the SQL's ``{matched}``, a condition the
+        caller puts in: ``error`` when it holds, ``lost`` when not."""
+        return ("INSERT INTO scboot_results (row_id, iccid, station, reader, lease_id, outcome, "
+                "digest, keys, error, apdus, seconds, time, card_digest) VALUES (?, ?, ?, ?, ?, "
+                "?, ?, ?, " + ("?" if lost is None else "CASE WHEN {matched} THEN ? ELSE ? END")
+                + ", ?, ?, {now}, ?)",
+                (row, iccid, station, str(result.get("reader") or ""), lease,
+                 str(result["outcome"]), str(result.get("digest") or ""),
+                 str(result.get("keys") or ""), error) + (() if lost is None else (lost,))
+                + (int(result.get("apdus") or 0), float(result.get("seconds") or 0.0),
+                   str(result.get("card_digest") or "")))
+
+    def _finish_quick(self, update: Tuple[str, Sequence[Any]],
+                      insert: Tuple[str, Sequence[Any]]) -> bool:
+        """Run the end of a claim (the row's UPDATE, then the result's
+        INSERT, whose ``{matched}`` is whether the UPDATE matched) as one
+        transaction; whether it matched. A backend may run them as one
+        statement."""
+        with self._tx():
+            matched = self._run(*update).rowcount == 1
+            self._run(insert[0].replace("{matched}", "1 = 1" if matched else "1 = 0"), insert[1])
+        return bool(matched)
 
     def finish(self, claim: Claim, station: str, result: Mapping[str, Any]) -> bool:
         """End the claim with the card's result (keys of RESULT_FIELDS);
@@ -526,23 +580,22 @@ class Store(abc.ABC):
         lost = (error + "; " if error else "") + ("the claim was lost (the lease expired and "
                                                   "another station took the row): the row is "
                                                   "not changed")
-        # Two statements, neither waiting for an answer: whether the row was
-        # still this claim's, the INSERT sees itself (the UPDATE has just
-        # released it, or another station holds it).
-        with self._tx():
-            c = self._run("UPDATE scboot_rows SET state = ?, previous = NULL, lease_id = NULL, "
-                          "reader = NULL, claimed = NULL WHERE id = ? AND iccid = ? AND "
-                          "(lease_id = ? AND state = 'claimed' OR lease_id IS NULL AND "
-                          "state = 'pending')", (state, claim.row, claim.iccid, claim.lease))
-            self._append(claim.row, claim.iccid, station, claim.lease, result, error, state,
-                         lost)
-        return bool(c.rowcount == 1)
+        # Still this claim's: held by its lease, or released while this
+        # station was away and not taken by another since.
+        return self._finish_quick(
+            ("UPDATE scboot_rows SET state = ?, previous = NULL, lease_id = NULL, reader = NULL, "
+             "claimed = NULL WHERE id = ? AND iccid = ? AND (lease_id = ? AND state = 'claimed' "
+             "OR lease_id IS NULL AND state = 'pending')",
+             (state, claim.row, claim.iccid, claim.lease)),
+            self._result_insert(claim.row, claim.iccid, station, claim.lease, result, error,
+                                lost))
 
     def record_unmatched(self, iccid: str, station: str, lease: Optional[int],
                          result: Mapping[str, Any]) -> None:
         """Audit a card that had no row (or never reached a claim)."""
         with self._tx():
-            self._append(None, iccid, station, lease, result, str(result.get("error") or ""))
+            self._run(*self._result_insert(None, iccid, station, lease, result,
+                                           str(result.get("error") or "")))
 
     # ---- reading -------------------------------------------------------------
     def remaining(self) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import selectors
 import time
-from typing import Any, ContextManager, Dict, Optional, Sequence, Tuple, cast
+from typing import Any, ContextManager, Dict, List, Optional, Sequence, Tuple, cast
 
 import psycopg
 import psycopg.errors
@@ -118,6 +118,28 @@ class PgStore(Store):
 
     def _pipeline(self) -> ContextManager[Any]:
         return self._conn.pipeline()
+
+    def _claim_quick(self, own: Tuple[str, Sequence[Any]],
+                     free: Tuple[str, Sequence[Any]]) -> List[Tuple[Any, ...]]:
+        # One statement, its own transaction: both UPDATEs see the snapshot
+        # the statement started with (the free one binds a row only when no
+        # row names the ICCID, which the own one then claims), and each
+        # row they lock stays locked to the end of it.
+        with self._mapped():
+            return self._all(f"WITH own AS ({own[0]}), free AS ({free[0]}) "
+                             f"SELECT * FROM own UNION ALL SELECT * FROM free",
+                             tuple(own[1]) + tuple(free[1]))
+
+    def _finish_quick(self, update: Tuple[str, Sequence[Any]],
+                      insert: Tuple[str, Sequence[Any]]) -> bool:
+        # One statement: the INSERT learns from the UPDATE's RETURNING
+        # whether it matched (it cannot see the UPDATE's effect itself).
+        with self._mapped():
+            row = self._one(f"WITH done AS ({update[0]} RETURNING 1) "
+                            + insert[0].replace("{matched}", "EXISTS (SELECT 1 FROM done)")
+                            + " RETURNING (SELECT count(*) FROM done)",
+                            tuple(update[1]) + tuple(insert[1]))
+        return bool(row and row[0] == 1)
 
     def _begin(self, write: bool) -> None:
         self._cursor().execute("BEGIN")
