@@ -66,6 +66,7 @@ typedef struct cli_opts {
     const char *to;             /* keys import/generate --to URI */
     int length;                 /* keys generate / put-key --length (token keys), 0 = 16 */
     bool forever;               /* sim --forever */
+    bool rolling;               /* sim --rolling */
     int delay_ms;               /* sim --delay-ms */
     /* positional arguments */
     char **args;

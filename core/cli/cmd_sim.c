@@ -48,6 +48,8 @@ int cmd_sim(cli_opts_t *o)
         f.delay_ms = (unsigned)o->delay_ms;
         scb_sim_set_faults(sim, &f);
     }
+    if (o->rolling)
+        scb_sim_set_rolling(sim, 1);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;

@@ -35,10 +35,12 @@ const cli_command_t cli_commands[] = {
      "Send command APDUs and print the responses (data and SW in hex).",
      SCB_SCOPE_SCP | SCB_SCOPE_APP | MODEM, CARD_OPTS " secure"},
     {"sim", cmd_sim, "run the virtual card for pcscd's vpcd driver",
-     "sim --vpcd HOST:PORT [--profile FILE] [--forever] [--delay-ms N]",
+     "sim --vpcd HOST:PORT [--profile FILE] [--forever] [--rolling] [--delay-ms N]",
      "Run the virtual UICC as a card for pcscd's vpcd driver (reader \"Virtual PCD\n"
-     "00 00\" listens on 35963). Any PC/SC program then sees the card.",
-     0, "vpcd profile forever delay-ms"},
+     "00 00\" listens on 35963). Any PC/SC program then sees the card.\n"
+     "--rolling: a line of cards; each time a host selects EF.ICCID after other\n"
+     "commands, the card becomes a new one from the profile with the next ICCID.",
+     0, "vpcd profile forever rolling delay-ms"},
     {"keys", cmd_keys, "key sets in a PKCS#11 token: import, generate, list",
      "keys import --keys FILE --to URI | generate --to URI [--length 16|24|32] | list URI",
      cli_keys_about, 0, "keys to length"},

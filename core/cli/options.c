@@ -65,6 +65,7 @@ static const own_opt_t own_opts[] = {
     {"vpcd", 0, ARG_REQ, "HOST:PORT", "where the vpcd driver listens (loopback)"},
     {"profile", 0, ARG_REQ, "FILE", "card profile JSON (default: the built-in card)"},
     {"forever", 0, ARG_NONE, NULL, "reconnect when pcscd closes the connection"},
+    {"rolling", 0, ARG_NONE, NULL, "a new card, next ICCID, each time a host starts on one"},
     {"delay-ms", 0, ARG_REQ, "N", "answer every APDU N ms late (benchmarks)"},
     {"help", 'h', ARG_NONE, NULL, "this text"},
 };
@@ -283,6 +284,7 @@ static bool set_own(const char *cmd, const own_opt_t *d, const char *val, cli_op
     else if (strcmp(n, "vpcd") == 0) o->vpcd = val;
     else if (strcmp(n, "profile") == 0) o->profile = val;
     else if (strcmp(n, "forever") == 0) o->forever = true;
+    else if (strcmp(n, "rolling") == 0) o->rolling = true;
     else if (strcmp(n, "delay-ms") == 0 && !parse_int(val, 0, 60000, &o->delay_ms)) {
         fprintf(stderr, "scboot %s: --delay-ms: expected a number 0..60000\n", cmd);
         return false;

@@ -69,6 +69,16 @@ int scb_card_open_sim_owned(scb_card_t **out, scb_sim_t *sim);
 int scb_sim_serve_vpcd(scb_sim_t *sim, const char *host, uint16_t port, const volatile int *stop);
 /* Text of the last failure of scb_sim_serve_vpcd ("" if none). */
 const char *scb_sim_errmsg(const scb_sim_t *sim);
+/* A line of cards (on != 0): from now on, each time a host selects EF.ICCID
+ * (basic channel, by FID or by path from the MF) after the card has answered
+ * other commands, the card becomes a new one made from its profile with the
+ * next ICCID (its digits as a number, plus one), before that command is
+ * answered. The faults, socket options and hook carry over; files, keys
+ * written, sessions and the APDU count start afresh. When the ICCID cannot
+ * be counted on (all 9s), that SELECT fails with SCB_E_UNSUPPORTED. For
+ * soak tests and benchmarks of provisioning stations (`scboot sim
+ * --rolling`). */
+int scb_sim_set_rolling(scb_sim_t *sim, int on);
 
 /* ------------------------------------------------------------------------ */
 /* Fault injection (also settable from the profile's "faults" object)        */

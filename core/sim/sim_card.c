@@ -43,6 +43,10 @@ int scb_sim_new_from_json(scb_sim_t **out, const char *profile_json, char *detai
         return SCB_E_NOMEM;
     }
     sim->sd.adf = -1;
+    if (profile_json != NULL && (sim->profile = strdup(profile_json)) == NULL) {
+        scb_sim_free(&sim);
+        return SCB_E_NOMEM;
+    }
     int rc = sim_profile_load(sim, profile_json, detail, detail_len);
     if (rc != 0) {
         scb_sim_free(&sim);
@@ -110,6 +114,10 @@ void scb_sim_free(scb_sim_t **psim)
     free(sim->rdata);
     free(sim->wrapped);
     sim_crypto_free(&sim->crypto);
+    if (sim->profile != NULL) {
+        sim_cleanse(sim->profile, strlen(sim->profile)); /* it holds keys */
+        free(sim->profile);
+    }
     /* key sets, sessions (with their session keys) and the PIN */
     sim_cleanse(sim, sizeof(*sim));
     free(sim);

@@ -295,6 +295,11 @@ int scb_sim_process(scb_sim_t *sim, const uint8_t *cmd, size_t len, uint8_t *res
     if (sim == NULL || (cmd == NULL && len != 0) || resp == NULL || resp_len == NULL ||
         len > SIM_MAX_CMD)
         return SCB_E_INVALID_ARG;
+    if (sim_line_starts(sim, cmd, len)) {
+        int rc = sim_line_next(sim);
+        if (rc != SCB_OK)
+            return rc;
+    }
     sim->apdus++;
     int f = sim_fault_before(sim, &sw);
     if (f == 1)

@@ -163,6 +163,8 @@ struct scb_sim {
 
     scb_sim_cmd_hook hook;
     void *hook_user;
+    char *profile;             /* the JSON the card was made from (NULL: the built-in card) */
+    bool rolling;              /* a line of cards (sim_line.c) */
     uint8_t cur_chn;           /* channel of the command being (or last) processed */
     char errmsg[160];
 
@@ -246,6 +248,10 @@ uint16_t sim_fs_access(const scb_sim_t *sim, const sim_exec_t *ex, const sim_fil
 void sim_fs_set_current(scb_sim_t *sim, sim_channel_t *ch, int idx);
 int sim_fs_path_lookup(const scb_sim_t *sim, const uint8_t *path, size_t len);
 void sim_fs_free(scb_sim_t *sim);
+/* sim_line.c: whether a command starts on a new card of the line (before it
+ * is counted), and the card's replacement by the next one, in place. */
+bool sim_line_starts(const scb_sim_t *sim, const uint8_t *cmd, size_t len);
+int sim_line_next(scb_sim_t *sim);
 
 /* ---- sim_iso.c ---- */
 /* Run a plain command (after CLA/channel checks and unwrap). */

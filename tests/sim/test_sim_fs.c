@@ -733,6 +733,58 @@ static void test_card_handle(void)
              SCB_E_INVALID_ARG);
 }
 
+/* A line of cards: a SELECT of EF.ICCID after other commands is a new card
+ * (next ICCID, files as the profile made them, faults carried over); the
+ * first SELECT of a card, and SELECTs of other files, are not. */
+static void test_rolling(void)
+{
+    scb_sim_t *sim = make("{\"iccid\": \"8988300000000000099\", \"files\": ["
+                          " {\"df\": \"mf\", \"fid\": \"2F05\", \"size\": 4, \"hex\": \"01020304\","
+                          "  \"update\": \"always\"}]}");
+    scb_sim_faults_t f;
+    TK_EQ_INT(scb_sim_get_faults(sim, &f), 0);
+    f.sw_at = 1000;
+    f.sw_at_value = 0x6F00;
+    TK_EQ_INT(scb_sim_set_faults(sim, &f), 0);
+    TK_EQ_INT(scb_sim_set_rolling(sim, 1), 0);
+    TK_EQ_INT(SW("00A4080C022FE2"), 0x9000); /* the card's first command: this card */
+    TK_EQ_INT(SW("00B000000A"), 0x9000);
+    TK_EQ_HEX(R, RL, "988803000000000090F9"); /* 8988300000000000099: BCD, F-padded */
+    TK_EQ_INT(SW("00A4080C022F05"), 0x9000); /* another file: still this card */
+    TK_EQ_INT(SW("00D6000002AABB"), 0x9000);
+    TK_EQ_INT(SW("0070000001"), 0x9000); /* channel 1 open */
+    TK_EQ_INT(scb_sim_apdu_count(sim), 5);
+
+    TK_EQ_INT(SW("00A4080C022FE2"), 0x9000); /* a host starts on the next card */
+    TK_EQ_INT(scb_sim_apdu_count(sim), 1);
+    TK_EQ_INT(SW("00B000000A"), 0x9000);
+    TK_EQ_HEX(R, RL, "988803000000000001F0"); /* ...099 + 1 = ...100 */
+    TK_EQ_INT(SW("00A4080C022F05"), 0x9000);
+    TK_EQ_INT(SW("00B0000004"), 0x9000);
+    TK_EQ_HEX(R, RL, "01020304"); /* the profile's content, not the last card's */
+    TK_EQ_INT(SW("01A4080C022F05"), 0x6881); /* channel 1: closed with the old card */
+    TK_EQ_INT(scb_sim_get_faults(sim, &f), 0);
+    TK_EQ_INT(f.sw_at, 1000);
+    TK_EQ_INT(f.sw_at_value, 0x6F00);
+    TK_EQ_INT(SW("00A40000022FE2"), 0x9000); /* by FID: a new card too */
+    TK_EQ_INT(SW("00B000000A"), 0x9000);
+    TK_EQ_HEX(R, RL, "988803000000000001F1"); /* ...101 */
+    TK_EQ_INT(scb_sim_set_rolling(sim, 0), 0); /* off: one card again */
+    TK_EQ_INT(SW("00A4080C022FE2"), 0x9000);
+    TK_EQ_INT(SW("00B000000A"), 0x9000);
+    TK_EQ_HEX(R, RL, "988803000000000001F1"); /* ...101 */
+    scb_sim_free(&sim);
+
+    /* The line ends where the ICCID cannot count on. */
+    sim = make("{\"iccid\": \"9999\"}");
+    TK_EQ_INT(scb_sim_set_rolling(sim, 1), 0);
+    TK_EQ_INT(SW("00A4080C022FE2"), 0x9000);
+    uint8_t cmd[7] = {0x00, 0xA4, 0x08, 0x0C, 0x02, 0x2F, 0xE2};
+    size_t n = sizeof(R);
+    TK_EQ_INT(scb_sim_process(sim, cmd, sizeof(cmd), R, &n), SCB_E_UNSUPPORTED);
+    scb_sim_free(&sim);
+}
+
 int main(void)
 {
     TK_RUN(test_atr);
@@ -751,5 +803,6 @@ int main(void)
     TK_RUN(test_default_profile_file);
     TK_RUN(test_faults);
     TK_RUN(test_card_handle);
+    TK_RUN(test_rolling);
     return tk_done();
 }

@@ -241,6 +241,36 @@ def test_t0_card(tmp_path):
         conn.disconnect()
 
 
+def test_rolling_cards_through_pcscd(tmp_path):
+    """`scboot sim --rolling` behind pcscd, read by pyscard: each time the
+    host starts on a card (SELECT EF.ICCID after other commands) it gets a
+    new blank card with the next ICCID, in the same connection; SELECTs of
+    other files and the card's own first SELECT do not swap it."""
+    profile = tmp_path / "line.json"
+    profile.write_text(json.dumps({"iccid": "8988300000000000199"}))
+    cli = pcsc_env.BUILD_DIR / "core" / "cli" / "scboot"
+    with pcsc_env.CardProcess([cli, "sim", "--vpcd", f"127.0.0.1:{PORT}", "--profile",
+                               str(profile), "--rolling"], READER):
+        conn = connect()
+        seen = []
+        for _ in range(3):
+            assert tx(conn, "00A4080C022FE2")[1] == 0x9000
+            data, sw = tx(conn, "00B000000A")
+            assert sw == 0x9000
+            seen.append(data.hex().upper())
+            # the rest of a station's work on the card: other files, a channel
+            assert tx(conn, "00A4000C022F00")[1] == 0x9000
+            data, sw = tx(conn, "0070000001")
+            assert sw == 0x9000 and data == b"\x01"
+        # EF.ICCID BCD, nibbles swapped: ...199, ...200, ...201
+        assert seen == ["988803000000000091F9", "988803000000000002F0",
+                        "988803000000000002F1"]
+        # a new card has its channels closed: the one opened on the last card is gone
+        assert tx(conn, "00A4080C022FE2")[1] == 0x9000
+        assert tx(conn, "01A4000C022F00")[1] == 0x6881
+        conn.disconnect()
+
+
 def test_disconnect_fault_and_return(tmp_path):
     """disconnect_after: the card leaves the reader after 3 APDUs; sim_vpcd
     reconnects and pcscd sees a fresh card."""
