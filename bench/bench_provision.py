@@ -25,7 +25,7 @@ The job store: stations of four readers, each a process in a PC/SC world
 of its own (tests/hardening/isolated.sh: its own pcscd and vpcd readers),
 provisioning from one store (Station + Provisioner.provision, one thread
 per reader, as `provision run` does). Their cards are "rolling" virtual
-cards (2 ms per APDU, the sim's delay): each time a station starts on a
+cards (`scboot sim --rolling --delay-ms 2`): each time a station starts on a
 card (it selects EF.ICCID) the card in the reader becomes a new, blank card
 with the next ICCID, as if the operator had swapped it in no time; half of
 the ICCIDs have a row of their own, half take a free row. Each station's
@@ -56,7 +56,6 @@ TARGET_SQLITE = 0.95       # an SQLite store over the file job
 TARGET_STORE_MS = 5.0
 ISOLATED = SOURCE_DIR / "tests" / "hardening" / "isolated.sh"
 GP = "404142434445464748494A4B4C4D4E4F"
-SELECT_ICCID = bytes.fromhex("00A4080C022FE2")   # what read_iccid sends first
 
 
 def setup(build_dir):
@@ -83,12 +82,7 @@ def main(argv):
     p.add_argument("--stations", action="store_true",
                    help="the job store benchmark (stations of four readers)")
     p.add_argument("--worker", help=argparse.SUPPRESS)   # a station (JSON settings)
-    p.add_argument("--card", help=argparse.SUPPRESS)     # a rolling card: PORT:ICCID_PREFIX
     a = p.parse_args(argv)
-    if a.card:
-        setup(pathlib.Path(a.build_dir))
-        port, prefix = a.card.split(":")
-        return rolling_card(int(port), prefix, a.delay_ms)
     if a.worker:
         setup(pathlib.Path(a.build_dir))
         return station_worker(json.loads(a.worker))
@@ -204,32 +198,6 @@ def measure(provisioners, turn, readers, seconds, apdus):
 
 # ---- the job store: stations ----------------------------------------------------
 
-def rolling_card(port, prefix, delay_ms):
-    """A vpcd card that is a new blank card each time a host selects
-    EF.ICCID (a station starting on a card): ICCIDs prefix + 00000000, 1,
-    2, ..."""
-    sys.path.insert(0, str(SOURCE_DIR / "tests" / "pcsc"))
-    from vpcd_link import serve
-    from scboot.sim import VirtualCard
-
-    state = {"n": 0}
-
-    def card(n):
-        return VirtualCard({"iccid": f"{prefix}{n:08d}", "faults": {"delay_ms": delay_ms}})
-
-    current = [card(0)]
-
-    def respond(apdu):
-        if apdu == SELECT_ICCID and current[0].apdu_count:
-            state["n"] += 1
-            old, current[0] = current[0], card(state["n"])
-            old.close()
-        return current[0].process(apdu)
-
-    serve(port, current[0].atr, respond)
-    return 0
-
-
 def station_worker(cfg):
     """One station in its PC/SC world: rolling cards in the four readers,
     one thread per reader provisioning from the store (or the job file)
@@ -243,9 +211,18 @@ def station_worker(cfg):
     from scboot.provision import Options, Provisioner
 
     readers = list(pcsc_env.READERS)
-    cards = [subprocess.Popen([sys.executable, __file__, cfg["build_dir"], "--card",
-                               f"{pcsc_env.READERS[r]}:{cfg['prefixes'][i]}", "--delay-ms",
-                               str(cfg["delay_ms"])]) for i, r in enumerate(readers)]
+    # The rolling cards: `scboot sim --rolling`, a new blank card with the
+    # next ICCID each time a station starts on one (it selects EF.ICCID),
+    # as if the operator had swapped it in no time.
+    cards = []
+    for i, r in enumerate(readers):
+        profile = f"{cfg['out']}.card{i}.json"
+        with open(profile, "w") as f:
+            json.dump({"iccid": f"{cfg['prefixes'][i]}00000000"}, f)
+        cards.append(subprocess.Popen(
+            [str(pathlib.Path(cfg["build_dir"]) / "core" / "cli" / "scboot"), "sim", "--vpcd",
+             f"127.0.0.1:{pcsc_env.READERS[r]}", "--profile", profile, "--rolling",
+             "--delay-ms", str(cfg["delay_ms"])], stderr=subprocess.DEVNULL))
     station = report = None
     try:
         deadline = time.monotonic() + 20
