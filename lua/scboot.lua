@@ -1022,6 +1022,18 @@ function Sim:process(apdu)
   return resp
 end
 
+--- A line of cards (on: true, the default; false: one card again), as
+-- `scboot sim --rolling`: each time a host selects EF.ICCID after other
+-- commands, the card becomes a new one made from its profile with the next
+-- ICCID; faults carry over, files, keys and sessions start afresh.
+-- Returns true, or nil, message, code.
+function Sim:set_rolling(on)
+  if self._h == nil then return fail(E.STATE, "the virtual card is closed") end
+  local rc = core.scb_sim_set_rolling(self._h, on == false and 0 or 1)
+  if rc ~= 0 then return fail(rc) end
+  return true
+end
+
 --- Contents of an EF by path from the MF (bytes, without 3F00), bypassing
 -- access rules; or nil, message, code.
 function Sim:read_file(path)

@@ -128,6 +128,13 @@ class VirtualCard(Closing):
         check(_c.scb_sim_set_card_challenge(self._handle(), to_bytes(challenge, "challenge")),
               "challenge must be 8 or 16 bytes")
 
+    def set_rolling(self, on: bool = True) -> None:
+        """A line of cards (``scboot sim --rolling``): from now on, each
+        time a host selects EF.ICCID after other commands, this becomes a
+        new card made from the profile with the next ICCID; faults carry
+        over, files, keys and sessions start afresh."""
+        check(_c.scb_sim_set_rolling(self._handle(), 1 if on else 0))
+
     def read_file(self, path: BytesLike) -> bytes:
         """An EF's contents by path from the MF, bypassing access rules."""
         rc, data = _c.scb_sim_read_file(self._handle(), to_bytes(path, "path"), None)
@@ -202,6 +209,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--host", default=None,
                         help="the vpcd host of a --vpcd PORT (default 127.0.0.1)")
     parser.add_argument("--profile", default=None, help="profile file or JSON text")
+    parser.add_argument("--rolling", action="store_true",
+                        help="a new card, next ICCID, each time a host starts on one")
     args = parser.parse_args(argv)
     prog = parser.prog
     try:
@@ -215,6 +224,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{prog}: {e.detail or e}", file=sys.stderr)
         return 2
     with vc:
+        if args.rolling:
+            vc.set_rolling()
         try:
             vc.serve_vpcd(port, host)
         except Error as e:

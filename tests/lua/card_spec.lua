@@ -99,6 +99,24 @@ describe("a card over the virtual card", function()
     assert.are.equal(0x9000, sw(assert(card:transmit(env.SELECT_PKCS15))))
   end)
 
+  it("rolls to a new card with the next ICCID each time a host starts on one", function()
+    local sim = assert(scboot.virtual_card({ iccid = "89883000000000000019" }))
+    assert.is_true(sim:set_rolling())
+    local seen = {}
+    for i = 1, 3 do
+      assert.are.equal("\x90\x00", assert(sim:process("\x00\xA4\x08\x0C\x02\x2F\xE2")))
+      seen[i] = assert(sim:read_file("\x2F\xE2"))
+      assert(sim:process(env.SELECT_PKCS15))
+    end
+    -- EF.ICCID in BCD, nibbles swapped: ...19, ...20, ...21
+    assert.are.same({ "\x98\x88\x03\x00\x00\x00\x00\x00\x00\x91",
+                      "\x98\x88\x03\x00\x00\x00\x00\x00\x00\x02",
+                      "\x98\x88\x03\x00\x00\x00\x00\x00\x00\x12" }, seen)
+    assert.is_true(sim:set_rolling(false))
+    sim:close()
+    env.assert_failure(scboot.E.STATE, sim:set_rolling())
+  end)
+
   it("hands out trace lines, masking nothing it should show and no key", function()
     local lines = {}
     assert.is_true(card:set_trace(function(kind, line) lines[#lines + 1] = { kind, line } end))

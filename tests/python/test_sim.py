@@ -233,6 +233,22 @@ def vpcd_exchange(argv):
     return atr, select, proc.returncode, err
 
 
+def test_a_rolling_virtual_card_is_a_new_card_at_each_start():
+    with VirtualCard({"iccid": "89883000000000000009"}) as vc:
+        vc.set_rolling()
+        iccids = []
+        for _ in range(3):
+            assert vc.process("00A4080C022FE2") == b"\x90\x00"
+            iccids.append(vc.read_file(b"\x2f\xe2").hex())
+            assert vc.process("0070000001") == b"\x01\x90\x00"   # work on the card
+        assert iccids == ["98880300000000000090", "98880300000000000001",
+                          "98880300000000000011"]
+        assert vc.apdu_count == 2   # counted from the new card
+        vc.set_rolling(False)
+        assert vc.process("00A4080C022FE2") == b"\x90\x00"
+        assert vc.read_file(b"\x2f\xe2").hex() == "98880300000000000011"
+
+
 @pytest.mark.parametrize("argv", [["--vpcd", "127.0.0.1:PORT"],
                                   ["--vpcd", "PORT"],                       # the older spelling
                                   ["--vpcd", "PORT", "--host", "127.0.0.1"]])
