@@ -283,8 +283,12 @@ def station_worker(cfg):
         if report is not None:
             report.close()
         for c in cards:
-            c.terminate()
-            c.wait()
+            c.terminate()   # the sim polls its stop flag every 100 ms
+            try:
+                c.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                c.kill()
+                c.wait()
 
 
 def _store_rows(stations, per_reader):

@@ -181,19 +181,19 @@ def fixed_row_condition(differs: str, version: int = SCHEMA_VERSION) -> str:
 
 _COLUMNS = ("id", "import_id", "source_row", "iccid", "data", "digest", "keys_ref",
             "new_keys_ref", "replace_kvn", "options")
-_ROW = ", ".join(f"r.{c}" for c in _COLUMNS)
-# The quick claim of a card whose row is not claimed (one transaction): the
-# card's own row, else (no row names the ICCID) the first free row, bound to
-# it. Whichever matched returns the row and the state the claim started
-# from; neither matching (the row is claimed, or nothing is free) leaves the
-# case to the full claim. {lock}: the dialect's clause for the free row.
+# A claim, in one transaction: the card's own row unless it is claimed,
+# else (no row names the ICCID) the first free row, bound to it. Whichever
+# matched returns the row and the state the claim started from (_COLUMNS,
+# previous); neither matching (the row is claimed, or nothing is free)
+# leaves the case to the full claim, which runs them again once a claim of
+# an expired lease is released.
 _CLAIM_OWN = ("UPDATE scboot_rows SET state = 'claimed', previous = state, lease_id = ?, "
               "reader = ?, claimed = {now} WHERE iccid = ? AND state <> 'claimed' RETURNING "
               + ", ".join(_COLUMNS) + ", previous")
 _CLAIM_FREE = ("UPDATE scboot_rows SET iccid = ?, bound = 1, state = 'claimed', "
                "previous = 'pending', lease_id = ?, reader = ?, claimed = {now} WHERE id = "
                "(SELECT id FROM scboot_rows WHERE iccid IS NULL AND state = 'pending' AND NOT "
-               "EXISTS (SELECT 1 FROM scboot_rows WHERE iccid = ?) ORDER BY id LIMIT 1{lock}) "
+               "EXISTS (SELECT 1 FROM scboot_rows WHERE iccid = ?) ORDER BY id LIMIT 1{lock_free}) "
                "RETURNING " + ", ".join(_COLUMNS) + ", previous")
 
 
@@ -206,7 +206,7 @@ class Store(abc.ABC):
     NOW = ""
     TYPES: Mapping[str, str] = {}
     LOCK_ROW = ""        # appended to the SELECT of the card's own row
-    LOCK_FREE = ""       # appended to the SELECT of the next free row
+    LOCK_FREE = ""       # {lock_free}: ends the SELECT of the next free row
     PARAM = "?"
     uri = ""
 
@@ -264,8 +264,12 @@ class Store(abc.ABC):
         transaction; the rows they return. A backend may run them as one
         statement (a round trip and a transaction's two statements saved)."""
         with self._tx():
-            got = self._all(*own)
-            return got or self._all(*free)
+            return self._claim_either(own, free)
+
+    def _claim_either(self, own: Tuple[str, Sequence[Any]],
+                      free: Tuple[str, Sequence[Any]]) -> List[Tuple[Any, ...]]:
+        """The claim's two statements in the caller's transaction."""
+        return self._all(*own) or self._all(*free)
 
     def __enter__(self) -> "Store":
         return self
@@ -277,7 +281,8 @@ class Store(abc.ABC):
     def _sql(self, text: str) -> str:
         got = self._sql_cache.get(text)
         if got is None:
-            got = text.replace("{now}", self.NOW).replace("?", self.PARAM)
+            got = (text.replace("{now}", self.NOW).replace("{lock_free}", self.LOCK_FREE)
+                   .replace("?", self.PARAM))
             self._sql_cache[text] = got
         return got
 
@@ -486,58 +491,46 @@ class Store(abc.ABC):
         """Claim the card's row (by ICCID), else bind the first free row to
         it. None: no row for this card. Raises RowHeld when a live lease
         holds the row."""
+        own = (_CLAIM_OWN, (lease, reader, iccid))
+        free = (_CLAIM_FREE, (iccid, lease, reader, iccid))
         for _ in range(3):
             try:
-                got = self._claim_quick(
-                    (_CLAIM_OWN, (lease, reader, iccid)),
-                    (_CLAIM_FREE.replace("{lock}", self.LOCK_FREE), (iccid, lease, reader, iccid)))
-                if got:
-                    return self._claim_of(got[0][:len(_COLUMNS)], iccid, lease, got[0][-1])
-                with self._tx():
-                    return self._claim(iccid, lease, reader)
+                got = self._claim_quick(own, free)
+                if not got:
+                    with self._tx():
+                        got = self._claim_held(iccid, lease, own, free)
+                return self._claim_of(got[0], iccid, lease) if got else None
             except StoreConflict:
                 pass
         raise StoreUnavailable(f"claiming a row for ICCID {iccid}: three attempts clashed "
                                f"with other claims")
 
-    def _claim(self, iccid: str, lease: int, reader: str) -> Optional[Claim]:
-        """The full claim, for what the quick one leaves: the card's row
-        claimed already (by a live lease: RowHeld; by an expired one: taken
-        over), or no row to be had."""
-        row = self._one(f"SELECT {_ROW}, r.state, r.lease_id, l.station, r.reader, "
+    def _claim_held(self, iccid: str, lease: int, own: Tuple[str, Sequence[Any]],
+                    free: Tuple[str, Sequence[Any]]) -> List[Tuple[Any, ...]]:
+        """The full claim, for what the quick one leaves: the card's row,
+        locked, claimed by a live lease (RowHeld) or by an expired one
+        (released, then claimed like any other); or no row to be had."""
+        row = self._one("SELECT r.id, r.state, r.lease_id, l.station, r.reader, "
                         "l.expires - {now}, l.ended FROM scboot_rows r LEFT JOIN "
                         "scboot_leases l ON l.id = r.lease_id WHERE r.iccid = ?"
                         + self.LOCK_ROW, (iccid,))
-        if row is not None:
-            state, holder, station, held_by, left, ended = row[10:]
-            if state == "claimed":
-                if ended is None and left is not None and left > 0:
-                    raise RowHeld(int(row[0]), str(station), str(held_by or ""), float(left),
-                                  holder == lease)
-                self._release(int(row[0]), iccid, int(holder), str(station),
-                              str(held_by or ""), f"the lease of station {station} expired "
-                              f"(it stopped answering): the card is checked again")
-                state = "pending"
-            self._run("UPDATE scboot_rows SET state = 'claimed', previous = ?, lease_id = ?, "
-                      "reader = ?, claimed = {now} WHERE id = ?", (state, lease, reader, row[0]))
-        else:
-            row = self._one(f"SELECT {_ROW} FROM scboot_rows r WHERE r.iccid IS NULL AND "
-                            "r.state = 'pending' ORDER BY r.id LIMIT 1" + self.LOCK_FREE)
-            if row is None:
-                return None
-            state = "pending"
-            self._run("UPDATE scboot_rows SET iccid = ?, bound = 1, state = 'claimed', "
-                      "previous = 'pending', lease_id = ?, reader = ?, claimed = {now} "
-                      "WHERE id = ?", (iccid, lease, reader, row[0]))
-        return self._claim_of(row, iccid, lease, state)
+        if row is not None and row[1] == "claimed":
+            rid, _, holder, station, held_by, left, ended = row
+            if ended is None and left is not None and left > 0:
+                raise RowHeld(int(rid), str(station), str(held_by or ""), float(left),
+                              holder == lease)
+            self._release(int(rid), iccid, int(holder), str(station), str(held_by or ""),
+                          f"the lease of station {station} expired (it stopped answering): "
+                          f"the card is checked again")
+        return self._claim_either(own, free)
 
     @staticmethod
-    def _claim_of(row: Sequence[Any], iccid: str, lease: int, previous: Any) -> Claim:
-        """A Claim from a row's _COLUMNS."""
+    def _claim_of(row: Sequence[Any], iccid: str, lease: int) -> Claim:
+        """A Claim from a claim statement's row (_COLUMNS, previous)."""
         return Claim(row=int(row[0]), import_id=int(row[1]), source_row=int(row[2]),
                      iccid=iccid, data=bytes(row[4]), digest=bytes.fromhex(row[5]),
                      keys_ref=row[6], new_keys_ref=row[7], replace_kvn=row[8],
-                     previous=str(previous), lease=lease, options=row[9])
+                     previous=str(row[len(_COLUMNS)]), lease=lease, options=row[9])
 
     @staticmethod
     def _result_insert(row: Optional[int], iccid: str, station: str, lease: Optional[int],
@@ -563,9 +556,9 @@ class Store(abc.ABC):
         transaction; whether it matched. A backend may run them as one
         statement."""
         with self._tx():
-            matched = self._run(*update).rowcount == 1
+            matched: bool = self._run(*update).rowcount == 1
             self._run(insert[0].replace("{matched}", "1 = 1" if matched else "1 = 0"), insert[1])
-        return bool(matched)
+        return matched
 
     def finish(self, claim: Claim, station: str, result: Mapping[str, Any]) -> bool:
         """End the claim with the card's result (keys of RESULT_FIELDS);
